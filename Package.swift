@@ -1,0 +1,57 @@
+// swift-tools-version:6.1
+// Needletail: a low-latency market-making and trading engine for Linux.
+// The module graph is the dependency graph of ../shared/DESIGN.md: C lives only in C* targets,
+// FastBook imports nothing but the standard library, only Connectors touches the decoders.
+import PackageDescription
+
+let package = Package(
+  name: "needletail",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "needletail", targets: ["needletail"]),
+    .library(name: "FastBook", targets: ["FastBook"]),
+    .library(name: "Connectors", targets: ["Connectors"]),
+    .library(name: "CRing", targets: ["CRing"]),
+    .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+  ],
+  targets: [
+    // liburing, plus the few Linux helpers Swift's Glibc module hides (CPU pinning).
+    .target(
+      name: "CRing",
+      linkerSettings: [.linkedLibrary("uring")]
+    ),
+    // simdjson On-Demand behind a plain C API: one message into a caller-provided struct.
+    .target(
+      name: "CSimdJSON",
+      cxxSettings: [
+        .define("SIMDJSON_THREADS_ENABLED", to: "1"),
+        .unsafeFlags(["-O3"]),
+      ],
+      linkerSettings: [.linkedLibrary("simdjson")]
+    ),
+    // OpenSSL 3 (libssl/libcrypto) for TLS and request signing; used from the Wire issue on.
+    .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+    // zlib, to read gzip captures.
+    .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+    .target(name: "FastBook"),
+    .target(
+      name: "Connectors",
+      dependencies: ["FastBook", "CSimdJSON", "CZlib"]
+    ),
+    .executableTarget(
+      name: "needletail",
+      dependencies: [
+        "FastBook", "Connectors", "CRing",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CRing"]),
+    .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook"]),
+    .testTarget(name: "CRingTests", dependencies: ["CRing"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook"]),
+  ],
+  cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,1 @@
+#include "nt_decode.h"
