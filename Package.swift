@@ -12,13 +12,16 @@ let package = Package(
     .library(name: "FastBook", targets: ["FastBook"]),
     .library(name: "Connectors", targets: ["Connectors"]),
     .library(name: "CRing", targets: ["CRing"]),
+    .library(name: "CSystem", targets: ["CSystem"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
   ],
   targets: [
-    // liburing, plus the few Linux helpers Swift's Glibc module hides (CPU pinning).
+    // The spin-wait hint, CPU pinning and the monotonic clock: what Swift cannot spell.
+    .target(name: "CSystem"),
+    // liburing: the network layer's io_uring.
     .target(
       name: "CRing",
       linkerSettings: [.linkedLibrary("uring")]
@@ -36,7 +39,7 @@ let package = Package(
     .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
     // zlib, to read gzip captures.
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-    .target(name: "FastBook"),
+    .target(name: "FastBook", dependencies: ["CSystem"]),
     .target(
       name: "Connectors",
       dependencies: ["FastBook", "CSimdJSON", "CZlib"]
@@ -44,11 +47,11 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing",
+        "FastBook", "Connectors", "CRing", "CSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CRing"]),
+    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CSystem"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook"]),

@@ -59,22 +59,3 @@ int cring_free_buf_ring(struct io_uring *ring, struct io_uring_buf_ring *br, uns
   return ret;
 }
 
-int cring_pin_current_thread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  if (sched_setaffinity(0, sizeof(set), &set) != 0) return -errno;
-  return 0;
-}
-
-int cring_current_cpu(void) {
-  int c = sched_getcpu();
-  return c < 0 ? -errno : c;
-}
-
-int cring_allowed_cpu_count(void) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return -errno;
-  return CPU_COUNT(&set);
-}
