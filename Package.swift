@@ -51,10 +51,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CSystem"]),
-    .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook"]),
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CSystem", "TestSupport"]),
+    .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],
   cxxLanguageStandard: .cxx17
 )

@@ -1,5 +1,6 @@
 import FastBook
 import Testing
+import TestSupport
 
 @Suite struct FixedPointTests {
   @Test func parsesExactlyWithTrailingZeros() throws {

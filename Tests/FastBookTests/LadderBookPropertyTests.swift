@@ -1,5 +1,6 @@
 import FastBook
 import Testing
+import TestSupport
 
 /// The simple reference: two dictionaries, sorted on demand.
 struct ReferenceBook {
