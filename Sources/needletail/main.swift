@@ -1,1 +1,156 @@
-print("needletail")
+import ArgumentParser
+import Connectors
+import FastBook
+import Foundation
+
+@main
+struct Needletail: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "needletail",
+    abstract: "A low-latency market-making and trading engine.",
+    subcommands: [Replay.self],
+    defaultSubcommand: Replay.self)
+}
+
+/// Where the embedded default capture lives: shared/ beside the checkout, or $NEEDLETAIL_SHARED.
+func defaultSharedDirectory() -> String {
+  if let env = ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"] { return env }
+  let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+  // .build/<config>/needletail → checkout → ../shared; else the current directory's ../shared.
+  for base in [exe.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
+    var dir = base
+    for _ in 0..<5 {
+      let candidate = dir.appendingPathComponent("shared/data/market")
+      if FileManager.default.fileExists(atPath: candidate.path) { return dir.appendingPathComponent("shared").path }
+      let sibling = dir.deletingLastPathComponent().appendingPathComponent("shared/data/market")
+      if FileManager.default.fileExists(atPath: sibling.path) {
+        return dir.deletingLastPathComponent().appendingPathComponent("shared").path
+      }
+      dir = dir.deletingLastPathComponent()
+    }
+  }
+  return "../shared"
+}
+
+struct Replay: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Replay Binance captures through decode → ring → book and check them.",
+    discussion: """
+      Files are replayed in the order given, in the format of shared/data/market: one message per \
+      line, '<local receive time ns> <raw JSON>', gzip or plain. With no files, replays the real \
+      Binance spot BTCUSDT capture of 2024-08-08/09 from shared/.
+
+      The book is synced by Binance's rules (spot: U <= lastUpdateId+1 <= u, then U == prev u + 1; \
+      futures: pu == prev u), with diffs buffered until the snapshot. Every bookTicker whose update \
+      id equals an applied diff's is an independent check of the top of book.
+      """)
+
+  @Argument(help: "Capture files, replayed back to back.")
+  var files: [String] = []
+
+  @Option(help: "Sync rule: spot, futures or auto (futures when diffs carry pu).")
+  var rule: String = "auto"
+
+  @Option(help: "Tick size (e.g. 0.01). Default: inferred from the snapshot's prices.")
+  var tickSize: String?
+
+  @Option(help: "Lot size (e.g. 0.00001). Default: one unit of the decimals written on the wire.")
+  var lotSize: String?
+
+  @Option(help: "1: decode and book on one thread; 2: a producer thread and a book thread.")
+  var threads: Int = 2
+
+  @Option(help: "Pin the producer and book threads to these CPUs, e.g. 0,1.")
+  var pin: String?
+
+  @Option(help: "Levels per side to print.")
+  var depth: Int = 5
+
+  @Flag(help: "Exit with status 1 if anything was wrong: a gap, a mismatch, a decode error.")
+  var strict = false
+
+  mutating func run() throws {
+    var paths = files
+    if paths.isEmpty {
+      let base = defaultSharedDirectory() + "/data/market/binance-spot/"
+      paths = [base + "btcusdt_20240808.gz", base + "btcusdt_20240809.gz"]
+      print("no files given: replaying the embedded default capture (Binance spot BTCUSDT, real data)")
+    }
+    for p in paths where !FileManager.default.isReadableFile(atPath: p) {
+      throw ValidationError("cannot read capture file \(p)")
+    }
+    guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2, not \(threads)") }
+    let syncRule: BinanceSyncRule
+    switch rule {
+    case "spot": syncRule = .spot
+    case "futures": syncRule = .futures
+    case "auto":
+      guard let r = try CaptureReplay.inferRule(files: paths) else {
+        throw ValidationError("no depthUpdate found to infer the rule from; pass --rule spot|futures")
+      }
+      syncRule = r
+    default: throw ValidationError("--rule must be spot, futures or auto, not '\(rule)'")
+    }
+    guard var instrument = try CaptureReplay.inferInstrument(files: paths) else {
+      throw ValidationError("no REST depth snapshot in the files: a book cannot be built without one")
+    }
+    if tickSize != nil || lotSize != nil {
+      do {
+        instrument = try Instrument(
+          symbol: "", tickSize: tickSize ?? FixedPoint.format(1, scale: instrument.priceScale),
+          lotSize: lotSize ?? FixedPoint.format(1, scale: instrument.quantityScale),
+          priceScale: max(instrument.priceScale, FixedPoint.significantDecimals(tickSize ?? "0") ?? 0),
+          quantityScale: max(instrument.quantityScale, FixedPoint.significantDecimals(lotSize ?? "0") ?? 0))
+      } catch {
+        throw ValidationError("invalid --tick-size/--lot-size: \(error)")
+      }
+    }
+    var options = CaptureReplay.Options(files: paths, instrument: instrument, rule: syncRule)
+    options.threads = threads
+    if let pin {
+      let cpus = pin.split(separator: ",").compactMap { Int32($0) }
+      guard cpus.count == 2 else { throw ValidationError("--pin takes two CPUs, e.g. 0,1") }
+      options.pin = (cpus[0], cpus[1])
+    }
+    let r = try CaptureReplay(options: options).run()
+    report(r, instrument: instrument, rule: syncRule)
+    let bad = r.sync.gaps + r.sync.snapshotMismatches + r.decodeErrors + r.bookTickerMismatches.count
+      + r.capacityFailures + r.oversizeLines
+    if strict && bad > 0 { throw ExitCode(1) }
+  }
+
+  func report(_ r: CaptureReplay.Result, instrument: Instrument, rule: BinanceSyncRule) {
+    func px(_ l: BookLevel?) -> String {
+      guard let l else { return "-" }
+      return "\(instrument.formatTick(l.tick)) x \(instrument.format(Quantity(raw: l.quantity)))"
+    }
+    print("instrument  price scale \(instrument.priceScale), tick \(instrument.formatTick(1)), quantity scale \(instrument.quantityScale); rule \(rule)")
+    print("messages    \(r.lines) lines, \(r.bytes) bytes: \(r.depthMessages) diffs, \(r.snapshots) snapshots, \(r.bookTickers) bookTickers, \(r.trades) trades, \(r.unknownMessages) other")
+    print("sync        \(r.sync.applied) diffs applied, \(r.sync.droppedStale) stale dropped, \(r.sync.buffered) buffered, \(r.sync.gaps) gaps, \(r.sync.snapshotMismatches) snapshot mismatches, \(r.resets) resets")
+    let errs = r.decodeErrorsByStatus.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    print("errors      \(r.decodeErrors) decode errors\(errs.isEmpty ? "" : " (\(errs))"), \(r.oversizeLines) oversize lines, \(r.capacityFailures) book capacity failures")
+    print("book        \(r.levelsApplied) level updates, \(r.book.count(.bid)) bids / \(r.book.count(.ask)) asks, \(r.book.recentreCount) re-centres, \(r.book.absentDeleteCount) deletes of absent levels, crossed: \(r.book.isCrossed)")
+    print("check       \(r.bookTickerMatches) / \(r.bookTickerSameU) bookTickers with the same update id match the book exactly")
+    for (got, want) in r.bookTickerMismatches.prefix(5) {
+      print("  MISMATCH at u=\(got.updateID): book \(px(got.bid)) | \(px(got.ask)); bookTicker \(px(want.bid)) | \(px(want.ask))")
+    }
+    let state: String
+    if case .synced(let u) = r.state { state = "synced at update id \(u)" } else { state = "NOT synced (awaiting a snapshot)" }
+    print("final       \(state)")
+    let bids = r.book.levels(.bid, limit: depth)
+    let asks = r.book.levels(.ask, limit: depth)
+    for i in 0..<max(bids.count, asks.count) {
+      let b = i < bids.count ? px(bids[i]) : ""
+      let a = i < asks.count ? px(asks[i]) : ""
+      print("  \(b.padding(toLength: 32, withPad: " ", startingAt: 0)) | \(a)")
+    }
+    if let spread = r.book.spreadTicks, let mid = r.book.midPrice {
+      print("  spread \(instrument.formatTick(spread)), mid \(mid)")
+    }
+    let rate = Double(r.lines) / max(r.seconds, 1e-9)
+    print(String(format: "throughput  %.3f s, %.0f messages/s, %.1f MB/s (decompressed), %d thread(s)",
+      r.seconds, rate, Double(r.bytes) / max(r.seconds, 1e-9) / 1e6, options_threads))
+  }
+
+  var options_threads: Int { threads }
+}

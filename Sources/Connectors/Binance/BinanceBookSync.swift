@@ -1,0 +1,291 @@
+import CSimdJSON
+import FastBook
+
+/// Where a book sync sends its events: an SPSC ring in the live runtime, a book directly in tests.
+public protocol BookEventSink {
+  mutating func emit(_ event: BookEvent)
+}
+
+/// Binance's rules for joining a REST snapshot to the diff stream.
+public enum BinanceSyncRule: Sendable {
+  /// Spot: drop diffs with u <= lastUpdateId; the first kept diff must have
+  /// U <= lastUpdateId+1 <= u; then every diff must have U == previous u + 1.
+  case spot
+  /// USD-M / COIN-M futures: drop diffs with u < lastUpdateId; the first kept diff must have
+  /// U <= lastUpdateId <= u; then every diff must have pu == previous u.
+  case futures
+}
+
+/// Keeps one instrument's book in sync with Binance: buffers diffs until a snapshot arrives, drops
+/// stale ones, checks the update-id chain, and on a gap resets the book (to be rebuilt from a new
+/// snapshot, never patched). Emits clean batches to a `BookEventSink`.
+///
+/// Runs on the wire thread. Capacity: up to `bufferedDiffCapacity` diffs and
+/// `bufferedLevelCapacity` levels wait for a snapshot; when full the oldest buffered diff is
+/// discarded (counted), which at worst makes the next snapshot report a mismatch and resync.
+public struct BinanceBookSync<Sink: BookEventSink> {
+  public enum State: Equatable, Sendable {
+    /// No snapshot applied since start or the last reset: diffs are buffered.
+    case awaitingSnapshot
+    /// A snapshot was applied and every diff since chained onto it.
+    case synced(lastUpdateID: Int64)
+  }
+
+  public struct Counters: Equatable, Sendable {
+    public var snapshots = 0
+    public var diffs = 0
+    public var applied = 0
+    public var droppedStale = 0
+    public var buffered = 0
+    public var bufferOverflows = 0
+    public var gaps = 0
+    public var snapshotMismatches = 0
+    public var invalidations = 0
+    public var offTickLevels = 0
+    public var levels = 0
+  }
+
+  public let rule: BinanceSyncRule
+  public let instrument: Instrument
+  public let instrumentIndex: InstrumentIndex
+  public var sink: Sink
+  public private(set) var state: State = .awaitingSnapshot
+  public private(set) var counters = Counters()
+
+  // The diff buffer: a ring of headers over a ring of levels, pre-allocated.
+  struct Pending {
+    var first: Int64, last: Int64, prev: Int64, eventMs: Int64, localNs: Int64
+    var bidStart: Int, bidCount: Int, askStart: Int, askCount: Int
+  }
+  let pending: UnsafeMutablePointer<Pending>
+  let pendingLevels: UnsafeMutablePointer<nt_level>
+  public let bufferedDiffCapacity: Int
+  public let bufferedLevelCapacity: Int
+  var pendingHead = 0  // oldest
+  var pendingCount = 0
+  var levelHead = 0  // first level of the oldest pending diff
+  var levelUsed = 0
+
+  public init(
+    rule: BinanceSyncRule, instrument: Instrument, instrumentIndex: InstrumentIndex = InstrumentIndex(0),
+    sink: Sink, bufferedDiffCapacity: Int = 4096, bufferedLevelCapacity: Int = 1 << 18
+  ) {
+    self.rule = rule
+    self.instrument = instrument
+    self.instrumentIndex = instrumentIndex
+    self.sink = sink
+    self.bufferedDiffCapacity = bufferedDiffCapacity
+    self.bufferedLevelCapacity = bufferedLevelCapacity
+    pending = .allocate(capacity: bufferedDiffCapacity)
+    pendingLevels = .allocate(capacity: bufferedLevelCapacity)
+  }
+
+  /// Frees the buffers; the sync must not be used afterwards.
+  public func deallocate() {
+    pending.deallocate()
+    pendingLevels.deallocate()
+  }
+
+  // MARK: inputs
+
+  /// A decoded diff (`message.kind == NT_MSG_DEPTH_UPDATE`) with its levels.
+  public mutating func onDiff(
+    _ d: UnsafePointer<nt_depth>, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
+    localTimeNs: Int64
+  ) {
+    counters.diffs += 1
+    switch state {
+    case .awaitingSnapshot:
+      buffer(d, bids: bids, asks: asks, localTimeNs: localTimeNs)
+    case .synced(let last):
+      let chained =
+        rule == .spot ? d.pointee.first_update_id == last &+ 1 : d.pointee.prev_update_id == last
+      if !chained {
+        if d.pointee.last_update_id <= last {
+          counters.droppedStale += 1  // a duplicate or replay of something already applied
+          return
+        }
+        counters.gaps += 1
+        reset(.sequenceGap)
+        buffer(d, bids: bids, asks: asks, localTimeNs: localTimeNs)
+        return
+      }
+      emitDiff(
+        bids: bids, asks: asks, last: d.pointee.last_update_id, eventMs: d.pointee.event_time_ms,
+        localNs: localTimeNs)
+    }
+  }
+
+  /// A decoded REST snapshot: replaces the book, then replays buffered diffs that chain onto it.
+  public mutating func onSnapshot(
+    lastUpdateID: Int64, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
+    localTimeNs: Int64
+  ) {
+    counters.snapshots += 1
+    // Centre the window on the touch so loading does not re-centre level by level.
+    let centre: Int64
+    if let b = bids.first, let a = asks.first {
+      centre = (tick(b.price) ?? 0) / 2 + (tick(a.price) ?? 0) / 2
+    } else if let b = bids.first {
+      centre = tick(b.price) ?? 0
+    } else {
+      centre = asks.first.flatMap { tick($0.price) } ?? 0
+    }
+    sink.emit(.snapshotBegin(centreTick: centre, updateID: lastUpdateID, instrument: instrumentIndex))
+    emitLevels(.bid, bids)
+    emitLevels(.ask, asks)
+    sink.emit(
+      .batchEnd(
+        updateID: lastUpdateID, exchangeTimeNs: -1, localTimeNs: localTimeNs, instrument: instrumentIndex,
+        isSnapshot: true))
+    var last = lastUpdateID
+    var first = true
+    while pendingCount > 0 {
+      let p = pending[pendingHead]
+      let b = UnsafeBufferPointer(start: pendingLevels + p.bidStart, count: p.bidCount)
+      let a = UnsafeBufferPointer(start: pendingLevels + p.askStart, count: p.askCount)
+      popPending()
+      if first {
+        let stale = rule == .spot ? p.last <= last : p.last < last
+        if stale {
+          counters.droppedStale += 1
+          continue
+        }
+        let brackets = rule == .spot ? (p.first <= last &+ 1 && last &+ 1 <= p.last) : (p.first <= last && last <= p.last)
+        if !brackets {
+          counters.snapshotMismatches += 1
+          dropAllPending()
+          reset(.snapshotMismatch)
+          return
+        }
+        first = false
+      } else {
+        let chained = rule == .spot ? p.first == last &+ 1 : p.prev == last
+        if !chained {
+          counters.gaps += 1
+          dropAllPending()
+          reset(.sequenceGap)
+          return
+        }
+      }
+      emitDiff(bids: b, asks: a, last: p.last, eventMs: p.eventMs, localNs: p.localNs)
+      last = p.last
+    }
+    state = .synced(lastUpdateID: last)
+  }
+
+  /// Something on the book's stream could not be decoded (or the connection dropped): the book
+  /// may be wrong, so it is reset and waits for a new snapshot.
+  public mutating func invalidate(_ reason: ResetReason) {
+    counters.invalidations += 1
+    reset(reason)
+  }
+
+  // MARK: internals
+
+  @inline(__always)
+  func tick(_ priceRaw: Int64) -> Int64? {
+    let ts = instrument.tickSize
+    if ts == 1 { return priceRaw }
+    let (q, r) = priceRaw.quotientAndRemainder(dividingBy: ts)
+    return r == 0 ? q : nil
+  }
+
+  @inline(__always)
+  mutating func emitLevels(_ side: Side, _ levels: UnsafeBufferPointer<nt_level>) {
+    for lv in levels {
+      guard let t = tick(lv.price) else {
+        counters.offTickLevels += 1
+        continue
+      }
+      sink.emit(.level(side, tick: t, quantity: lv.qty, instrument: instrumentIndex))
+    }
+    counters.levels &+= levels.count
+  }
+
+  @inline(__always)
+  mutating func emitDiff(bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>, last: Int64, eventMs: Int64, localNs: Int64) {
+    emitLevels(.bid, bids)
+    emitLevels(.ask, asks)
+    sink.emit(
+      .batchEnd(
+        updateID: last, exchangeTimeNs: eventMs >= 0 ? eventMs &* 1_000_000 : -1, localTimeNs: localNs,
+        instrument: instrumentIndex))
+    counters.applied += 1
+    state = .synced(lastUpdateID: last)
+  }
+
+  mutating func reset(_ reason: ResetReason) {
+    state = .awaitingSnapshot
+    sink.emit(.reset(reason: reason, instrument: instrumentIndex))
+  }
+
+  mutating func buffer(
+    _ d: UnsafePointer<nt_depth>, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
+    localTimeNs: Int64
+  ) {
+    let need = bids.count + asks.count
+    if need > bufferedLevelCapacity {
+      counters.bufferOverflows += 1
+      dropAllPending()
+      return
+    }
+    // Make room: discard the oldest diffs (a later snapshot then reports a mismatch if it needed them).
+    while pendingCount == bufferedDiffCapacity || bufferedLevelCapacity - levelUsed < need
+      || !levelSpanFits(need)
+    {
+      counters.bufferOverflows += 1
+      popPending()
+    }
+    // Levels are stored contiguously; skip the tail of the level ring when a diff would wrap.
+    var start = (levelHead + levelUsed) % bufferedLevelCapacity
+    if start + need > bufferedLevelCapacity {
+      levelUsed += bufferedLevelCapacity - start
+      start = 0
+    }
+    for i in 0..<bids.count { pendingLevels[start + i] = bids[i] }
+    for i in 0..<asks.count { pendingLevels[start + bids.count + i] = asks[i] }
+    levelUsed += need
+    let slot = (pendingHead + pendingCount) % bufferedDiffCapacity
+    pending[slot] = Pending(
+      first: d.pointee.first_update_id, last: d.pointee.last_update_id, prev: d.pointee.prev_update_id,
+      eventMs: d.pointee.event_time_ms, localNs: localTimeNs, bidStart: start, bidCount: bids.count,
+      askStart: start + bids.count, askCount: asks.count)
+    pendingCount += 1
+    counters.buffered += 1
+  }
+
+  /// Whether `need` contiguous levels fit after the used span (counting a skipped tail).
+  func levelSpanFits(_ need: Int) -> Bool {
+    if pendingCount == 0 { return need <= bufferedLevelCapacity }
+    let start = (levelHead + levelUsed) % bufferedLevelCapacity
+    if start + need <= bufferedLevelCapacity {
+      return levelUsed + need <= bufferedLevelCapacity
+    }
+    return levelUsed + (bufferedLevelCapacity - start) + need <= bufferedLevelCapacity
+  }
+
+  mutating func popPending() {
+    guard pendingCount > 0 else { return }
+    let p = pending[pendingHead]
+    pendingHead = (pendingHead + 1) % bufferedDiffCapacity
+    pendingCount -= 1
+    if pendingCount == 0 {
+      levelHead = 0
+      levelUsed = 0
+    } else {
+      let next = pending[pendingHead].bidStart
+      let freed = (next - levelHead + bufferedLevelCapacity) % bufferedLevelCapacity
+      levelHead = next
+      levelUsed -= freed
+      _ = p
+    }
+  }
+
+  mutating func dropAllPending() {
+    pendingHead = 0
+    pendingCount = 0
+    levelHead = 0
+    levelUsed = 0
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system packages Needletail builds and tests against (Debian 12).
+set -euo pipefail
+pkgs=(liburing-dev libsimdjson-dev libjemalloc-dev libssl-dev zlib1g-dev pkg-config g++ python3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [ ! -d ../shared/data/market ] && [ -z "${NEEDLETAIL_SHARED:-}" ]; then
+  echo "note: ../shared (captures and wire samples) is not beside this checkout; set NEEDLETAIL_SHARED" >&2
+fi
