@@ -52,6 +52,11 @@ let package = Package(
       ]
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // The Swift side of the perf/ comparisons (see perf/run.sh).
+    .executableTarget(
+      name: "needletail-perf",
+      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CSystem"]
+    ),
     .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CSystem", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),

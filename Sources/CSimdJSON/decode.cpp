@@ -43,7 +43,8 @@ static const int64_t kPow10[19] = {1LL,
 
 // Parses [-]digits[.digits] from p up to `end` (exclusive) or, when end is null, up to the
 // closing quote of a JSON string. Exact: digits past `scale` must be zeros.
-static inline nt_status parse_fixed(const char *p, const char *end, int scale, int64_t *out) {
+static inline nt_status parse_fixed(const char *p, const char *end, int scale, int64_t *out,
+                                    const char **stop = nullptr) {
   bool negative = false;
   const bool quoted = end == nullptr;
 #define NT_AT_END() (quoted ? (*p == '"') : (p == end))
@@ -99,6 +100,7 @@ static inline nt_status parse_fixed(const char *p, const char *end, int scale, i
   }
   if (!NT_AT_END() || digits == 0) return NT_ERR_BAD_NUMBER;
 #undef NT_AT_END
+  if (stop) *stop = p;
   int rest = scale - frac;
   if (rest > 0) {
     if (!slow && acc + rest <= 18) {
@@ -113,6 +115,90 @@ static inline nt_status parse_fixed(const char *p, const char *end, int scale, i
   if (mag > limit) return NT_ERR_OUT_OF_RANGE;
   *out = negative ? (int64_t)(0 - mag) : (int64_t)mag;
   return NT_OK;
+}
+
+
+// ---- Fast path for quoted decimals (SWAR, 8 digits at a time) ----
+//
+// Wire prices and quantities are short unsigned decimals ("97000.04000000", "0.00179000"). This
+// reads 8 bytes at a time: it finds the run of digits with a bit trick, converts up to 8 digits
+// with three multiplies (the well-known SWAR method), and checks that fraction digits past the
+// scale are '0' with one compare. Anything unusual — a sign, more than 8 digits in a part, a scale
+// above 10 — falls back to parse_fixed, which has the same rules. Reading 8 bytes past a short
+// string is safe: the input always has NT_PADDING readable bytes after its end.
+
+static inline uint64_t load8(const char *p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Number of leading ASCII digits in the 8 bytes (0..8).
+static inline int digit_run(uint64_t v) {
+  const uint64_t nondigit =
+      ((v + 0x4646464646464646ULL) | (v - 0x3030303030303030ULL)) & 0x8080808080808080ULL;
+  return nondigit ? __builtin_ctzll(nondigit) >> 3 : 8;
+}
+
+// Value of the first n (1..8) digits of v (little-endian ASCII).
+static inline uint64_t digits_value(uint64_t v, int n) {
+  v <<= (8 - n) * 8;  // the n digits to the high bytes, zeros (value 0) below
+  v &= 0x0F0F0F0F0F0F0F0FULL;
+  v = (v * 2561) >> 8;
+  v = ((v & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  return ((v & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+}
+
+// Parses the quoted number whose first character is at p; *endq gets its closing quote.
+static inline nt_status parse_quoted_fixed(const char *p, int scale, int64_t *out, const char **endq) {
+  if (scale <= 10) {
+    uint64_t w = load8(p);
+    int n1 = digit_run(w);
+    if (n1 > 0 && n1 < 8) {
+      uint64_t ip = digits_value(w, n1);
+      const char *q = p + n1;
+      if (*q == '"') {
+        *out = (int64_t)(ip * (uint64_t)kPow10[scale]);
+        *endq = q;
+        return NT_OK;
+      }
+      if (*q == '.') {
+        uint64_t f = load8(q + 1);
+        int n2 = digit_run(f);
+        if (n2 > 0 && n2 < 8 && q[1 + n2] == '"') {
+          int take = n2 < scale ? n2 : scale;
+          if (n2 > take) {
+            // The digits past the scale must all be '0'.
+            uint64_t extra = f >> (take * 8);
+            uint64_t mask = (n2 - take) >= 8 ? ~0ULL : ((1ULL << ((n2 - take) * 8)) - 1);
+            if ((extra & mask) != (0x3030303030303030ULL & mask)) return NT_ERR_TOO_PRECISE;
+          }
+          uint64_t fp = take ? digits_value(f, take) : 0;
+          *out = (int64_t)(ip * (uint64_t)kPow10[scale] + fp * (uint64_t)kPow10[scale - take]);
+          *endq = q + 1 + n2;
+          return NT_OK;
+        }
+        if (n2 == 8 && scale >= 8) {
+          // Exactly 8 fraction digits (Binance's spot format) at a scale of 8 or more.
+          uint64_t fp = digits_value(f, 8);
+          if (q[9] == '"') {
+            *out = (int64_t)(ip * (uint64_t)kPow10[scale] + fp * (uint64_t)kPow10[scale - 8]);
+            *endq = q + 9;
+            return NT_OK;
+          }
+        } else if (n2 == 8 && q[9] == '"') {
+          uint64_t extra = f >> (scale * 8);
+          uint64_t mask = ((1ULL << ((8 - scale) * 8)) - 1);
+          if ((extra & mask) != (0x3030303030303030ULL & mask)) return NT_ERR_TOO_PRECISE;
+          uint64_t fp = scale ? digits_value(f, scale) : 0;
+          *out = (int64_t)(ip * (uint64_t)kPow10[scale] + fp);
+          *endq = q + 9;
+          return NT_OK;
+        }
+      }
+    }
+  }
+  return parse_fixed(p, nullptr, scale, out, endq);
 }
 
 extern "C" nt_status nt_parse_fixed(const char *text, size_t len, int32_t scale, int64_t *out) {
@@ -208,7 +294,8 @@ struct Ctx {
 simdjson_inline nt_status get_fixed(ondemand::value &v, int scale, int64_t *out) {
   ondemand::raw_json_string raw;
   NT_TRY_SJ(v.get_raw_json_string().get(raw));
-  return parse_fixed(raw.raw(), nullptr, scale, out);
+  const char *endq;
+  return parse_quoted_fixed(raw.raw(), scale, out, &endq);
 }
 
 // An integer field that fails as int64 but is a JSON number (too big, or a fraction) is out of
@@ -234,33 +321,67 @@ simdjson_inline nt_status get_time(ondemand::value &v, int64_t *out) {
   return e == SUCCESS ? NT_OK : int_error(v, e);
 }
 
+inline const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+  return p;
+}
+
+// A level array, [["price","qty"], ...], scanned straight from its raw JSON text: simdjson has
+// already matched its brackets (raw_json skips the array through the structural index), so this
+// only reads the strings. Every shape other than pairs of decimal strings is an error.
 nt_status parse_levels(ondemand::value &v, nt_levels *lv, int ps, int qs) {
   if (!lv->items && lv->capacity > 0) return NT_ERR_INVALID_ARGUMENT;
   ondemand::array arr;
   NT_TRY_SJ(v.get_array().get(arr));
+  std::string_view raw;
+  NT_TRY_SJ(arr.raw_json().get(raw));
+  const char *p = raw.data();
+  const char *end = p + raw.size();
+  // raw starts at '['.
+  p = skip_ws(p + 1, end);
   uint32_t n = 0;
-  for (auto elem : arr) {
-    ondemand::array pair;
-    NT_TRY_SJ(elem.get_array().get(pair));
+  if (p < end && *p == ']') {
+    lv->count = 0;
+    return NT_OK;
+  }
+  // expect(c): the next non-blank character must be c. Compact JSON (what venues send) has no
+  // blanks, so the first comparison almost always decides.
+#define NT_EXPECT(c, err)                           \
+  do {                                              \
+    if (simdjson_unlikely(p >= end || *p != (c))) { \
+      p = skip_ws(p, end);                          \
+      if (p >= end || *p != (c)) return (err);      \
+    }                                               \
+    p++;                                            \
+  } while (0)
+  while (true) {
+    NT_EXPECT('[', NT_ERR_WRONG_TYPE);  // an element that is not a pair
     if (n >= lv->capacity) return NT_ERR_TOO_MANY_LEVELS;
     nt_level *level = &lv->items[n];
-    int i = 0;
-    for (auto x : pair) {
-      ondemand::value xv;
-      NT_TRY_SJ(std::move(x).get(xv));
-      if (i == 0) {
-        NT_TRY(get_fixed(xv, ps, &level->price));
-      } else if (i == 1) {
-        NT_TRY(get_fixed(xv, qs, &level->qty));
-        if (level->qty < 0) return NT_ERR_OUT_OF_RANGE;
-      } else {
-        return NT_ERR_WRONG_TYPE;  // a level is exactly [price, qty]
-      }
-      i++;
-    }
-    if (i != 2) return NT_ERR_WRONG_TYPE;
+    const char *q;
+    NT_EXPECT('"', NT_ERR_WRONG_TYPE);
+    NT_TRY(parse_quoted_fixed(p, ps, &level->price, &q));
+    p = q + 1;
+    NT_EXPECT(',', NT_ERR_WRONG_TYPE);  // a level is exactly [price, qty]
+    NT_EXPECT('"', NT_ERR_WRONG_TYPE);
+    NT_TRY(parse_quoted_fixed(p, qs, &level->qty, &q));
+    if (level->qty < 0) return NT_ERR_OUT_OF_RANGE;
+    p = q + 1;
+    NT_EXPECT(']', NT_ERR_WRONG_TYPE);
     n++;
+    if (simdjson_likely(p < end && *p == ',')) {
+      p++;
+      continue;
+    }
+    p = skip_ws(p, end);
+    if (p < end && *p == ',') {
+      p++;
+      continue;
+    }
+    if (p < end && *p == ']') break;
+    return NT_ERR_MALFORMED_JSON;
   }
+#undef NT_EXPECT
   lv->count = n;
   return NT_OK;
 }
