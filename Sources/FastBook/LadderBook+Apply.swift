@@ -4,7 +4,11 @@ extension LadderBook {
   /// O(1) in the window; O(1) expected outside it. Returns false only when a new level outside
   /// the window does not fit in the overflow store: nothing is stored and `isExact` turns false.
   /// A delete of an absent level is a counted no-op (`absentDeleteCount`).
-  @inlinable @discardableResult
+  ///
+  /// `@inline(__always)`: without it the call stays out of line in callers' loops; inlining the
+  /// window fast path (slow paths stay `@inline(never)`) took the synthetic-stream apply from
+  /// 11.1 to 7.4 ns per level against a same-run C++ ladder at 6.7 (`bash perf/run.sh`).
+  @inlinable @inline(__always) @discardableResult
   public func update(_ side: Side, tick: Int64, quantity: Int64) -> Bool {
     let offset = tick &- state.pointee.base
     if UInt64(bitPattern: offset) < UInt64(windowTicks) {

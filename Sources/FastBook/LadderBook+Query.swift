@@ -25,14 +25,14 @@ extension LadderBook {
   /// Best ask (lowest), over window and overflow.
   @inlinable public var bestAsk: BookLevel? { best(.ask) }
 
-  @inlinable
+  @inlinable @inline(__always)
   public func best(_ side: Side) -> BookLevel? {
     guard let t = bestTick(side) else { return nil }
     return BookLevel(tick: t, quantity: quantity(side, at: t))
   }
 
-  /// Quantity at a tick (0 when there is no level).
-  @inlinable
+  /// Quantity at a tick (0 when there is no level). Inlined for the same reason as `update`.
+  @inlinable @inline(__always)
   public func quantity(_ side: Side, at tick: Int64) -> Int64 {
     let off = tick &- state.pointee.base
     if UInt64(bitPattern: off) < UInt64(windowTicks) { return qtyPtr(side)[Int(tick & tickMask)] }

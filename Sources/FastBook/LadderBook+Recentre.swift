@@ -1,6 +1,6 @@
 extension LadderBook {
   /// The best level of a side over window and overflow, or nil when the side is empty.
-  @inlinable
+  @inlinable @inline(__always)
   func bestTick(_ side: Side) -> Int64? {
     let ss = sideState(side)
     if ss.pointee.aboveCount == 0 && ss.pointee.windowCount > 0 { return ss.pointee.windowBest }
