@@ -12,7 +12,7 @@ let package = Package(
     .library(name: "FastBook", targets: ["FastBook"]),
     .library(name: "Connectors", targets: ["Connectors"]),
     .library(name: "CRing", targets: ["CRing"]),
-    .library(name: "CSystem", targets: ["CSystem"]),
+    .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
   ],
   dependencies: [
@@ -20,7 +20,7 @@ let package = Package(
   ],
   targets: [
     // The spin-wait hint, CPU pinning and the monotonic clock: what Swift cannot spell.
-    .target(name: "CSystem"),
+    .target(name: "CPlatform"),
     // liburing: the network layer's io_uring.
     .target(
       name: "CRing",
@@ -39,7 +39,7 @@ let package = Package(
     .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
     // zlib, to read gzip captures.
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-    .target(name: "FastBook", dependencies: ["CSystem"]),
+    .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(
       name: "Connectors",
       dependencies: ["FastBook", "CSimdJSON", "CZlib"]
@@ -47,7 +47,7 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing", "CSystem",
+        "FastBook", "Connectors", "CRing", "CPlatform",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -55,9 +55,9 @@ let package = Package(
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
-      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CSystem"]
+      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform"]
     ),
-    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CSystem", "TestSupport"]),
+    .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CPlatform", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),

@@ -25,7 +25,10 @@ PERF=.build/release/needletail-perf
 g++ -O3 -std=c++17 -o perf/baselines/bin/book perf/baselines/book.cpp
 g++ -O3 -std=c++17 -DSIMDJSON_THREADS_ENABLED=1 -o perf/baselines/bin/decode perf/baselines/decode.cpp -lsimdjson
 gcc -O3 -std=c11 -o perf/baselines/bin/ring perf/baselines/ring.c -lpthread
+gcc -O2 -shared -fPIC -o perf/baselines/bin/malloc_count.so perf/baselines/malloc_count.c
 B=perf/baselines/bin
+# The Swift side runs with the allocation-counting shim: each timed loop reports its mallocs.
+SWIFTPERF() { LD_PRELOAD=$B/malloc_count.so "$PERF" "$@"; }
 
 REAL=$OUT/real-spot
 if [ ! -f "$REAL/msg_off.i64" ]; then
@@ -44,18 +47,20 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r/$ROUNDS"
   {
     echo "round=$r"
-    echo "# synthetic"; $PERF book "$L2/pre" 5 | sed 's/^/syn_/'
+    echo "# synthetic"; SWIFTPERF book "$L2/pre" 5 | sed 's/^/syn_/'
     $B/book "$L2/pre" ladder 5 | sed 's/^/syn_/'
     $B/book "$L2/pre" map 2 | sed 's/^/syn_/'
-    echo "# real spot"; $PERF book "$REAL" 21 | sed 's/^/real_/'
+    echo "# real spot"; SWIFTPERF book "$REAL" 21 | sed 's/^/real_/'
     $B/book "$REAL" ladder 21 | sed 's/^/real_/'
     $B/book "$REAL" map 5 | sed 's/^/real_/'
-    echo "# real coin-m"; $PERF book "$REALF" 11 | sed 's/^/realf_/'
+    echo "# real coin-m"; SWIFTPERF book "$REALF" 11 | sed 's/^/realf_/'
     $B/book "$REALF" ladder 11 | sed 's/^/realf_/'
     $B/book "$REALF" map 3 | sed 's/^/realf_/'
-    $PERF decode "$L2/btcusdt_depth.jsonl" 3
+    SWIFTPERF decode "$L2/btcusdt_depth.jsonl" 3
     $B/decode "$L2/btcusdt_depth.jsonl" 3
-    $PERF decode-apply "$L2/btcusdt_depth.jsonl" "$L2/pre" 3
+    SWIFTPERF decode-apply "$L2/btcusdt_depth.jsonl" "$L2/pre" 3
+    SWIFTPERF path "$SHARED/data/market/binance-spot/btcusdt_20240808.gz" \
+      "$SHARED/data/market/binance-spot/btcusdt_20240809.gz"
     $PERF ring 50000000
     $B/ring throughput 50000000
     $PERF pingpong 1000000

@@ -1,4 +1,4 @@
-import CSystem
+import CPlatform
 import Synchronization
 
 /// A bounded single-producer single-consumer ring of fixed-size, trivially-copyable elements:
@@ -176,15 +176,15 @@ public struct RingWaiter {
   public mutating func wait() {
     switch strategy {
     case .spin:
-      csys_cpu_relax()
+      cplat_cpu_relax()
     case .yield:
-      _ = csys_yield()
+      _ = cplat_yield()
     case .spinThenYield(let n):
       if spins < n {
         spins &+= 1
-        csys_cpu_relax()
+        cplat_cpu_relax()
       } else {
-        _ = csys_yield()
+        _ = cplat_yield()
       }
     }
   }

@@ -7,15 +7,39 @@
 //   needletail-perf decode-apply JSONL PRE_DIR [REPS]   decode + apply per message
 //   needletail-perf ring [ITEMS]               SPSC throughput, two pinned threads
 //   needletail-perf pingpong [SAMPLES]         SPSC one-way latency, two pinned threads
+//   needletail-perf path FILE...               decode → sync → ring → apply over a real capture
 //   needletail-perf export-pre OUT_DIR FILE... real capture → pre-parsed arrays (gen_l2 format)
+//
+// Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
+// allocations it made (`*_mallocs=`); the target on every hot-path loop is 0.
 import CSimdJSON
-import CSystem
+import CPlatform
 import Connectors
 import FastBook
 import Foundation
 import Glibc
 
 // MARK: helpers
+
+/// Counts allocations made by `body` when the malloc_count.so shim is preloaded; nil otherwise.
+func countingMallocs(_ body: () -> Void) -> UInt64? {
+  typealias Enable = @convention(c) (Int32) -> Void
+  typealias Read = @convention(c) () -> UInt64
+  let handle = dlopen(nil, RTLD_NOW)
+  guard let e = dlsym(handle, "malloc_count_enable"), let r = dlsym(handle, "malloc_count_read") else {
+    body()
+    return nil
+  }
+  let enable = unsafeBitCast(e, to: Enable.self)
+  let read = unsafeBitCast(r, to: Read.self)
+  let before = read()
+  enable(1)
+  body()
+  enable(0)
+  return read() - before
+}
+
+func mallocs(_ n: UInt64?) -> String { n.map(String.init) ?? "n/a" }
 
 func fail(_ s: String) -> Never {
   FileHandle.standardError.write(Data("needletail-perf: \(s)\n".utf8))
@@ -107,14 +131,20 @@ func benchBook(_ dir: String, reps: Int) {
   let book = LadderBook(instrument: instrument, windowTicks: 1 << 16, overflowCapacity: 1 << 15)
   var ns: [Double] = []
   var check: Int64 = 0
+  var allocs: UInt64? = nil
   for _ in 0..<reps {
     loadSnapshot(book, pre)
-    let t0 = csys_now_ns()
-    check = applyAll(book, pre)
-    let t1 = csys_now_ns()
+    var t0: Int64 = 0
+    var t1: Int64 = 0
+    allocs = countingMallocs {
+      t0 = cplat_now_ns()
+      check = applyAll(book, pre)
+      t1 = cplat_now_ns()
+    }
     ns.append(Double(t1 - t0) / Double(pre.price.count))
     precondition(book.isExact, "book lost a level")
   }
+  print("book_mallocs=\(mallocs(allocs))")
   print("book_levels=\(pre.price.count) book_messages=\(pre.messages)")
   print("book_checksum=\(check) final_bids=\(book.count(.bid)) final_asks=\(book.count(.ask)) recentres=\(book.recentreCount)")
   print(String(format: "book_ns_per_level_median=%.3f min=%.3f", median(ns), ns.min() ?? 0))
@@ -145,9 +175,12 @@ func benchDecode(_ path: String, reps: Int) {
   let base = lines.buf.baseAddress!
   var ns: [Double] = []
   var sums = (Int64(0), Int64(0), Int64(0))
+  var allocs: UInt64? = nil
   for _ in 0..<reps {
     sums = (0, 0, 0)
-    let t0 = csys_now_ns()
+    var t0: Int64 = 0
+    allocs = countingMallocs {
+    t0 = cplat_now_ns()
     for k in 0..<lines.starts.count {
       let st = dec.decode(base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
       if st != NT_OK { fail("decode failed on message \(k): \(BinanceMarketDecoder.describe(st))") }
@@ -156,9 +189,11 @@ func benchDecode(_ path: String, reps: Int) {
       for l in dec.bids { sums.1 &+= l.price; sums.2 &+= l.qty }
       for l in dec.asks { sums.1 &+= l.price; sums.2 &+= l.qty }
     }
-    let t1 = csys_now_ns()
+    }
+    let t1 = cplat_now_ns()
     ns.append(Double(t1 - t0) / Double(lines.starts.count))
   }
+  print("decode_mallocs=\(mallocs(allocs))")
   print("decode_messages=\(lines.starts.count) bytes_per_message=\(lines.lengths.reduce(0, +) / max(1, lines.starts.count))")
   print("decode_checksum_ids=\(sums.0) decode_checksum_prices=\(sums.1) decode_checksum_qty=\(sums.2)")
   print(String(format: "decode_ns_per_message_median=%.3f min=%.3f", median(ns), ns.min() ?? 0))
@@ -172,10 +207,13 @@ func benchDecodeApply(_ path: String, _ dir: String, reps: Int) {
   let base = lines.buf.baseAddress!
   var ns: [Double] = []
   var check: Int64 = 0
+  var allocs: UInt64? = nil
   for _ in 0..<reps {
     loadSnapshot(book, pre)
     check = 0
-    let t0 = csys_now_ns()
+    var t0: Int64 = 0
+    allocs = countingMallocs {
+    t0 = cplat_now_ns()
     for k in 0..<lines.starts.count {
       let st = dec.decode(base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
       if st != NT_OK { fail("decode failed on message \(k)") }
@@ -183,9 +221,11 @@ func benchDecodeApply(_ path: String, _ dir: String, reps: Int) {
       for l in dec.asks { book.update(.ask, tick: l.price, quantity: l.qty) }
       check &+= (book.bestBid?.tick ?? 0) &+ (book.bestAsk?.tick ?? 0)
     }
-    let t1 = csys_now_ns()
+    }
+    let t1 = cplat_now_ns()
     ns.append(Double(t1 - t0) / Double(lines.starts.count))
   }
+  print("decode_apply_mallocs=\(mallocs(allocs))")
   print("decode_apply_checksum=\(check) final_bids=\(book.count(.bid)) final_asks=\(book.count(.ask))")
   print(String(format: "decode_apply_ns_per_message_median=%.3f min=%.3f", median(ns), ns.min() ?? 0))
 }
@@ -201,7 +241,7 @@ final class PinnedThread {
     let me = Unmanaged.passRetained(self).toOpaque()
     let rc = pthread_create(&thread, nil, { arg in
       let t = Unmanaged<PinnedThread>.fromOpaque(arg!).takeRetainedValue()
-      _ = csys_pin_current_thread(t.cpu)
+      _ = cplat_pin_current_thread(t.cpu)
       t.body()
       return nil
     }, me)
@@ -218,22 +258,22 @@ func benchRing(items: Int, reps: Int) {
     let producer = PinnedThread(cpu: 0) {
       var i: UInt64 = 1
       while i <= n {
-        if ring.tryPush(i) { i &+= 1 } else { csys_cpu_relax() }
+        if ring.tryPush(i) { i &+= 1 } else { cplat_cpu_relax() }
       }
     }
-    _ = csys_pin_current_thread(1)
+    _ = cplat_pin_current_thread(1)
     var sum: UInt64 = 0
     var got: UInt64 = 0
-    let t0 = csys_now_ns()
+    let t0 = cplat_now_ns()
     while got < n {
       if let v = ring.tryPop() {
         sum &+= v
         got &+= 1
       } else {
-        csys_cpu_relax()
+        cplat_cpu_relax()
       }
     }
-    let t1 = csys_now_ns()
+    let t1 = cplat_now_ns()
     producer.join()
     precondition(sum == n * (n + 1) / 2, "ring lost or duplicated items")
     rates.append(Double(items) / (Double(t1 - t0) / 1e9))
@@ -250,25 +290,85 @@ func benchPingPong(samples: Int) {
       var v: Int64
       while true {
         if let x = ab.tryPop() { v = x; break }
-        csys_cpu_relax()
+        cplat_cpu_relax()
       }
-      while !ba.tryPush(v) { csys_cpu_relax() }
+      while !ba.tryPush(v) { cplat_cpu_relax() }
     }
   }
-  _ = csys_pin_current_thread(0)
+  _ = cplat_pin_current_thread(0)
   var rtt = [Int64](repeating: 0, count: n)
   for i in 0..<n {
-    let t0 = csys_now_ns()
-    while !ab.tryPush(t0) { csys_cpu_relax() }
+    let t0 = cplat_now_ns()
+    while !ab.tryPush(t0) { cplat_cpu_relax() }
     while true {
       if ba.tryPop() != nil { break }
-      csys_cpu_relax()
+      cplat_cpu_relax()
     }
-    rtt[i] = csys_now_ns() - t0
+    rtt[i] = cplat_now_ns() - t0
   }
   echo.join()
   let s = Array(rtt[10_000...]).sorted()  // drop the warm-up
   print("pingpong_samples=\(s.count) oneway_ns_p50=\(percentile(s, 0.5) / 2) p99=\(percentile(s, 0.99) / 2) p999=\(percentile(s, 0.999) / 2)")
+}
+
+/// The wire→book path on one thread over a real capture: decode, Binance sync, SPSC ring, apply.
+/// The first pass warms up; the second is timed and its allocations counted.
+func benchPath(_ files: [String]) throws {
+  guard let inst = try CaptureReplay.inferInstrument(files: files), let rule = try CaptureReplay.inferRule(files: files)
+  else { fail("no snapshot or diffs in \(files)") }
+  // Load every line into memory first: file reading is not part of the path.
+  var lines: [[UInt8]] = []
+  var stamps: [Int64] = []
+  for f in files {
+    let r = try GzipLineReader(path: f)
+    while let line = r.nextLine() {
+      let (ts, j) = splitCaptureLine(line)
+      lines.append(Array(j) + [UInt8](repeating: 0, count: Int(NT_PADDING)))
+      stamps.append(ts)
+    }
+  }
+  struct Sink: BookEventSink {
+    let ring: SPSCRing<BookEvent>
+    mutating func emit(_ e: BookEvent) { while !ring.tryPush(e) {} }
+  }
+  let ring = SPSCRing<BookEvent>(capacity: 1 << 14)
+  let dec = BinanceMarketDecoder(instrument: inst, maxMessageBytes: 1 << 20, levelCapacity: 5000)
+  var diffs = 0
+  var ns: [Double] = []
+  var allocs: UInt64? = nil
+  for pass in 0..<3 {
+    var sync = BinanceBookSync(rule: rule, instrument: inst, sink: Sink(ring: ring))
+    var applier = BookEventApplier(book: LadderBook(instrument: inst))
+    diffs = 0
+    var t0: Int64 = 0
+    var t1: Int64 = 0
+    let counted = countingMallocs {
+      t0 = cplat_now_ns()
+      for k in 0..<lines.count {
+        let st = lines[k].withUnsafeBytes {
+          dec.decode($0.baseAddress!, count: $0.count - Int(NT_PADDING), readable: $0.count)
+        }
+        guard st == NT_OK else { continue }
+        let m = dec.message
+        if m.pointee.kind == NT_MSG_DEPTH_UPDATE {
+          diffs += 1
+          withUnsafePointer(to: m.pointee.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: stamps[k]) }
+        } else if m.pointee.kind == NT_MSG_DEPTH_SNAPSHOT, case .awaitingSnapshot = sync.state {
+          sync.onSnapshot(lastUpdateID: m.pointee.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: stamps[k])
+        }
+        _ = ring.drain { _ = applier.apply($0) }
+      }
+      t1 = cplat_now_ns()
+    }
+    precondition(sync.counters.gaps == 0 && applier.book.isExact)
+    sync.deallocate()
+    if pass > 0 {
+      ns.append(Double(t1 - t0) / Double(lines.count))
+      allocs = counted
+    }
+  }
+  print("path_lines=\(lines.count) path_diffs=\(diffs)")
+  print(String(format: "path_ns_per_message_median=%.1f", median(ns)) + " path_mallocs=\(mallocs(allocs))")
 }
 
 /// Exports a real capture's applied diffs (after sync) as pre-parsed arrays in gen_l2's format,
@@ -352,6 +452,7 @@ case "decode": benchDecode(args[2], reps: args.count > 3 ? Int(args[3])! : 5)
 case "decode-apply": benchDecodeApply(args[2], args[3], reps: args.count > 4 ? Int(args[4])! : 5)
 case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 3)
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
+case "path": try benchPath(Array(args[2...]))
 case "export-pre": try exportPre(args[2], Array(args[3...]))
 default: fail("unknown mode \(args[1])")
 }

@@ -1,5 +1,5 @@
 import CSimdJSON
-import CSystem
+import CPlatform
 import FastBook
 import Glibc
 
@@ -75,7 +75,7 @@ public struct CaptureReplay {
     @inline(__always)
     public mutating func emit(_ event: BookEvent) {
       while !ring.tryPush(event) {
-        if let drain = inline { drain() } else { csys_cpu_relax() }
+        if let drain = inline { drain() } else { cplat_cpu_relax() }
       }
     }
   }
@@ -182,16 +182,16 @@ public struct CaptureReplay {
     let producer = Producer(
       readers: readers, instrument: opts.instrument, rule: opts.rule, ring: ring,
       inlineDrain: opts.threads == 1 ? { consumer.drain(ring) } : nil)
-    let t0 = csys_now_ns()
+    let t0 = cplat_now_ns()
     if opts.threads == 1 {
-      if let pin = opts.pin { _ = csys_pin_current_thread(pin.producer) }
+      if let pin = opts.pin { _ = cplat_pin_current_thread(pin.producer) }
       producer.run()
       while consumer.drain(ring) > 0 {}
     } else {
       let done = SPSCRing<Int>(capacity: 2)
       let thread = ProducerThread(producer: producer, pin: opts.pin?.producer, done: done)
       thread.start()
-      if let pin = opts.pin { _ = csys_pin_current_thread(pin.consumer) }
+      if let pin = opts.pin { _ = cplat_pin_current_thread(pin.consumer) }
       var waiter = RingWaiter(.spinThenYield(256))
       while true {
         if consumer.drain(ring) > 0 {
@@ -206,7 +206,7 @@ public struct CaptureReplay {
       }
       thread.join()
     }
-    let t1 = csys_now_ns()
+    let t1 = cplat_now_ns()
     var r = Result(book: book, sync: producer.sync.counters, state: producer.sync.state)
     producer.sync.deallocate()
     r.seconds = Double(t1 - t0) / 1e9
@@ -350,7 +350,7 @@ final class ProducerThread {
       &thread, nil,
       { arg in
         let me = Unmanaged<ProducerThread>.fromOpaque(arg!).takeRetainedValue()
-        if let cpu = me.pin { _ = csys_pin_current_thread(cpu) }
+        if let cpu = me.pin { _ = cplat_pin_current_thread(cpu) }
         me.producer.run()
         _ = me.done.tryPush(1)
         return nil

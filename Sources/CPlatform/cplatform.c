@@ -1,10 +1,10 @@
 #define _GNU_SOURCE
-#include "csystem.h"
+#include "cplatform.h"
 
 #include <errno.h>
 #include <sched.h>
 
-int csys_pin_current_thread(int cpu) {
+int cplat_pin_current_thread(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
@@ -12,16 +12,16 @@ int csys_pin_current_thread(int cpu) {
   return 0;
 }
 
-int csys_current_cpu(void) {
+int cplat_current_cpu(void) {
   int c = sched_getcpu();
   return c < 0 ? -errno : c;
 }
 
-int csys_allowed_cpu_count(void) {
+int cplat_allowed_cpu_count(void) {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) != 0) return -errno;
   return CPU_COUNT(&set);
 }
 
-int csys_yield(void) { return sched_yield(); }
+int cplat_yield(void) { return sched_yield(); }

@@ -1,7 +1,7 @@
-// CSystem: the few Linux facilities Swift cannot spell or its Glibc module hides: the spin-wait
+// CPlatform: the few Linux facilities Swift cannot spell or its Glibc module hides: the spin-wait
 // hint, CPU pinning and the monotonic clock. No library is linked; FastBook may import it.
-#ifndef CSYSTEM_H
-#define CSYSTEM_H
+#ifndef CPLATFORM_H
+#define CPLATFORM_H
 #include <stdint.h>
 #include <time.h>
 
@@ -11,17 +11,17 @@ extern "C" {
 
 /// Pins the calling thread to one CPU. `sched_setaffinity`/`CPU_SET` sit behind _GNU_SOURCE,
 /// which Swift's Glibc module hides; delete when it exposes them. Returns 0 or -errno.
-int csys_pin_current_thread(int cpu);
+int cplat_pin_current_thread(int cpu);
 
 /// The CPU the calling thread runs on (`sched_getcpu`, hidden for the same reason), or -errno.
-int csys_current_cpu(void);
+int cplat_current_cpu(void);
 
 /// Number of CPUs this process may run on (from its affinity mask), or -errno.
-int csys_allowed_cpu_count(void);
+int cplat_allowed_cpu_count(void);
 
 /// x86 `pause` / arm `yield`: the spin-wait hint. A function here because Swift has no
 /// portable spelling of it; it is a single instruction and inlines across the C boundary.
-static inline void csys_cpu_relax(void) {
+static inline void cplat_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__)
@@ -30,14 +30,14 @@ static inline void csys_cpu_relax(void) {
 }
 
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC via vDSO: no syscall).
-static inline int64_t csys_now_ns(void) {
+static inline int64_t cplat_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /// sched_yield(2): give the core away for one scheduling round.
-int csys_yield(void);
+int cplat_yield(void);
 
 #ifdef __cplusplus
 }
