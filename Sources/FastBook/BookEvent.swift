@@ -43,16 +43,21 @@ public struct BookEvent: BitwiseCopyable, Equatable, Sendable {
   }
 
   @inlinable
-  public static func level(_ side: Side, tick: Int64, quantity: Int64, instrument: InstrumentIndex) -> BookEvent {
+  public static func level(_ side: Side, tick: Int64, quantity: Int64, instrument: InstrumentIndex)
+    -> BookEvent
+  {
     BookEvent(kind: .level, side: side, instrument: instrument, a: tick, b: quantity, c: 0)
   }
   @inlinable
-  public static func snapshotBegin(centreTick: Int64, updateID: Int64, instrument: InstrumentIndex) -> BookEvent {
+  public static func snapshotBegin(centreTick: Int64, updateID: Int64, instrument: InstrumentIndex)
+    -> BookEvent
+  {
     BookEvent(kind: .snapshotBegin, instrument: instrument, a: centreTick, b: updateID, c: 0)
   }
   @inlinable
   public static func batchEnd(
-    updateID: Int64, exchangeTimeNs: Int64, localTimeNs: Int64, instrument: InstrumentIndex, isSnapshot: Bool = false
+    updateID: Int64, exchangeTimeNs: Int64, localTimeNs: Int64, instrument: InstrumentIndex,
+    isSnapshot: Bool = false
   ) -> BookEvent {
     var e = BookEvent(kind: .batchEnd, instrument: instrument, a: updateID, b: exchangeTimeNs, c: localTimeNs)
     e.flags = isSnapshot ? BookEvent.snapshotFlag : 0
@@ -72,7 +77,9 @@ public struct BookEvent: BitwiseCopyable, Equatable, Sendable {
   @inlinable public var updateID: Int64 { kind == .snapshotBegin ? b : a }
   @inlinable public var exchangeTimeNs: Int64 { b }
   @inlinable public var localTimeNs: Int64 { c }
-  @inlinable public var resetReason: ResetReason { ResetReason(rawValue: UInt8(truncatingIfNeeded: a)) ?? .other }
+  @inlinable public var resetReason: ResetReason {
+    ResetReason(rawValue: UInt8(truncatingIfNeeded: a)) ?? .other
+  }
 }
 
 /// Why a book was reset: it is then rebuilt from a fresh snapshot, never patched.

@@ -12,7 +12,9 @@ extension LadderBook {
   public func update(_ side: Side, tick: Int64, quantity: Int64) -> Bool {
     let offset = tick &- state.pointee.base
     if UInt64(bitPattern: offset) < UInt64(windowTicks) {
-      if side == .bid { updateInWindow(.bid, tick: tick, quantity: quantity) } else {
+      if side == .bid {
+        updateInWindow(.bid, tick: tick, quantity: quantity)
+      } else {
         updateInWindow(.ask, tick: tick, quantity: quantity)
       }
       return true

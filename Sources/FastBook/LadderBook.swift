@@ -79,7 +79,8 @@ public final class LadderBook {
     instrument: Instrument, windowTicks: Int = 65_536, overflowCapacity: Int = 16_384,
     centreTick: Int64 = 0
   ) {
-    precondition(windowTicks >= 4096 && windowTicks & (windowTicks - 1) == 0, "W must be a power of two >= 4096")
+    precondition(
+      windowTicks >= 4096 && windowTicks & (windowTicks - 1) == 0, "W must be a power of two >= 4096")
     precondition(overflowCapacity > 0)
     self.instrument = instrument
     self.windowTicks = windowTicks

@@ -1,3 +1,4 @@
+import CPlatform
 // needletail-perf: the Swift side of the perf/ comparisons. Each mode mirrors one hot-path stage
 // one-to-one with a C/C++ baseline in perf/baselines, checks its answer (checksums the baseline
 // prints too) before its timing counts, and prints one `key=value` line per figure.
@@ -13,7 +14,6 @@
 // Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
 // allocations it made (`*_mallocs=`); the target on every hot-path loop is 0.
 import CSimdJSON
-import CPlatform
 import Connectors
 import FastBook
 import Foundation
@@ -146,7 +146,9 @@ func benchBook(_ dir: String, reps: Int) {
   }
   print("book_mallocs=\(mallocs(allocs))")
   print("book_levels=\(pre.price.count) book_messages=\(pre.messages)")
-  print("book_checksum=\(check) final_bids=\(book.count(.bid)) final_asks=\(book.count(.ask)) recentres=\(book.recentreCount)")
+  print(
+    "book_checksum=\(check) final_bids=\(book.count(.bid)) final_asks=\(book.count(.ask)) recentres=\(book.recentreCount)"
+  )
   print(String(format: "book_ns_per_level_median=%.3f min=%.3f", median(ns), ns.min() ?? 0))
 }
 
@@ -180,21 +182,24 @@ func benchDecode(_ path: String, reps: Int) {
     sums = (0, 0, 0)
     var t0: Int64 = 0
     allocs = countingMallocs {
-    t0 = cplat_now_ns()
-    for k in 0..<lines.starts.count {
-      let st = dec.decode(base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
-      if st != NT_OK { fail("decode failed on message \(k): \(BinanceMarketDecoder.describe(st))") }
-      let m = dec.message
-      sums.0 &+= m.pointee.depth.first_update_id &+ m.pointee.depth.last_update_id
-      for l in dec.bids { sums.1 &+= l.price; sums.2 &+= l.qty }
-      for l in dec.asks { sums.1 &+= l.price; sums.2 &+= l.qty }
-    }
+      t0 = cplat_now_ns()
+      for k in 0..<lines.starts.count {
+        let st = dec.decode(
+          base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
+        if st != NT_OK { fail("decode failed on message \(k): \(BinanceMarketDecoder.describe(st))") }
+        let m = dec.message
+        sums.0 &+= m.pointee.depth.first_update_id &+ m.pointee.depth.last_update_id
+        for l in dec.bids { sums.1 &+= l.price; sums.2 &+= l.qty }
+        for l in dec.asks { sums.1 &+= l.price; sums.2 &+= l.qty }
+      }
     }
     let t1 = cplat_now_ns()
     ns.append(Double(t1 - t0) / Double(lines.starts.count))
   }
   print("decode_mallocs=\(mallocs(allocs))")
-  print("decode_messages=\(lines.starts.count) bytes_per_message=\(lines.lengths.reduce(0, +) / max(1, lines.starts.count))")
+  print(
+    "decode_messages=\(lines.starts.count) bytes_per_message=\(lines.lengths.reduce(0, +) / max(1, lines.starts.count))"
+  )
   print("decode_checksum_ids=\(sums.0) decode_checksum_prices=\(sums.1) decode_checksum_qty=\(sums.2)")
   print(String(format: "decode_ns_per_message_median=%.3f min=%.3f", median(ns), ns.min() ?? 0))
 }
@@ -213,14 +218,15 @@ func benchDecodeApply(_ path: String, _ dir: String, reps: Int) {
     check = 0
     var t0: Int64 = 0
     allocs = countingMallocs {
-    t0 = cplat_now_ns()
-    for k in 0..<lines.starts.count {
-      let st = dec.decode(base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
-      if st != NT_OK { fail("decode failed on message \(k)") }
-      for l in dec.bids { book.update(.bid, tick: l.price, quantity: l.qty) }
-      for l in dec.asks { book.update(.ask, tick: l.price, quantity: l.qty) }
-      check &+= (book.bestBid?.tick ?? 0) &+ (book.bestAsk?.tick ?? 0)
-    }
+      t0 = cplat_now_ns()
+      for k in 0..<lines.starts.count {
+        let st = dec.decode(
+          base + lines.starts[k], count: lines.lengths[k], readable: lines.lengths[k] + Int(NT_PADDING))
+        if st != NT_OK { fail("decode failed on message \(k)") }
+        for l in dec.bids { book.update(.bid, tick: l.price, quantity: l.qty) }
+        for l in dec.asks { book.update(.ask, tick: l.price, quantity: l.qty) }
+        check &+= (book.bestBid?.tick ?? 0) &+ (book.bestAsk?.tick ?? 0)
+      }
     }
     let t1 = cplat_now_ns()
     ns.append(Double(t1 - t0) / Double(lines.starts.count))
@@ -239,12 +245,14 @@ final class PinnedThread {
     self.cpu = cpu
     self.body = body
     let me = Unmanaged.passRetained(self).toOpaque()
-    let rc = pthread_create(&thread, nil, { arg in
-      let t = Unmanaged<PinnedThread>.fromOpaque(arg!).takeRetainedValue()
-      _ = cplat_pin_current_thread(t.cpu)
-      t.body()
-      return nil
-    }, me)
+    let rc = pthread_create(
+      &thread, nil,
+      { arg in
+        let t = Unmanaged<PinnedThread>.fromOpaque(arg!).takeRetainedValue()
+        _ = cplat_pin_current_thread(t.cpu)
+        t.body()
+        return nil
+      }, me)
     precondition(rc == 0)
   }
   func join() { pthread_join(thread, nil) }
@@ -278,7 +286,10 @@ func benchRing(items: Int, reps: Int) {
     precondition(sum == n * (n + 1) / 2, "ring lost or duplicated items")
     rates.append(Double(items) / (Double(t1 - t0) / 1e9))
   }
-  print(String(format: "ring_items=%d ring_mops_median=%.2f max=%.2f", items, median(rates) / 1e6, (rates.max() ?? 0) / 1e6))
+  print(
+    String(
+      format: "ring_items=%d ring_mops_median=%.2f ring_mops_max=%.2f", items, median(rates) / 1e6,
+      (rates.max() ?? 0) / 1e6))
 }
 
 func benchPingPong(samples: Int) {
@@ -308,13 +319,17 @@ func benchPingPong(samples: Int) {
   }
   echo.join()
   let s = Array(rtt[10_000...]).sorted()  // drop the warm-up
-  print("pingpong_samples=\(s.count) oneway_ns_p50=\(percentile(s, 0.5) / 2) p99=\(percentile(s, 0.99) / 2) p999=\(percentile(s, 0.999) / 2)")
+  print(
+    "pingpong_samples=\(s.count) pingpong_oneway_ns_p50=\(percentile(s, 0.5) / 2)"
+      + " pingpong_oneway_ns_p99=\(percentile(s, 0.99) / 2) pingpong_oneway_ns_p999=\(percentile(s, 0.999) / 2)"
+  )
 }
 
 /// The wire→book path on one thread over a real capture: decode, Binance sync, SPSC ring, apply.
 /// The first pass warms up; the second is timed and its allocations counted.
 func benchPath(_ files: [String]) throws {
-  guard let inst = try CaptureReplay.inferInstrument(files: files), let rule = try CaptureReplay.inferRule(files: files)
+  guard let inst = try CaptureReplay.inferInstrument(files: files),
+    let rule = try CaptureReplay.inferRule(files: files)
   else { fail("no snapshot or diffs in \(files)") }
   // Load every line into memory first: file reading is not part of the path.
   var lines: [[UInt8]] = []
@@ -352,9 +367,13 @@ func benchPath(_ files: [String]) throws {
         let m = dec.message
         if m.pointee.kind == NT_MSG_DEPTH_UPDATE {
           diffs += 1
-          withUnsafePointer(to: m.pointee.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: stamps[k]) }
+          withUnsafePointer(to: m.pointee.depth) {
+            sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: stamps[k])
+          }
         } else if m.pointee.kind == NT_MSG_DEPTH_SNAPSHOT, case .awaitingSnapshot = sync.state {
-          sync.onSnapshot(lastUpdateID: m.pointee.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: stamps[k])
+          sync.onSnapshot(
+            lastUpdateID: m.pointee.depth.last_update_id, bids: dec.bids, asks: dec.asks,
+            localTimeNs: stamps[k])
         }
         _ = ring.drain { _ = applier.apply($0) }
       }
@@ -374,7 +393,8 @@ func benchPath(_ files: [String]) throws {
 /// Exports a real capture's applied diffs (after sync) as pre-parsed arrays in gen_l2's format,
 /// so the book benchmark runs on real data with the C++ baselines reading the same bytes.
 func exportPre(_ out: String, _ files: [String]) throws {
-  guard let inst = try CaptureReplay.inferInstrument(files: files), let rule = try CaptureReplay.inferRule(files: files)
+  guard let inst = try CaptureReplay.inferInstrument(files: files),
+    let rule = try CaptureReplay.inferRule(files: files)
   else { fail("no snapshot or diffs in \(files)") }
   struct Recorder: BookEventSink {
     var off: [Int64] = [0], U: [Int64] = [], u: [Int64] = [], E: [Int64] = []
@@ -412,12 +432,16 @@ func exportPre(_ out: String, _ files: [String]) throws {
     let r = try GzipLineReader(path: f)
     while let line = r.nextLine() {
       let (ts, json) = splitCaptureLine(line)
-      guard dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK else { continue }
+      guard dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK
+      else { continue }
       let m = dec.message
       if m.pointee.kind == NT_MSG_DEPTH_UPDATE {
-        withUnsafePointer(to: m.pointee.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts) }
+        withUnsafePointer(to: m.pointee.depth) {
+          sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
+        }
       } else if m.pointee.kind == NT_MSG_DEPTH_SNAPSHOT, case .awaitingSnapshot = sync.state {
-        sync.onSnapshot(lastUpdateID: m.pointee.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
+        sync.onSnapshot(
+          lastUpdateID: m.pointee.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
       }
     }
   }
@@ -439,7 +463,9 @@ func exportPre(_ out: String, _ files: [String]) throws {
   write("snap_bid_qty.i64", rec.snap[1])
   write("snap_ask_price.i64", rec.snap[2])
   write("snap_ask_qty.i64", rec.snap[3])
-  print("exported \(rec.u.count) diffs, \(rec.price.count) level updates, snapshot \(rec.snap[0].count)/\(rec.snap[2].count) to \(out)")
+  print(
+    "exported \(rec.u.count) diffs, \(rec.price.count) level updates, snapshot \(rec.snap[0].count)/\(rec.snap[2].count) to \(out)"
+  )
 }
 
 // MARK: main
@@ -450,7 +476,7 @@ switch args[1] {
 case "book": benchBook(args[2], reps: args.count > 3 ? Int(args[3])! : 5)
 case "decode": benchDecode(args[2], reps: args.count > 3 ? Int(args[3])! : 5)
 case "decode-apply": benchDecodeApply(args[2], args[3], reps: args.count > 4 ? Int(args[4])! : 5)
-case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 3)
+case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 5)
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
 case "export-pre": try exportPre(args[2], Array(args[3...]))

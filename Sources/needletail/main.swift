@@ -17,11 +17,15 @@ func defaultSharedDirectory() -> String {
   if let env = ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"] { return env }
   let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
   // .build/<config>/needletail → checkout → ../shared; else the current directory's ../shared.
-  for base in [exe.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath)] {
+  for base in [
+    exe.deletingLastPathComponent(), URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+  ] {
     var dir = base
     for _ in 0..<5 {
       let candidate = dir.appendingPathComponent("shared/data/market")
-      if FileManager.default.fileExists(atPath: candidate.path) { return dir.appendingPathComponent("shared").path }
+      if FileManager.default.fileExists(atPath: candidate.path) {
+        return dir.appendingPathComponent("shared").path
+      }
       let sibling = dir.deletingLastPathComponent().appendingPathComponent("shared/data/market")
       if FileManager.default.fileExists(atPath: sibling.path) {
         return dir.deletingLastPathComponent().appendingPathComponent("shared").path
@@ -79,7 +83,9 @@ struct Replay: ParsableCommand {
     for p in paths where !FileManager.default.isReadableFile(atPath: p) {
       throw ValidationError("cannot read capture file \(p)")
     }
-    guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2, not \(threads)") }
+    guard threads == 1 || threads == 2 else {
+      throw ValidationError("--threads must be 1 or 2, not \(threads)")
+    }
     let syncRule: BinanceSyncRule
     switch rule {
     case "spot": syncRule = .spot
@@ -114,7 +120,8 @@ struct Replay: ParsableCommand {
     }
     let r = try CaptureReplay(options: options).run()
     report(r, instrument: instrument, rule: syncRule)
-    let bad = r.sync.gaps + r.sync.snapshotMismatches + r.decodeErrors + r.bookTickerMismatches.count
+    let bad =
+      r.sync.gaps + r.sync.snapshotMismatches + r.decodeErrors + r.bookTickerMismatches.count
       + r.capacityFailures + r.oversizeLines
     if strict && bad > 0 { throw ExitCode(1) }
   }
@@ -124,18 +131,36 @@ struct Replay: ParsableCommand {
       guard let l else { return "-" }
       return "\(instrument.formatTick(l.tick)) x \(instrument.format(Quantity(raw: l.quantity)))"
     }
-    print("instrument  price scale \(instrument.priceScale), tick \(instrument.formatTick(1)), quantity scale \(instrument.quantityScale); rule \(rule)")
-    print("messages    \(r.lines) lines, \(r.bytes) bytes: \(r.depthMessages) diffs, \(r.snapshots) snapshots, \(r.bookTickers) bookTickers, \(r.trades) trades, \(r.unknownMessages) other")
-    print("sync        \(r.sync.applied) diffs applied, \(r.sync.droppedStale) stale dropped, \(r.sync.buffered) buffered, \(r.sync.gaps) gaps, \(r.sync.snapshotMismatches) snapshot mismatches, \(r.resets) resets")
+    print(
+      "instrument  price scale \(instrument.priceScale), tick \(instrument.formatTick(1)), quantity scale \(instrument.quantityScale); rule \(rule)"
+    )
+    print(
+      "messages    \(r.lines) lines, \(r.bytes) bytes: \(r.depthMessages) diffs, \(r.snapshots) snapshots, \(r.bookTickers) bookTickers, \(r.trades) trades, \(r.unknownMessages) other"
+    )
+    print(
+      "sync        \(r.sync.applied) diffs applied, \(r.sync.droppedStale) stale dropped, \(r.sync.buffered) buffered, \(r.sync.gaps) gaps, \(r.sync.snapshotMismatches) snapshot mismatches, \(r.resets) resets"
+    )
     let errs = r.decodeErrorsByStatus.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-    print("errors      \(r.decodeErrors) decode errors\(errs.isEmpty ? "" : " (\(errs))"), \(r.oversizeLines) oversize lines, \(r.capacityFailures) book capacity failures")
-    print("book        \(r.levelsApplied) level updates, \(r.book.count(.bid)) bids / \(r.book.count(.ask)) asks, \(r.book.recentreCount) re-centres, \(r.book.absentDeleteCount) deletes of absent levels, crossed: \(r.book.isCrossed)")
-    print("check       \(r.bookTickerMatches) / \(r.bookTickerSameU) bookTickers with the same update id match the book exactly")
+    print(
+      "errors      \(r.decodeErrors) decode errors\(errs.isEmpty ? "" : " (\(errs))"), \(r.oversizeLines) oversize lines, \(r.capacityFailures) book capacity failures"
+    )
+    print(
+      "book        \(r.levelsApplied) level updates, \(r.book.count(.bid)) bids / \(r.book.count(.ask)) asks, \(r.book.recentreCount) re-centres, \(r.book.absentDeleteCount) deletes of absent levels, crossed: \(r.book.isCrossed)"
+    )
+    print(
+      "check       \(r.bookTickerMatches) / \(r.bookTickerSameU) bookTickers with the same update id match the book exactly"
+    )
     for (got, want) in r.bookTickerMismatches.prefix(5) {
-      print("  MISMATCH at u=\(got.updateID): book \(px(got.bid)) | \(px(got.ask)); bookTicker \(px(want.bid)) | \(px(want.ask))")
+      print(
+        "  MISMATCH at u=\(got.updateID): book \(px(got.bid)) | \(px(got.ask)); bookTicker \(px(want.bid)) | \(px(want.ask))"
+      )
     }
     let state: String
-    if case .synced(let u) = r.state { state = "synced at update id \(u)" } else { state = "NOT synced (awaiting a snapshot)" }
+    if case .synced(let u) = r.state {
+      state = "synced at update id \(u)"
+    } else {
+      state = "NOT synced (awaiting a snapshot)"
+    }
     print("final       \(state)")
     let bids = r.book.levels(.bid, limit: depth)
     let asks = r.book.levels(.ask, limit: depth)
@@ -148,8 +173,10 @@ struct Replay: ParsableCommand {
       print("  spread \(instrument.formatTick(spread)), mid \(mid)")
     }
     let rate = Double(r.lines) / max(r.seconds, 1e-9)
-    print(String(format: "throughput  %.3f s, %.0f messages/s, %.1f MB/s (decompressed), %d thread(s)",
-      r.seconds, rate, Double(r.bytes) / max(r.seconds, 1e-9) / 1e6, options_threads))
+    print(
+      String(
+        format: "throughput  %.3f s, %.0f messages/s, %.1f MB/s (decompressed), %d thread(s)",
+        r.seconds, rate, Double(r.bytes) / max(r.seconds, 1e-9) / 1e6, options_threads))
   }
 
   var options_threads: Int { threads }

@@ -12,7 +12,9 @@ import Testing
     return ring
   }
 
-  struct RingError: Error, CustomStringConvertible { var message: String; var description: String { message } }
+  struct RingError: Error, CustomStringConvertible {
+    var message: String; var description: String { message }
+  }
 
   func waitCQE(_ ring: UnsafeMutablePointer<io_uring>) -> (res: Int32, data: UInt64, flags: UInt32) {
     var cqe: UnsafeMutablePointer<io_uring_cqe>? = nil
@@ -69,7 +71,8 @@ import Testing
     let pool = UnsafeMutableRawPointer.allocate(byteCount: Int(entries) * size, alignment: 64)
     defer { pool.deallocate() }
     for i in 0..<Int(entries) {
-      io_uring_buf_ring_add(br, pool + i * size, UInt32(size), UInt16(i), io_uring_buf_ring_mask(entries), Int32(i))
+      io_uring_buf_ring_add(
+        br, pool + i * size, UInt32(size), UInt16(i), io_uring_buf_ring_mask(entries), Int32(i))
     }
     io_uring_buf_ring_advance(br, Int32(entries))
     var fds: [Int32] = [0, 0]
@@ -93,7 +96,8 @@ import Testing
       let got = Array(UnsafeRawBufferPointer(start: pool + bid * size, count: Int(c.res)))
       #expect(got == text)
       // Hand the buffer back to the kernel.
-      io_uring_buf_ring_add(br, pool + bid * size, UInt32(size), UInt16(bid), io_uring_buf_ring_mask(entries), 0)
+      io_uring_buf_ring_add(
+        br, pool + bid * size, UInt32(size), UInt16(bid), io_uring_buf_ring_mask(entries), 0)
       io_uring_buf_ring_advance(br, 1)
     }
   }

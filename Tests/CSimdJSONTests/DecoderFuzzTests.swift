@@ -67,7 +67,9 @@ import Testing
       }
     }
     // The fuzz must reach the error paths, not only the happy one.
-    for s in [NT_ERR_MALFORMED_JSON, NT_ERR_WRONG_TYPE, NT_ERR_BAD_NUMBER, NT_ERR_UNKNOWN_MESSAGE, NT_ERR_TOO_LARGE] {
+    for s in [
+      NT_ERR_MALFORMED_JSON, NT_ERR_WRONG_TYPE, NT_ERR_BAD_NUMBER, NT_ERR_UNKNOWN_MESSAGE, NT_ERR_TOO_LARGE,
+    ] {
       #expect(statuses[s.rawValue, default: 0] > 0, "never saw status \(s.rawValue): \(statuses)")
     }
   }

@@ -27,7 +27,8 @@ final class Harness {
 
   /// Decodes `bytes`; `padded` gives the input NT_PADDING readable bytes of slack in place.
   @discardableResult
-  func decode(_ bytes: [UInt8], priceScale: Int32 = 8, qtyScale: Int32 = 8, padded: Bool = false) -> nt_status {
+  func decode(_ bytes: [UInt8], priceScale: Int32 = 8, qtyScale: Int32 = 8, padded: Bool = false) -> nt_status
+  {
     msg.depth.bids = nt_levels(items: bids, capacity: UInt32(capacity), count: 0)
     msg.depth.asks = nt_levels(items: asks, capacity: UInt32(capacity), count: 0)
     var input = bytes
@@ -50,7 +51,9 @@ enum Oracle {
     let o = try! JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
     return (o["data"] as? [String: Any]) ?? o
   }
-  static func fixed(_ s: Any?, _ scale: Int = 8) -> Int64 { try! FixedPoint.parse(s as! String, scale: scale) }
+  static func fixed(_ s: Any?, _ scale: Int = 8) -> Int64 {
+    try! FixedPoint.parse(s as! String, scale: scale)
+  }
   static func levels(_ a: Any?) -> [(Int64, Int64)] {
     (a as! [[String]]).map { (fixed($0[0]), fixed($0[1])) }
   }

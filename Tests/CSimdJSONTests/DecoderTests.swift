@@ -33,8 +33,10 @@ let wireDepthFiles = [
     }
   }
 
-  @Test(arguments: ["data/wire/binance-spot/rest_depth_real_1000.json", "data/wire/binance-usdm/rest_depth_real_1000.json",
-    "data/wire/binance-spot/rest_depth.json"])
+  @Test(arguments: [
+    "data/wire/binance-spot/rest_depth_real_1000.json", "data/wire/binance-usdm/rest_depth_real_1000.json",
+    "data/wire/binance-spot/rest_depth.json",
+  ])
   func snapshotsMatchTheOracle(path: String) throws {
     let input = try bytes(path)
     let h = Harness()
@@ -47,8 +49,10 @@ let wireDepthFiles = [
     #expect(h.askLevels().map { ($0.price, $0.qty) }.elementsEqual(Oracle.levels(o["asks"]), by: ==))
   }
 
-  @Test(arguments: ["data/wire/binance-spot/ws_trade_real_combined.json", "data/wire/binance-spot/ws_trade.json",
-    "data/wire/binance-usdm/ws_trade_real_combined.json"])
+  @Test(arguments: [
+    "data/wire/binance-spot/ws_trade_real_combined.json", "data/wire/binance-spot/ws_trade.json",
+    "data/wire/binance-usdm/ws_trade_real_combined.json",
+  ])
   func tradesMatchTheOracle(path: String) throws {
     let input = try bytes(path)
     let h = Harness()
@@ -63,8 +67,10 @@ let wireDepthFiles = [
     #expect((h.msg.trade.buyer_is_maker == 1) == (o["m"] as! Bool))
   }
 
-  @Test(arguments: ["data/wire/binance-spot/ws_bookTicker_real_combined.json", "data/wire/binance-spot/ws_bookTicker.json",
-    "data/wire/binance-usdm/ws_bookTicker_real_combined.json", "data/wire/binance-usdm/ws_bookTicker.json"])
+  @Test(arguments: [
+    "data/wire/binance-spot/ws_bookTicker_real_combined.json", "data/wire/binance-spot/ws_bookTicker.json",
+    "data/wire/binance-usdm/ws_bookTicker_real_combined.json", "data/wire/binance-usdm/ws_bookTicker.json",
+  ])
   func bookTickersMatchTheOracle(path: String) throws {
     let input = try bytes(path)
     let h = Harness()
@@ -99,7 +105,8 @@ let wireDepthFiles = [
       #expect(h.error.status == status)
     }
     check(#"{"e":"depthUpdate","E":1,"s":"X","u":2,"b":[],"a":[]}"#, NT_ERR_MISSING_FIELD, field: "U")
-    check(#"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["1.0","2"],["1","2"],["1","2"]],"a":[]}"#,
+    check(
+      #"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["1.0","2"],["1","2"],["1","2"]],"a":[]}"#,
       NT_ERR_TOO_MANY_LEVELS, field: "b")
     check(#"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["1.0x","2"]],"a":[]}"#, NT_ERR_BAD_NUMBER, field: "b")
     check(#"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[[1.0,"2"]],"a":[]}"#, NT_ERR_WRONG_TYPE, field: "b")
@@ -107,8 +114,12 @@ let wireDepthFiles = [
     check(#"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["1","-2"]],"a":[]}"#, NT_ERR_OUT_OF_RANGE, field: "b")
     check(#"{"e":"depthUpdate","E":1,"U":"1","u":2,"b":[],"a":[]}"#, NT_ERR_WRONG_TYPE, field: "U")
     check(#"{"e":"depthUpdate","E":1,"U":-1,"u":2,"b":[],"a":[]}"#, NT_ERR_OUT_OF_RANGE, field: "U")
-    check(#"{"e":"depthUpdate","E":1,"U":99999999999999999999,"u":2,"b":[],"a":[]}"#, NT_ERR_OUT_OF_RANGE, field: "U")
-    check(#"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["99999999999.0","1"]],"a":[]}"#, NT_ERR_OUT_OF_RANGE, field: "b")
+    check(
+      #"{"e":"depthUpdate","E":1,"U":99999999999999999999,"u":2,"b":[],"a":[]}"#, NT_ERR_OUT_OF_RANGE,
+      field: "U")
+    check(
+      #"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[["99999999999.0","1"]],"a":[]}"#, NT_ERR_OUT_OF_RANGE,
+      field: "b")
     check(#"{"e":"aggTrade","E":1}"#, NT_ERR_UNKNOWN_MESSAGE, field: "e")
     check(#"[1,2,3]"#, NT_ERR_UNKNOWN_MESSAGE)
     check(#"{"result":null,"id":1}"#, NT_ERR_UNKNOWN_MESSAGE)
@@ -125,7 +136,9 @@ let wireDepthFiles = [
 
   @Test func oversizeInputIsRefused() {
     let h = Harness(maxBytes: 256)
-    let big = #"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[],"a":[],"pad":""# + String(repeating: "x", count: 300) + #""}"#
+    let big =
+      #"{"e":"depthUpdate","E":1,"U":1,"u":2,"b":[],"a":[],"pad":""# + String(repeating: "x", count: 300)
+      + #""}"#
     #expect(h.decode(Array(big.utf8)) == NT_ERR_TOO_LARGE)
     #expect(h.msg.kind == NT_MSG_NONE)
   }
@@ -137,11 +150,16 @@ let wireDepthFiles = [
     for i in 0..<50_000 {
       let len = Int.random(in: 0...24, using: &rng)
       var s = String((0..<len).map { _ in alphabet.randomElement(using: &rng)! })
-      if i % 3 == 0 { s = FixedPoint.format(Int64.random(in: .min ... .max, using: &rng), scale: Int.random(in: 0...18, using: &rng)) }
+      if i % 3 == 0 {
+        s = FixedPoint.format(
+          Int64.random(in: .min ... .max, using: &rng), scale: Int.random(in: 0...18, using: &rng))
+      }
       let scale = Int32.random(in: 0...18, using: &rng)
       var out: Int64 = 0
       let st = s.withCString { nt_parse_fixed($0, strlen($0), scale, &out) }
-      let swift: Result<Int64, FixedPointError> = Result { () throws(FixedPointError) in try FixedPoint.parse(s, scale: Int(scale)) }
+      let swift: Result<Int64, FixedPointError> = Result { () throws(FixedPointError) in
+        try FixedPoint.parse(s, scale: Int(scale))
+      }
       switch swift {
       case .success(let v): #expect(st == NT_OK && out == v, "\(s) @\(scale)")
       case .failure(.tooPrecise): #expect(st == NT_ERR_TOO_PRECISE, "\(s) @\(scale)")

@@ -20,7 +20,8 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
     var sync: BinanceBookSync<RecordingSink>
     let applier: BookEventApplierBox
     init(rule: BinanceSyncRule) {
-      sync = BinanceBookSync(rule: rule, instrument: testInstrument, sink: RecordingSink(), bufferedDiffCapacity: 4)
+      sync = BinanceBookSync(
+        rule: rule, instrument: testInstrument, sink: RecordingSink(), bufferedDiffCapacity: 4)
       applier = BookEventApplierBox(book: LadderBook(instrument: testInstrument))
     }
     func feed(_ json: String) {
@@ -28,9 +29,13 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
       precondition(st == NT_OK, "\(json): \(BinanceMarketDecoder.describe(st))")
       let m = decoder.message
       if m.pointee.kind == NT_MSG_DEPTH_SNAPSHOT {
-        sync.onSnapshot(lastUpdateID: m.pointee.depth.last_update_id, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0)
+        sync.onSnapshot(
+          lastUpdateID: m.pointee.depth.last_update_id, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0
+        )
       } else {
-        withUnsafePointer(to: m.pointee.depth) { sync.onDiff($0, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0) }
+        withUnsafePointer(to: m.pointee.depth) {
+          sync.onDiff($0, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0)
+        }
       }
       for e in sync.sink.events { _ = applier.applier.apply(e) }
       sync.sink.events.removeAll()
@@ -45,7 +50,8 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
 
   static func diff(_ U: Int, _ u: Int, pu: Int? = nil, bid: String = "1.00", qty: String = "1") -> String {
     let puField = pu.map { #","pu":\#($0)"# } ?? ""
-    return #"{"e":"depthUpdate","E":1,"s":"T","U":\#(U),"u":\#(u)\#(puField),"b":[["\#(bid)","\#(qty)"]],"a":[]}"#
+    return
+      #"{"e":"depthUpdate","E":1,"s":"T","U":\#(U),"u":\#(u)\#(puField),"b":[["\#(bid)","\#(qty)"]],"a":[]}"#
   }
   static let snapshot = #"{"lastUpdateId":100,"bids":[["1.00","5"],["0.99","1"]],"asks":[["1.01","2"]]}"#
 
@@ -112,7 +118,9 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
 /// Faults injected into a real capture: the replay must notice, never patch.
 @Suite struct ReplayFaultTests {
   func writeLines(_ lines: [String]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("needletail-\(UUID().uuidString).txt").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "needletail-\(UUID().uuidString).txt"
+    ).path
     try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
@@ -142,7 +150,8 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
 
   @Test func malformedLinesAreCountedAndForceAResync() throws {
     var lines = try spotLines(limit: 2000)
-    lines.insert("1723161254137307667 {\"stream\":\"btcusdt@depth@100ms\",\"data\":{\"e\":\"depthUpd", at: 500)
+    lines.insert(
+      "1723161254137307667 {\"stream\":\"btcusdt@depth@100ms\",\"data\":{\"e\":\"depthUpd", at: 500)
     lines.insert("1723161254137307667 not json at all", at: 800)
     let path = try writeLines(lines)
     defer { try? FileManager.default.removeItem(atPath: path) }

@@ -15,8 +15,10 @@ struct Dataset: CustomStringConvertible, Sendable {
 let datasets = [
   Dataset(
     name: "binance-spot_btcusdt",
-    files: ["binance-spot/btcusdt_20240808.gz", "binance-spot/btcusdt_20240809.gz"], rule: .spot, confirmed: 1072),
-  Dataset(name: "binance-usdm_btcusdt", files: ["binance-usdm/btcusdt_20240808.gz"], rule: .futures, confirmed: 629),
+    files: ["binance-spot/btcusdt_20240808.gz", "binance-spot/btcusdt_20240809.gz"], rule: .spot,
+    confirmed: 1072),
+  Dataset(
+    name: "binance-usdm_btcusdt", files: ["binance-usdm/btcusdt_20240808.gz"], rule: .futures, confirmed: 629),
   Dataset(
     name: "binance-coinm_btcusd_perp",
     files: ["binance-coinm/btcusd_perp_20240808.gz", "binance-coinm/btcusd_perp_20240809.gz"], rule: .futures,
@@ -40,7 +42,8 @@ struct Expected {
       let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
       let u = Int64(f[0])!
       func level(_ p: String, _ q: String) throws -> BookLevel? {
-        p == "None" ? nil : BookLevel(tick: try instrument.parseTick(p), quantity: try instrument.parseQuantity(q).raw)
+        p == "None"
+          ? nil : BookLevel(tick: try instrument.parseTick(p), quantity: try instrument.parseQuantity(q).raw)
       }
       tops.append(TopOfBook(updateID: u, bid: try level(f[2], f[3]), ask: try level(f[4], f[5])))
       if f[6] == "1" { confirmed.insert(u) }
@@ -94,7 +97,11 @@ struct Expected {
     let confirmedSeen = Set(r.tops.map(\.updateID)).intersection(expected.confirmed).count
     #expect(confirmedSeen == dataset.confirmed)
     // The final book, every level.
-    if case .synced(let last) = r.state { #expect(last == expected.finalUpdateID) } else { Issue.record("not synced") }
+    if case .synced(let last) = r.state {
+      #expect(last == expected.finalUpdateID)
+    } else {
+      Issue.record("not synced")
+    }
     let bids = r.book.levels(.bid)
     let asks = r.book.levels(.ask)
     #expect(bids.count == expected.finalBids.count && asks.count == expected.finalAsks.count)

@@ -1,6 +1,6 @@
 import FastBook
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct FixedPointTests {
   @Test func parsesExactlyWithTrailingZeros() throws {

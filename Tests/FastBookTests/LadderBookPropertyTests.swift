@@ -1,6 +1,6 @@
 import FastBook
-import Testing
 import TestSupport
+import Testing
 
 /// The simple reference: two dictionaries, sorted on demand.
 struct ReferenceBook {
@@ -82,7 +82,9 @@ let spot = Instrument(symbol: "TEST", priceScale: 2, quantityScale: 5, tickSize:
       #expect(book.quantity(side, at: tick) == qty)
       if step % 500 == 0 {
         book.checkInvariants()
-        for s in Side.allCases { #expect(book.levels(s) == ref.levels(s), "seed \(seed) step \(step) full \(s)") }
+        for s in Side.allCases {
+          #expect(book.levels(s) == ref.levels(s), "seed \(seed) step \(step) full \(s)")
+        }
       }
     }
     book.checkInvariants()

@@ -20,11 +20,14 @@ final class Capture: @unchecked Sendable {
   var snapshot: (bids: [BookLevel], asks: [BookLevel]) = ([], [])
 
   init() {
-    let shared = ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"]
+    let shared =
+      ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"]
       ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
       .appendingPathComponent("shared").path
-    let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map { "\(shared)/data/market/binance-spot/\($0)" }
+    let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
+      "\(shared)/data/market/binance-spot/\($0)"
+    }
     instrument = try! CaptureReplay.inferInstrument(files: files)!
     let dec = BinanceMarketDecoder(instrument: instrument, maxMessageBytes: 1 << 20, levelCapacity: 5000)
     var snapshotID: Int64 = -1
@@ -34,7 +37,9 @@ final class Capture: @unchecked Sendable {
       let r = try! GzipLineReader(path: f)
       while let line = r.nextLine() {
         let (_, j) = splitCaptureLine(line)
-        guard dec.decode(j.baseAddress!, count: j.count, readable: j.count + Int(NT_PADDING)) == NT_OK else { continue }
+        guard dec.decode(j.baseAddress!, count: j.count, readable: j.count + Int(NT_PADDING)) == NT_OK else {
+          continue
+        }
         let m = dec.message.pointee
         if m.kind == NT_MSG_DEPTH_SNAPSHOT && snapshotID < 0 {
           snapshotID = m.depth.last_update_id
@@ -113,7 +118,8 @@ let benchmarks: @Sendable () -> Void = {
       }, instrument: capture.instrument, rule: .spot)
     if ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"] == nil {
       let r = try! CaptureReplay(options: opts).run()
-      precondition(r.book.levels(.bid) == b.levels(.bid) && r.book.levels(.ask) == b.levels(.ask),
+      precondition(
+        r.book.levels(.bid) == b.levels(.bid) && r.book.levels(.ask) == b.levels(.ask),
         "benchmark data does not rebuild the replay's book")
     }
   }
@@ -180,10 +186,14 @@ let benchmarks: @Sendable () -> Void = {
     }
     /// Loads the snapshot as if its id were just before message 0's first update id.
     func resync() {
-      _ = capture.json[0].withUnsafeBytes { dec.decode($0.baseAddress!, count: capture.jsonLength[0], readable: $0.count) }
+      _ = capture.json[0].withUnsafeBytes {
+        dec.decode($0.baseAddress!, count: capture.jsonLength[0], readable: $0.count)
+      }
       let first = dec.message.pointee.depth.first_update_id
       bids.withUnsafeBufferPointer { b in
-        asks.withUnsafeBufferPointer { a in sync.onSnapshot(lastUpdateID: first - 1, bids: b, asks: a, localTimeNs: 0) }
+        asks.withUnsafeBufferPointer { a in
+          sync.onSnapshot(lastUpdateID: first - 1, bids: b, asks: a, localTimeNs: 0)
+        }
       }
       _ = ring.drain { _ = applier.apply($0) }
     }

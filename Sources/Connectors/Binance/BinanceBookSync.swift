@@ -151,7 +151,8 @@ public struct BinanceBookSync<Sink: BookEventSink> {
           counters.droppedStale += 1
           continue
         }
-        let brackets = rule == .spot ? (p.first <= last &+ 1 && last &+ 1 <= p.last) : (p.first <= last && last <= p.last)
+        let brackets =
+          rule == .spot ? (p.first <= last &+ 1 && last &+ 1 <= p.last) : (p.first <= last && last <= p.last)
         if !brackets {
           counters.snapshotMismatches += 1
           dropAllPending()
@@ -204,7 +205,10 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   }
 
   @inline(__always)
-  mutating func emitDiff(bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>, last: Int64, eventMs: Int64, localNs: Int64) {
+  mutating func emitDiff(
+    bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>, last: Int64, eventMs: Int64,
+    localNs: Int64
+  ) {
     emitLevels(.bid, bids)
     emitLevels(.ask, asks)
     sink.emit(

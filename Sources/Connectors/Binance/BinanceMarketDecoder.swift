@@ -60,7 +60,9 @@ public final class BinanceMarketDecoder {
 
   /// Decodes a Swift byte array (tests, tools).
   public func decode(_ bytes: [UInt8]) -> nt_status {
-    bytes.withUnsafeBytes { decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: $0.count, readable: $0.count) }
+    bytes.withUnsafeBytes {
+      decode($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: $0.count, readable: $0.count)
+    }
   }
 
   /// The last result. Valid until the next `decode`.

@@ -1,5 +1,5 @@
-import CSimdJSON
 import CPlatform
+import CSimdJSON
 import FastBook
 import Glibc
 
@@ -107,7 +107,9 @@ public struct CaptureReplay {
     let pu = Array("\"pu\":".utf8)
     func contains(_ hay: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
       guard hay.count >= needle.count else { return false }
-      return (0...(hay.count - needle.count)).contains { i in needle.indices.allSatisfy { hay[i + $0] == needle[$0] } }
+      return (0...(hay.count - needle.count)).contains { i in
+        needle.indices.allSatisfy { hay[i + $0] == needle[$0] }
+      }
     }
     for f in files {
       let reader = try GzipLineReader(path: f)
@@ -126,7 +128,10 @@ public struct CaptureReplay {
     let key = Array("\"lastUpdateId\"".utf8)
     guard json.count > key.count, json.first == UInt8(ascii: "{") else { return nil }
     // The key must be a top-level key of the object (not inside "data").
-    guard (0...(min(json.count, 64) - key.count)).contains(where: { i in key.indices.allSatisfy { json[i + $0] == key[$0] } })
+    guard
+      (0...(min(json.count, 64) - key.count)).contains(where: { i in
+        key.indices.allSatisfy { json[i + $0] == key[$0] }
+      })
     else { return nil }
     var priceDecimals = 0
     var qtyDecimals = 0
@@ -137,7 +142,9 @@ public struct CaptureReplay {
         i += 2
         let (pd, _, next) = decimals(json, from: i)
         i = next + 1
-        guard i + 1 < json.count, json[i] == UInt8(ascii: ","), json[i + 1] == UInt8(ascii: "\"") else { continue }
+        guard i + 1 < json.count, json[i] == UInt8(ascii: ","), json[i + 1] == UInt8(ascii: "\"") else {
+          continue
+        }
         let (_, qd, after) = decimals(json, from: i + 2)
         priceDecimals = max(priceDecimals, pd)
         qtyDecimals = max(qtyDecimals, qd)
@@ -152,7 +159,9 @@ public struct CaptureReplay {
 
   /// Significant and written fraction digits of the quoted number starting at `start`, and the
   /// index of its closing quote.
-  static func decimals(_ s: UnsafeRawBufferPointer, from start: Int) -> (significant: Int, written: Int, end: Int) {
+  static func decimals(_ s: UnsafeRawBufferPointer, from start: Int) -> (
+    significant: Int, written: Int, end: Int
+  ) {
     var i = start
     var frac = -1
     var lastNonZero = 0
@@ -260,7 +269,8 @@ public struct CaptureReplay {
       self.instrument = instrument
       self.inlineDrain = inlineDrain
       decoder = BinanceMarketDecoder(instrument: instrument, maxMessageBytes: 8 << 20, levelCapacity: 10_000)
-      sync = BinanceBookSync(rule: rule, instrument: instrument, sink: RingSink(ring: ring, inline: inlineDrain))
+      sync = BinanceBookSync(
+        rule: rule, instrument: instrument, sink: RingSink(ring: ring, inline: inlineDrain))
     }
 
     func tick(_ raw: Int64) -> Int64 { instrument.tickSize == 1 ? raw : raw / instrument.tickSize }
@@ -272,7 +282,8 @@ public struct CaptureReplay {
           defer { inlineDrain?() }
           let (ts, json) = splitCaptureLine(line)
           if json.isEmpty { continue }
-          let st = decoder.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING))
+          let st = decoder.decode(
+            json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING))
           if st != NT_OK {
             if st == NT_ERR_UNKNOWN_MESSAGE {
               unknown += 1
@@ -293,7 +304,8 @@ public struct CaptureReplay {
             snapshots += 1
             if case .synced = sync.state { continue }  // a later snapshot is only needed after a reset
             sync.onSnapshot(
-              lastUpdateID: m.pointee.depth.last_update_id, bids: decoder.bids, asks: decoder.asks, localTimeNs: ts)
+              lastUpdateID: m.pointee.depth.last_update_id, bids: decoder.bids, asks: decoder.asks,
+              localTimeNs: ts)
           case NT_MSG_BOOK_TICKER:
             let t = m.pointee.ticker
             bookTickers[t.update_id] = TopOfBook(

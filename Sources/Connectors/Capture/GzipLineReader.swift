@@ -11,7 +11,9 @@ public final class GzipLineReader {
   public enum OpenError: Error, CustomStringConvertible {
     case cannotOpen(String)
     public var description: String {
-      switch self { case .cannotOpen(let p): "cannot open capture file \(p)" }
+      switch self {
+      case .cannotOpen(let p): "cannot open capture file \(p)"
+      }
     }
   }
 
@@ -116,7 +118,9 @@ public final class GzipLineReader {
 /// Splits a capture line `<local_receive_time_ns> <json>` (the hftbacktest collector format);
 /// a line that starts with `{` is all JSON with no timestamp (-1).
 @inlinable
-public func splitCaptureLine(_ line: UnsafeRawBufferPointer) -> (localTimeNs: Int64, json: UnsafeRawBufferPointer) {
+public func splitCaptureLine(_ line: UnsafeRawBufferPointer) -> (
+  localTimeNs: Int64, json: UnsafeRawBufferPointer
+) {
   var i = 0
   var ts: Int64 = 0
   while i < line.count, line[i] >= 48, line[i] <= 57, i < 19 {
