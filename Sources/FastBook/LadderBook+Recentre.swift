@@ -39,6 +39,11 @@ extension LadderBook {
     if d == 0 || (!force && d.magnitude < UInt64(margin / 2)) { return }
     let w = Int64(windowTicks)
     let oldBaseWord = baseWord
+    let far = d.magnitude >= UInt64(windowTicks)
+    // Touch-side levels outside the window, relative to a base (bids above it, asks below it).
+    func beyondTouch(_ side: Side, _ tick: Int64, base: Int64) -> Bool {
+      side == .bid ? tick >= base &+ w : tick < base
+    }
     for side in Side.allCases {
       let o = over(side)
       let q = qtyPtr(side)
@@ -47,6 +52,7 @@ extension LadderBook {
       let ss = sideState(side)
       // 1. Take the entering levels out of the overflow store (into its scratch).
       var entering = 0
+      var aboveDelta = 0
       if o.count > 0 {
         for i in 0...o.slotMask {
           let k = o.keys[i]
@@ -55,7 +61,11 @@ extension LadderBook {
             entering += 1
           }
         }
-        for i in 0..<entering { _ = o.remove(o.sorted[i].tick) }
+        for i in 0..<entering {
+          let t = o.sorted[i].tick
+          _ = o.remove(t)
+          if beyondTouch(side, t, base: oldBase) { aboveDelta -= 1 }
+        }
       }
       // 2. Move the leaving window levels into the overflow store.
       let range: Range<Int>
@@ -74,6 +84,7 @@ extension LadderBook {
           let tick = oldBase &+ Int64(l * 64 + word.trailingZeroBitCount)
           let p = Int(tick & tickMask)
           if !o.upsert(tick, q[p]).stored { state.pointee.exact = false }
+          if beyondTouch(side, tick, base: newBase) { aboveDelta += 1 }
           q[p] = 0
           ss.pointee.windowCount -= 1
           word &= word &- 1
@@ -91,12 +102,16 @@ extension LadderBook {
         s[pw >> 6] |= 1 << UInt64(pw & 63)
         ss.pointee.windowCount += 1
       }
+      // For a move shorter than the window, no level that stayed in the overflow changes sides
+      // relative to the touch edge, so the count follows from what moved; a longer jump recounts.
+      if !far { ss.pointee.aboveCount += aboveDelta }
     }
     setBase(newBase)
     for side in Side.allCases {
       let ss = sideState(side)
       ss.pointee.windowBest = scanWindowBest(side) ?? (side == .bid ? Self.noBid : Self.noAsk)
       ss.pointee.farBestValid = false
+      guard far else { continue }
       var above = 0
       let o = over(side)
       if o.count > 0 {

@@ -126,9 +126,9 @@ func applyAll(_ book: LadderBook, _ pre: Pre) -> Int64 {
 
 // MARK: modes
 
-func benchBook(_ dir: String, reps: Int) {
+func benchBook(_ dir: String, reps: Int, window: Int) {
   let pre = Pre(dir)
-  let book = LadderBook(instrument: instrument, windowTicks: 1 << 16, overflowCapacity: 1 << 15)
+  let book = LadderBook(instrument: instrument, windowTicks: window, overflowCapacity: 1 << 15)
   var ns: [Double] = []
   var check: Int64 = 0
   var allocs: UInt64? = nil
@@ -473,7 +473,9 @@ func exportPre(_ out: String, _ files: [String]) throws {
 let args = CommandLine.arguments
 guard args.count >= 2 else { fail("usage: see the comment at the top of main.swift") }
 switch args[1] {
-case "book": benchBook(args[2], reps: args.count > 3 ? Int(args[3])! : 5)
+case "book":
+  benchBook(
+    args[2], reps: args.count > 3 ? Int(args[3])! : 5, window: args.count > 4 ? Int(args[4])! : 65_536)
 case "decode": benchDecode(args[2], reps: args.count > 3 ? Int(args[3])! : 5)
 case "decode-apply": benchDecodeApply(args[2], args[3], reps: args.count > 4 ? Int(args[4])! : 5)
 case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 5)
