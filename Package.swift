@@ -11,6 +11,7 @@ let package = Package(
     .executable(name: "needletail", targets: ["needletail"]),
     .library(name: "FastBook", targets: ["FastBook"]),
     .library(name: "Connectors", targets: ["Connectors"]),
+    .library(name: "Wire", targets: ["Wire"]),
     .library(name: "CRing", targets: ["CRing"]),
     .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
@@ -40,6 +41,7 @@ let package = Package(
     // zlib, to read gzip captures.
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
+    .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
       dependencies: ["FastBook", "CSimdJSON", "CZlib"]
@@ -60,6 +62,7 @@ let package = Package(
     .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CPlatform", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
+    .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],
   cxxLanguageStandard: .cxx17

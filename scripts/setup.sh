@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Needletail builds and tests against (Debian 12).
 set -euo pipefail
-pkgs=(liburing-dev libsimdjson-dev libjemalloc-dev libssl-dev zlib1g-dev pkg-config g++ python3)
+pkgs=(liburing-dev libsimdjson-dev libjemalloc-dev libssl-dev zlib1g-dev pkg-config g++ python3 python3-pip curl openssl ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,6 +12,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Python peers for the interop tests: a WebSocket implementation nobody on this project wrote.
+if ! python3 -c "import websockets" >/dev/null 2>&1; then
+  echo "installing the Python 'websockets' package (interop tests)"
+  python3 -m pip install -q websockets 2>/dev/null || python3 -m pip install -q --break-system-packages websockets
 fi
 if [ ! -d ../shared/data/market ] && [ -z "${NEEDLETAIL_SHARED:-}" ]; then
   echo "note: ../shared (captures and wire samples) is not beside this checkout; set NEEDLETAIL_SHARED" >&2
