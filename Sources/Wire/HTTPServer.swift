@@ -18,7 +18,7 @@ public final class HTTPServer {
 
   public init(
     loop: EventLoop, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
-    handler: @escaping Handler
+    tls: TLSContext? = nil, handler: @escaping Handler
   ) throws(WireError) {
     self.loop = loop
     self.handler = handler
@@ -26,7 +26,15 @@ public final class HTTPServer {
     var accept: ((TCPConnection) -> Void)?
     listener = try TCPListener(loop: loop, host: host, port: port) { c in accept?(c) }
     accept = { [unowned self] c in
-      let sc = ServerConnection(server: self, stream: c)
+      var stream: any ByteStream = c
+      if let tls {
+        guard let t = try? TLSStream(tls, over: c) else {
+          c.abort(.tls("cannot create a TLS session"))
+          return
+        }
+        stream = t
+      }
+      let sc = ServerConnection(server: self, stream: stream, tcp: c)
       self.connections[ObjectIdentifier(sc)] = sc
     }
   }
@@ -40,11 +48,13 @@ public final class HTTPServer {
 
   final class ServerConnection: ByteStreamDelegate {
     unowned let server: HTTPServer
-    let stream: TCPConnection
+    let stream: any ByteStream
+    let tcp: TCPConnection
     var parser: HTTPParser
-    init(server: HTTPServer, stream: TCPConnection) {
+    init(server: HTTPServer, stream: any ByteStream, tcp: TCPConnection) {
       self.server = server
       self.stream = stream
+      self.tcp = tcp
       parser = HTTPParser(kind: .request, limits: server.limits)
       stream.delegate = self
     }
@@ -71,7 +81,7 @@ public final class HTTPServer {
           // Hand the connection over, replaying the request bytes to the new owner.
           let raw = HTTPWriter.request(head, body: body)
           server.connections[ObjectIdentifier(self)] = nil
-          if up(self.stream, head, raw) { return }
+          if up(self.tcp, head, raw) { return }
         }
         let (resp, respBody) = server.handler(head, body)
         var h = resp

@@ -12,7 +12,8 @@ public final class TLSContext: @unchecked Sendable {
 
   /// A client context. `caFile` replaces the system store; `verifyPeer: false` is for tests
   /// against throwaway certificates only.
-  public init(client caFile: String? = nil, verifyPeer: Bool = true, maxVersion: Int32 = 0) throws(WireError) {
+  public init(client caFile: String? = nil, verifyPeer: Bool = true, maxVersion: Int32 = 0) throws(WireError)
+  {
     guard let c = SSL_CTX_new(TLS_client_method()) else { throw .tls(TLSContext.lastError()) }
     ctx = c
     role = .client
@@ -22,7 +23,10 @@ public final class TLSContext: @unchecked Sendable {
     if verifyPeer {
       SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nil)
       let ok = caFile.map { SSL_CTX_load_verify_locations(c, $0, nil) } ?? SSL_CTX_set_default_verify_paths(c)
-      guard ok == 1 else { throw .tls("cannot load CA certificates\(caFile.map { " from \($0)" } ?? ""): \(TLSContext.lastError())") }
+      guard ok == 1 else {
+        throw .tls(
+          "cannot load CA certificates\(caFile.map { " from \($0)" } ?? ""): \(TLSContext.lastError())")
+      }
     }
   }
 
@@ -36,7 +40,8 @@ public final class TLSContext: @unchecked Sendable {
     guard SSL_CTX_use_certificate_chain_file(c, certificateFile) == 1 else {
       throw .tls("cannot load certificate \(certificateFile): \(TLSContext.lastError())")
     }
-    guard SSL_CTX_use_PrivateKey_file(c, keyFile, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(c) == 1 else {
+    guard SSL_CTX_use_PrivateKey_file(c, keyFile, SSL_FILETYPE_PEM) == 1, SSL_CTX_check_private_key(c) == 1
+    else {
       throw .tls("cannot load private key \(keyFile): \(TLSContext.lastError())")
     }
   }
@@ -76,7 +81,9 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
   let hostName: String?
 
   /// Wraps `transport`. A client names the server (`hostName`) for SNI and verification.
-  public init(_ context: TLSContext, over transport: any ByteStream, hostName: String? = nil) throws(WireError) {
+  public init(_ context: TLSContext, over transport: any ByteStream, hostName: String? = nil)
+    throws(WireError)
+  {
     guard let s = SSL_new(context.ctx) else { throw .tls(TLSContext.lastError()) }
     ssl = s
     self.context = context
@@ -160,7 +167,9 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     if e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE { return }
     var detail = TLSContext.lastError()
     let v = SSL_get_verify_result(ssl)
-    if v != X509_V_OK { detail = "certificate verification failed: \(String(cString: X509_verify_cert_error_string(v)))" }
+    if v != X509_V_OK {
+      detail = "certificate verification failed: \(String(cString: X509_verify_cert_error_string(v)))"
+    }
     fail("handshake failed: \(detail)")
   }
 

@@ -22,10 +22,14 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
   case sendBufferFull(limit: Int)
   /// The event loop is shutting down.
   case shutdown
+  /// No response within the request's timeout.
+  case requestTimeout
 
   public var isRetriable: Bool {
     switch self {
-    case .connectTimeout, .connectionRefused, .connectionReset, .closedByPeer, .idleTimeout, .system: true
+    case .connectTimeout, .connectionRefused, .connectionReset, .closedByPeer, .idleTimeout, .system,
+      .requestTimeout:
+      true
     default: false
     }
   }
@@ -45,6 +49,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case .addressInvalid(let s): "invalid address \(s)"
     case .sendBufferFull(let l): "send buffer over its \(l)-byte limit"
     case .shutdown: "event loop shut down"
+    case .requestTimeout: "no response within the request timeout"
     }
   }
 

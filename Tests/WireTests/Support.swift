@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Wire
 
 /// This process's open TCP sockets whose local or remote port is `port`. Tests run in parallel
@@ -29,6 +30,7 @@ final class PeerProcess: @unchecked Sendable {
   let process = Process()
   let out = Pipe()
   var output = ""
+  var exited = false
   let lock = NSLock()
 
   init(_ executable: String, _ args: [String]) throws {
@@ -67,7 +69,10 @@ final class PeerProcess: @unchecked Sendable {
 
   func stop() {
     if process.isRunning { process.terminate() }
+    // Foundation's isRunning can lag behind; make sure the peer is gone before waiting on it.
+    if process.processIdentifier > 0 && !exited { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()
+    exited = true
     out.fileHandleForReading.readabilityHandler = nil
   }
 

@@ -14,7 +14,9 @@ final class TestPKI: @unchecked Sendable {
   static let shared: TestPKI = try! TestPKI()
 
   init() throws {
-    dir = FileManager.default.temporaryDirectory.appendingPathComponent("needletail-pki-\(UUID().uuidString)").path
+    dir =
+      FileManager.default.temporaryDirectory.appendingPathComponent("needletail-pki-\(UUID().uuidString)")
+      .path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     func run(_ args: [String]) throws {
       let p = Process()
@@ -25,17 +27,30 @@ final class TestPKI: @unchecked Sendable {
       p.standardError = FileHandle.nullDevice
       try p.run()
       p.waitUntilExit()
-      guard p.terminationStatus == 0 else { throw WireError.tls("openssl \(args.joined(separator: " ")) failed") }
+      guard p.terminationStatus == 0 else {
+        throw WireError.tls("openssl \(args.joined(separator: " ")) failed")
+      }
     }
-    try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key",
-      "-out", "ca.pem", "-days", "2", "-subj", "/CN=Needletail Test CA"])
-    try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "other.key",
-      "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=Some Other CA"])
-    try run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
-      "-out", "server.csr", "-subj", "/CN=localhost"])
-    try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
-    try run(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-      "server.pem", "-days", "2", "-extfile", "san.ext"])
+    try run([
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+      "ca.key",
+      "-out", "ca.pem", "-days", "2", "-subj", "/CN=Needletail Test CA",
+    ])
+    try run([
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+      "other.key",
+      "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=Some Other CA",
+    ])
+    try run([
+      "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
+      "-out", "server.csr", "-subj", "/CN=localhost",
+    ])
+    try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(
+      toFile: dir + "/san.ext", atomically: true, encoding: .utf8)
+    try run([
+      "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+      "server.pem", "-days", "2", "-extfile", "san.ext",
+    ])
   }
 }
 
@@ -109,7 +124,10 @@ final class PlainCollector: ByteStreamDelegate {
     var keep: [AnyObject] = []
     let listener = try TCPListener(loop: loop) { c in keep.append(try! TLSStream(serverCtx, over: c)) }
     // A wrong host name, then an untrusted CA: both fail the handshake with a clear reason.
-    for (ca, host, reason) in [(pki.ca, "wrong.example", "hostname mismatch"), (pki.otherCA, "localhost", "unable to get local issuer")] {
+    for (ca, host, reason) in [
+      (pki.ca, "wrong.example", "hostname mismatch"),
+      (pki.otherCA, "localhost", "unable to get local issuer"),
+    ] {
       let ctx = try TLSContext(client: ca)
       let col = PlainCollector()
       let conn = try TCPConnection.connect(loop: loop, host: "127.0.0.1", port: listener.port, delegate: nil)
@@ -161,7 +179,10 @@ final class PlainCollector: ByteStreamDelegate {
     let port = UInt16.random(in: 20_000...40_000)
     let peer = try PeerProcess(
       "/usr/bin/openssl",
-      ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.cert, "-key", pki.key, "-rev", "-naccept", "1"])
+      [
+        "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki.cert, "-key", pki.key, "-rev", "-naccept",
+        "1",
+      ])
     defer { peer.stop() }
     #expect(peer.waitForLine("ACCEPT") != nil, "s_server did not start: \(peer.text)")
     let loop = try EventLoop()
@@ -172,7 +193,10 @@ final class PlainCollector: ByteStreamDelegate {
     tls.delegate = col
     #expect(loop.run(timeoutNs: 10_000_000_000) { col.opened })
     try tls.write(Array("needletail over TLS\n".utf8))
-    #expect(loop.run(timeoutNs: 10_000_000_000) { String(decoding: col.data, as: UTF8.self).contains(String("needletail over TLS".reversed())) })
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        String(decoding: col.data, as: UTF8.self).contains(String("needletail over TLS".reversed()))
+      })
     tls.close()
     #expect(loop.run(timeoutNs: 5_000_000_000) { col.closed })
   }
@@ -190,13 +214,18 @@ final class PlainCollector: ByteStreamDelegate {
       tls.delegate = col
       keep += [tls, col]
     }
-    let input = FileManager.default.temporaryDirectory.appendingPathComponent("needletail-sclient-\(UUID().uuidString)").path
+    let input = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "needletail-sclient-\(UUID().uuidString)"
+    ).path
     try message.write(toFile: input, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: input) }
     let peer = try PeerProcess(
       "/bin/sh",
-      ["-c", "/usr/bin/openssl s_client -connect 127.0.0.1:\(listener.port) -servername localhost -CAfile \(pki.ca) "
-        + "-verify_return_error -quiet -ign_eof < \(input)"])
+      [
+        "-c",
+        "/usr/bin/openssl s_client -connect 127.0.0.1:\(listener.port) -servername localhost -CAfile \(pki.ca) "
+          + "-verify_return_error -quiet -ign_eof < \(input)",
+      ])
     defer { peer.stop() }
     #expect(loop.run(timeoutNs: 20_000_000_000) { !peer.process.isRunning })
     peer.stop()
