@@ -29,4 +29,12 @@ static inline long copenssl_set_max_proto(SSL_CTX *ctx, int version) {
 static inline long copenssl_ctx_set_mode(SSL_CTX *ctx, long mode) {
   return SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, mode, NULL);
 }
+
+// SSL_CTX_clear_mode (macro).
+static inline long copenssl_ctx_clear_mode(SSL_CTX *ctx, long mode) {
+  return SSL_CTX_ctrl(ctx, SSL_CTRL_CLEAR_MODE, mode, NULL);
+}
+
+// SSL_CTX_get_mode (macro).
+static inline long copenssl_ctx_get_mode(SSL_CTX *ctx) { return SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, 0, NULL); }
 #endif

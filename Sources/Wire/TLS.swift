@@ -19,6 +19,7 @@ public final class TLSContext: @unchecked Sendable {
     role = .client
     self.verifyPeer = verifyPeer
     _ = copenssl_set_min_proto(c, TLS1_2_VERSION)
+    TLSContext.keepBuffers(c)
     if maxVersion != 0 { _ = copenssl_set_max_proto(c, maxVersion) }
     if verifyPeer {
       SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nil)
@@ -37,6 +38,7 @@ public final class TLSContext: @unchecked Sendable {
     role = .server
     verifyPeer = false
     _ = copenssl_set_min_proto(c, TLS1_2_VERSION)
+    TLSContext.keepBuffers(c)
     guard SSL_CTX_use_certificate_chain_file(c, certificateFile) == 1 else {
       throw .tls("cannot load certificate \(certificateFile): \(TLSContext.lastError())")
     }
@@ -47,6 +49,13 @@ public final class TLSContext: @unchecked Sendable {
   }
 
   deinit { SSL_CTX_free(ctx) }
+
+  /// Keeps record buffers between records (no SSL_MODE_RELEASE_BUFFERS), and lets a write
+  /// retry from a moved buffer.
+  static func keepBuffers(_ c: OpaquePointer) {
+    _ = copenssl_ctx_clear_mode(c, Int(SSL_MODE_RELEASE_BUFFERS))
+    _ = copenssl_ctx_set_mode(c, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER))
+  }
 
   /// The queued OpenSSL errors as text (and clears the queue).
   static func lastError() -> String {
@@ -62,15 +71,17 @@ public final class TLSContext: @unchecked Sendable {
   }
 }
 
-/// TLS over another `ByteStream` through a pair of memory BIOs: ciphertext from the network is
-/// written into one BIO, plaintext comes out of `SSL_read`; `SSL_write` fills the other BIO,
-/// which is drained straight into the transport's outbound buffer. The I/O stays on the loop.
+/// TLS over another `ByteStream` through a BIO pair: ciphertext from the network is written into
+/// the pair's network end, plaintext comes out of `SSL_read`; what `SSL_write` produces is read
+/// from the network end straight into the transport's outbound buffer. The I/O stays on the loop.
+/// A BIO pair has fixed buffers (memory BIOs reallocate as they drain and refill: 4 allocations per
+/// round trip, measured), so an established connection allocates nothing per message.
 public final class TLSStream: ByteStream, ByteStreamDelegate {
   public weak var delegate: (any ByteStreamDelegate)?
   public let transport: any ByteStream
   let ssl: OpaquePointer
-  let rbio: OpaquePointer  // network → SSL
-  let wbio: OpaquePointer  // SSL → network
+  let internalBIO: OpaquePointer  // SSL's end of the pair
+  let networkBIO: OpaquePointer  // ours: ciphertext in and out
   let plain: UnsafeMutableRawBufferPointer
   /// Where `write(count:_:)` lets callers build plaintext in place before SSL_write (grown, kept).
   var scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 64)
@@ -89,9 +100,15 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     self.context = context
     self.hostName = hostName
     self.transport = transport
-    rbio = BIO_new(BIO_s_mem())
-    wbio = BIO_new(BIO_s_mem())
-    SSL_set_bio(ssl, rbio, wbio)
+    var inner: OpaquePointer? = nil
+    var outer: OpaquePointer? = nil
+    guard BIO_new_bio_pair(&inner, Self.pairBuffer, &outer, Self.pairBuffer) == 1, let inner, let outer else {
+      SSL_free(s)
+      throw .tls("cannot create a BIO pair: \(TLSContext.lastError())")
+    }
+    internalBIO = inner
+    networkBIO = outer
+    SSL_set_bio(ssl, inner, inner)
     plain = .allocate(byteCount: 64 * 1024, alignment: 64)
     if context.role == .client {
       if let hostName {
@@ -115,8 +132,11 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     if transport.isOpen { streamDidOpen(transport) }
   }
 
+  static let pairBuffer = 64 * 1024
+
   deinit {
-    SSL_free(ssl)  // frees both BIOs
+    SSL_free(ssl)  // frees the internal BIO
+    BIO_free(networkBIO)
     plain.deallocate()
     scratch.deallocate()
   }
@@ -134,19 +154,23 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
 
   public func stream(_ stream: any ByteStream, didReceive bytes: UnsafeMutableRawBufferPointer) {
     var off = 0
-    while off < bytes.count {
-      let n = BIO_write(rbio, bytes.baseAddress! + off, Int32(bytes.count - off))
-      guard n > 0 else {
-        fail("cannot buffer received bytes")
+    while off < bytes.count && !closed {
+      // The pair takes what fits; SSL then consumes it, making room for the rest.
+      let n = BIO_write(networkBIO, bytes.baseAddress! + off, Int32(bytes.count - off))
+      if n > 0 { off += Int(n) }
+      if !handshakeDone {
+        advanceHandshake()
+        if !handshakeDone || closed {
+          if n <= 0 && !closed { fail("handshake stalled with a full buffer") }
+          continue
+        }
+      }
+      readPlaintext()
+      if n <= 0 && BIO_ctrl_get_write_guarantee(networkBIO) == 0 {
+        fail("TLS input not consumed")
         return
       }
-      off += Int(n)
     }
-    if !handshakeDone {
-      advanceHandshake()
-      if !handshakeDone || closed { return }
-    }
-    readPlaintext()
   }
 
   public func streamDidClose(_ stream: any ByteStream, error: WireError?) {
@@ -199,10 +223,11 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
   /// Moves whatever SSL produced into the transport's outbound buffer.
   func flushToNetwork() {
     while true {
-      let pending = Int(BIO_ctrl_pending(wbio))
+      let pending = Int(BIO_ctrl_pending(networkBIO))
       if pending == 0 { return }
       do throws(WireError) {
-        try transport.write(count: pending) { out in _ = BIO_read(wbio, out.baseAddress, Int32(pending)) }
+        try transport.write(count: pending) { out in _ = BIO_read(networkBIO, out.baseAddress, Int32(pending))
+        }
       } catch {
         fail("transport refused \(pending) bytes: \(error)")
         return
@@ -222,10 +247,17 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
     var off = 0
     while off < bytes.count {
       let n = SSL_write(ssl, bytes.baseAddress! + off, Int32(bytes.count - off))
-      if n <= 0 { throw .tls("write failed: \(TLSContext.lastError())") }
+      if n <= 0 {
+        // The pair's outbound buffer is full: move it to the transport and go on.
+        if SSL_get_error(ssl, n) == SSL_ERROR_WANT_WRITE {
+          flushToNetwork()
+          continue
+        }
+        throw .tls("write failed: \(TLSContext.lastError())")
+      }
       off += Int(n)
+      flushToNetwork()
     }
-    flushToNetwork()
   }
 
   public func write(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) throws(WireError) {

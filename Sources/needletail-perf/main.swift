@@ -9,6 +9,8 @@ import CPlatform
 //   needletail-perf ring [ITEMS]               SPSC throughput, two pinned threads
 //   needletail-perf pingpong [SAMPLES]         SPSC one-way latency, two pinned threads
 //   needletail-perf path FILE...               decode → sync → ring → apply over a real capture
+//   needletail-perf serve-ws|serve-tls|serve-wss PORT CPU [CERT KEY]  Wire echo server (busy-poll, pinned)
+//   needletail-perf rtt tcp|ws|tls|wss PORT N SIZE CPU [CA]  Wire client round trips (busy-poll, pinned)
 //   needletail-perf export-pre OUT_DIR FILE... real capture → pre-parsed arrays (gen_l2 format)
 //
 // Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
@@ -481,6 +483,15 @@ case "decode-apply": benchDecodeApply(args[2], args[3], reps: args.count > 4 ? I
 case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 5)
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
+case "serve-ws", "serve-tls", "serve-wss":
+  try serveEcho(
+    ws: args[1] != "serve-tls", port: UInt16(args[2])!, cpu: Int32(args[3])!,
+    cert: args.count > 4 ? args[4] : nil,
+    key: args.count > 5 ? args[5] : nil)
+case "rtt":
+  try rttClient(
+    kind: args[2], port: UInt16(args[3])!, n: Int(args[4])!, size: Int(args[5])!, cpu: Int32(args[6])!,
+    ca: args.count > 7 ? args[7] : nil)
 case "export-pre": try exportPre(args[2], Array(args[3...]))
 default: fail("unknown mode \(args[1])")
 }

@@ -4,8 +4,11 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdatomic.h>
+#include <execinfo.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static _Atomic int enabled;
 static _Atomic uint64_t count;
@@ -17,8 +20,31 @@ extern void *__libc_memalign(size_t, size_t);
 void malloc_count_enable(int on) { atomic_store(&enabled, on); }
 uint64_t malloc_count_read(void) { return atomic_load(&count); }
 
+// With MALLOC_COUNT_TRACE=N, the stacks of the first N counted allocations go to stderr: how an
+// allocation on a hot path is found.
+static _Atomic int traced;
+static void trace(void) {
+  static int limit = -1;
+  if (limit < 0) {
+    atomic_store(&enabled, 0);  // getenv must not count or recurse
+    const char *e = getenv("MALLOC_COUNT_TRACE");
+    limit = e ? atoi(e) : 0;
+    atomic_store(&enabled, 1);
+  }
+  if (atomic_fetch_add(&traced, 1) >= limit) return;
+  atomic_store(&enabled, 0);
+  void *frames[24];
+  int n = backtrace(frames, 24);
+  write(2, "-- counted allocation:\n", 23);
+  backtrace_symbols_fd(frames, n, 2);
+  atomic_store(&enabled, 1);
+}
+
 void *malloc(size_t n) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) atomic_fetch_add(&count, 1);
+  if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
+    atomic_fetch_add(&count, 1);
+    trace();
+  }
   return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
