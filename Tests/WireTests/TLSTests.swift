@@ -105,6 +105,7 @@ final class PlainCollector: ByteStreamDelegate {
     ws.delegate = rec
     #expect(loop.run(timeoutNs: 10_000_000_000) { rec.opened })
     #expect(tls.protocolVersion == (maxVersion == 0 ? "TLSv1.3" : "TLSv1.2"))
+    #expect(tls.usesNativeRecords == (maxVersion == 0), "TLS 1.3 records go through the native layer")
     for n in [0, 200, 70_000] {
       let p = wsPayload(n, seed: n)
       try p.withUnsafeBytes { try ws.send(binary: $0) }
@@ -114,6 +115,47 @@ final class PlainCollector: ByteStreamDelegate {
     ws.close()
     #expect(loop.run(timeoutNs: 5_000_000_000) { rec.closeCode != nil })
     #expect(rec.closeCode == 1000)
+    listener.close()
+  }
+
+  /// Key updates both ways between the native record layer and OpenSSL's: each side must move
+  /// its keys in step, and data keeps flowing.
+  @Test(arguments: [true, false])
+  func keyUpdatesBetweenNativeAndOpenSSLRecordLayers(serverRequests: Bool) throws {
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let serverCtx = try TLSContext(server: pki.cert, keyFile: pki.key)
+    serverCtx.nativeRecordLayer = false  // the server keeps OpenSSL's record layer
+    var serverStreams: [TLSStream] = []
+    var keep: [AnyObject] = []
+    let listener = try TCPListener(loop: loop) { c in
+      let tls = try! TLSStream(serverCtx, over: c)
+      let col = PlainCollector(echo: true)
+      tls.delegate = col
+      serverStreams.append(tls)
+      keep.append(col)
+    }
+    let col = PlainCollector()
+    let conn = try TCPConnection.connect(loop: loop, host: "127.0.0.1", port: listener.port, delegate: nil)
+    let tls = try TLSStream(TLSContext(client: pki.ca), over: conn, hostName: "localhost")
+    tls.delegate = col
+    #expect(loop.run(timeoutNs: 5_000_000_000) { col.opened && serverStreams.first?.handshakeDone == true })
+    #expect(tls.usesNativeRecords && !serverStreams[0].usesNativeRecords)
+    var expected: [UInt8] = []
+    for round in 0..<4 {
+      if col.closed { break }
+      if serverRequests {
+        try serverStreams[0].keyUpdate(requestPeer: true)
+      } else {
+        try tls.keyUpdate(requestPeer: true)
+      }
+      let msg = Array("round \(round) after a key update".utf8)
+      try tls.write(msg)
+      expected += msg
+      #expect(loop.run(timeoutNs: 5_000_000_000) { col.data.count == expected.count || col.closed })
+    }
+    #expect(col.data == expected)
+    #expect(!col.closed, "closed: \(String(describing: col.error))")
     listener.close()
   }
 
