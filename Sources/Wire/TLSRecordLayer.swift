@@ -19,7 +19,7 @@ import Synchronization
 /// stays on OpenSSL's record layer. The switch happens at the end of the handshake, when OpenSSL
 /// (read-ahead off) has read nothing past the peer's Finished, so both sequence numbers start at
 /// 0; a server sends no session tickets, so its own write sequence starts at 0 too.
-final class RecordCipher {
+package final class RecordCipher {
   let ctx: OpaquePointer
   let cipher: OpaquePointer
   let md: OpaquePointer
@@ -30,7 +30,7 @@ final class RecordCipher {
   var nonce = [UInt8](repeating: 0, count: 12)
   var sequence: UInt64 = 0
 
-  init?(secret: [UInt8], cipherSuite: UInt32, encrypting: Bool) {
+  package init?(secret: [UInt8], cipherSuite: UInt32, encrypting: Bool) {
     switch cipherSuite & 0xFFFF {
     case 0x1301:  // TLS_AES_128_GCM_SHA256
       cipher = EVP_aes_128_gcm()
@@ -88,7 +88,7 @@ final class RecordCipher {
 
   /// Seals a record in place: `record` = header(5) ‖ plaintext ‖ room for the 16-byte tag, the
   /// plaintext already ending with its inner content type.
-  func seal(_ record: UnsafeMutableRawBufferPointer) -> Bool {
+  package func seal(_ record: UnsafeMutableRawBufferPointer) -> Bool {
     setNonce()
     sequence &+= 1
     let base = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -104,7 +104,7 @@ final class RecordCipher {
 
   /// Opens a whole record in place; returns the plaintext's length (inner type included) or nil
   /// when the record does not authenticate.
-  func open(_ record: UnsafeMutableRawBufferPointer) -> Int? {
+  package func open(_ record: UnsafeMutableRawBufferPointer) -> Int? {
     guard record.count >= 5 + 16 + 1 else { return nil }
     setNonce()
     sequence &+= 1

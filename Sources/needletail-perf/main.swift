@@ -483,6 +483,7 @@ case "decode-apply": benchDecodeApply(args[2], args[3], reps: args.count > 4 ? I
 case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps: 5)
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
+case "seal": benchSeal()
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(
     ws: args[1] != "serve-tls", port: UInt16(args[2])!, cpu: Int32(args[3])!,
