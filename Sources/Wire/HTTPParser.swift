@@ -367,13 +367,7 @@ extension Character {
 public enum HTTPWriter {
   public static func request(_ h: HTTPRequestHead, body: [UInt8] = []) -> [UInt8] {
     var s = "\(h.method) \(h.target) \(h.version)\r\n"
-    var hasLength = false
-    for f in h.headers {
-      s += "\(f.name): \(f.value)\r\n"
-      if f.name.lowercased() == "content-length" || f.name.lowercased() == "transfer-encoding" {
-        hasLength = true
-      }
-    }
+    let hasLength = appendFields(h.headers, to: &s)
     if !hasLength && (!body.isEmpty || ["POST", "PUT", "PATCH", "DELETE"].contains(h.method)) {
       s += "Content-Length: \(body.count)\r\n"
     }
@@ -383,16 +377,20 @@ public enum HTTPWriter {
 
   public static func response(_ h: HTTPResponseHead, body: [UInt8] = []) -> [UInt8] {
     var s = "\(h.version) \(h.status) \(h.reason.isEmpty ? reason(h.status) : h.reason)\r\n"
-    var hasLength = false
-    for f in h.headers {
-      s += "\(f.name): \(f.value)\r\n"
-      if f.name.lowercased() == "content-length" || f.name.lowercased() == "transfer-encoding" {
-        hasLength = true
-      }
-    }
-    if !hasLength { s += "Content-Length: \(body.count)\r\n" }
+    if !appendFields(h.headers, to: &s) { s += "Content-Length: \(body.count)\r\n" }
     s += "\r\n"
     return Array(s.utf8) + body
+  }
+
+  /// Writes the header fields; returns whether they already frame the body.
+  static func appendFields(_ headers: HTTPHeaders, to s: inout String) -> Bool {
+    var framed = false
+    for f in headers {
+      s += "\(f.name): \(f.value)\r\n"
+      let n = f.name.lowercased()
+      if n == "content-length" || n == "transfer-encoding" { framed = true }
+    }
+    return framed
   }
 
   public static func reason(_ status: Int) -> String {
