@@ -12,6 +12,7 @@ let package = Package(
     .library(name: "FastBook", targets: ["FastBook"]),
     .library(name: "Connectors", targets: ["Connectors"]),
     .library(name: "Wire", targets: ["Wire"]),
+    .library(name: "Venue", targets: ["Venue"]),
     .library(name: "CRing", targets: ["CRing"]),
     .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
@@ -42,6 +43,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
+    .target(name: "Venue", dependencies: ["FastBook", "Wire"]),
     .target(
       name: "Connectors",
       dependencies: ["FastBook", "CSimdJSON", "CZlib"]
@@ -63,6 +65,7 @@ let package = Package(
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
+    .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "TestSupport"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],
   cxxLanguageStandard: .cxx17

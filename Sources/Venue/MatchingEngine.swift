@@ -1,0 +1,518 @@
+import FastBook
+
+/// Balances of one asset for one account, in asset units (18 decimals).
+public struct Balance: Sendable, Equatable {
+  public var free: Int128 = 0
+  public var locked: Int128 = 0
+  public var total: Int128 { free + locked }
+}
+
+/// A new order request, as the REST and WebSocket front doors parse it.
+public struct NewOrder: Sendable {
+  public var account: Int
+  public var symbol: String
+  public var side: OrderSide
+  public var type: OrderType
+  public var timeInForce: TimeInForce = .GTC
+  public var priceTicks: Int64 = 0
+  public var quantity: Int64 = 0
+  /// MARKET only: spend (BUY) or receive (SELL) this much quote instead of a quantity, as a raw at
+  /// priceScale + quantityScale.
+  public var quoteOrderQty: Int128 = 0
+  public var clientOrderId: String? = nil
+  public var stpMode: STPMode? = nil
+  public init(account: Int, symbol: String, side: OrderSide, type: OrderType) {
+    self.account = account
+    self.symbol = symbol
+    self.side = side
+    self.type = type
+  }
+}
+
+/// A price-time priority matching engine for Binance-spot-like symbols: LIMIT (GTC, IOC, FOK),
+/// MARKET by quantity or by quote amount, LIMIT_MAKER; partial fills; free and locked balances;
+/// maker and taker fees charged in the asset received, as Binance does without BNB; the filters
+/// PRICE_FILTER, LOT_SIZE, NOTIONAL and MAX_NUM_ORDERS with Binance's codes; self-trade prevention
+/// (the taker's mode decides). Deterministic: the same requests at the same clock give the same
+/// results. Single-threaded.
+///
+/// Amounts: balances are `Int128` at 18 decimals ("asset units"); commissions are rounded down to
+/// 8 decimals (Binance's asset precision). Nothing is created or destroyed: every unit a trade
+/// moves leaves one balance and enters another or the fee account (`feesCollected`).
+public final class MatchingEngine {
+  public static let assetScale = 18
+  public private(set) var symbols: [String: VenueSymbol] = [:]
+  var books: [String: SymbolBook] = [:]
+  public private(set) var balances: [Int: [String: Balance]] = [:]
+  public private(set) var feesCollected: [String: Int128] = [:]
+  public private(set) var orders: [Int64: VenueOrder] = [:]
+  var lockedFor: [Int64: Int128] = [:]  // asset units still locked by each open order
+  var openClientIds: [String: Int64] = [:]
+  public private(set) var trades: [VenueTrade] = []
+  var nextOrderId: Int64 = 1
+  var nextTradeId: Int64 = 1
+  /// Milliseconds since the epoch; injected so runs are reproducible.
+  public var clock: () -> Int64
+
+  public init(clock: @escaping () -> Int64 = { 0 }) { self.clock = clock }
+
+  public func addSymbol(_ s: VenueSymbol) {
+    precondition(s.instrument.priceScale + s.instrument.quantityScale <= Self.assetScale)
+    symbols[s.name] = s
+    books[s.name] = SymbolBook()
+  }
+
+  public func deposit(account: Int, asset: String, units: Int128) {
+    balances[account, default: [:]][asset, default: Balance()].free += units
+  }
+
+  public func balance(account: Int, asset: String) -> Balance { balances[account]?[asset] ?? Balance() }
+
+  /// Sum over accounts of an asset plus the fees collected in it: constant under trading.
+  public func totalSupply(_ asset: String) -> Int128 {
+    balances.values.reduce(Int128(0)) { $0 + ($1[asset]?.total ?? 0) } + (feesCollected[asset] ?? 0)
+  }
+
+  // MARK: unit conversions
+
+  func baseUnits(_ s: VenueSymbol, _ qty: Int64) -> Int128 {
+    Int128(qty) * pow10(Self.assetScale - s.instrument.quantityScale)
+  }
+  /// price·qty as a raw at priceScale + quantityScale.
+  func notional(_ s: VenueSymbol, _ ticks: Int64, _ qty: Int64) -> Int128 {
+    Int128(ticks) * Int128(s.instrument.tickSize) * Int128(qty)
+  }
+  func quoteUnits(_ s: VenueSymbol, _ notional: Int128) -> Int128 {
+    notional * pow10(Self.assetScale - s.instrument.priceScale - s.instrument.quantityScale)
+  }
+  func pow10(_ n: Int) -> Int128 {
+    var r: Int128 = 1
+    for _ in 0..<n { r *= 10 }
+    return r
+  }
+  /// Commission on `units` at `rate` (scale 8), rounded down to 8 decimals.
+  func commission(_ units: Int128, rate: Int64) -> Int128 {
+    let exact = units * Int128(rate) / 100_000_000
+    let step = pow10(Self.assetScale - 8)
+    return exact / step * step
+  }
+
+  // MARK: placing
+
+  /// Places an order. Throws Binance's error for anything refused before matching; an order
+  /// that is accepted but cannot fill as asked (IOC/FOK/MARKET remainder, STP) ends EXPIRED or
+  /// EXPIRED_IN_MATCH and is returned, as Binance does.
+  public func place(_ req: NewOrder) throws(VenueError) -> (
+    order: VenueOrder, fills: [VenueTrade], events: [OrderEvent]
+  ) {
+    guard let sym = symbols[req.symbol], var book = books[req.symbol] else { throw .badSymbol }
+    let now = clock()
+    let isMarket = req.type == .MARKET
+    // Parameters.
+    if isMarket {
+      if (req.quantity > 0) == (req.quoteOrderQty > 0) {
+        throw .badParam("Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+      }
+    } else {
+      guard req.quantity > 0 else {
+        throw .badParam("Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.")
+      }
+      guard req.priceTicks > 0 else {
+        throw .badParam("Mandatory parameter 'price' was not sent, was empty/null, or malformed.")
+      }
+    }
+    let stp = req.stpMode ?? sym.defaultSTP
+    guard sym.allowedSTP.contains(stp) else {
+      throw VenueError(400, -1013, "Invalid STP mode for this symbol.")
+    }
+    // Filters.
+    if !isMarket {
+      if (sym.minPriceTicks > 0 && req.priceTicks < sym.minPriceTicks)
+        || (sym.maxPriceTicks > 0 && req.priceTicks > sym.maxPriceTicks)
+      {
+        throw .filter("PRICE_FILTER")
+      }
+    }
+    if req.quantity > 0 {
+      if (sym.minQty > 0 && req.quantity < sym.minQty) || (sym.maxQty > 0 && req.quantity > sym.maxQty)
+        || req.quantity % sym.stepQty != 0
+      {
+        throw .filter("LOT_SIZE")
+      }
+    }
+    let refTicks =
+      isMarket ? (req.side == .BUY ? book.asks.first?.price : book.bids.first?.price) : req.priceTicks
+    if let p = refTicks, req.quantity > 0, !isMarket || sym.applyMinToMarket {
+      let n = notional(sym, p, req.quantity)
+      if (sym.minNotional > 0 && n < sym.minNotional) || (sym.maxNotional > 0 && n > sym.maxNotional) {
+        throw .filter("NOTIONAL")
+      }
+    }
+    if isMarket && req.quoteOrderQty > 0 && sym.minNotional > 0 && req.quoteOrderQty < sym.minNotional {
+      throw .filter("NOTIONAL")
+    }
+    if sym.maxNumOrders > 0 && !isMarket && req.timeInForce == .GTC {
+      let open = orders.values.filter {
+        $0.account == req.account && $0.symbol == req.symbol && $0.status.isOpen
+      }.count
+      if open >= sym.maxNumOrders { throw .filter("MAX_NUM_ORDERS") }
+    }
+    let clientId = req.clientOrderId ?? "venue-\(nextOrderId)"
+    let clientKey = "\(req.account)|\(req.symbol)|\(clientId)"
+    if openClientIds[clientKey] != nil { throw .duplicate }
+    if req.type == .LIMIT_MAKER, book.crosses(side: req.side, ticks: req.priceTicks) { throw .wouldTake }
+    // Funds.
+    var lock: Int128 = 0
+    let quoteAsset = sym.quoteAsset
+    let baseAsset = sym.baseAsset
+    if req.side == .BUY {
+      if isMarket {
+        let need =
+          req.quoteOrderQty > 0
+          ? quoteUnits(sym, req.quoteOrderQty)
+          : quoteUnits(sym, book.cost(buying: req.quantity, sym: sym, engine: self))
+        lock = need
+      } else {
+        lock = quoteUnits(sym, notional(sym, req.priceTicks, req.quantity))
+      }
+      guard balance(account: req.account, asset: quoteAsset).free >= lock else { throw .insufficientBalance }
+    } else {
+      let qty =
+        req.quantity > 0 ? req.quantity : book.quantity(selling: req.quoteOrderQty, sym: sym, engine: self)
+      lock = baseUnits(sym, qty)
+      guard balance(account: req.account, asset: baseAsset).free >= lock else { throw .insufficientBalance }
+    }
+    // Accepted.
+    let lockAsset = req.side == .BUY ? quoteAsset : baseAsset
+    balances[req.account, default: [:]][lockAsset, default: Balance()].free -= lock
+    balances[req.account, default: [:]][lockAsset, default: Balance()].locked += lock
+    var order = VenueOrder(
+      orderId: nextOrderId, clientOrderId: clientId, account: req.account, symbol: req.symbol, side: req.side,
+      type: req.type, timeInForce: isMarket ? .GTC : (req.type == .LIMIT_MAKER ? .GTC : req.timeInForce),
+      priceTicks: isMarket ? 0 : req.priceTicks,
+      origQty: req.quantity > 0 ? req.quantity : Int64.max / 4, quoteOrderQty: req.quoteOrderQty,
+      stpMode: stp,
+      time: now, updateTime: now)
+    nextOrderId += 1
+    lockedFor[order.orderId] = lock
+    var events = [OrderEvent(order: order, execution: .NEW, trade: nil)]
+    var fills: [VenueTrade] = []
+    // FOK: all or nothing (self-trades count as liquidity, as they would fill or expire anyway).
+    if req.timeInForce == .FOK && !isMarket,
+      book.volume(side: req.side, limit: req.priceTicks, engine: self) < req.quantity
+    {
+      order.status = .EXPIRED
+      finish(&order, events: &events, execution: .EXPIRED, asset: lockAsset)
+      orders[order.orderId] = order
+      books[req.symbol] = book
+      return (order, fills, events)
+    }
+    // Match.
+    var quoteLeft = req.quoteOrderQty
+    let byQuote = req.quoteOrderQty > 0
+    var takerExpiredBySTP = false
+    while order.remaining > 0, let top = book.best(opposite: req.side),
+      isMarket || (req.side == .BUY ? top.price <= req.priceTicks : top.price >= req.priceTicks)
+    {
+      guard var maker = orders[top.orderId] else { fatalError("book and order table disagree") }
+      if maker.account == order.account && order.stpMode != .NONE {
+        let mode = order.stpMode
+        if mode == .EXPIRE_MAKER || mode == .EXPIRE_BOTH {
+          book.remove(orderId: maker.orderId, side: maker.side, ticks: maker.priceTicks)
+          maker.status = .EXPIRED_IN_MATCH
+          var makerEvents: [OrderEvent] = []
+          finish(
+            &maker, events: &makerEvents, execution: .TRADE_PREVENTION,
+            asset: maker.side == .BUY ? quoteAsset : baseAsset)
+          orders[maker.orderId] = maker
+          events += makerEvents
+        }
+        if mode == .EXPIRE_TAKER || mode == .EXPIRE_BOTH {
+          takerExpiredBySTP = true
+          break
+        }
+        continue
+      }
+      var qty = min(order.remaining, maker.remaining)
+      if byQuote {
+        // MARKET by quote amount: as much as the remaining quote buys (BUY) or sells for (SELL).
+        let perLot = notional(sym, maker.priceTicks, sym.stepQty)
+        let lots = Int64(quoteLeft / perLot)
+        qty = min(maker.remaining, lots * sym.stepQty)
+        if qty == 0 { break }
+      }
+      let trade = execute(sym: sym, taker: &order, maker: &maker, qty: qty, now: now)
+      if byQuote { quoteLeft -= trade.quoteQty }
+      if order.side == .BUY && !isMarket && maker.priceTicks < order.priceTicks {
+        // Price improvement: the lock taken at the limit price is more than the fill used.
+        let excess = quoteUnits(sym, notional(sym, order.priceTicks - maker.priceTicks, qty))
+        lockedFor[order.orderId, default: 0] -= excess
+        balances[order.account, default: [:]][quoteAsset, default: Balance()].locked -= excess
+        balances[order.account, default: [:]][quoteAsset, default: Balance()].free += excess
+      }
+      fills.append(trade)
+      trades.append(trade)
+      events.append(OrderEvent(order: order, execution: .TRADE, trade: trade))
+      events.append(OrderEvent(order: maker, execution: .TRADE, trade: trade))
+      if maker.remaining == 0 {
+        book.remove(orderId: maker.orderId, side: maker.side, ticks: maker.priceTicks)
+        maker.status = .FILLED
+        releaseLock(&maker, asset: maker.side == .BUY ? quoteAsset : baseAsset)
+      }
+      orders[maker.orderId] = maker
+    }
+    if byQuote { order.origQty = order.executedQty }  // by quote amount: the quantity is what it bought
+    // What is left.
+    if order.remaining == 0 && order.executedQty > 0 {
+      order.status = .FILLED
+      releaseLock(&order, asset: lockAsset)
+    } else if takerExpiredBySTP {
+      order.status = .EXPIRED_IN_MATCH
+      finish(&order, events: &events, execution: .TRADE_PREVENTION, asset: lockAsset)
+    } else if isMarket || req.timeInForce == .IOC || req.timeInForce == .FOK || order.remaining == 0 {
+      order.status = order.remaining == 0 && order.executedQty > 0 ? .FILLED : .EXPIRED
+      finish(
+        &order, events: &events, execution: order.status == .FILLED ? .TRADE : .EXPIRED, asset: lockAsset)
+    } else {
+      order.isWorking = true
+      book.add(orderId: order.orderId, side: order.side, ticks: order.priceTicks)
+      openClientIds[clientKey] = order.orderId
+    }
+    orders[order.orderId] = order
+    books[req.symbol] = book
+    return (order, fills, events)
+  }
+
+  /// Settles one fill at the maker's price; fees in the asset each side receives.
+  func execute(sym: VenueSymbol, taker: inout VenueOrder, maker: inout VenueOrder, qty: Int64, now: Int64)
+    -> VenueTrade
+  {
+    let n = notional(sym, maker.priceTicks, qty)
+    let base = baseUnits(sym, qty)
+    let quote = quoteUnits(sym, n)
+    let buyerIsMaker = maker.side == .BUY
+    var buyer = buyerIsMaker ? maker : taker
+    var seller = buyerIsMaker ? taker : maker
+    let buyerFee = commission(base, rate: buyerIsMaker ? sym.makerFeeRate : sym.takerFeeRate)
+    let sellerFee = commission(quote, rate: buyerIsMaker ? sym.takerFeeRate : sym.makerFeeRate)
+    // Buyer: quote leaves its lock, base (less fee) arrives.
+    balances[buyer.account, default: [:]][sym.quoteAsset, default: Balance()].locked -= quote
+    lockedFor[buyer.orderId, default: 0] -= quote
+    balances[buyer.account, default: [:]][sym.baseAsset, default: Balance()].free += base - buyerFee
+    // Seller: base leaves its lock, quote (less fee) arrives.
+    balances[seller.account, default: [:]][sym.baseAsset, default: Balance()].locked -= base
+    lockedFor[seller.orderId, default: 0] -= base
+    balances[seller.account, default: [:]][sym.quoteAsset, default: Balance()].free += quote - sellerFee
+    feesCollected[sym.baseAsset, default: 0] += buyerFee
+    feesCollected[sym.quoteAsset, default: 0] += sellerFee
+    buyer.executedQty += qty
+    buyer.cumulativeQuoteQty += n
+    seller.executedQty += qty
+    seller.cumulativeQuoteQty += n
+    buyer.status = buyer.remaining == 0 ? .FILLED : .PARTIALLY_FILLED
+    seller.status = seller.remaining == 0 ? .FILLED : .PARTIALLY_FILLED
+    buyer.updateTime = now
+    seller.updateTime = now
+    if buyerIsMaker {
+      maker = buyer
+      taker = seller
+    } else {
+      taker = buyer
+      maker = seller
+    }
+    let t = VenueTrade(
+      tradeId: nextTradeId, symbol: sym.name, priceTicks: maker.priceTicks, qty: qty, quoteQty: n,
+      buyerOrderId: buyer.orderId, sellerOrderId: seller.orderId, buyerAccount: buyer.account,
+      sellerAccount: seller.account, buyerIsMaker: buyerIsMaker, buyerCommission: buyerFee,
+      sellerCommission: sellerFee, time: now)
+    nextTradeId += 1
+    return t
+  }
+
+  /// Returns whatever an order still has locked to free.
+  func releaseLock(_ o: inout VenueOrder, asset: String) {
+    let left = lockedFor.removeValue(forKey: o.orderId) ?? 0
+    if left != 0 {
+      balances[o.account, default: [:]][asset, default: Balance()].locked -= left
+      balances[o.account, default: [:]][asset, default: Balance()].free += left
+    }
+    o.isWorking = false
+    openClientIds.removeValue(forKey: "\(o.account)|\(o.symbol)|\(o.clientOrderId)")
+  }
+
+  func finish(_ o: inout VenueOrder, events: inout [OrderEvent], execution: ExecutionType, asset: String) {
+    releaseLock(&o, asset: asset)
+    o.updateTime = clock()
+    events.append(OrderEvent(order: o, execution: execution, trade: nil))
+  }
+
+  // MARK: cancelling and queries
+
+  /// Cancels an open order by id or client id; -2011 when it is not open.
+  public func cancel(account: Int, symbol: String, orderId: Int64? = nil, clientOrderId: String? = nil)
+    throws(VenueError)
+    -> (order: VenueOrder, event: OrderEvent)
+  {
+    guard let sym = symbols[symbol] else { throw .badSymbol }
+    let id = orderId ?? clientOrderId.flatMap { openClientIds["\(account)|\(symbol)|\($0)"] }
+    guard let id, var o = orders[id], o.account == account, o.symbol == symbol, o.status.isOpen else {
+      throw .unknownOrderCancel
+    }
+    books[symbol]!.remove(orderId: id, side: o.side, ticks: o.priceTicks)
+    o.status = .CANCELED
+    var events: [OrderEvent] = []
+    finish(&o, events: &events, execution: .CANCELED, asset: o.side == .BUY ? sym.quoteAsset : sym.baseAsset)
+    orders[id] = o
+    return (o, events[0])
+  }
+
+  /// Cancels every open order of an account on a symbol.
+  public func cancelAll(account: Int, symbol: String) throws(VenueError) -> [VenueOrder] {
+    guard symbols[symbol] != nil else { throw .badSymbol }
+    let ids = orders.values.filter { $0.account == account && $0.symbol == symbol && $0.status.isOpen }.map(
+      \.orderId
+    )
+    .sorted()
+    var out: [VenueOrder] = []
+    for id in ids { out.append(try cancel(account: account, symbol: symbol, orderId: id).order) }
+    return out
+  }
+
+  public func order(account: Int, symbol: String, orderId: Int64? = nil, clientOrderId: String? = nil)
+    throws(VenueError)
+    -> VenueOrder
+  {
+    if let orderId, let o = orders[orderId], o.account == account, o.symbol == symbol { return o }
+    if let c = clientOrderId,
+      let o = orders.values.filter({ $0.account == account && $0.symbol == symbol && $0.clientOrderId == c })
+        .max(by: { $0.orderId < $1.orderId })
+    {
+      return o
+    }
+    throw .noSuchOrder
+  }
+
+  public func openOrders(account: Int, symbol: String? = nil) -> [VenueOrder] {
+    orders.values.filter {
+      $0.account == account && $0.status.isOpen && (symbol == nil || $0.symbol == symbol)
+    }
+    .sorted { $0.orderId < $1.orderId }
+  }
+
+  public func myTrades(account: Int, symbol: String) -> [VenueTrade] {
+    trades.filter { $0.symbol == symbol && ($0.buyerAccount == account || $0.sellerAccount == account) }
+  }
+
+  /// Aggregated depth: price ticks and total quantity per level, best first.
+  public func depth(symbol: String, limit: Int = 100) -> (bids: [BookLevel], asks: [BookLevel]) {
+    guard let b = books[symbol] else { return ([], []) }
+    func agg(_ levels: [SymbolBook.Level]) -> [BookLevel] {
+      levels.prefix(limit).map { l in
+        BookLevel(tick: l.price, quantity: l.ids[l.head...].reduce(0) { $0 + (orders[$1]?.remaining ?? 0) })
+      }
+    }
+    return (agg(b.bids), agg(b.asks))
+  }
+}
+
+/// One symbol's resting orders: price levels, best first, each a FIFO of order ids.
+struct SymbolBook {
+  struct Level {
+    var price: Int64
+    var ids: [Int64]
+    var head = 0
+    var isEmpty: Bool { head >= ids.count }
+  }
+  var bids: [Level] = []  // descending
+  var asks: [Level] = []  // ascending
+
+  func crosses(side: OrderSide, ticks: Int64) -> Bool {
+    side == .BUY
+      ? (asks.first.map { $0.price <= ticks } ?? false) : (bids.first.map { $0.price >= ticks } ?? false)
+  }
+
+  /// The first order in time at the best price of the side opposite `side`.
+  func best(opposite side: OrderSide) -> (orderId: Int64, price: Int64)? {
+    let levels = side == .BUY ? asks : bids
+    guard let l = levels.first else { return nil }
+    return (l.ids[l.head], l.price)
+  }
+
+  mutating func add(orderId: Int64, side: OrderSide, ticks: Int64) {
+    if side == .BUY {
+      let i = bids.firstIndex { $0.price <= ticks } ?? bids.count
+      if i < bids.count && bids[i].price == ticks {
+        bids[i].ids.append(orderId)
+      } else {
+        bids.insert(Level(price: ticks, ids: [orderId]), at: i)
+      }
+    } else {
+      let i = asks.firstIndex { $0.price >= ticks } ?? asks.count
+      if i < asks.count && asks[i].price == ticks {
+        asks[i].ids.append(orderId)
+      } else {
+        asks.insert(Level(price: ticks, ids: [orderId]), at: i)
+      }
+    }
+  }
+
+  mutating func remove(orderId: Int64, side: OrderSide, ticks: Int64) {
+    func drop(_ levels: inout [Level]) {
+      guard let i = levels.firstIndex(where: { $0.price == ticks }) else { return }
+      if levels[i].ids[levels[i].head] == orderId {
+        levels[i].head += 1
+      } else if let k = levels[i].ids[levels[i].head...].firstIndex(of: orderId) {
+        levels[i].ids.remove(at: k)
+      }
+      if levels[i].isEmpty { levels.remove(at: i) }
+    }
+    if side == .BUY { drop(&bids) } else { drop(&asks) }
+  }
+
+  /// Resting quantity a `side` order with limit `limit` could take.
+  func volume(side: OrderSide, limit: Int64, engine: MatchingEngine) -> Int64 {
+    var total: Int64 = 0
+    for l in levels(opposite: side) {
+      if side == .BUY ? l.price > limit : l.price < limit { break }
+      total += engine.remainingQty(l.ids[l.head...])
+    }
+    return total
+  }
+}
+
+extension SymbolBook {
+  func levels(opposite side: OrderSide) -> [Level] { side == .BUY ? asks : bids }
+}
+
+extension MatchingEngine {
+  func remainingQty(_ ids: ArraySlice<Int64>) -> Int64 { ids.reduce(0) { $0 + (orders[$1]?.remaining ?? 0) } }
+}
+
+extension SymbolBook {
+  /// Quote needed to buy `qty` now (walking the asks), as a raw at priceScale + quantityScale.
+  func cost(buying qty: Int64, sym: VenueSymbol, engine: MatchingEngine) -> Int128 {
+    var left = qty
+    var total: Int128 = 0
+    for l in asks where left > 0 {
+      let take = min(left, engine.remainingQty(l.ids[l.head...]))
+      total += engine.notional(sym, l.price, take)
+      left -= take
+    }
+    return total
+  }
+
+  /// Quantity a MARKET SELL by quote amount would need (walking the bids), at most.
+  func quantity(selling quote: Int128, sym: VenueSymbol, engine: MatchingEngine) -> Int64 {
+    var left = quote
+    var qty: Int64 = 0
+    for l in bids where left > 0 {
+      let avail = engine.remainingQty(l.ids[l.head...])
+      let perLot = engine.notional(sym, l.price, sym.stepQty)
+      let lots = min(Int64(left / perLot), avail / sym.stepQty)
+      qty += lots * sym.stepQty
+      left -= engine.notional(sym, l.price, lots * sym.stepQty)
+      if lots * sym.stepQty < avail { break }
+    }
+    return qty
+  }
+}
