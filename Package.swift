@@ -43,7 +43,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
-    .target(name: "Venue", dependencies: ["FastBook", "Wire"]),
+    .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
       dependencies: ["FastBook", "CSimdJSON", "CZlib"]

@@ -13,11 +13,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# Python peers for the interop tests: a WebSocket implementation nobody on this project wrote.
-if ! python3 -c "import websockets" >/dev/null 2>&1; then
-  echo "installing the Python 'websockets' package (interop tests)"
-  python3 -m pip install -q websockets 2>/dev/null || python3 -m pip install -q --break-system-packages websockets
-fi
+# Python peers for the interop tests, written by others: the `websockets` library and the ccxt
+# Binance client (which trades against the venue).
+for mod in websockets ccxt; do
+  if ! python3 -c "import $mod" >/dev/null 2>&1; then
+    echo "installing the Python '$mod' package (interop tests)"
+    python3 -m pip install -q "$mod" 2>/dev/null || python3 -m pip install -q --break-system-packages "$mod"
+  fi
+done
 if [ ! -d ../shared/data/market ] && [ -z "${NEEDLETAIL_SHARED:-}" ]; then
   echo "note: ../shared (captures and wire samples) is not beside this checkout; set NEEDLETAIL_SHARED" >&2
 fi

@@ -51,6 +51,7 @@ public final class MatchingEngine {
   public private(set) var trades: [VenueTrade] = []
   var nextOrderId: Int64 = 1
   var nextTradeId: Int64 = 1
+  var updateIDs: [String: Int64] = [:]
   /// Milliseconds since the epoch; injected so runs are reproducible.
   public var clock: () -> Int64
 
@@ -280,6 +281,7 @@ public final class MatchingEngine {
     }
     orders[order.orderId] = order
     books[req.symbol] = book
+    if !fills.isEmpty || order.isWorking || events.count > 2 { updateIDs[req.symbol, default: 0] += 1 }
     return (order, fills, events)
   }
 
@@ -359,6 +361,7 @@ public final class MatchingEngine {
       throw .unknownOrderCancel
     }
     books[symbol]!.remove(orderId: id, side: o.side, ticks: o.priceTicks)
+    updateIDs[symbol, default: 0] += 1
     o.status = .CANCELED
     var events: [OrderEvent] = []
     finish(&o, events: &events, execution: .CANCELED, asset: o.side == .BUY ? sym.quoteAsset : sym.baseAsset)
@@ -402,6 +405,10 @@ public final class MatchingEngine {
   public func myTrades(account: Int, symbol: String) -> [VenueTrade] {
     trades.filter { $0.symbol == symbol && ($0.buyerAccount == account || $0.sellerAccount == account) }
   }
+
+  /// An update id per symbol, advanced on every change to its book (REST depth's lastUpdateId,
+  /// and U/u of the diff stream).
+  public func bookUpdateID(symbol: String) -> Int64 { updateIDs[symbol] ?? 0 }
 
   /// Aggregated depth: price ticks and total quantity per level, best first.
   public func depth(symbol: String, limit: Int = 100) -> (bids: [BookLevel], asks: [BookLevel]) {

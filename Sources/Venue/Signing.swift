@@ -1,0 +1,39 @@
+import COpenSSL
+
+/// Request signatures as Binance checks them: HMAC-SHA256 as lower-case hex over the payload,
+/// or Ed25519 as base64.
+public enum Signing {
+  /// HMAC-SHA256(secret, payload) as lower-case hex.
+  public static func hmacSHA256Hex(secret: String, payload: String) -> String {
+    let key = Array(secret.utf8)
+    let msg = Array(payload.utf8)
+    var out = [UInt8](repeating: 0, count: 32)
+    var len: UInt32 = 0
+    _ = HMAC(EVP_sha256(), key, Int32(key.count), msg, msg.count, &out, &len)
+    return out.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+      .joined()
+  }
+
+  /// Checks an Ed25519 signature (raw 64 bytes) over `payload` with a raw 32-byte public key.
+  public static func verifyEd25519(publicKey: [UInt8], payload: String, signature: [UInt8]) -> Bool {
+    guard publicKey.count == 32, signature.count == 64,
+      let pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, publicKey, 32)
+    else { return false }
+    defer { EVP_PKEY_free(pkey) }
+    guard let ctx = EVP_MD_CTX_new() else { return false }
+    defer { EVP_MD_CTX_free(ctx) }
+    guard EVP_DigestVerifyInit(ctx, nil, nil, nil, pkey) == 1 else { return false }
+    let msg = Array(payload.utf8)
+    return EVP_DigestVerify(ctx, signature, 64, msg, msg.count) == 1
+  }
+
+  /// Constant-time comparison of two signatures.
+  public static func equal(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.lowercased().utf8)
+    let y = Array(b.lowercased().utf8)
+    guard x.count == y.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<x.count { diff |= x[i] ^ y[i] }
+    return diff == 0
+  }
+}
