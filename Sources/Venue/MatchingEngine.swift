@@ -52,6 +52,10 @@ public final class MatchingEngine {
   var nextOrderId: Int64 = 1
   var nextTradeId: Int64 = 1
   var updateIDs: [String: Int64] = [:]
+  /// Price levels changed since the market-data side last took them, per symbol.
+  var touched: [String: Set<LevelKey>] = [:]
+  /// Called for every trade, as it happens (the @trade stream).
+  public var onTrade: ((VenueTrade) -> Void)?
   /// Milliseconds since the epoch; injected so runs are reproducible.
   public var clock: () -> Int64
 
@@ -220,6 +224,7 @@ public final class MatchingEngine {
         let mode = order.stpMode
         if mode == .EXPIRE_MAKER || mode == .EXPIRE_BOTH {
           book.remove(orderId: maker.orderId, side: maker.side, ticks: maker.priceTicks)
+          touch(req.symbol, maker.side, maker.priceTicks)
           maker.status = .EXPIRED_IN_MATCH
           var makerEvents: [OrderEvent] = []
           finish(
@@ -243,6 +248,8 @@ public final class MatchingEngine {
         if qty == 0 { break }
       }
       let trade = execute(sym: sym, taker: &order, maker: &maker, qty: qty, now: now)
+      touch(req.symbol, maker.side, maker.priceTicks)
+      onTrade?(trade)
       if byQuote { quoteLeft -= trade.quoteQty }
       if order.side == .BUY && !isMarket && maker.priceTicks < order.priceTicks {
         // Price improvement: the lock taken at the limit price is more than the fill used.
@@ -277,6 +284,7 @@ public final class MatchingEngine {
     } else {
       order.isWorking = true
       book.add(orderId: order.orderId, side: order.side, ticks: order.priceTicks)
+      touch(req.symbol, order.side, order.priceTicks)
       openClientIds[clientKey] = order.orderId
     }
     orders[order.orderId] = order
@@ -361,6 +369,7 @@ public final class MatchingEngine {
       throw .unknownOrderCancel
     }
     books[symbol]!.remove(orderId: id, side: o.side, ticks: o.priceTicks)
+    touch(symbol, o.side, o.priceTicks)
     updateIDs[symbol, default: 0] += 1
     o.status = .CANCELED
     var events: [OrderEvent] = []
@@ -406,6 +415,21 @@ public final class MatchingEngine {
     trades.filter { $0.symbol == symbol && ($0.buyerAccount == account || $0.sellerAccount == account) }
   }
 
+  func touch(_ symbol: String, _ side: OrderSide, _ ticks: Int64) {
+    touched[symbol, default: []].insert(LevelKey(side: side, ticks: ticks))
+  }
+
+  /// The levels changed since the last call (for the diff stream), and forgets them.
+  public func takeTouched(symbol: String) -> Set<LevelKey> { touched.removeValue(forKey: symbol) ?? [] }
+
+  /// Resting quantity at one price level.
+  public func levelQuantity(symbol: String, side: OrderSide, ticks: Int64) -> Int64 {
+    guard let b = books[symbol] else { return 0 }
+    let levels = side == .BUY ? b.bids : b.asks
+    guard let l = levels.first(where: { $0.price == ticks }) else { return 0 }
+    return remainingQty(l.ids[l.head...])
+  }
+
   /// An update id per symbol, advanced on every change to its book (REST depth's lastUpdateId,
   /// and U/u of the diff stream).
   public func bookUpdateID(symbol: String) -> Int64 { updateIDs[symbol] ?? 0 }
@@ -420,6 +444,12 @@ public final class MatchingEngine {
     }
     return (agg(b.bids), agg(b.asks))
   }
+}
+
+/// A price level of one side, as the diff stream names it.
+public struct LevelKey: Hashable, Sendable {
+  public var side: OrderSide
+  public var ticks: Int64
 }
 
 /// One symbol's resting orders: price levels, best first, each a FIFO of order ids.

@@ -16,6 +16,16 @@ public struct VenueCredential: Sendable {
   }
 }
 
+extension VenueSymbol {
+  /// A price as Binance prints it ("61837.63000000").
+  public func priceString(_ ticks: Int64) -> String {
+    VenueREST.dec8(Int128(ticks) * Int128(instrument.tickSize), scale: instrument.priceScale)
+  }
+  public func quantityString(_ q: Int64) -> String {
+    VenueREST.dec8(Int128(q), scale: instrument.quantityScale)
+  }
+}
+
 /// The venue's Binance-spot REST front door on Wire's HTTP server: public market data, signed
 /// order entry and account endpoints, request weights with 429 and 418 as Binance applies them,
 /// and Binance's error codes and messages for every refusal. A refused request changes nothing.
@@ -272,10 +282,8 @@ public final class VenueREST {
     frac = String(repeating: "0", count: 8 - frac.count) + frac
     return (neg ? "-" : "") + String(whole) + "." + frac
   }
-  func price(_ s: VenueSymbol, _ ticks: Int64) -> String {
-    Self.dec8(Int128(ticks) * Int128(s.instrument.tickSize), scale: s.instrument.priceScale)
-  }
-  func qty(_ s: VenueSymbol, _ q: Int64) -> String { Self.dec8(Int128(q), scale: s.instrument.quantityScale) }
+  func price(_ s: VenueSymbol, _ ticks: Int64) -> String { s.priceString(ticks) }
+  func qty(_ s: VenueSymbol, _ q: Int64) -> String { s.quantityString(q) }
   func quote(_ s: VenueSymbol, _ n: Int128) -> String {
     Self.dec8(n, scale: s.instrument.priceScale + s.instrument.quantityScale)
   }

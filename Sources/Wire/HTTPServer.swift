@@ -13,8 +13,9 @@ public final class HTTPServer {
   /// Requests refused as malformed or over a limit.
   public private(set) var badRequests = 0
   public private(set) var requestsServed = 0
-  /// Connections upgraded to WebSocket by `onUpgrade` (they leave the HTTP server).
-  public var onUpgrade: ((TCPConnection, HTTPRequestHead, [UInt8]) -> Bool)?
+  /// Takes connections that ask for a WebSocket upgrade (they leave the HTTP server); return false
+  /// to refuse (the handler then answers the request as usual).
+  public var onUpgrade: ((any ByteStream, HTTPRequestHead) -> Bool)?
 
   public init(
     loop: EventLoop, host: String = "127.0.0.1", port: UInt16 = 0, limits: HTTPLimits = HTTPLimits(),
@@ -78,10 +79,10 @@ public final class HTTPServer {
         rest = UnsafeRawBufferPointer(rebasing: rest[used...])
         guard case .request(let head, let body)? = event else { continue }
         if head.headers["upgrade"]?.lowercased() == "websocket", let up = server.onUpgrade {
-          // Hand the connection over, replaying the request bytes to the new owner.
-          let raw = HTTPWriter.request(head, body: body)
-          server.connections[ObjectIdentifier(self)] = nil
-          if up(self.tcp, head, raw) { return }
+          if up(self.stream, head) {
+            server.connections[ObjectIdentifier(self)] = nil
+            return
+          }
         }
         let (resp, respBody) = server.handler(head, body)
         var h = resp

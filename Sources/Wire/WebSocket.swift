@@ -141,33 +141,7 @@ public final class WebSocket: ByteStreamDelegate {
         return nil
       }
     case (.server, .request(let head, _)):
-      let key = head.headers["sec-websocket-key"] ?? ""
-      guard head.method == "GET", head.headers["upgrade"]?.lowercased() == "websocket",
-        head.headers["connection"]?.lowercased().contains("upgrade") == true,
-        Base64.decode(key)?.count == 16
-      else {
-        try? stream.write(
-          HTTPWriter.response(HTTPResponseHead(status: 400), body: Array("not a WebSocket upgrade\n".utf8)))
-        fail(.handshake("not a valid WebSocket upgrade request"), code: 1002, sendClose: false)
-        return nil
-      }
-      guard head.headers["sec-websocket-version"] == "13" else {
-        try? stream.write(
-          HTTPWriter.response(
-            HTTPResponseHead(status: 426, headers: HTTPHeaders([("Sec-WebSocket-Version", "13")]))))
-        fail(.handshake("unsupported WebSocket version"), code: 1002, sendClose: false)
-        return nil
-      }
-      path = head.target
-      requestHeaders = head.headers
-      try? stream.write(
-        HTTPWriter.response(
-          HTTPResponseHead(
-            status: 101,
-            headers: HTTPHeaders([
-              ("Upgrade", "websocket"), ("Connection", "Upgrade"),
-              ("Sec-WebSocket-Accept", Self.acceptValue(for: key)),
-            ]))))
+      guard acceptUpgrade(head) else { return nil }
     default:
       fail(.handshake("unexpected message"), code: 1002)
       return nil
@@ -177,6 +151,54 @@ public final class WebSocket: ByteStreamDelegate {
     delegate?.webSocketDidOpen(self)
     return used
   }
+
+  /// Server side: checks an upgrade request and answers 101 (or 400/426 and fails). Returns
+  /// whether the connection is now a WebSocket.
+  func acceptUpgrade(_ head: HTTPRequestHead) -> Bool {
+    let key = head.headers["sec-websocket-key"] ?? ""
+    guard head.method == "GET", head.headers["upgrade"]?.lowercased() == "websocket",
+      head.headers["connection"]?.lowercased().contains("upgrade") == true,
+      Base64.decode(key)?.count == 16
+    else {
+      try? stream.write(
+        HTTPWriter.response(HTTPResponseHead(status: 400), body: Array("not a WebSocket upgrade\n".utf8)))
+      fail(.handshake("not a valid WebSocket upgrade request"), code: 1002, sendClose: false)
+      return false
+    }
+    guard head.headers["sec-websocket-version"] == "13" else {
+      try? stream.write(
+        HTTPWriter.response(
+          HTTPResponseHead(status: 426, headers: HTTPHeaders([("Sec-WebSocket-Version", "13")]))))
+      fail(.handshake("unsupported WebSocket version"), code: 1002, sendClose: false)
+      return false
+    }
+    path = head.target
+    requestHeaders = head.headers
+    try? stream.write(
+      HTTPWriter.response(
+        HTTPResponseHead(
+          status: 101,
+          headers: HTTPHeaders([
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", Self.acceptValue(for: key)),
+          ]))))
+    return true
+  }
+
+  /// A server side for a connection whose upgrade request was already read (by `HTTPServer`):
+  /// answers it and is open at once (or fails, answering 400/426).
+  public convenience init(
+    server stream: any ByteStream, upgrade request: HTTPRequestHead, maxMessageSize: Int = 1 << 20
+  ) {
+    self.init(server: stream, maxMessageSize: maxMessageSize)
+    if acceptUpgrade(request) {
+      state = .open
+      lastPongNs = cplat_now_ns()
+    }
+  }
+
+  /// Tells the delegate the socket is open (after `init(server:upgrade:)`, once the delegate is set).
+  public func announceOpen() { if state == .open { delegate?.webSocketDidOpen(self) } }
 
   // MARK: ByteStreamDelegate
 
