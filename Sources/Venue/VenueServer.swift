@@ -213,15 +213,30 @@ public final class VenueREST {
     return (kept.joined(separator: "&"), sig)
   }
 
-  func authenticate(_ req: HTTPRequestHead, query: String, body: String, params: [String: String], now: Int64)
-    throws(VenueError) -> Int
-  {
-    guard let key = req.headers["x-mbx-apikey"], !key.isEmpty, key.count <= 256 else {
-      throw VenueError(401, -2014, "API-key format invalid.")
+  /// WebSocket API authentication: `apiKey`, `timestamp` and `signature` among the params; the
+  /// payload is every other param sorted by name, `k=v` joined with `&` (Binance's WS API rule).
+  func authenticateWS(_ params: [String: String], now: Int64) throws(VenueError) -> Int {
+    guard let key = params["apiKey"], !key.isEmpty else {
+      throw VenueError(400, -2014, "API-key format invalid.")
     }
     guard let cred = credentials[key] else {
-      throw VenueError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+      throw VenueError(400, -2015, "Invalid API-key, IP, or permissions for action.")
     }
+    try checkTimestamp(params, now: now)
+    guard let signature = params["signature"], !signature.isEmpty else {
+      throw .badParam("Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
+    }
+    let payload = params.filter { $0.key != "signature" }.sorted { $0.key < $1.key }.map {
+      "\($0.key)=\($0.value)"
+    }
+    .joined(separator: "&")
+    guard verify(cred, payload: payload, signature: signature) else {
+      throw VenueError(400, -1022, "Signature for this request is not valid.")
+    }
+    return cred.account
+  }
+
+  func checkTimestamp(_ params: [String: String], now: Int64) throws(VenueError) {
     guard let ts = params["timestamp"].flatMap({ Int64($0) }) else {
       throw .badParam("Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
     }
@@ -235,20 +250,34 @@ public final class VenueREST {
     if Double(now - ts) > recvWindow {
       throw VenueError(400, -1021, "Timestamp for this request is outside of the recvWindow.")
     }
+  }
+
+  func verify(_ cred: VenueCredential, payload: String, signature: String) -> Bool {
+    if let secret = cred.hmacSecret {
+      return Signing.equal(Signing.hmacSHA256Hex(secret: secret, payload: payload), signature)
+    }
+    if let pk = cred.ed25519PublicKey, let raw = Base64.decode(signature) {
+      return Signing.verifyEd25519(publicKey: pk, payload: payload, signature: raw)
+    }
+    return false
+  }
+
+  func authenticate(_ req: HTTPRequestHead, query: String, body: String, params: [String: String], now: Int64)
+    throws(VenueError) -> Int
+  {
+    guard let key = req.headers["x-mbx-apikey"], !key.isEmpty, key.count <= 256 else {
+      throw VenueError(401, -2014, "API-key format invalid.")
+    }
+    guard let cred = credentials[key] else {
+      throw VenueError(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    }
+    try checkTimestamp(params, now: now)
     let (q, qs) = Self.stripSignature(query)
     let (b, bs) = Self.stripSignature(body)
     guard let signature = qs ?? bs, !signature.isEmpty else {
       throw .badParam("Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")
     }
-    let payload = q + b
-    let ok: Bool
-    if let secret = cred.hmacSecret {
-      ok = Signing.equal(Signing.hmacSHA256Hex(secret: secret, payload: payload), signature)
-    } else if let pk = cred.ed25519PublicKey, let raw = Base64.decode(signature) {
-      ok = Signing.verifyEd25519(publicKey: pk, payload: payload, signature: raw)
-    } else {
-      ok = false
-    }
+    let ok = verify(cred, payload: q + b, signature: signature)
     guard ok else { throw VenueError(400, -1022, "Signature for this request is not valid.") }
     return cred.account
   }

@@ -95,3 +95,59 @@ import Wire
     streams.close()
   }
 }
+
+@Suite(.serialized) struct VenueWSAPITests {
+  /// A Python WebSocket API client subscribes to user data and trades: responses and events come
+  /// in Binance's shapes and agree with the venue.
+  @Test func pythonClientTradesOverTheWebSocketAPI() throws {
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let (rest, server) = try makeVenue(loop: loop)
+    let api = VenueWSAPI(rest: rest)
+    server.onUpgrade = { api.accept($0, $1) }
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "Peers/wsapi_client.py"
+    ).path
+    let peer = try PeerProcess(
+      pythonPath(), [script, String(server.port), VenuePKI.shared.ca, apiKey, apiSecret])
+    defer { peer.stop() }
+    #expect(loop.run(timeoutNs: 30_000_000_000) { !peer.process.isRunning })
+    peer.stop()
+    guard let line = peer.text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+      let r = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    else {
+      Issue.record("no result: \(peer.text.suffix(1500).replacingOccurrences(of: "\n", with: " | "))")
+      return
+    }
+    let responses = r["responses"] as! [String: [String: Any]]
+    #expect((responses["sub"]?["result"] as? [String: Any])?["subscriptionId"] as? Int == 0)
+    #expect((responses["bad-sig"]?["error"] as? [String: Any])?["code"] as? Int == -1022)
+    let take = responses["take"]?["result"] as? [String: Any]
+    #expect(take?["status"] as? String == "FILLED" && (take?["fills"] as? [Any])?.count == 2)
+    #expect((responses["status"]?["result"] as? [String: Any])?["status"] as? String == "NEW")
+    #expect((responses["cancel"]?["result"] as? [String: Any])?["status"] as? String == "CANCELED")
+    #expect((responses["broke"]?["error"] as? [String: Any])?["code"] as? Int == -2010)
+    // User data: executionReports for every change of the account's orders, in order, and balances.
+    let events = (r["events"] as! [[String: Any]]).compactMap { $0["event"] as? [String: Any] }
+    let reports = events.filter { $0["e"] as? String == "executionReport" }
+    let sequence = reports.map { "\($0["c"] as! String):\($0["x"] as! String):\($0["X"] as! String)" }
+    #expect(
+      sequence == [
+        "ws-take:NEW:NEW", "ws-take:TRADE:PARTIALLY_FILLED", "ws-take:TRADE:FILLED", "ws-rest:NEW:NEW",
+        "ws-rest:CANCELED:CANCELED",
+      ], "\(sequence)")
+    let fills = reports.filter { $0["x"] as? String == "TRADE" }
+    #expect(fills.map { $0["L"] as? String } == ["100.00000000", "100.50000000"])
+    #expect(fills.allSatisfy { $0["N"] as? String == "BTC" && $0["m"] as? Bool == false })
+    // The last balances reported equal the venue's.
+    let positions = events.filter { $0["e"] as? String == "outboundAccountPosition" }
+    let last = (positions.last?["B"] as? [[String: Any]]) ?? []
+    for b in last {
+      let asset = b["a"] as! String
+      let have = rest.engine.balance(account: 1, asset: asset)
+      #expect(
+        b["f"] as? String == VenueREST.units(have.free) && b["l"] as? String == VenueREST.units(have.locked))
+    }
+    #expect(!last.isEmpty)
+  }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import Wire
+
+/// Binance's WebSocket API at `/ws-api/v3`: `ping`, `time`, `order.place`, `order.cancel`,
+/// `order.status`, and `userDataStream.subscribe.signature`, after which the account's
+/// `executionReport` and `outboundAccountPosition` events arrive as
+/// `{"subscriptionId":N,"event":{...}}` — spot's only user-data path since listen keys were retired.
+public final class VenueWSAPI: WebSocketDelegate {
+  let rest: VenueREST
+  var engine: MatchingEngine { rest.engine }
+  /// account → (socket, subscription id)
+  var subscriptions: [Int: [(WebSocket, Int)]] = [:]
+  var nextSubscription: [ObjectIdentifier: Int] = [:]
+  var sockets: [ObjectIdentifier: WebSocket] = [:]
+  var executionID: Int64 = 1
+  public private(set) var eventsSent = 0
+
+  public init(rest: VenueREST) {
+    self.rest = rest
+    let previous = rest.onOrderEvents
+    rest.onOrderEvents = { [weak self] events in
+      previous?(events)
+      self?.publish(events)
+    }
+  }
+
+  /// Takes `/ws-api/v3` upgrades from the HTTP server.
+  public func accept(_ stream: any ByteStream, _ head: HTTPRequestHead) -> Bool {
+    guard head.path == "/ws-api/v3" else { return false }
+    let ws = WebSocket(server: stream, upgrade: head)
+    ws.delegate = self
+    sockets[ObjectIdentifier(ws)] = ws
+    return true
+  }
+
+  public func webSocketDidOpen(_ ws: WebSocket) {}
+
+  public func webSocketDidClose(_ ws: WebSocket, code: UInt16, error: WireError?) {
+    sockets[ObjectIdentifier(ws)] = nil
+    for (a, list) in subscriptions { subscriptions[a] = list.filter { $0.0 !== ws } }
+  }
+
+  public func webSocket(_ ws: WebSocket, didReceive opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer)
+  {
+    guard opcode == .text,
+      let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+      let method = obj["method"] as? String
+    else {
+      reply(ws, id: "null", status: 400, error: VenueError(400, -1000, "Malformed request."))
+      return
+    }
+    let id = Self.jsonValue(obj["id"] ?? NSNull())
+    var params: [String: String] = [:]
+    for (k, v) in (obj["params"] as? [String: Any] ?? [:]) {
+      params[k] = (v as? String) ?? (v as? NSNumber)?.stringValue ?? "\(v)"
+    }
+    let now = rest.clockMs()
+    do throws(VenueError) {
+      switch method {
+      case "ping": reply(ws, id: id, result: "{}")
+      case "time": reply(ws, id: id, result: JSONWriter.object([("serverTime", String(now))]))
+      case "userDataStream.subscribe.signature":
+        let account = try rest.authenticateWS(params, now: now)
+        let sub = nextSubscription[ObjectIdentifier(ws), default: 0]
+        if subscriptions[account, default: []].contains(where: { $0.0 === ws }) {
+          throw VenueError(400, -2035, "User Data Stream subscription already active.")
+        }
+        nextSubscription[ObjectIdentifier(ws)] = sub + 1
+        subscriptions[account, default: []].append((ws, sub))
+        reply(ws, id: id, result: JSONWriter.object([("subscriptionId", String(sub))]))
+      case "order.place":
+        let account = try rest.authenticateWS(params, now: now)
+        reply(ws, id: id, result: try rest.newOrder(account, params))
+      case "order.cancel":
+        let account = try rest.authenticateWS(params, now: now)
+        reply(ws, id: id, result: try rest.cancelOrder(account, params))
+      case "order.status":
+        let account = try rest.authenticateWS(params, now: now)
+        reply(ws, id: id, result: try rest.queryOrder(account, params))
+      default:
+        throw VenueError(400, -1000, "Unknown method.")
+      }
+    } catch {
+      reply(ws, id: id, status: error.httpStatus, error: error)
+    }
+  }
+
+  static func jsonValue(_ v: Any) -> String {
+    if let s = v as? String { return JSONWriter.string(s) }
+    if let n = v as? NSNumber { return n.stringValue }
+    return "null"
+  }
+
+  func rateLimits() -> String {
+    JSONWriter.array([
+      JSONWriter.object([
+        ("rateLimitType", "\"REQUEST_WEIGHT\""), ("interval", "\"MINUTE\""), ("intervalNum", "1"),
+        ("limit", String(rest.weightLimit)), ("count", String(rest.usedWeight)),
+      ])
+    ])
+  }
+
+  func reply(_ ws: WebSocket, id: String, result: String) {
+    try? ws.send(
+      text: JSONWriter.object([
+        ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits()),
+      ]))
+  }
+
+  func reply(_ ws: WebSocket, id: String, status: Int, error: VenueError) {
+    try? ws.send(
+      text: JSONWriter.object([
+        ("id", id), ("status", String(status)),
+        ("error", JSONWriter.object([("code", String(error.code)), ("msg", JSONWriter.string(error.msg))])),
+        ("rateLimits", rateLimits()),
+      ]))
+  }
+
+  // MARK: user data
+
+  func publish(_ events: [OrderEvent]) {
+    var touchedAccounts: [Int: Set<String>] = [:]
+    for e in events {
+      guard let sym = engine.symbols[e.order.symbol] else { continue }
+      touchedAccounts[e.order.account, default: []].formUnion([sym.baseAsset, sym.quoteAsset])
+      guard let subs = subscriptions[e.order.account], !subs.isEmpty else { continue }
+      let report = executionReport(e, sym)
+      for (ws, sub) in subs {
+        try? ws.send(text: "{\"subscriptionId\":\(sub),\"event\":\(report)}")
+        eventsSent += 1
+      }
+    }
+    let now = rest.clockMs()
+    for (account, assets) in touchedAccounts {
+      guard let subs = subscriptions[account], !subs.isEmpty else { continue }
+      let balances = assets.sorted().map { a -> String in
+        let b = engine.balance(account: account, asset: a)
+        return JSONWriter.object([
+          ("a", JSONWriter.string(a)), ("f", JSONWriter.string(VenueREST.units(b.free))),
+          ("l", JSONWriter.string(VenueREST.units(b.locked))),
+        ])
+      }
+      let event = JSONWriter.object([
+        ("e", "\"outboundAccountPosition\""), ("E", String(now)), ("u", String(now)),
+        ("B", JSONWriter.array(balances)),
+      ])
+      for (ws, sub) in subs {
+        try? ws.send(text: "{\"subscriptionId\":\(sub),\"event\":\(event)}")
+        eventsSent += 1
+      }
+    }
+  }
+
+  /// An executionReport exactly in Binance's shape (`../shared/data/wire/binance-spot/uds_executionReport.json`).
+  func executionReport(_ e: OrderEvent, _ s: VenueSymbol) -> String {
+    let o = e.order
+    let t = e.trade
+    let isBuyer = t.map { $0.buyerOrderId == o.orderId } ?? false
+    let commission = t.map { isBuyer ? $0.buyerCommission : $0.sellerCommission }
+    let isMaker = t.map { ($0.buyerIsMaker && isBuyer) || (!$0.buyerIsMaker && !isBuyer) } ?? false
+    let now = rest.clockMs()
+    defer { executionID += 1 }
+    return JSONWriter.object([
+      ("e", "\"executionReport\""), ("E", String(now)), ("s", JSONWriter.string(s.name)),
+      ("c", JSONWriter.string(o.clientOrderId)), ("S", JSONWriter.string(o.side.rawValue)),
+      ("o", JSONWriter.string(o.type.rawValue)), ("f", JSONWriter.string(o.timeInForce.rawValue)),
+      ("q", JSONWriter.string(s.quantityString(o.origQty))),
+      ("p", JSONWriter.string(s.priceString(o.priceTicks))),
+      ("P", "\"0.00000000\""), ("F", "\"0.00000000\""), ("g", "-1"),
+      ("C", JSONWriter.string(e.execution == .CANCELED ? o.clientOrderId : "")),
+      ("x", JSONWriter.string(e.execution.rawValue)), ("X", JSONWriter.string(o.status.rawValue)),
+      ("r", "\"NONE\""),
+      ("i", String(o.orderId)), ("l", JSONWriter.string(t.map { s.quantityString($0.qty) } ?? "0.00000000")),
+      ("z", JSONWriter.string(s.quantityString(o.executedQty))),
+      ("L", JSONWriter.string(t.map { s.priceString($0.priceTicks) } ?? "0.00000000")),
+      ("n", JSONWriter.string(commission.map { VenueREST.units($0) } ?? "0")),
+      ("N", t == nil ? "null" : JSONWriter.string(isBuyer ? s.baseAsset : s.quoteAsset)),
+      ("T", String(o.updateTime)), ("t", String(t?.tradeId ?? -1)), ("I", String(executionID)),
+      ("w", o.isWorking ? "true" : "false"), ("m", isMaker ? "true" : "false"), ("M", "false"),
+      ("O", String(o.time)),
+      (
+        "Z",
+        JSONWriter.string(
+          VenueREST.dec8(o.cumulativeQuoteQty, scale: s.instrument.priceScale + s.instrument.quantityScale))
+      ),
+      (
+        "Y",
+        JSONWriter.string(
+          t.map { VenueREST.dec8($0.quoteQty, scale: s.instrument.priceScale + s.instrument.quantityScale) }
+            ?? "0.00000000")
+      ),
+      (
+        "Q",
+        JSONWriter.string(
+          VenueREST.dec8(o.quoteOrderQty, scale: s.instrument.priceScale + s.instrument.quantityScale))
+      ),
+      ("W", String(o.time)), ("V", JSONWriter.string(o.stpMode.rawValue)),
+    ])
+  }
+}
