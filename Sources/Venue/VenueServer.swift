@@ -44,6 +44,8 @@ public final class VenueREST {
   /// Counts of each refusal code, for tests and the status page.
   public private(set) var errorCounts: [Int: Int] = [:]
   public var clockMs: () -> Int64
+  /// Fault injection (REST side: latency, lost responses, 5xx, forced 429, stale status).
+  public var faults: FaultInjector?
 
   public init(
     engine: MatchingEngine, credentials: [VenueCredential], weightLimit: Int = 6000,
@@ -539,9 +541,14 @@ public final class VenueREST {
       throw VenueError(
         400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
     }
-    return orderJSON(
-      try engine.order(account: account, symbol: s.name, orderId: id, clientOrderId: cid), s, full: true,
-      cancel: false)
+    var o = try engine.order(account: account, symbol: s.name, orderId: id, clientOrderId: cid)
+    if let f = faults, o.status == .CANCELED, clockMs() - o.updateTime < f.plan.staleStatusAfterCancelMs {
+      // A stale replica: the cancel has not reached it yet.
+      f.counts["stale status after cancel", default: 0] += 1
+      o.status = o.executedQty > 0 ? .PARTIALLY_FILLED : .NEW
+      o.isWorking = true
+    }
+    return orderJSON(o, s, full: true, cancel: false)
   }
 
   func openOrders(_ account: Int, _ p: [String: String]) -> String {

@@ -118,17 +118,48 @@ public final class VenueWSAPI: WebSocketDelegate {
 
   // MARK: user data
 
+  /// The user-data messages as the fault plan lets them through: some dropped, some sent twice,
+  /// some swapped with the next one.
+  static func applyFaults<T>(_ messages: [T], _ faults: FaultInjector?) -> [T] {
+    guard let f = faults else { return messages }
+    var out: [T] = []
+    var held: T? = nil
+    for m in messages {
+      if f.roll(f.plan.dropUserEvent, "user event dropped") { continue }
+      if f.roll(f.plan.duplicateUserEvent, "user event duplicated") { out.append(m) }
+      if held == nil && f.roll(f.plan.reorderUserEvents, "user events reordered") {
+        held = m
+        continue
+      }
+      out.append(m)
+      if let h = held {
+        out.append(h)
+        held = nil
+      }
+    }
+    if let h = held { out.append(h) }
+    return out
+  }
+
+  /// Sends user-data messages, through the fault plan.
+  func deliver(_ messages: [(WebSocket, String)]) {
+    for (ws, text) in Self.applyFaults(messages, rest.faults) {
+      try? ws.send(text: text)
+      eventsSent += 1
+      if let f = rest.faults, f.roll(f.plan.closeSocket, "socket closed") { ws.close(code: 1006, reason: "") }
+    }
+  }
+
   func publish(_ events: [OrderEvent]) {
     var touchedAccounts: [Int: Set<String>] = [:]
+    var messages: [(WebSocket, String)] = []
+    defer { deliver(messages) }
     for e in events {
       guard let sym = engine.symbols[e.order.symbol] else { continue }
       touchedAccounts[e.order.account, default: []].formUnion([sym.baseAsset, sym.quoteAsset])
       guard let subs = subscriptions[e.order.account], !subs.isEmpty else { continue }
       let report = executionReport(e, sym)
-      for (ws, sub) in subs {
-        try? ws.send(text: "{\"subscriptionId\":\(sub),\"event\":\(report)}")
-        eventsSent += 1
-      }
+      for (ws, sub) in subs { messages.append((ws, "{\"subscriptionId\":\(sub),\"event\":\(report)}")) }
     }
     let now = rest.clockMs()
     for (account, assets) in touchedAccounts {
@@ -144,10 +175,7 @@ public final class VenueWSAPI: WebSocketDelegate {
         ("e", "\"outboundAccountPosition\""), ("E", String(now)), ("u", String(now)),
         ("B", JSONWriter.array(balances)),
       ])
-      for (ws, sub) in subs {
-        try? ws.send(text: "{\"subscriptionId\":\(sub),\"event\":\(event)}")
-        eventsSent += 1
-      }
+      for (ws, sub) in subs { messages.append((ws, "{\"subscriptionId\":\(sub),\"event\":\(event)}")) }
     }
   }
 

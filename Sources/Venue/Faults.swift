@@ -1,0 +1,110 @@
+import Wire
+
+/// What can go wrong at the venue on purpose, the way real exchanges misbehave (the failures an
+/// order tracker must survive). Probabilities are per request or per event; all draws come from
+/// one seeded generator, so a run with the same seed and inputs misbehaves the same way.
+public struct FaultPlan: Sendable {
+  public var seed: UInt64 = 1
+  /// REST responses are delayed by a uniform draw from this range (ns).
+  public var restLatencyNs: ClosedRange<Int64>? = nil
+  /// An order request (place or cancel) is carried out, but the connection closes instead of
+  /// answering: the client cannot know what happened.
+  public var lostResponseAfterAccept = 0.0
+  /// 503 before anything is done (safe to retry) / 500 after the order was processed (status
+  /// unknown, as Binance documents for 5xx).
+  public var serverErrorBefore = 0.0
+  public var serverErrorAfter = 0.0
+  /// A cancelled order still reads NEW for this long (a stale replica).
+  public var staleStatusAfterCancelMs: Int64 = 0
+  /// User-data events dropped, sent twice, or swapped with the next one.
+  public var dropUserEvent = 0.0
+  public var duplicateUserEvent = 0.0
+  public var reorderUserEvents = 0.0
+  /// A stream or WebSocket API socket is closed after a message it sends.
+  public var closeSocket = 0.0
+  /// A request is refused with 429 regardless of its weight.
+  public var force429 = 0.0
+  public init() {}
+}
+
+/// Draws faults from a `FaultPlan` and counts each one injected (the soak report).
+public final class FaultInjector {
+  public var plan: FaultPlan
+  var rng: UInt64
+  public internal(set) var counts: [String: Int] = [:]
+
+  public init(_ plan: FaultPlan) {
+    self.plan = plan
+    rng = plan.seed | 1
+  }
+
+  func uniform() -> Double {
+    rng ^= rng << 13
+    rng ^= rng >> 7
+    rng ^= rng << 17
+    return Double(rng >> 11) / Double(1 << 53)
+  }
+
+  /// True with probability `p`, counted under `name`.
+  public func roll(_ p: Double, _ name: String) -> Bool {
+    guard p > 0 else { return false }
+    if uniform() < p {
+      counts[name, default: 0] += 1
+      return true
+    }
+    return false
+  }
+
+  func latency() -> Int64? {
+    guard let r = plan.restLatencyNs else { return nil }
+    counts["latency", default: 0] += 1
+    return r.lowerBound + Int64(uniform() * Double(r.upperBound - r.lowerBound))
+  }
+}
+
+extension VenueREST {
+  /// The REST handler with faults: plug into `HTTPServer.deferredHandler`.
+  public func handleWithFaults(
+    loop: EventLoop, _ req: HTTPRequestHead, _ body: [UInt8],
+    _ respond: @escaping ((HTTPResponseHead, [UInt8])?) -> Void
+  ) {
+    guard let f = faults else {
+      respond(handle(req, body))
+      return
+    }
+    func json(_ status: Int, _ code: Int, _ msg: String) -> (HTTPResponseHead, [UInt8]) {
+      (
+        HTTPResponseHead(
+          status: status, headers: HTTPHeaders([("Content-Type", "application/json;charset=UTF-8")])),
+        Array(JSONWriter.object([("code", String(code)), ("msg", JSONWriter.string(msg))]).utf8)
+      )
+    }
+    let isOrderCall = req.path == "/api/v3/order" && (req.method == "POST" || req.method == "DELETE")
+    var answer: (HTTPResponseHead, [UInt8])?
+    if f.roll(f.plan.force429, "forced 429") {
+      var a = json(
+        429, -1003,
+        "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
+      a.0.headers.add("Retry-After", "1")
+      answer = a
+    } else if isOrderCall && f.roll(f.plan.serverErrorBefore, "503 before processing") {
+      answer = json(
+        503, -1008, "Server is currently overloaded with other requests. Please try again in a few minutes.")
+    } else {
+      let result = handle(req, body)
+      answer = result
+      if isOrderCall && result.0.status == 200 {
+        if f.roll(f.plan.lostResponseAfterAccept, "response lost after accept") {
+          answer = nil
+        } else if f.roll(f.plan.serverErrorAfter, "500 after processing") {
+          answer = json(500, -1001, "Internal error; unable to process your request. Please try again.")
+        }
+      }
+    }
+    if let delay = f.latency() {
+      loop.schedule(after: delay) { respond(answer) }
+    } else {
+      respond(answer)
+    }
+  }
+}
