@@ -65,7 +65,7 @@ let package = Package(
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
-    .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "TestSupport"]),
+    .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],
   cxxLanguageStandard: .cxx17

@@ -110,7 +110,7 @@ public final class MatchingEngine {
   public func place(_ req: NewOrder) throws(VenueError) -> (
     order: VenueOrder, fills: [VenueTrade], events: [OrderEvent]
   ) {
-    guard let sym = symbols[req.symbol], var book = books[req.symbol] else { throw .badSymbol }
+    guard let sym = symbols[req.symbol], let book = books[req.symbol] else { throw .badSymbol }
     let now = clock()
     let isMarket = req.type == .MARKET
     // Parameters.
@@ -209,7 +209,6 @@ public final class MatchingEngine {
       order.status = .EXPIRED
       finish(&order, events: &events, execution: .EXPIRED, asset: lockAsset)
       orders[order.orderId] = order
-      books[req.symbol] = book
       return (order, fills, events)
     }
     // Match.
@@ -288,7 +287,6 @@ public final class MatchingEngine {
       openClientIds[clientKey] = order.orderId
     }
     orders[order.orderId] = order
-    books[req.symbol] = book
     if !fills.isEmpty || order.isWorking || events.count > 2 { updateIDs[req.symbol, default: 0] += 1 }
     return (order, fills, events)
   }
@@ -424,10 +422,54 @@ public final class MatchingEngine {
 
   /// Resting quantity at one price level.
   public func levelQuantity(symbol: String, side: OrderSide, ticks: Int64) -> Int64 {
-    guard let b = books[symbol] else { return 0 }
-    let levels = side == .BUY ? b.bids : b.asks
-    guard let l = levels.first(where: { $0.price == ticks }) else { return 0 }
+    guard let l = books[symbol]?.level(side, ticks) else { return 0 }
     return remainingQty(l.ids[l.head...])
+  }
+
+  /// The account that stands for the outside market (replayed captures, synthetic agents): its
+  /// orders rest and trade like anyone's, but it has no balances to check.
+  public static let marketAccount = 0
+
+  /// Sets the outside market's resting quantity at one level (a capture's depth diff, an agent's
+  /// quote). More quantity joins the back of the level's queue — behind orders already there,
+  /// ours included; less is taken from the market's newest orders first. No matching: a replayed
+  /// book may cross for a moment within a batch, as the real one does.
+  public func setMarketLevel(symbol: String, side: OrderSide, ticks: Int64, quantity: Int64) {
+    guard let book = books[symbol] else { return }
+    let ids = book.level(side, ticks).map { Array($0.ids[$0.head...]) } ?? []
+    let market = ids.filter { orders[$0]?.account == Self.marketAccount }
+    let current = market.reduce(Int64(0)) { $0 + (orders[$1]?.remaining ?? 0) }
+    if quantity > current {
+      let now = clock()
+      var o = VenueOrder(
+        orderId: nextOrderId, clientOrderId: "market-\(nextOrderId)", account: Self.marketAccount,
+        symbol: symbol,
+        side: side, type: .LIMIT, timeInForce: .GTC, priceTicks: ticks, origQty: quantity - current,
+        quoteOrderQty: 0,
+        stpMode: .NONE, time: now, updateTime: now)
+      o.isWorking = true
+      nextOrderId += 1
+      orders[o.orderId] = o
+      book.add(orderId: o.orderId, side: side, ticks: ticks)
+    } else if quantity < current {
+      var cut = current - quantity
+      for id in market.reversed() where cut > 0 {
+        guard var o = orders[id] else { continue }
+        let take = min(cut, o.remaining)
+        o.origQty -= take
+        cut -= take
+        if o.remaining == 0 {
+          o.status = o.executedQty > 0 ? .FILLED : .CANCELED
+          o.isWorking = false
+          book.remove(orderId: id, side: side, ticks: ticks)
+        }
+        orders[id] = o
+      }
+    } else {
+      return
+    }
+    touch(symbol, side, ticks)
+    updateIDs[symbol, default: 0] += 1
   }
 
   /// An update id per symbol, advanced on every change to its book (REST depth's lastUpdateId,
@@ -437,7 +479,7 @@ public final class MatchingEngine {
   /// Aggregated depth: price ticks and total quantity per level, best first.
   public func depth(symbol: String, limit: Int = 100) -> (bids: [BookLevel], asks: [BookLevel]) {
     guard let b = books[symbol] else { return ([], []) }
-    func agg(_ levels: [SymbolBook.Level]) -> [BookLevel] {
+    func agg(_ levels: ReversedCollection<[SymbolBook.Level]>) -> [BookLevel] {
       levels.prefix(limit).map { l in
         BookLevel(tick: l.price, quantity: l.ids[l.head...].reduce(0) { $0 + (orders[$1]?.remaining ?? 0) })
       }
@@ -452,50 +494,71 @@ public struct LevelKey: Hashable, Sendable {
   public var ticks: Int64
 }
 
-/// One symbol's resting orders: price levels, best first, each a FIFO of order ids.
-struct SymbolBook {
+/// One symbol's resting orders: price levels, each a FIFO of order ids.
+///
+/// Each side is stored with its best level at the *end* of the array (bids ascending, asks
+/// descending), found by binary search: changes near the touch — most of them — move little
+/// memory; `bids`/`asks` read best first.
+final class SymbolBook {
   struct Level {
     var price: Int64
     var ids: [Int64]
     var head = 0
     var isEmpty: Bool { head >= ids.count }
   }
-  var bids: [Level] = []  // descending
-  var asks: [Level] = []  // ascending
+  var bidStore: [Level] = []  // ascending: best bid last
+  var askStore: [Level] = []  // descending: best ask last
+
+  var bids: ReversedCollection<[Level]> { bidStore.reversed() }
+  var asks: ReversedCollection<[Level]> { askStore.reversed() }
 
   func crosses(side: OrderSide, ticks: Int64) -> Bool {
     side == .BUY
-      ? (asks.first.map { $0.price <= ticks } ?? false) : (bids.first.map { $0.price >= ticks } ?? false)
+      ? (askStore.last.map { $0.price <= ticks } ?? false)
+      : (bidStore.last.map { $0.price >= ticks } ?? false)
   }
 
   /// The first order in time at the best price of the side opposite `side`.
   func best(opposite side: OrderSide) -> (orderId: Int64, price: Int64)? {
-    let levels = side == .BUY ? asks : bids
-    guard let l = levels.first else { return nil }
+    guard let l = side == .BUY ? askStore.last : bidStore.last else { return nil }
     return (l.ids[l.head], l.price)
   }
 
-  mutating func add(orderId: Int64, side: OrderSide, ticks: Int64) {
+  /// Index of the level at `ticks`, or where it would go, in a store ordered by `ascending`.
+  static func search(_ store: [Level], _ ticks: Int64, ascending: Bool) -> (index: Int, found: Bool) {
+    var lo = 0
+    var hi = store.count
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      let p = store[mid].price
+      if p == ticks { return (mid, true) }
+      if ascending ? p < ticks : p > ticks { lo = mid + 1 } else { hi = mid }
+    }
+    return (lo, false)
+  }
+
+  func add(orderId: Int64, side: OrderSide, ticks: Int64) {
     if side == .BUY {
-      let i = bids.firstIndex { $0.price <= ticks } ?? bids.count
-      if i < bids.count && bids[i].price == ticks {
-        bids[i].ids.append(orderId)
+      let (i, found) = Self.search(bidStore, ticks, ascending: true)
+      if found {
+        bidStore[i].ids.append(orderId)
       } else {
-        bids.insert(Level(price: ticks, ids: [orderId]), at: i)
+        bidStore.insert(Level(price: ticks, ids: [orderId]), at: i)
       }
     } else {
-      let i = asks.firstIndex { $0.price >= ticks } ?? asks.count
-      if i < asks.count && asks[i].price == ticks {
-        asks[i].ids.append(orderId)
+      let (i, found) = Self.search(askStore, ticks, ascending: false)
+      if found {
+        askStore[i].ids.append(orderId)
       } else {
-        asks.insert(Level(price: ticks, ids: [orderId]), at: i)
+        askStore.insert(Level(price: ticks, ids: [orderId]), at: i)
       }
     }
   }
 
-  mutating func remove(orderId: Int64, side: OrderSide, ticks: Int64) {
-    func drop(_ levels: inout [Level]) {
-      guard let i = levels.firstIndex(where: { $0.price == ticks }) else { return }
+  func remove(orderId: Int64, side: OrderSide, ticks: Int64) {
+    func drop(_ levels: inout [Level], ascending: Bool) {
+      let (i, found) = Self.search(levels, ticks, ascending: ascending)
+      guard found else { return }
       if levels[i].ids[levels[i].head] == orderId {
         levels[i].head += 1
       } else if let k = levels[i].ids[levels[i].head...].firstIndex(of: orderId) {
@@ -503,22 +566,25 @@ struct SymbolBook {
       }
       if levels[i].isEmpty { levels.remove(at: i) }
     }
-    if side == .BUY { drop(&bids) } else { drop(&asks) }
+    if side == .BUY { drop(&bidStore, ascending: true) } else { drop(&askStore, ascending: false) }
+  }
+
+  /// The level at a price, if any.
+  func level(_ side: OrderSide, _ ticks: Int64) -> Level? {
+    let store = side == .BUY ? bidStore : askStore
+    let (i, found) = Self.search(store, ticks, ascending: side == .BUY)
+    return found ? store[i] : nil
   }
 
   /// Resting quantity a `side` order with limit `limit` could take.
   func volume(side: OrderSide, limit: Int64, engine: MatchingEngine) -> Int64 {
     var total: Int64 = 0
-    for l in levels(opposite: side) {
+    for l in side == .BUY ? asks : bids {
       if side == .BUY ? l.price > limit : l.price < limit { break }
       total += engine.remainingQty(l.ids[l.head...])
     }
     return total
   }
-}
-
-extension SymbolBook {
-  func levels(opposite side: OrderSide) -> [Level] { side == .BUY ? asks : bids }
 }
 
 extension MatchingEngine {
