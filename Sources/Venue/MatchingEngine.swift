@@ -170,7 +170,10 @@ public final class MatchingEngine {
     var lock: Int128 = 0
     let quoteAsset = sym.quoteAsset
     let baseAsset = sym.baseAsset
-    if req.side == .BUY {
+    let isOutsideMarket = req.account == Self.marketAccount
+    if isOutsideMarket {
+      lock = 0  // the outside market is not funds-checked
+    } else if req.side == .BUY {
       if isMarket {
         let need =
           req.quoteOrderQty > 0
