@@ -51,7 +51,7 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing", "CPlatform",
+        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

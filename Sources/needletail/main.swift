@@ -1,14 +1,17 @@
 import ArgumentParser
+import CPlatform
 import Connectors
 import FastBook
 import Foundation
+import Venue
+import Wire
 
 @main
 struct Needletail: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "needletail",
     abstract: "A low-latency market-making and trading engine.",
-    subcommands: [Replay.self],
+    subcommands: [Replay.self, VenueCommand.self],
     defaultSubcommand: Replay.self)
 }
 
@@ -180,4 +183,89 @@ struct Replay: ParsableCommand {
   }
 
   var options_threads: Int { threads }
+}
+
+/// Prints a line and flushes at once (status lines must show when the output is a pipe).
+func say(_ line: String) {
+  print(line)
+  fflush(nil)
+}
+
+struct VenueCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "venue",
+    abstract: "Run the simulated Binance-spot venue on 127.0.0.1 with TLS.",
+    discussion: """
+      Serves Binance's REST paths (/api/v3/...), market streams (/ws/<stream>, /stream?streams=...) \
+      and the WebSocket API (/ws-api/v3) over HTTPS on loopback, with a seeded synthetic market \
+      trading BTCUSDT. On first run it writes a local CA and a server certificate to the data \
+      directory and prints how to trust them. The API secret comes from $NEEDLETAIL_VENUE_SECRET \
+      (never printed).
+      """)
+
+  @Option(help: "Port on 127.0.0.1 (0 picks a free one).")
+  var port: UInt16 = 8443
+
+  @Option(help: "Where the certificates live.")
+  var dataDir: String = ".needletail/venue"
+
+  @Option(help: "API key of the one account (account 1).")
+  var apiKey: String = "needletail-demo-key"
+
+  @Option(help: "Seed of the synthetic market.")
+  var seed: UInt64 = 1
+
+  @Option(help: "Stop after this many seconds (0: run until killed).")
+  var duration: Double = 0
+
+  mutating func run() throws {
+    guard let secret = ProcessInfo.processInfo.environment["NEEDLETAIL_VENUE_SECRET"], !secret.isEmpty else {
+      throw ValidationError("set NEEDLETAIL_VENUE_SECRET to the HMAC secret clients will sign with")
+    }
+    let certs = try VenueHost.ensureCertificates(dataDir: dataDir)
+    let loop = try EventLoop()
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    var sym = VenueSymbol(
+      name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
+      instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1))
+    sym.minPriceTicks = 1
+    sym.maxPriceTicks = 100_000_000
+    sym.minQty = 1
+    sym.maxQty = 900_000_000
+    sym.minNotional = 5 * 10_000_000
+    engine.addSymbol(sym)
+    let unit: Int128 = 1_000_000_000_000_000_000
+    engine.deposit(account: 1, asset: "USDT", units: 100_000 * unit)
+    engine.deposit(account: 1, asset: "BTC", units: 1 * unit)
+    var market = SyntheticMarket.Parameters()
+    market.seed = seed
+    market.startTicks = 6_000_000
+    let host = try VenueHost(
+      loop: loop, engine: engine,
+      credentials: [VenueCredential(apiKey: apiKey, account: 1, hmacSecret: secret)],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), port: port, market: market)
+    say(
+      "venue listening on https://127.0.0.1:\(host.port) (REST /api/v3, streams /ws and /stream, WebSocket API /ws-api/v3)"
+    )
+    say(
+      "trust it with: --cacert \(certs.ca)   (curl), REQUESTS_CA_BUNDLE=\(certs.ca)   (Python), or TLSContext(client: \"\(certs.ca)\")"
+    )
+    say("account 1: api key \(apiKey), 100000 USDT and 1 BTC; market: synthetic BTCUSDT, seed \(seed)")
+    let end = duration > 0 ? cplat_now_ns() + Int64(duration * 1e9) : Int64.max
+    var lastStatus = cplat_now_ns()
+    loop.run(timeoutNs: .max) {
+      let now = cplat_now_ns()
+      if now - lastStatus > 5_000_000_000 {
+        lastStatus = now
+        let d = engine.depth(symbol: "BTCUSDT", limit: 1)
+        say(
+          "status: best bid \(d.bids.first.map { sym.priceString($0.tick) } ?? "-") / ask \(d.asks.first.map { sym.priceString($0.tick) } ?? "-"), \(engine.trades.count) trades"
+        )
+      }
+      return now >= end
+    }
+    say("venue stopped: \(engine.trades.count) trades")
+    host.server.close()
+    loop.shutdown()
+  }
 }
