@@ -59,7 +59,7 @@ let package = Package(
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
-      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire"]
+      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue"]
     ),
     .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CPlatform", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),

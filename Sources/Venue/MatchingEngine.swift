@@ -48,6 +48,8 @@ public final class MatchingEngine {
   public private(set) var orders: [Int64: VenueOrder] = [:]
   var lockedFor: [Int64: Int128] = [:]  // asset units still locked by each open order
   var openClientIds: [String: Int64] = [:]
+  /// Open order ids per account (so open-order queries and MAX_NUM_ORDERS do not scan history).
+  var openByAccount: [Int: Set<Int64>] = [:]
   public private(set) var trades: [VenueTrade] = []
   var nextOrderId: Int64 = 1
   var nextTradeId: Int64 = 1
@@ -157,9 +159,7 @@ public final class MatchingEngine {
       throw .filter("NOTIONAL")
     }
     if sym.maxNumOrders > 0 && !isMarket && req.timeInForce == .GTC {
-      let open = orders.values.filter {
-        $0.account == req.account && $0.symbol == req.symbol && $0.status.isOpen
-      }.count
+      let open = (openByAccount[req.account] ?? []).filter { orders[$0]?.symbol == req.symbol }.count
       if open >= sym.maxNumOrders { throw .filter("MAX_NUM_ORDERS") }
     }
     let clientId = req.clientOrderId ?? "venue-\(nextOrderId)"
@@ -288,6 +288,7 @@ public final class MatchingEngine {
       book.add(orderId: order.orderId, side: order.side, ticks: order.priceTicks)
       touch(req.symbol, order.side, order.priceTicks)
       openClientIds[clientKey] = order.orderId
+      openByAccount[order.account, default: []].insert(order.orderId)
     }
     orders[order.orderId] = order
     if !fills.isEmpty || order.isWorking || events.count > 2 { updateIDs[req.symbol, default: 0] += 1 }
@@ -349,6 +350,7 @@ public final class MatchingEngine {
     }
     o.isWorking = false
     openClientIds.removeValue(forKey: "\(o.account)|\(o.symbol)|\(o.clientOrderId)")
+    openByAccount[o.account]?.remove(o.orderId)
   }
 
   func finish(_ o: inout VenueOrder, events: inout [OrderEvent], execution: ExecutionType, asset: String) {
@@ -382,10 +384,7 @@ public final class MatchingEngine {
   /// Cancels every open order of an account on a symbol.
   public func cancelAll(account: Int, symbol: String) throws(VenueError) -> [VenueOrder] {
     guard symbols[symbol] != nil else { throw .badSymbol }
-    let ids = orders.values.filter { $0.account == account && $0.symbol == symbol && $0.status.isOpen }.map(
-      \.orderId
-    )
-    .sorted()
+    let ids = (openByAccount[account] ?? []).filter { orders[$0]?.symbol == symbol }.sorted()
     var out: [VenueOrder] = []
     for id in ids { out.append(try cancel(account: account, symbol: symbol, orderId: id).order) }
     return out
@@ -406,10 +405,9 @@ public final class MatchingEngine {
   }
 
   public func openOrders(account: Int, symbol: String? = nil) -> [VenueOrder] {
-    orders.values.filter {
-      $0.account == account && $0.status.isOpen && (symbol == nil || $0.symbol == symbol)
-    }
-    .sorted { $0.orderId < $1.orderId }
+    (openByAccount[account] ?? []).compactMap { orders[$0] }
+      .filter { $0.status.isOpen && (symbol == nil || $0.symbol == symbol) }
+      .sorted { $0.orderId < $1.orderId }
   }
 
   public func myTrades(account: Int, symbol: String) -> [VenueTrade] {

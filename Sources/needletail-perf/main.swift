@@ -11,6 +11,7 @@ import CPlatform
 //   needletail-perf path FILE...               decode → sync → ring → apply over a real capture
 //   needletail-perf serve-ws|serve-tls|serve-wss PORT CPU [CERT KEY]  Wire echo server (busy-poll, pinned)
 //   needletail-perf rtt tcp|ws|tls|wss PORT N SIZE CPU [CA]  Wire client round trips (busy-poll, pinned)
+//   needletail-perf venue FILE...              matching engine orders/s and fills/s; capture replay events/s
 //   needletail-perf export-pre OUT_DIR FILE... real capture → pre-parsed arrays (gen_l2 format)
 //
 // Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
@@ -484,6 +485,7 @@ case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps:
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
 case "seal": benchSeal()
+case "venue": try benchVenue(files: Array(args[2...]))
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(
     ws: args[1] != "serve-tls", port: UInt16(args[2])!, cpu: Int32(args[3])!,
