@@ -285,6 +285,7 @@ public final class MatchingEngine {
         &order, events: &events, execution: order.status == .FILLED ? .TRADE : .EXPIRED, asset: lockAsset)
     } else {
       order.isWorking = true
+      order.queueAhead = levelQuantity(symbol: req.symbol, side: order.side, ticks: order.priceTicks)
       book.add(orderId: order.orderId, side: order.side, ticks: order.priceTicks)
       touch(req.symbol, order.side, order.priceTicks)
       openClientIds[clientKey] = order.orderId
@@ -472,6 +473,74 @@ public final class MatchingEngine {
     touch(symbol, side, ticks)
     updateIDs[symbol, default: 0] += 1
   }
+
+  /// A trade of the replayed market (a capture's trade message): the aggressor took `quantity` at
+  /// `priceTicks`. Our resting orders on the other side fill by queue position: a trade through
+  /// an order's price fills it; a trade at its price first uses up the quantity that was ahead of
+  /// it when it joined the level, and only the excess fills it. Fills are against the
+  /// outside-market account, at the order's price. The book's market levels follow the
+  /// capture's depth diffs, not these trades, so nothing is counted twice.
+  @discardableResult
+  public func marketTrade(symbol: String, priceTicks: Int64, quantity: Int64, aggressor: OrderSide)
+    -> [VenueTrade]
+  {
+    guard let sym = symbols[symbol], let book = books[symbol] else { return [] }
+    let restingSide: OrderSide = aggressor == .BUY ? .SELL : .BUY
+    // Our orders (not the market's) that the trade reaches, best price first, then time.
+    let candidates = openByAccount.values.flatMap { $0 }.compactMap { orders[$0] }
+      .filter { o in
+        o.symbol == symbol && o.side == restingSide && o.isWorking
+          && (restingSide == .BUY ? o.priceTicks >= priceTicks : o.priceTicks <= priceTicks)
+      }
+      .sorted { a, b in
+        a.priceTicks != b.priceTicks
+          ? (restingSide == .BUY ? a.priceTicks > b.priceTicks : a.priceTicks < b.priceTicks)
+          : a.orderId < b.orderId
+      }
+    var fills: [VenueTrade] = []
+    var left = quantity
+    let now = clock()
+    for var o in candidates where left > 0 {
+      var fillQty: Int64
+      if o.priceTicks == priceTicks {
+        let used = min(o.queueAhead, left)
+        o.queueAhead -= used
+        left -= used
+        fillQty = min(o.remaining, left)
+      } else {
+        fillQty = min(o.remaining, left)  // the aggressor went through this price
+      }
+      if fillQty <= 0 {
+        orders[o.orderId] = o
+        continue
+      }
+      left -= fillQty
+      var market = VenueOrder(
+        orderId: nextOrderId, clientOrderId: "market-\(nextOrderId)", account: Self.marketAccount,
+        symbol: symbol,
+        side: aggressor, type: .MARKET, timeInForce: .GTC, priceTicks: 0, origQty: fillQty, quoteOrderQty: 0,
+        stpMode: .NONE, time: now, updateTime: now)
+      nextOrderId += 1
+      let trade = execute(sym: sym, taker: &market, maker: &o, qty: fillQty, now: now)
+      orders[market.orderId] = market
+      trades.append(trade)
+      fills.append(trade)
+      onTrade?(trade)
+      if o.remaining == 0 {
+        book.remove(orderId: o.orderId, side: o.side, ticks: o.priceTicks)
+        o.status = .FILLED
+        releaseLock(&o, asset: o.side == .BUY ? sym.quoteAsset : sym.baseAsset)
+      }
+      orders[o.orderId] = o
+      touch(symbol, o.side, o.priceTicks)
+      updateIDs[symbol, default: 0] += 1
+      onMarketFill?(OrderEvent(order: o, execution: .TRADE, trade: trade))
+    }
+    return fills
+  }
+
+  /// Called for each fill of our orders by replayed market flow (the user-data stream hooks in).
+  public var onMarketFill: ((OrderEvent) -> Void)?
 
   /// An update id per symbol, advanced on every change to its book (REST depth's lastUpdateId,
   /// and U/u of the diff stream).

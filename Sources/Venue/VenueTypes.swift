@@ -92,6 +92,9 @@ public struct VenueOrder: Sendable, Equatable {
   public var time: Int64
   public var updateTime: Int64
   public var isWorking = false
+  /// Replayed-flow mode: quantity estimated to stand ahead of this order in its level's queue
+  /// (set when it starts resting, reduced only by trades at its price: the conservative model).
+  public var queueAhead: Int64 = 0
   public var remaining: Int64 { origQty - executedQty }
 }
 

@@ -78,3 +78,83 @@ import Testing
     #expect(d.bids.count == 1971 && d.asks.count == 2962)
   }
 }
+
+@Suite struct VenueQueueTests {
+  /// Our bid joins the back of the best bid's queue during the real capture; replayed trades fill
+  /// it only once the quantity that was ahead of it has traded (or a trade goes through its price).
+  @Test func ourOrderFillsByQueuePositionAgainstReplayedTrades() throws {
+    let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
+      SharedData.url("data/market/binance-spot/\($0)").path
+    }
+    let inst = try #require(try CaptureReplay.inferInstrument(files: files))
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.maxNumOrders = 0
+    let engine = MatchingEngine()
+    engine.addSymbol(sym)
+    let unit: Int128 = 1_000_000_000_000_000_000
+    engine.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
+    let supply = engine.totalSupply("USDT")
+    struct Sink: BookEventSink {
+      let engine: MatchingEngine
+      mutating func emit(_ e: BookEvent) {
+        if e.kind == .level {
+          engine.setMarketLevel(
+            symbol: "BTCUSDT", side: e.side == .bid ? .BUY : .SELL, ticks: e.tick, quantity: e.quantity)
+        }
+      }
+    }
+    let dec = BinanceMarketDecoder(instrument: inst, maxMessageBytes: 1 << 20, levelCapacity: 5000)
+    var sync = BinanceBookSync(rule: .spot, instrument: inst, sink: Sink(engine: engine))
+    defer { sync.deallocate() }
+    var diffs = 0
+    var ours: VenueOrder? = nil
+    var queueAtJoin: Int64 = 0
+    var tradedAtPrice: Int64 = 0
+    var throughBeforeFill = false
+    var firstFillAfter: Int64? = nil
+    for f in files {
+      let r = try GzipLineReader(path: f)
+      while let line = r.nextLine() {
+        let (ts, json) = splitCaptureLine(line)
+        guard
+          dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK
+        else { continue }
+        let m = dec.message.pointee
+        switch m.kind {
+        case NT_MSG_DEPTH_UPDATE:
+          withUnsafePointer(to: m.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts) }
+          diffs += 1
+          if diffs == 200, let best = engine.depth(symbol: "BTCUSDT", limit: 1).bids.first {
+            var o = NewOrder(account: 1, symbol: "BTCUSDT", side: .BUY, type: .LIMIT)
+            o.priceTicks = best.tick
+            o.quantity = 50_000_000  // 0.5 BTC
+            ours = try engine.place(o).order
+            queueAtJoin = ours!.queueAhead
+          }
+        case NT_MSG_DEPTH_SNAPSHOT:
+          if case .awaitingSnapshot = sync.state {
+            sync.onSnapshot(
+              lastUpdateID: m.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
+          }
+        case NT_MSG_TRADE:
+          let aggressor: OrderSide = m.trade.buyer_is_maker == 1 ? .SELL : .BUY
+          if let o = ours, aggressor == .SELL {
+            if m.trade.price == o.priceTicks { tradedAtPrice += m.trade.qty }
+            if m.trade.price < o.priceTicks && firstFillAfter == nil { throughBeforeFill = true }
+          }
+          let fills = engine.marketTrade(
+            symbol: "BTCUSDT", priceTicks: m.trade.price, quantity: m.trade.qty, aggressor: aggressor)
+          if !fills.isEmpty && firstFillAfter == nil { firstFillAfter = tradedAtPrice }
+        default: break
+        }
+      }
+    }
+    let o = try engine.order(account: 1, symbol: "BTCUSDT", orderId: try #require(ours).orderId)
+    #expect(queueAtJoin > 0, "it joined behind the level's existing quantity")
+    #expect(o.executedQty > 0, "the real flow reached it")
+    // Unless a trade went through its price first, it filled only after the queue ahead traded.
+    if !throughBeforeFill, let after = firstFillAfter { #expect(after > queueAtJoin) }
+    #expect(engine.myTrades(account: 1, symbol: "BTCUSDT").allSatisfy { $0.priceTicks == o.priceTicks })
+    #expect(engine.totalSupply("USDT") == supply, "nothing created or destroyed")
+  }
+}
