@@ -18,7 +18,8 @@ let package = Package(
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // The spin-wait hint, CPU pinning and the monotonic clock: what Swift cannot spell.
@@ -53,6 +54,7 @@ let package = Package(
       dependencies: [
         "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
       ]
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
@@ -66,6 +68,7 @@ let package = Package(
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
+    .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],
   cxxLanguageStandard: .cxx17

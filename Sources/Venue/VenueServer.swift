@@ -32,7 +32,7 @@ extension VenueSymbol {
 public final class VenueREST {
   public let engine: MatchingEngine
   let credentials: [String: VenueCredential]
-  public let weightLimit: Int
+  public private(set) var weightLimit: Int
   /// 429s within one minute window after which the client is banned (418).
   public let banAfterViolations: Int
   public let banDurationMs: Int64
@@ -59,6 +59,9 @@ public final class VenueREST {
     self.banDurationMs = banDurationMs
     self.clockMs = clockMs
   }
+
+  /// Sets the REQUEST_WEIGHT limit per minute (from configuration).
+  public func weightLimitOverride(_ limit: Int) { weightLimit = limit }
 
   /// The HTTP handler (plug into `HTTPServer`).
   public func handle(_ req: HTTPRequestHead, _ body: [UInt8]) -> (HTTPResponseHead, [UInt8]) {

@@ -197,69 +197,99 @@ struct VenueCommand: ParsableCommand {
     abstract: "Run the simulated Binance-spot venue on 127.0.0.1 with TLS.",
     discussion: """
       Serves Binance's REST paths (/api/v3/...), market streams (/ws/<stream>, /stream?streams=...) \
-      and the WebSocket API (/ws-api/v3) over HTTPS on loopback, with a seeded synthetic market \
-      trading BTCUSDT. On first run it writes a local CA and a server certificate to the data \
-      directory and prints how to trust them. The API secret comes from $NEEDLETAIL_VENUE_SECRET \
-      (never printed).
+      and the WebSocket API (/ws-api/v3) over HTTPS on loopback, with the symbols, accounts, market \
+      flow and faults of the config file (without --config: the embedded example, printed by \
+      --print-example-config). On first run it writes a local CA and a server certificate to the \
+      data directory and prints how to trust them. Secrets come from the environment or a 0600 \
+      file and are never printed.
       """)
 
-  @Option(help: "Port on 127.0.0.1 (0 picks a free one).")
-  var port: UInt16 = 8443
+  @Option(help: "The venue's YAML configuration.")
+  var config: String?
 
-  @Option(help: "Where the certificates live.")
-  var dataDir: String = ".needletail/venue"
+  @Flag(help: "Print the embedded example configuration and exit.")
+  var printExampleConfig = false
 
-  @Option(help: "API key of the one account (account 1).")
-  var apiKey: String = "needletail-demo-key"
-
-  @Option(help: "Seed of the synthetic market.")
-  var seed: UInt64 = 1
+  @Option(help: "Override the config's port (0 picks a free one).")
+  var port: UInt16?
 
   @Option(help: "Stop after this many seconds (0: run until killed).")
   var duration: Double = 0
 
   mutating func run() throws {
-    guard let secret = ProcessInfo.processInfo.environment["NEEDLETAIL_VENUE_SECRET"], !secret.isEmpty else {
-      throw ValidationError("set NEEDLETAIL_VENUE_SECRET to the HMAC secret clients will sign with")
+    if printExampleConfig {
+      print(VenueConfig.example)
+      return
     }
-    let certs = try VenueHost.ensureCertificates(dataDir: dataDir)
+    let text: String
+    let file: String
+    if let config {
+      guard let t = try? String(contentsOfFile: config, encoding: .utf8) else {
+        throw ValidationError("cannot read config file \(config)")
+      }
+      text = t
+      file = config
+    } else {
+      text = VenueConfig.example
+      file = "(embedded example)"
+    }
+    var cfg: VenueConfig
+    do {
+      cfg = try VenueConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
+    } catch let e as ConfigError {
+      throw ValidationError(e.description)
+    }
+    if let port { cfg.port = port }
+    let certs = try VenueHost.ensureCertificates(dataDir: cfg.dataDir)
     let loop = try EventLoop()
     let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    var sym = VenueSymbol(
-      name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
-      instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1))
-    sym.minPriceTicks = 1
-    sym.maxPriceTicks = 100_000_000
-    sym.minQty = 1
-    sym.maxQty = 900_000_000
-    sym.minNotional = 5 * 10_000_000
-    engine.addSymbol(sym)
-    let unit: Int128 = 1_000_000_000_000_000_000
-    engine.deposit(account: 1, asset: "USDT", units: 100_000 * unit)
-    engine.deposit(account: 1, asset: "BTC", units: 1 * unit)
-    var market = SyntheticMarket.Parameters()
-    market.seed = seed
-    market.startTicks = 6_000_000
+    for s in cfg.symbols { engine.addSymbol(s) }
+    var credentials: [VenueCredential] = []
+    for (i, a) in cfg.accounts.enumerated() {
+      credentials.append(VenueCredential(apiKey: a.apiKey, account: i + 1, hmacSecret: a.secret))
+      for (asset, amount) in a.balances {
+        let raw = try FixedPoint.parse(amount, scale: 8)
+        engine.deposit(account: i + 1, asset: asset, units: Int128(raw) * 10_000_000_000)
+      }
+    }
     let host = try VenueHost(
-      loop: loop, engine: engine,
-      credentials: [VenueCredential(apiKey: apiKey, account: 1, hmacSecret: secret)],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), port: port, market: market)
+      loop: loop, engine: engine, credentials: credentials,
+      tls: TLSContext(server: certs.cert, keyFile: certs.key),
+      port: cfg.port, market: cfg.synthetic, faults: cfg.faults)
+    host.rest.weightLimitOverride(cfg.weightLimit)
+    host.streams.pingIntervalNs = Int64(cfg.pingIntervalSeconds * 1e9)
+    if cfg.forcedDisconnectSeconds > 0 {
+      host.streams.forcedDisconnectNs = Int64(cfg.forcedDisconnectSeconds * 1e9)
+    }
+    if cfg.skipDiffEverySeconds > 0 {
+      let every = Int64(cfg.skipDiffEverySeconds * 1e9)
+      func arm() {
+        loop.schedule(after: every) {
+          host.streams.skipNextDiff = true
+          arm()
+        }
+      }
+      arm()
+    }
     say(
       "venue listening on https://127.0.0.1:\(host.port) (REST /api/v3, streams /ws and /stream, WebSocket API /ws-api/v3)"
     )
     say(
       "trust it with: --cacert \(certs.ca)   (curl), REQUESTS_CA_BUNDLE=\(certs.ca)   (Python), or TLSContext(client: \"\(certs.ca)\")"
     )
-    say("account 1: api key \(apiKey), 100000 USDT and 1 BTC; market: synthetic BTCUSDT, seed \(seed)")
+    say(
+      "symbols: \(cfg.symbols.map(\.name).joined(separator: ", ")); accounts: \(cfg.accounts.map(\.apiKey).joined(separator: ", "))"
+    )
     let end = duration > 0 ? cplat_now_ns() + Int64(duration * 1e9) : Int64.max
     var lastStatus = cplat_now_ns()
+    let first = cfg.symbols[0]
     loop.run(timeoutNs: .max) {
       let now = cplat_now_ns()
       if now - lastStatus > 5_000_000_000 {
         lastStatus = now
-        let d = engine.depth(symbol: "BTCUSDT", limit: 1)
+        let d = engine.depth(symbol: first.name, limit: 1)
         say(
-          "status: best bid \(d.bids.first.map { sym.priceString($0.tick) } ?? "-") / ask \(d.asks.first.map { sym.priceString($0.tick) } ?? "-"), \(engine.trades.count) trades"
+          "status: \(first.name) best bid \(d.bids.first.map { first.priceString($0.tick) } ?? "-") / ask \(d.asks.first.map { first.priceString($0.tick) } ?? "-"), \(engine.trades.count) trades, faults \(host.rest.faults?.counts ?? [:])"
         )
       }
       return now >= end

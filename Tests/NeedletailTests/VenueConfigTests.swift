@@ -1,0 +1,56 @@
+import Testing
+
+@testable import needletail
+
+@Suite struct VenueConfigTests {
+  let env = ["NEEDLETAIL_VENUE_SECRET": "s3cret"]
+
+  @Test func theEmbeddedExampleParses() throws {
+    let c = try VenueConfig.parse(VenueConfig.example, file: "example", environment: env)
+    #expect(c.port == 8443 && c.weightLimit == 6000)
+    #expect(c.symbols.map(\.name) == ["BTCUSDT"] && c.symbols[0].instrument.tickSize == 1)
+    #expect(c.symbols[0].minNotional == 50_000_000)  // 5 USDT at scale 2 + 5 = 7
+    #expect(c.accounts.first?.secret == "s3cret" && c.accounts.first?.balances.count == 2)
+    #expect(c.synthetic?.startTicks == 6_000_000)
+    #expect(c.faults.lostResponseAfterAccept == 0)
+  }
+
+  @Test func errorsNameTheKeyTheValueAndWhatIsAllowed() {
+    func message(_ yaml: String, env: [String: String] = [:]) -> String {
+      do {
+        _ = try VenueConfig.parse(yaml, file: "v.yml", environment: env)
+        return "accepted"
+      } catch {
+        return "\(error)"
+      }
+    }
+    let sym = "symbols:\n  - {name: X, base: A, quote: B, tick_size: \"0.01\", lot_size: \"1\"}\n"
+    #expect(
+      message("colour: red\n" + sym)
+        == "v.yml: colour: unknown key; allowed here: listen, data_dir, weight_limit, symbols, accounts, market, faults"
+    )
+    #expect(
+      message(sym + "faults: {drop_user_event: 2}\n")
+        == "v.yml: faults.drop_user_event: 2 is not allowed (a probability between 0 and 1)")
+    #expect(
+      message(sym + "listen: {port: 70000}\n")
+        == "v.yml: listen.port: 70000 is out of range (allowed 0...65535)")
+    #expect(message(sym + "weight_limit: lots\n") == "v.yml: weight_limit: 'lots' is not a whole number")
+    #expect(message("symbols: []\n") == "v.yml: symbols: at least one symbol is required")
+    #expect(
+      message(sym + "accounts:\n  - {api_key: k, secret_env: MISSING_SECRET}\n").contains(
+        "MISSING_SECRET is not set"))
+    #expect(
+      message(sym + "accounts:\n  - {api_key: k}\n")
+        == "v.yml: accounts[0]: secret_env or secret_file is required")
+    #expect(
+      message("symbols:\n  - {name: X, base: A, quote: B, tick_size: \"abc\", lot_size: \"1\"}\n").contains(
+        "tick_size"))
+    // The secret's value never appears in an error.
+    #expect(
+      !message(
+        sym + "accounts:\n  - {api_key: k, secret_env: S, balances: {USDT: \"-1\"}}\n",
+        env: ["S": "topsecret"]
+      ).contains("topsecret"))
+  }
+}
