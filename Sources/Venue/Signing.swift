@@ -27,6 +27,34 @@ public enum Signing {
     return EVP_DigestVerify(ctx, signature, 64, msg, msg.count) == 1
   }
 
+  /// Ed25519 signature (64 raw bytes) over `payload` with a raw 32-byte private key seed.
+  public static func signEd25519(privateKeySeed: [UInt8], payload: String) -> [UInt8]? {
+    guard privateKeySeed.count == 32,
+      let pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, privateKeySeed, 32)
+    else { return nil }
+    defer { EVP_PKEY_free(pkey) }
+    guard let ctx = EVP_MD_CTX_new() else { return nil }
+    defer { EVP_MD_CTX_free(ctx) }
+    guard EVP_DigestSignInit(ctx, nil, nil, nil, pkey) == 1 else { return nil }
+    let msg = Array(payload.utf8)
+    var sig = [UInt8](repeating: 0, count: 64)
+    var len = 64
+    guard EVP_DigestSign(ctx, &sig, &len, msg, msg.count) == 1, len == 64 else { return nil }
+    return sig
+  }
+
+  /// The raw 32-byte public key of a private key seed.
+  public static func ed25519PublicKey(privateKeySeed: [UInt8]) -> [UInt8]? {
+    guard privateKeySeed.count == 32,
+      let pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nil, privateKeySeed, 32)
+    else { return nil }
+    defer { EVP_PKEY_free(pkey) }
+    var out = [UInt8](repeating: 0, count: 32)
+    var len = 32
+    guard EVP_PKEY_get_raw_public_key(pkey, &out, &len) == 1 else { return nil }
+    return out
+  }
+
   /// Constant-time comparison of two signatures.
   public static func equal(_ a: String, _ b: String) -> Bool {
     let x = Array(a.lowercased().utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Wire
 
@@ -133,5 +134,60 @@ func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
     #expect(statuses.last == 418)
     #expect(retryAfter.enumerated().allSatisfy { statuses[$0.offset] == 200 || $0.element != nil })
     #expect(rest.errorCounts[-1003, default: 0] == statuses.filter { $0 != 200 }.count)
+  }
+}
+
+@Suite(.serialized) struct VenueEd25519Tests {
+  /// A REST order signed with Ed25519 (base64, percent-encoded) is accepted; a wrong one is not.
+  @Test func ed25519SignedRequests() throws {
+    let vectors =
+      try JSONSerialization.jsonObject(with: SharedData.data("data/wire/signing/signing_vectors.json"))
+      as! [[String: Any]]
+    let v = try #require(vectors.first { ($0["scheme"] as? String)?.hasPrefix("Ed25519") == true })
+    let seedHex = v["privateKeySeedHex"] as! String
+    let seed = stride(from: 0, to: seedHex.count, by: 2).map {
+      UInt8(
+        seedHex[
+          seedHex.index(
+            seedHex.startIndex, offsetBy: $0)..<seedHex.index(seedHex.startIndex, offsetBy: $0 + 2)],
+        radix: 16)!
+    }
+    // The vector's own signature is reproduced.
+    if let payload = v["payload"] as? String, let sig = v["signature"] as? String {
+      #expect(Base64.encode(Signing.signEd25519(privateKeySeed: seed, payload: payload)!) == sig)
+    }
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let (_, _) = try makeVenue(loop: loop)
+    let e = MatchingEngine(clock: { nowMs() })
+    e.addSymbol(btcusdt())
+    e.deposit(account: 5, asset: "USDT", units: 1000 * unit)
+    let rest = VenueREST(
+      engine: e,
+      credentials: [
+        VenueCredential(
+          apiKey: "ed-key", account: 5, ed25519PublicKey: Signing.ed25519PublicKey(privateKeySeed: seed))
+      ],
+      clockMs: { nowMs() })
+    let server = try HTTPServer(
+      loop: loop, tls: TLSContext(server: VenuePKI.shared.cert, keyFile: VenuePKI.shared.key)
+    ) {
+      rest.handle($0, $1)
+    }
+    let c = try SignedClient(loop: loop, port: server.port)
+    let query =
+      "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.10000&price=99.00&timestamp=\(nowMs())"
+    let sig = Base64.encode(Signing.signEd25519(privateKeySeed: seed, payload: query)!)
+    let encoded = sig.replacingOccurrences(of: "+", with: "%2B").replacingOccurrences(of: "/", with: "%2F")
+      .replacingOccurrences(of: "=", with: "%3D")
+    let ok = c.send(
+      "POST", "/api/v3/order", query: query + "&signature=" + encoded, key: "ed-key", sign: false)
+    #expect(ok.status == 200, "\(ok.json)")
+    // The same signature on a different payload (a larger quantity) must not pass.
+    let tampered = query.replacingOccurrences(of: "quantity=0.10000", with: "quantity=0.20000")
+    let bad = c.send(
+      "POST", "/api/v3/order", query: tampered + "&signature=" + encoded, key: "ed-key", sign: false)
+    #expect(bad.json["code"] as? Int == -1022)
+    #expect(e.openOrders(account: 5).count == 1)
   }
 }
