@@ -523,7 +523,8 @@ public final class VenueREST {
     return JSONWriter.object(pairs)
   }
 
-  func cancelOrder(_ account: Int, _ p: [String: String]) throws(VenueError) -> String {
+  /// The symbol and the order named by `orderId` or `origClientOrderId` (one is required).
+  func orderReference(_ p: [String: String]) throws(VenueError) -> (VenueSymbol, Int64?, String?) {
     let s = try symbol(p)
     let id = p["orderId"].flatMap { Int64($0) }
     let cid = p["origClientOrderId"]
@@ -531,19 +532,18 @@ public final class VenueREST {
       throw VenueError(
         400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
     }
+    return (s, id, cid)
+  }
+
+  func cancelOrder(_ account: Int, _ p: [String: String]) throws(VenueError) -> String {
+    let (s, id, cid) = try orderReference(p)
     let r = try engine.cancel(account: account, symbol: s.name, orderId: id, clientOrderId: cid)
     notifyEvents([r.event])
     return orderJSON(r.order, s, full: false, cancel: true)
   }
 
   func queryOrder(_ account: Int, _ p: [String: String]) throws(VenueError) -> String {
-    let s = try symbol(p)
-    let id = p["orderId"].flatMap { Int64($0) }
-    let cid = p["origClientOrderId"]
-    guard id != nil || cid != nil else {
-      throw VenueError(
-        400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
-    }
+    let (s, id, cid) = try orderReference(p)
     var o = try engine.order(account: account, symbol: s.name, orderId: id, clientOrderId: cid)
     if let f = faults, o.status == .CANCELED, clockMs() - o.updateTime < f.plan.staleStatusAfterCancelMs {
       // A stale replica: the cancel has not reached it yet.

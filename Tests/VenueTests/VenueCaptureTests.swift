@@ -7,6 +7,38 @@ import Testing
 
 @testable import Venue
 
+/// Feeds a capture through the decoder into `sync` (every diff, and the snapshot while it waits
+/// for one); `afterDiff` runs after each diff, `other` gets every other message.
+func feedCapture<S: BookEventSink>(
+  _ files: [String], decoder dec: BinanceMarketDecoder, sync: inout BinanceBookSync<S>,
+  afterDiff: () throws -> Void = {},
+  other: (nt_binance_msg) -> Void
+) throws {
+  for f in files {
+    let r = try GzipLineReader(path: f)
+    while let line = r.nextLine() {
+      let (ts, json) = splitCaptureLine(line)
+      guard dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK
+      else {
+        continue
+      }
+      let m = dec.message.pointee
+      switch m.kind {
+      case NT_MSG_DEPTH_UPDATE:
+        withUnsafePointer(to: m.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts) }
+        try afterDiff()
+      case NT_MSG_DEPTH_SNAPSHOT:
+        if case .awaitingSnapshot = sync.state {
+          sync.onSnapshot(
+            lastUpdateID: m.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
+        }
+      default:
+        other(m)
+      }
+    }
+  }
+}
+
 /// The real spot capture, replayed into the venue as the outside market's quotes.
 @Suite struct VenueCaptureTests {
   /// At every bookTicker-confirmed point the venue's top of book equals the capture's, exactly.
@@ -40,29 +72,11 @@ import Testing
     var sync = BinanceBookSync(rule: .spot, instrument: inst, sink: VenueSink(engine: engine))
     defer { sync.deallocate() }
     var tickers: [Int64: TopOfBook] = [:]
-    for f in files {
-      let r = try GzipLineReader(path: f)
-      while let line = r.nextLine() {
-        let (ts, json) = splitCaptureLine(line)
-        guard
-          dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK
-        else { continue }
-        let m = dec.message.pointee
-        switch m.kind {
-        case NT_MSG_DEPTH_UPDATE:
-          withUnsafePointer(to: m.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts) }
-        case NT_MSG_DEPTH_SNAPSHOT:
-          if case .awaitingSnapshot = sync.state {
-            sync.onSnapshot(
-              lastUpdateID: m.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
-          }
-        case NT_MSG_BOOK_TICKER:
-          tickers[m.ticker.update_id] = TopOfBook(
-            updateID: m.ticker.update_id,
-            bid: BookLevel(tick: m.ticker.bid_price, quantity: m.ticker.bid_qty),
-            ask: BookLevel(tick: m.ticker.ask_price, quantity: m.ticker.ask_qty))
-        default: break
-        }
+    try feedCapture(files, decoder: dec, sync: &sync) { m in
+      if m.kind == NT_MSG_BOOK_TICKER {
+        tickers[m.ticker.update_id] = TopOfBook(
+          updateID: m.ticker.update_id, bid: BookLevel(tick: m.ticker.bid_price, quantity: m.ticker.bid_qty),
+          ask: BookLevel(tick: m.ticker.ask_price, quantity: m.ticker.ask_qty))
       }
     }
     #expect(sync.counters.gaps == 0 && sync.counters.applied == 6493)
@@ -112,42 +126,28 @@ import Testing
     var tradedAtPrice: Int64 = 0
     var throughBeforeFill = false
     var firstFillAfter: Int64? = nil
-    for f in files {
-      let r = try GzipLineReader(path: f)
-      while let line = r.nextLine() {
-        let (ts, json) = splitCaptureLine(line)
-        guard
-          dec.decode(json.baseAddress!, count: json.count, readable: json.count + Int(NT_PADDING)) == NT_OK
-        else { continue }
-        let m = dec.message.pointee
-        switch m.kind {
-        case NT_MSG_DEPTH_UPDATE:
-          withUnsafePointer(to: m.depth) { sync.onDiff($0, bids: dec.bids, asks: dec.asks, localTimeNs: ts) }
-          diffs += 1
-          if diffs == 200, let best = engine.depth(symbol: "BTCUSDT", limit: 1).bids.first {
-            var o = NewOrder(account: 1, symbol: "BTCUSDT", side: .BUY, type: .LIMIT)
-            o.priceTicks = best.tick
-            o.quantity = 50_000_000  // 0.5 BTC
-            ours = try engine.place(o).order
-            queueAtJoin = ours!.queueAhead
-          }
-        case NT_MSG_DEPTH_SNAPSHOT:
-          if case .awaitingSnapshot = sync.state {
-            sync.onSnapshot(
-              lastUpdateID: m.depth.last_update_id, bids: dec.bids, asks: dec.asks, localTimeNs: ts)
-          }
-        case NT_MSG_TRADE:
-          let aggressor: OrderSide = m.trade.buyer_is_maker == 1 ? .SELL : .BUY
-          if let o = ours, aggressor == .SELL {
-            if m.trade.price == o.priceTicks { tradedAtPrice += m.trade.qty }
-            if m.trade.price < o.priceTicks && firstFillAfter == nil { throughBeforeFill = true }
-          }
-          let fills = engine.marketTrade(
-            symbol: "BTCUSDT", priceTicks: m.trade.price, quantity: m.trade.qty, aggressor: aggressor)
-          if !fills.isEmpty && firstFillAfter == nil { firstFillAfter = tradedAtPrice }
-        default: break
+    try feedCapture(
+      files, decoder: dec, sync: &sync,
+      afterDiff: {
+        diffs += 1
+        if diffs == 200, let best = engine.depth(symbol: "BTCUSDT", limit: 1).bids.first {
+          var o = NewOrder(account: 1, symbol: "BTCUSDT", side: .BUY, type: .LIMIT)
+          o.priceTicks = best.tick
+          o.quantity = 50_000_000  // 0.5 BTC
+          ours = try engine.place(o).order
+          queueAtJoin = ours!.queueAhead
         }
       }
+    ) { m in
+      guard m.kind == NT_MSG_TRADE else { return }
+      let aggressor: OrderSide = m.trade.buyer_is_maker == 1 ? .SELL : .BUY
+      if let o = ours, aggressor == .SELL {
+        if m.trade.price == o.priceTicks { tradedAtPrice += m.trade.qty }
+        if m.trade.price < o.priceTicks && firstFillAfter == nil { throughBeforeFill = true }
+      }
+      let fills = engine.marketTrade(
+        symbol: "BTCUSDT", priceTicks: m.trade.price, quantity: m.trade.qty, aggressor: aggressor)
+      if !fills.isEmpty && firstFillAfter == nil { firstFillAfter = tradedAtPrice }
     }
     let o = try engine.order(account: 1, symbol: "BTCUSDT", orderId: try #require(ours).orderId)
     #expect(queueAtJoin > 0, "it joined behind the level's existing quantity")

@@ -8,33 +8,18 @@ import Wire
 
 @testable import Venue
 
-/// A throwaway CA and localhost certificate (openssl CLI).
+/// A throwaway CA and localhost certificate, made the way `needletail venue` makes its own.
 final class VenuePKI: @unchecked Sendable {
-  let dir: String
+  let ca: String
+  let cert: String
+  let key: String
   static let shared = try! VenuePKI()
   init() throws {
-    dir =
-      FileManager.default.temporaryDirectory.appendingPathComponent(
-        "needletail-venue-pki-\(UUID().uuidString)"
-      ).path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let script = """
-      set -e
-      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=Venue Test CA" 2>/dev/null
-      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
-      echo "subjectAltName=DNS:localhost,IP:127.0.0.1" > san.ext
-      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null
-      """
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", script]
-    p.currentDirectoryURL = URL(fileURLWithPath: dir)
-    try p.run()
-    p.waitUntilExit()
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "needletail-venue-pki-\(UUID().uuidString)"
+    ).path
+    (ca, cert, key) = try VenueHost.ensureCertificates(dataDir: dir)
   }
-  var ca: String { dir + "/ca.pem" }
-  var cert: String { dir + "/server.pem" }
-  var key: String { dir + "/server.key" }
 }
 
 let apiKey = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
