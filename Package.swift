@@ -13,6 +13,7 @@ let package = Package(
     .library(name: "Connectors", targets: ["Connectors"]),
     .library(name: "Wire", targets: ["Wire"]),
     .library(name: "Venue", targets: ["Venue"]),
+    .library(name: "Engine", targets: ["Engine"]),
     .library(name: "CRing", targets: ["CRing"]),
     .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
@@ -44,6 +45,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
+    .target(name: "Engine", dependencies: ["FastBook"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
@@ -68,6 +70,7 @@ let package = Package(
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
   ],

@@ -1,0 +1,171 @@
+import TestSupport
+import Testing
+
+@testable import Engine
+
+@Suite struct OrderLifecycleTests {
+  /// The table, spelled out: every allowed pair and its result; every other pair is refused.
+  @Test func theTableIsExactlyThis() {
+    let allowed: [String: OrderState] = [
+      "pendingCreate+accepted": .open, "pendingCreate+rejected": .failed,
+      "pendingCreate+partialFill": .partiallyFilled,
+      "pendingCreate+fill": .filled, "pendingCreate+cancelled": .cancelled,
+      "pendingCreate+cancelRequested": .pendingCancel,
+      "pendingCreate+notFoundRepeatedly": .lost,
+      "open+partialFill": .partiallyFilled, "partiallyFilled+partialFill": .partiallyFilled,
+      "open+fill": .filled,
+      "partiallyFilled+fill": .filled, "open+cancelRequested": .pendingCancel,
+      "partiallyFilled+cancelRequested": .pendingCancel,
+      "open+cancelled": .cancelled, "partiallyFilled+cancelled": .cancelled, "open+notFoundRepeatedly": .lost,
+      "partiallyFilled+notFoundRepeatedly": .lost, "open+accepted": .open,
+      "partiallyFilled+accepted": .partiallyFilled,
+      "pendingCancel+accepted": .pendingCancel, "pendingCancel+partialFill": .pendingCancel,
+      "pendingCancel+fill": .filled,
+      "pendingCancel+cancelled": .cancelled, "pendingCancel+cancelFailed": .open,
+      "pendingCancel+notFoundRepeatedly": .lost,
+      "pendingCancel+cancelRequested": .pendingCancel, "lost+partialFill": .lost, "lost+fill": .filled,
+      "lost+cancelled": .cancelled, "lost+accepted": .open, "cancelled+fill": .cancelled,
+      "cancelled+partialFill": .cancelled,
+    ]
+    var count = 0
+    for s in OrderState.allCases {
+      for t in OrderTransition.allCases {
+        let key = "\(s.rawValue)+\(t.rawValue)"
+        #expect(OrderLifecycle.next(s, t) == allowed[key], "\(key)")
+        if allowed[key] != nil { count += 1 }
+      }
+    }
+    #expect(count == allowed.count)
+    // Finished orders never come back to life.
+    for t in OrderTransition.allCases {
+      #expect(OrderLifecycle.next(.filled, t) == nil && OrderLifecycle.next(.failed, t) == nil)
+    }
+  }
+}
+
+@Suite struct OrderTrackerTests {
+  let id = ClientOrderID("nt-1")
+
+  func tracker() -> OrderTracker {
+    let t = OrderTracker(notFoundLimit: 3, retainFinishedNs: 1_000, cancelRetryNs: 100)
+    t.track(ClientOrderID("nt-1"), symbol: "BTCUSDT", side: .buy, price: 10_000, quantity: 100, now: 0)
+    return t
+  }
+
+  @Test func unknownOutcomeStaysUnknownUntilResolved() {
+    let t = tracker()
+    // The placement timed out: nothing is reported, the order stays pendingCreate.
+    #expect(t.orders[id]?.state == .pendingCreate)
+    // Two not-found answers are not enough (the venue may not have it yet).
+    t.notFound(id, now: 1)
+    t.notFound(id, now: 2)
+    #expect(t.orders[id]?.state == .pendingCreate)
+    // The status query then finds it.
+    t.accepted(id, venueID: VenueOrderID(7), now: 3)
+    #expect(t.orders[id]?.state == .open && t.orders[id]?.notFoundCount == 0)
+    #expect(t.drainEvents() == [.created(id)])
+  }
+
+  @Test func repeatedNotFoundMakesItLostAndALateFillIsStillCounted() {
+    let t = tracker()
+    for n in 1...3 { t.notFound(id, now: Int64(n)) }
+    #expect(t.orders[id]?.state == .lost)
+    let f = Fill(clientOrderID: id, tradeID: 55, price: 10_000, quantity: 100)
+    t.fill(f, now: 10)
+    #expect(t.orders[id]?.state == .filled && t.orders[id]?.filledQuantity == 100)
+    #expect(t.lateFills == 1)
+    #expect(t.drainEvents() == [.lost(id), .filled(id, f), .completed(id)])
+  }
+
+  @Test func fillsAreCountedOncePerTradeID() {
+    let t = tracker()
+    t.accepted(id, venueID: VenueOrderID(7), now: 1)
+    let a = Fill(clientOrderID: id, tradeID: 1, price: 10_000, quantity: 40, fee: 4)
+    t.fill(a, now: 2)
+    t.fill(a, now: 3)  // the user stream repeats it
+    t.fill(a, now: 4)  // reconciliation reports it again
+    #expect(
+      t.orders[id]?.filledQuantity == 40 && t.orders[id]?.state == .partiallyFilled && t.duplicateFills == 2)
+    t.fill(Fill(clientOrderID: id, tradeID: 2, price: 10_001, quantity: 60, fee: 6), now: 5)
+    #expect(t.orders[id]?.state == .filled && t.orders[id]?.fee == 10)
+    #expect(t.orders[id]?.filledNotional == Int128(10_000 * 40 + 10_001 * 60))
+  }
+
+  @Test func cancelRaceAndRetries() {
+    let t = tracker()
+    t.accepted(id, venueID: VenueOrderID(7), now: 1)
+    #expect(t.cancelRequested(id, now: 10))
+    // A fill that crossed with the cancel.
+    t.fill(Fill(clientOrderID: id, tradeID: 1, price: 10_000, quantity: 30), now: 11)
+    #expect(t.orders[id]?.state == .pendingCancel)
+    // Unconfirmed for the retry interval: send it again.
+    #expect(t.cancelsToRetry(now: 50).isEmpty)
+    #expect(t.cancelsToRetry(now: 110) == [id])
+    #expect(t.cancelRequested(id, now: 110) && t.orders[id]?.cancelAttempts == 2)
+    t.cancelledAtVenue(id, now: 120)
+    #expect(t.orders[id]?.state == .cancelled)
+    // A fill reported after the cancel confirmation still counts.
+    t.fill(Fill(clientOrderID: id, tradeID: 2, price: 10_000, quantity: 10), now: 130)
+    #expect(t.orders[id]?.filledQuantity == 40 && t.orders[id]?.state == .cancelled && t.lateFills == 1)
+    #expect(!t.cancelRequested(id, now: 140), "a finished order cannot be cancelled")
+    #expect(t.invalidTransitions == 1)
+  }
+
+  @Test func rejectedAndInvalidTransitionsAreCounted() {
+    let t = tracker()
+    t.rejected(id, reason: "-2010 Account has insufficient balance for requested action.", now: 1)
+    #expect(t.orders[id]?.state == .failed)
+    t.accepted(id, venueID: VenueOrderID(1), now: 2)  // nonsense after a rejection
+    #expect(t.orders[id]?.state == .failed && t.invalidTransitions == 1)
+    t.fill(Fill(clientOrderID: ClientOrderID("nobody"), tradeID: 1, price: 1, quantity: 1), now: 3)
+    #expect(t.unknownOrderUpdates == 1)
+    #expect(
+      t.drainEvents() == [.failed(id, reason: "-2010 Account has insufficient balance for requested action.")]
+    )
+  }
+
+  @Test func finishedOrdersArePrunedAfterTheRetention() {
+    let t = tracker()
+    t.accepted(id, venueID: VenueOrderID(7), now: 1)
+    t.fill(Fill(clientOrderID: id, tradeID: 1, price: 10_000, quantity: 100), now: 2)
+    t.prune(now: 500)
+    #expect(t.orders[id] != nil)
+    t.prune(now: 2_000)
+    #expect(t.orders[id] == nil)
+  }
+
+  /// Random interleavings of venue answers: the filled quantity always equals the distinct
+  /// fills, a fill past the order's size is flagged, and finished orders stay finished.
+  @Test func randomUpdatesKeepTheInvariants() {
+    var rng = SplitMix64(seed: 17)
+    for round in 0..<300 {
+      let t = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 10)
+      let oid = ClientOrderID("o\(round)")
+      t.track(oid, symbol: "X", side: .sell, price: 1, quantity: 100, now: 0)
+      var distinct: [Int64: Int64] = [:]
+      var finishedAs: OrderState? = nil
+      for step in 1...40 {
+        let now = Int64(step)
+        switch Int.random(in: 0..<7, using: &rng) {
+        case 0: t.accepted(oid, venueID: VenueOrderID(1), now: now)
+        case 1:
+          let tid = Int64.random(in: 1...8, using: &rng)
+          let q = distinct[tid] ?? Int64.random(in: 1...30, using: &rng)
+          let before = t.orders[oid]!.filledQuantity
+          t.fill(Fill(clientOrderID: oid, tradeID: tid, price: 1, quantity: q), now: now)
+          if t.orders[oid]!.filledQuantity > before { distinct[tid] = q }
+        case 2: t.cancelRequested(oid, now: now)
+        case 3: t.cancelledAtVenue(oid, now: now)
+        case 4: t.notFound(oid, now: now)
+        case 5: t.cancelFailed(oid, now: now)
+        default: t.rejected(oid, reason: "r", now: now)
+        }
+        let o = t.orders[oid]!
+        #expect(o.filledQuantity == distinct.values.reduce(0, +))
+        #expect(o.filledQuantity <= o.quantity || t.overfills > 0)
+        if let f = finishedAs, f == .filled || f == .failed { #expect(o.state == f) }
+        if o.state == .filled || o.state == .failed { finishedAs = finishedAs ?? o.state }
+      }
+    }
+  }
+}
