@@ -1,0 +1,115 @@
+import Testing
+
+@testable import Engine
+
+@Suite struct TradingRuleTests {
+  let rule = TradingRule(
+    tickSize: 10, stepSize: 1000, minQuantity: 1000, maxQuantity: 9_000_000, minNotional: 5_000_000_000)
+
+  @Test func quantizeNeverMoreAggressiveAndNeverMoreThanAsked() {
+    #expect(rule.quantize(price: 100_005, side: .buy) == 100_000)
+    #expect(rule.quantize(price: 100_005, side: .sell) == 100_010)
+    #expect(rule.quantize(price: 100_010, side: .sell) == 100_010)
+    #expect(rule.quantize(quantity: 12_345) == 12_000)
+    #expect(rule.quantize(quantity: 99_999_999) == 9_000_000)
+  }
+
+  @Test func violations() {
+    #expect(rule.violation(price: 100_000, quantity: 0) == "quantity rounds to zero")
+    #expect(rule.violation(price: 100_000, quantity: 500) == "quantity below the minimum")
+    #expect(rule.violation(price: 100_000, quantity: 10_000) == "notional below the minimum")
+    #expect(rule.violation(price: 100_000, quantity: 50_000) == nil)
+  }
+}
+
+@Suite struct RateLimiterTests {
+  let minute: Int64 = 60_000_000_000
+
+  func limiter(share: Int = 100) -> RateLimiter {
+    RateLimiter(
+      pools: [
+        .init(name: "REQUEST_WEIGHT", limit: 100, windowNs: 60_000_000_000),
+        .init(name: "ORDERS", limit: 5, windowNs: 10_000_000_000),
+      ],
+      endpoints: [
+        "POST /api/v3/order": [("REQUEST_WEIGHT", 1), ("ORDERS", 1)],
+        "GET /api/v3/depth": [("REQUEST_WEIGHT", 50)],
+      ],
+      sharePercent: share)
+  }
+
+  @Test func poolsLinkedLimitsAndWindows() {
+    let r = limiter()
+    let t0 = 5 * minute + 1
+    for _ in 0..<5 { #expect(r.acquire("POST /api/v3/order", now: t0) == .go) }
+    // The ORDERS pool (5 per 10 s) is spent; its window resets at the next 10 s boundary.
+    #expect(r.acquire("POST /api/v3/order", now: t0) == .waitUntil(5 * minute + 10_000_000_000))
+    #expect(r.acquire("GET /api/v3/depth", now: t0) == .go)
+    #expect(r.acquire("GET /api/v3/depth", now: t0) == .waitUntil(6 * minute), "105 > 100 weight")
+    #expect(r.acquire("POST /api/v3/order", now: 5 * minute + 10_000_000_000) == .go)
+    #expect(r.used("REQUEST_WEIGHT") == 56)
+  }
+
+  @Test func shareOfTheLimit() {
+    let r = limiter(share: 50)
+    #expect(r.acquire("GET /api/v3/depth", now: 1) == .go)
+    #expect(r.acquire("GET /api/v3/depth", now: 1) == .waitUntil(minute), "50% of 100")
+  }
+
+  @Test func backsOffOn429AndHaltsOn418() {
+    let r = limiter()
+    r.on429(retryAfterSeconds: 35, now: 1_000)
+    #expect(r.acquire("GET /api/v3/depth", now: 2_000) == .waitUntil(1_000 + 35_000_000_000))
+    #expect(r.acquire("GET /api/v3/depth", now: 1_000 + 35_000_000_000) == .go)
+    r.on418(retryAfterSeconds: 120, now: 40_000_000_000, message: "Way too much request weight used")
+    if case .halted(let until, let reason) = r.acquire("POST /api/v3/order", now: 41_000_000_000) {
+      #expect(until == 160_000_000_000 && reason.contains("418"))
+    } else {
+      Issue.record("not halted")
+    }
+    #expect(r.responses429 == 1 && r.responses418 == 1)
+  }
+
+  @Test func adoptsTheVenuesCount() {
+    let r = limiter()
+    r.sync(pool: "REQUEST_WEIGHT", used: 90, now: 1)
+    #expect(r.acquire("GET /api/v3/depth", now: 2) == .waitUntil(minute))
+    r.sync(pool: "REQUEST_WEIGHT", used: 10, now: 3)  // lower than ours: ignored
+    #expect(r.used("REQUEST_WEIGHT") == 90)
+  }
+}
+
+@Suite struct ClockTests {
+  final class Recorder: TimeIterator {
+    let name: String
+    let log: Log
+    init(_ name: String, _ log: Log) {
+      self.name = name
+      self.log = log
+    }
+    func tick(now: Int64) { log.entries.append("\(name)@\(now)") }
+  }
+  final class Log { var entries: [String] = [] }
+
+  @Test func ticksInOrderAddedAndCatchesUp() {
+    let log = Log()
+    let c = Clock(tickNs: 1_000_000_000, start: 500_000_000)
+    c.add(Recorder("a", log))
+    c.add(Recorder("b", log))
+    c.advance(to: 900_000_000)
+    #expect(log.entries.isEmpty)
+    c.advance(to: 1_000_000_000)
+    #expect(log.entries == ["a@1000000000", "b@1000000000"])
+    c.advance(to: 3_500_000_000)  // a late poll: two ticks, in order, with their own times
+    #expect(log.entries.suffix(4) == ["a@2000000000", "b@2000000000", "a@3000000000", "b@3000000000"])
+    #expect(c.ticks == 3)
+  }
+
+  @Test func millisecondTicksForBacktests() {
+    let log = Log()
+    let c = Clock(tickNs: 1_000_000, start: 0)
+    c.add(Recorder("x", log))
+    c.advance(to: 10_000_000)
+    #expect(c.ticks == 10 && log.entries.last == "x@10000000")
+  }
+}
