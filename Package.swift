@@ -49,7 +49,7 @@ let package = Package(
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
-      dependencies: ["FastBook", "CSimdJSON", "CZlib"]
+      dependencies: ["FastBook", "CSimdJSON", "CZlib", "Engine", "Wire"]
     ),
     .executableTarget(
       name: "needletail",
@@ -72,7 +72,7 @@ let package = Package(
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue"]),
   ],
   cxxLanguageStandard: .cxx17
 )

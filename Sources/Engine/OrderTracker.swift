@@ -22,6 +22,8 @@ public struct InFlightOrder: Sendable {
   var tradeIDs: Set<Int64> = []
 
   public var remaining: Int64 { quantity - filledQuantity }
+  /// Distinct fills received.
+  public var tradeIDCount: Int { tradeIDs.count }
 
   mutating func apply(_ t: OrderTransition, now: Int64) -> Bool {
     guard let n = OrderLifecycle.next(state, t) else { return false }

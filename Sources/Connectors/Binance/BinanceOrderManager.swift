@@ -1,0 +1,143 @@
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// Places, cancels and reconciles orders on Binance spot through REST, keeping an `OrderTracker`
+/// right whatever the venue does: an order is tracked before it is sent; a timeout, a lost
+/// response or a 5xx leaves it unknown until a status query settles it; "unknown order" answers
+/// are counted, not trusted at once; fills come from `myTrades`, de-duplicated by trade id.
+public final class BinanceOrderManager {
+  public let rest: BinanceSpotREST
+  public let tracker: OrderTracker
+  public let symbol: String
+  public var nowNs: () -> Int64
+  /// Requests in flight (placements, cancels, queries).
+  public private(set) var pending = 0
+  public private(set) var unknownOutcomes = 0
+  public private(set) var refusals: [Int: Int] = [:]
+
+  public init(rest: BinanceSpotREST, tracker: OrderTracker, symbol: String, nowNs: @escaping () -> Int64) {
+    self.rest = rest
+    self.tracker = tracker
+    self.symbol = symbol
+    self.nowNs = nowNs
+  }
+
+  /// Tracks, then sends a LIMIT order.
+  public func submit(
+    _ id: ClientOrderID, side: TradeSide, price: Int64, quantity: Int64, timeInForce: String = "GTC"
+  ) {
+    tracker.track(id, symbol: symbol, side: side, price: price, quantity: quantity, now: nowNs())
+    pending += 1
+    rest.placeLimit(
+      symbol: symbol, clientOrderID: id, side: side, price: price, quantity: quantity,
+      timeInForce: timeInForce
+    ) {
+      [weak self] outcome in
+      guard let self else { return }
+      self.pending -= 1
+      switch outcome {
+      case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+      case .refused(let code, let message, _):
+        self.refusals[code, default: 0] += 1
+        if code == -2010 && message.contains("Duplicate") {
+          self.unknownOutcomes += 1  // it exists after all: a status query will say how it is
+        } else {
+          self.tracker.rejected(id, reason: "\(code) \(message)", now: self.nowNs())
+        }
+      case .unknown, .limited:
+        self.unknownOutcomes += 1  // unknown, not failed: reconciliation settles it
+      }
+    }
+  }
+
+  /// Sends a cancel (again, if one is already pending).
+  public func cancel(_ id: ClientOrderID) {
+    guard tracker.cancelRequested(id, now: nowNs()) else { return }
+    pending += 1
+    rest.cancel(symbol: symbol, clientOrderID: id) { [weak self] outcome in
+      guard let self else { return }
+      self.pending -= 1
+      switch outcome {
+      case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+      case .refused(let code, _, _):
+        self.refusals[code, default: 0] += 1
+        if code == -2011 {
+          self.tracker.notFound(id, now: self.nowNs())
+        } else {
+          self.tracker.cancelFailed(id, now: self.nowNs())
+        }
+      case .unknown, .limited:
+        self.unknownOutcomes += 1
+      }
+    }
+  }
+
+  /// Queries every order whose state is uncertain (unknown placement, unconfirmed cancel, or
+  /// open) and fetches recent fills; `done` runs when all answers are in.
+  public func reconcile(_ done: @escaping () -> Void) {
+    let uncertain = tracker.activeOrders
+    var outstanding = uncertain.count + 1
+    func finish() {
+      outstanding -= 1
+      if outstanding == 0 { done() }
+    }
+    for o in uncertain {
+      rest.status(symbol: symbol, clientOrderID: o.clientOrderID) { [weak self] outcome in
+        guard let self else { return finish() }
+        switch outcome {
+        case .ok(let body): self.applyStatus(o.clientOrderID, body as? [String: Any] ?? [:])
+        case .refused(let code, _, _):
+          if code == -2013 { self.tracker.notFound(o.clientOrderID, now: self.nowNs()) }
+        default: break
+        }
+        finish()
+      }
+    }
+    rest.myTrades(symbol: symbol) { [weak self] outcome in
+      if let self, case .ok(let body) = outcome, let list = body as? [[String: Any]] {
+        self.applyTrades(list)
+      }
+      finish()
+    }
+  }
+
+  func applyStatus(_ id: ClientOrderID, _ o: [String: Any]) {
+    let now = nowNs()
+    if let vid = int64(o["orderId"]), tracker.orders[id]?.venueOrderID == nil {
+      tracker.accepted(id, venueID: VenueOrderID(vid), now: now)
+    }
+    switch o["status"] as? String {
+    case "NEW", "PARTIALLY_FILLED", "FILLED":
+      if let vid = int64(o["orderId"]) { tracker.accepted(id, venueID: VenueOrderID(vid), now: now) }
+    // Fills themselves come from myTrades (with trade ids); a FILLED status waits for them.
+    case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH":
+      tracker.cancelledAtVenue(id, now: now)
+    case "REJECTED":
+      tracker.rejected(id, reason: "REJECTED", now: now)
+    default: break
+    }
+  }
+
+  func applyTrades(_ list: [[String: Any]]) {
+    let now = nowNs()
+    var byVenueID: [Int64: ClientOrderID] = [:]
+    for o in tracker.orders.values { if let v = o.venueOrderID { byVenueID[v.value] = o.clientOrderID } }
+    for t in list {
+      guard let oid = int64(t["orderId"]), let id = byVenueID[oid],
+        let tid = int64(t["id"]),
+        let p = (t["price"] as? String).flatMap({ try? rest.instrument.parseTick($0) }),
+        let q = (t["qty"] as? String).flatMap({ try? rest.instrument.parseQuantity($0).raw })
+      else { continue }
+      tracker.fill(
+        Fill(clientOrderID: id, tradeID: tid, price: p * rest.instrument.tickSize, quantity: q), now: now)
+    }
+  }
+}
+
+/// A JSON number from Foundation's parser as Int64.
+func int64(_ v: Any?) -> Int64? {
+  if let n = v as? NSNumber { return n.int64Value }
+  return (v as? Int).map(Int64.init)
+}

@@ -1,0 +1,130 @@
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// Binance spot order entry over REST (signed with HMAC-SHA256), on Wire's HTTP client.
+///
+/// Every call ends in one of three kinds of answer, which is what order tracking needs: the
+/// venue's definite yes, its definite no (a Binance error code), or "unknown" — a timeout, a
+/// dropped connection, a 5xx — where the order may or may not exist and must be found out.
+public final class BinanceSpotREST {
+  public enum Outcome {
+    /// The decoded JSON body (an object, or a list for myTrades).
+    case ok(Any)
+    case refused(code: Int, message: String, httpStatus: Int)
+    /// The request's effect is unknown (network error, timeout, 5xx).
+    case unknown(String)
+    /// Rate limited: back off (429) or halt (418) for `retryAfter` seconds.
+    case limited(httpStatus: Int, retryAfter: Int, message: String)
+  }
+
+  let http: HTTPClient
+  let apiKey: String
+  let secret: String
+  public let instrument: Instrument
+  public var recvWindowMs = 5000
+  public var timeoutNs: Int64 = 5_000_000_000
+  /// The venue's clock minus ours (from `GET /api/v3/time`).
+  public var timeOffsetMs: Int64 = 0
+  public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+  /// The venue's used weight, from every response's x-mbx-used-weight-1m.
+  public private(set) var usedWeight = 0
+
+  public init(http: HTTPClient, apiKey: String, secret: String, instrument: Instrument) {
+    self.http = http
+    self.apiKey = apiKey
+    self.secret = secret
+    self.instrument = instrument
+  }
+
+  func send(
+    _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
+    _ done: @escaping (Outcome) -> Void
+  ) {
+    var query = params.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+    var head = HTTPRequestHead(method: method, target: path)
+    if signed {
+      query += (query.isEmpty ? "" : "&") + "recvWindow=\(recvWindowMs)&timestamp=\(clockMs() + timeOffsetMs)"
+      query += "&signature=" + Signing.hmacSHA256Hex(secret: secret, payload: query)
+      head.headers.add("X-MBX-APIKEY", apiKey)
+    }
+    head.target = path + (query.isEmpty ? "" : "?" + query)
+    http.request(head, timeoutNs: timeoutNs) { [weak self] result in
+      switch result {
+      case .failure(let e):
+        done(.unknown("\(e)"))
+      case .success(let r):
+        if let w = r.head.headers["x-mbx-used-weight-1m"].flatMap({ Int($0) }) { self?.usedWeight = w }
+        let body = try? JSONSerialization.jsonObject(with: Data(r.body))
+        let json = body as? [String: Any]
+        let status = r.head.status
+        if status == 429 || status == 418 {
+          done(
+            .limited(
+              httpStatus: status, retryAfter: Int(r.head.headers["retry-after"] ?? "60") ?? 60,
+              message: json?["msg"] as? String ?? ""))
+        } else if status >= 500 {
+          done(.unknown("HTTP \(status)"))
+        } else if status == 200, let body {
+          done(.ok(body))
+        } else if let code = json?["code"] as? Int {
+          done(.refused(code: code, message: json?["msg"] as? String ?? "", httpStatus: status))
+        } else {
+          done(.unknown("HTTP \(status) without a Binance error body"))
+        }
+      }
+    }
+  }
+
+  static func percentEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+      switch b {
+      case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+        UInt8(ascii: "~"):
+        out.unicodeScalars.append(UnicodeScalar(b))
+      default:
+        out += String(format: "%%%02X", b)
+      }
+    }
+    return out
+  }
+
+  public func price(_ raw: Int64) -> String { FixedPoint.format(raw, scale: instrument.priceScale) }
+  public func quantity(_ raw: Int64) -> String { FixedPoint.format(raw, scale: instrument.quantityScale) }
+
+  /// POST /api/v3/order (LIMIT GTC unless said otherwise), RESULT response.
+  public func placeLimit(
+    symbol: String, clientOrderID: ClientOrderID, side: TradeSide, price p: Int64, quantity q: Int64,
+    timeInForce: String = "GTC", _ done: @escaping (Outcome) -> Void
+  ) {
+    send(
+      "POST", "/api/v3/order",
+      [
+        ("symbol", symbol), ("side", side == .buy ? "BUY" : "SELL"), ("type", "LIMIT"),
+        ("timeInForce", timeInForce),
+        ("quantity", quantity(q)), ("price", price(p)), ("newClientOrderId", clientOrderID.value),
+        ("newOrderRespType", "RESULT"),
+      ], signed: true, done)
+  }
+
+  /// DELETE /api/v3/order by client order id.
+  public func cancel(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
+    send(
+      "DELETE", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)],
+      signed: true, done)
+  }
+
+  /// GET /api/v3/order by client order id.
+  public func status(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
+    send(
+      "GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)], signed: true,
+      done)
+  }
+
+  /// GET /api/v3/myTrades (the last 1,000 fills).
+  public func myTrades(symbol: String, _ done: @escaping (Outcome) -> Void) {
+    send("GET", "/api/v3/myTrades", [("symbol", symbol), ("limit", "1000")], signed: true, done)
+  }
+}

@@ -1,0 +1,121 @@
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import TestSupport
+import Testing
+import Venue
+import Wire
+
+/// Order tracking through the venue's faults: every order the venue knows ends in the same state
+/// in the tracker, with the same fills, none counted twice.
+@Suite(.serialized) struct BinanceOrderManagerTests {
+  func pki() throws -> (ca: String, cert: String, key: String) {
+    try VenueHost.ensureCertificates(
+      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "needletail-om-\(UUID().uuidString)"
+      ).path)
+  }
+
+  @Test func trackerAgreesWithTheVenueThroughFaults() throws {
+    let certs = try pki()
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let unit: Int128 = 1_000_000_000_000_000_000
+    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.minQty = 1
+    sym.maxNumOrders = 0
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    engine.addSymbol(sym)
+    engine.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
+    engine.deposit(account: 1, asset: "BTC", units: 100 * unit)
+    engine.deposit(account: 9, asset: "USDT", units: 1_000_000 * unit)
+    engine.deposit(account: 9, asset: "BTC", units: 100 * unit)
+    var faults = FaultPlan()
+    faults.seed = 42
+    faults.lostResponseAfterAccept = 0.15
+    faults.serverErrorBefore = 0.05
+    faults.serverErrorAfter = 0.1
+    faults.staleStatusAfterCancelMs = 30
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
+    // Liquidity from another account to trade against.
+    var rng = SplitMix64(seed: 8)
+    for i in 0..<40 {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
+      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
+      o.quantity = 50_000
+      _ = try engine.place(o)
+    }
+    let http = HTTPClient(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
+      serverName: "localhost")
+    let rest = BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: inst)
+    rest.timeoutNs = 2_000_000_000
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
+    let om = BinanceOrderManager(
+      rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+    // 200 orders, half crossing the book, a third cancelled.
+    var ids: [ClientOrderID] = []
+    for i in 0..<200 {
+      let id = ClientOrderID("om-\(i)")
+      ids.append(id)
+      let buy = Bool.random(using: &rng)
+      let cross = Int.random(in: 0..<2, using: &rng) == 0
+      let price: Int64 =
+        buy
+        ? (cross ? 10_050 : 9_900 + Int64.random(in: 0...50, using: &rng))
+        : (cross ? 9_950 : 10_050 + Int64.random(in: 0...50, using: &rng))
+      om.submit(
+        id, side: buy ? .buy : .sell, price: price, quantity: Int64.random(in: 1_000...30_000, using: &rng))
+      #expect(loop.run(timeoutNs: 10_000_000_000) { om.pending == 0 })
+      if i % 3 == 0 { om.cancel(ids[Int.random(in: 0...i, using: &rng)]) }
+    }
+    #expect(loop.run(timeoutNs: 30_000_000_000) { om.pending == 0 })
+    // Reconcile until nothing is uncertain (bounded).
+    for _ in 0..<12 {
+      for id in tracker.cancelsToRetry(now: om.nowNs()) { om.cancel(id) }
+      var done = false
+      om.reconcile { done = true }
+      #expect(loop.run(timeoutNs: 30_000_000_000) { done && om.pending == 0 })
+      let uncertain = tracker.activeOrders.filter { $0.state == .pendingCreate || $0.state == .pendingCancel }
+      if uncertain.isEmpty { break }
+      loop.run(timeoutNs: 60_000_000) { false }
+    }
+    // Every order the venue knows, in the same final state with the same fills.
+    let venueOrders = engine.orders.values.filter { $0.account == 1 }
+    var compared = 0
+    for v in venueOrders {
+      guard let t = tracker.orders[ClientOrderID(v.clientOrderId)] else {
+        Issue.record("venue order \(v.clientOrderId) unknown to the tracker")
+        continue
+      }
+      let want: OrderState
+      switch v.status {
+      case .NEW: want = .open
+      case .PARTIALLY_FILLED: want = .partiallyFilled
+      case .FILLED: want = .filled
+      case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: want = .cancelled
+      case .REJECTED: want = .failed
+      }
+      #expect(t.state == want, "\(v.clientOrderId): venue \(v.status), tracker \(t.state)")
+      #expect(t.filledQuantity == v.executedQty, "\(v.clientOrderId) fills")
+      compared += 1
+    }
+    // Orders the venue never saw were refused (503 before processing) or lost: never open.
+    for (id, t) in tracker.orders where !venueOrders.contains(where: { $0.clientOrderId == id.value }) {
+      #expect(t.state == .failed || t.state == .lost || t.state == .pendingCreate, "\(id) \(t.state)")
+    }
+    let venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
+    let trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
+    #expect(trackerFills == venueFills, "no fill missed or counted twice")
+    #expect(compared >= 150)
+    let counts = host.rest.faults?.counts ?? [:]
+    #expect((counts["response lost after accept"] ?? 0) > 5 && (counts["500 after processing"] ?? 0) > 5)
+    print(
+      "faults injected: \(counts); unknown outcomes \(om.unknownOutcomes); duplicate fills dropped \(tracker.duplicateFills)"
+    )
+  }
+}
