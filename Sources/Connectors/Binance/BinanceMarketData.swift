@@ -1,0 +1,115 @@
+import CSimdJSON
+import Engine
+import FastBook
+import Wire
+
+/// One symbol's live order book from Binance: the diff stream over a (reconnecting) WebSocket,
+/// the REST snapshot, and Binance's sync rules. A gap, a malformed message or a reconnect resets
+/// the book and fetches a new snapshot — the book is rebuilt, never patched. Clean batches go to
+/// the sink (an SPSC ring to the strategy thread in the runtime).
+public final class BinanceMarketData<Sink: BookEventSink> {
+  public let symbol: String
+  let loop: EventLoop
+  let socket: ReconnectingWebSocket
+  let http: HTTPClient
+  let decoder: BinanceMarketDecoder
+  public private(set) var sync: BinanceBookSync<Sink>
+  var snapshotInFlight = false
+  public private(set) var snapshotsFetched = 0
+  public private(set) var reconnects = 0
+  public private(set) var trades = 0
+  public private(set) var malformed = 0
+  public var snapshotLimit = 1000
+
+  /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
+  public init(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, symbol: String,
+    instrument: Instrument, rule: BinanceSyncRule = .spot, sink: Sink,
+    backoff: Backoff = Backoff(baseNs: 50_000_000, capNs: 5_000_000_000)
+  ) {
+    self.loop = loop
+    self.symbol = symbol
+    let lower = symbol.lowercased()
+    socket = ReconnectingWebSocket(
+      loop: loop,
+      target: .init(
+        host: host, port: port, path: "/stream?streams=\(lower)@depth@100ms/\(lower)@trade",
+        tlsServerName: serverName),
+      tls: tls, backoff: backoff)
+    http = HTTPClient(loop: loop, host: host, port: port, tls: tls, serverName: serverName)
+    decoder = BinanceMarketDecoder(instrument: instrument, maxMessageBytes: 4 << 20, levelCapacity: 5000)
+    sync = BinanceBookSync(rule: rule, instrument: instrument, sink: sink)
+    socket.onOpen = { [weak self] _ in self?.opened() }
+    socket.onMessage = { [weak self] op, payload in self?.received(payload) }
+    socket.onDisconnect = { [weak self] _, _ in self?.sync.invalidate(.disconnected) }
+  }
+
+  deinit { sync.deallocate() }
+
+  public func start() { socket.start() }
+  public func stop() { socket.close() }
+
+  func opened() {
+    reconnects += socket.connects > 1 ? 1 : 0
+    // Buffer from now on; the snapshot comes after the stream is open (Binance's order).
+    if case .synced = sync.state { sync.invalidate(.disconnected) }
+    requestSnapshot()
+  }
+
+  func received(_ payload: UnsafeRawBufferPointer) {
+    guard let base = payload.baseAddress else { return }
+    let st = decoder.decode(base, count: payload.count, readable: payload.count)
+    guard st == NT_OK else {
+      malformed += 1
+      sync.invalidate(.malformedMessage)  // it may have been a diff
+      requestSnapshot()
+      return
+    }
+    let m = decoder.message
+    switch m.pointee.kind {
+    case NT_MSG_DEPTH_UPDATE:
+      withUnsafePointer(to: m.pointee.depth) {
+        sync.onDiff($0, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0)
+      }
+      // Not synced (start, or a gap just reset the book): fetch a snapshot to rebuild from.
+      if case .awaitingSnapshot = sync.state { requestSnapshot() }
+    case NT_MSG_TRADE:
+      trades += 1
+    default:
+      break
+    }
+  }
+
+  func requestSnapshot() {
+    guard !snapshotInFlight else { return }
+    snapshotInFlight = true
+    http.request(
+      HTTPRequestHead(method: "GET", target: "/api/v3/depth?symbol=\(symbol)&limit=\(snapshotLimit)"),
+      timeoutNs: 5_000_000_000
+    ) {
+      [weak self] result in
+      guard let self else { return }
+      self.snapshotInFlight = false
+      guard case .success(let r) = result, r.head.status == 200 else {
+        self.loop.schedule(after: 200_000_000) { [weak self] in self?.requestSnapshot() }
+        return
+      }
+      let st = r.body.withUnsafeBytes {
+        self.decoder.decode($0.baseAddress!, count: $0.count, readable: $0.count)
+      }
+      guard st == NT_OK, self.decoder.message.pointee.kind == NT_MSG_DEPTH_SNAPSHOT else {
+        self.malformed += 1
+        return
+      }
+      self.snapshotsFetched += 1
+      self.sync.onSnapshot(
+        lastUpdateID: self.decoder.message.pointee.depth.last_update_id, bids: self.decoder.bids,
+        asks: self.decoder.asks,
+        localTimeNs: 0)
+      // A snapshot older than the buffered diffs: try again.
+      if case .awaitingSnapshot = self.sync.state {
+        self.loop.schedule(after: 50_000_000) { [weak self] in self?.requestSnapshot() }
+      }
+    }
+  }
+}
