@@ -9,7 +9,7 @@ import Wire
 func openSockets(port: UInt16) -> Int {
   var inodes = Set<String>()
   for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-    guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+    guard let text = readProcFile(table) else { continue }
     for line in text.split(separator: "\n").dropFirst() {
       let f = line.split(separator: " ", omittingEmptySubsequences: true)
       guard f.count > 9 else { continue }
@@ -30,4 +30,31 @@ extension PeerProcess {
   static let peersDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
     "Peers"
   ).path
+}
+
+func debugSockets(port: UInt16) -> String {
+  var out: [String] = []
+  for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+    guard let text = readProcFile(table) else { continue }
+    for line in text.split(separator: "\n").dropFirst() where line.contains(String(format: ":%04X", port)) {
+      out.append(
+        String(line.split(separator: " ", omittingEmptySubsequences: true).prefix(10).joined(separator: " ")))
+    }
+  }
+  return out.joined(separator: " | ")
+}
+
+/// Reads a /proc file whole. procfs files report size 0, and a one-shot read of them stops at the
+/// first page: read until end of file.
+func readProcFile(_ path: String) -> String? {
+  guard let f = fopen(path, "r") else { return nil }
+  defer { fclose(f) }
+  var data: [UInt8] = []
+  var buf = [UInt8](repeating: 0, count: 65536)
+  while true {
+    let n = fread(&buf, 1, buf.count, f)
+    if n <= 0 { break }
+    data += buf[0..<n]
+  }
+  return String(decoding: data, as: UTF8.self)
 }

@@ -65,7 +65,7 @@ final class Collector: ByteStreamDelegate {
         loop: loop, host: "127.0.0.1", port: listener.port, delegate: collector)
       // Both ends: the client's connect can complete before the server's accept does.
       #expect(loop.run(timeoutNs: 5_000_000_000) { collector.opened && accepted.count == 1 })
-      #expect(openSockets(port: port) == 3, "listener, client, accepted")
+      #expect(openSockets(port: port) == 3, "listener, client, accepted: \(debugSockets(port: port))")
       let finished = loop.run(timeoutNs: 20_000_000_000) { collector.received.count >= payload.count }
       #expect(finished, "echo timed out with \(collector.received.count) bytes")
       #expect(collector.received == payload)
