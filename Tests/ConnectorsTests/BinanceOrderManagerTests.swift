@@ -119,3 +119,87 @@ import Wire
     )
   }
 }
+
+@Suite(.serialized) struct BinanceUserStreamTests {
+  /// User data over the WebSocket API with events dropped, duplicated and reordered: the tracker,
+  /// fed by the stream and one reconciliation, agrees with the venue; duplicates are dropped.
+  @Test func userStreamWithEventFaults() throws {
+    let certs = try VenueHost.ensureCertificates(
+      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "needletail-us-\(UUID().uuidString)"
+      ).path)
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let unit: Int128 = 1_000_000_000_000_000_000
+    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.minQty = 1
+    sym.maxNumOrders = 0
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    engine.addSymbol(sym)
+    for a in [1, 9] {
+      engine.deposit(account: a, asset: "USDT", units: 1_000_000 * unit)
+      engine.deposit(account: a, asset: "BTC", units: 100 * unit)
+    }
+    var faults = FaultPlan()
+    faults.seed = 77
+    faults.dropUserEvent = 0.1
+    faults.duplicateUserEvent = 0.2
+    faults.reorderUserEvents = 0.2
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
+    for i in 0..<30 {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
+      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
+      o.quantity = 40_000
+      _ = try engine.place(o)
+    }
+    let clientTLS = try TLSContext(client: certs.ca)
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
+    let now = { Int64(Date().timeIntervalSince1970 * 1e9) }
+    let stream = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost", apiKey: "k1",
+      secret: "s1",
+      tracker: tracker, instrument: inst, nowNs: now)
+    stream.start()
+    #expect(loop.run(timeoutNs: 5_000_000_000) { stream.subscribed })
+    let http = HTTPClient(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost")
+    let om = BinanceOrderManager(
+      rest: BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: inst), tracker: tracker,
+      symbol: "BTCUSDT",
+      nowNs: now)
+    var rng = SplitMix64(seed: 4)
+    for i in 0..<80 {
+      let buy = Bool.random(using: &rng)
+      let cross = Bool.random(using: &rng)
+      om.submit(
+        ClientOrderID("us-\(i)"), side: buy ? .buy : .sell,
+        price: buy ? (cross ? 10_030 : 9_950) : (cross ? 9_970 : 10_050),
+        quantity: Int64.random(in: 1_000...20_000, using: &rng))
+      #expect(loop.run(timeoutNs: 10_000_000_000) { om.pending == 0 })
+      if i % 4 == 0 { om.cancel(ClientOrderID("us-\(i)")) }
+    }
+    loop.run(timeoutNs: 300_000_000) { false }  // let the last events arrive
+    #expect(stream.events > 100)
+    #expect(tracker.duplicateFills > 0 || (host.rest.faults?.counts["user event duplicated"] ?? 0) > 0)
+    var done = false
+    om.reconcile { done = true }
+    #expect(loop.run(timeoutNs: 20_000_000_000) { done && om.pending == 0 })
+    for v in engine.orders.values where v.account == 1 {
+      let t = try #require(tracker.orders[ClientOrderID(v.clientOrderId)])
+      #expect(t.filledQuantity == v.executedQty, "\(v.clientOrderId)")
+      let open = v.status == .NEW || v.status == .PARTIALLY_FILLED
+      #expect(
+        t.state.isOpenAtVenue == open || t.state == .pendingCancel,
+        "\(v.clientOrderId): \(v.status) vs \(t.state)")
+    }
+    #expect(
+      engine.myTrades(account: 1, symbol: "BTCUSDT").count
+        == tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount })
+    // The balances the stream reported last equal the venue's.
+    #expect(stream.balances["USDT"]?.free != nil)
+    stream.stop()
+  }
+}

@@ -1,0 +1,113 @@
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// Account events from Binance spot's WebSocket API (`userDataStream.subscribe.signature`, the
+/// only user-data path since listen keys were retired), applied to an `OrderTracker`:
+/// executionReport NEW → accepted, TRADE → a fill (by trade id, so duplicates are harmless),
+/// CANCELED/EXPIRED → cancelled, REJECTED → failed; outboundAccountPosition → balances. Events can
+/// be lost, repeated or reordered; the order manager's reconciliation covers what this misses.
+public final class BinanceUserStream {
+  let socket: ReconnectingWebSocket
+  let apiKey: String
+  let secret: String
+  public let tracker: OrderTracker
+  let instrument: Instrument
+  public var nowNs: () -> Int64
+  public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+  public private(set) var subscribed = false
+  public private(set) var events = 0
+  public private(set) var malformed = 0
+  /// asset → (free, locked), as decimal strings from the venue.
+  public private(set) var balances: [String: (free: String, locked: String)] = [:]
+  var nextID = 1
+  /// Called after each (re)subscription: the moment to reconcile what was missed.
+  public var onSubscribed: (() -> Void)?
+
+  public init(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
+    secret: String,
+    tracker: OrderTracker, instrument: Instrument, nowNs: @escaping () -> Int64
+  ) {
+    socket = ReconnectingWebSocket(
+      loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
+      tls: tls,
+      backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
+    self.apiKey = apiKey
+    self.secret = secret
+    self.tracker = tracker
+    self.instrument = instrument
+    self.nowNs = nowNs
+    socket.onOpen = { [weak self] ws in self?.subscribe(ws) }
+    socket.onMessage = { [weak self] _, payload in self?.received(payload) }
+    socket.onDisconnect = { [weak self] _, _ in self?.subscribed = false }
+  }
+
+  public func start() { socket.start() }
+  public func stop() { socket.close() }
+
+  func subscribe(_ ws: WebSocket) {
+    let ts = clockMs()
+    let payload = "apiKey=\(apiKey)&timestamp=\(ts)"  // params sorted by name
+    let sig = Signing.hmacSHA256Hex(secret: secret, payload: payload)
+    let id = nextID
+    nextID += 1
+    try? ws.send(
+      text:
+        "{\"id\":\"sub-\(id)\",\"method\":\"userDataStream.subscribe.signature\",\"params\":{\"apiKey\":\"\(apiKey)\",\"timestamp\":\(ts),\"signature\":\"\(sig)\"}}"
+    )
+  }
+
+  func received(_ payload: UnsafeRawBufferPointer) {
+    guard let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
+      malformed += 1
+      return
+    }
+    if let result = obj["result"] as? [String: Any], result["subscriptionId"] != nil {
+      subscribed = true
+      onSubscribed?()
+      return
+    }
+    guard let e = obj["event"] as? [String: Any] else { return }
+    events += 1
+    let now = nowNs()
+    switch e["e"] as? String {
+    case "executionReport":
+      guard let c = e["c"] as? String else { return }
+      // For a cancel, "C" carries the original client id.
+      let orig = (e["C"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? c
+      let id = ClientOrderID(orig)
+      let venueID = int64(e["i"]).map(VenueOrderID.init)
+      switch e["x"] as? String {
+      case "NEW":
+        if let v = venueID { tracker.accepted(id, venueID: v, now: now) }
+      case "TRADE":
+        if let v = venueID, tracker.orders[id]?.venueOrderID == nil {
+          tracker.accepted(id, venueID: v, now: now)
+        }
+        guard let tid = int64(e["t"]), let p = (e["L"] as? String).flatMap({ try? instrument.parseTick($0) }),
+          let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
+        else {
+          malformed += 1
+          return
+        }
+        tracker.fill(
+          Fill(clientOrderID: id, tradeID: tid, price: p * instrument.tickSize, quantity: q), now: now)
+      case "CANCELED", "EXPIRED", "TRADE_PREVENTION":
+        tracker.cancelledAtVenue(id, now: now)
+      case "REJECTED":
+        tracker.rejected(id, reason: e["r"] as? String ?? "REJECTED", now: now)
+      default: break
+      }
+    case "outboundAccountPosition":
+      for b in e["B"] as? [[String: Any]] ?? [] {
+        if let a = b["a"] as? String, let f = b["f"] as? String, let l = b["l"] as? String {
+          balances[a] = (f, l)
+        }
+      }
+    default:
+      break
+    }
+  }
+}
