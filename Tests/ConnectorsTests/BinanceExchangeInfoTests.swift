@@ -1,0 +1,28 @@
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct BinanceExchangeInfoTests {
+  @Test func realExchangeInfoGivesRulesAndScales() throws {
+    let body = [UInt8](try SharedData.data("data/wire/binance-spot/rest_exchangeInfo_BTCUSDT_real_2021.json"))
+    let info = try BinanceExchangeInfo.parse(body, symbol: "BTCUSDT")
+    #expect(info.instrument.priceScale == 2 && info.instrument.quantityScale == 5)
+    #expect(info.rule.tickSize == 1 && info.rule.stepSize == 1)
+    #expect(info.baseAsset == "BTC" && info.quoteAsset == "USDT")
+    #expect(info.rule.minQuantity == 1)
+    #expect(throws: BinanceExchangeInfo.ParseError.notFound("NOPE")) { try BinanceExchangeInfo.parse(body, symbol: "NOPE") }
+  }
+
+  @Test func timeSyncUsesTheFastestSample() {
+    let t = BinanceTimeSync()
+    t.add(sentMs: 1_000, receivedMs: 1_100, serverMs: 2_000)  // rtt 100: offset 950
+    #expect(t.offsetMs == 950)
+    t.add(sentMs: 5_000, receivedMs: 5_010, serverMs: 6_003)  // rtt 10: offset 998
+    #expect(t.offsetMs == 998 && t.bestRoundTripMs == 10)
+    t.add(sentMs: 9_000, receivedMs: 9_500, serverMs: 10_000)  // slower: ignored
+    #expect(t.offsetMs == 998 && t.samples == 3)
+  }
+}
