@@ -13,7 +13,9 @@ import Testing
     #expect(info.rule.tickSize == 1 && info.rule.stepSize == 1)
     #expect(info.baseAsset == "BTC" && info.quoteAsset == "USDT")
     #expect(info.rule.minQuantity == 1)
-    #expect(throws: BinanceExchangeInfo.ParseError.notFound("NOPE")) { try BinanceExchangeInfo.parse(body, symbol: "NOPE") }
+    #expect(throws: BinanceExchangeInfo.ParseError.notFound("NOPE")) {
+      try BinanceExchangeInfo.parse(body, symbol: "NOPE")
+    }
   }
 
   @Test func timeSyncUsesTheFastestSample() {

@@ -53,14 +53,16 @@ public enum BinanceExchangeInfo {
     if maxQty == 0 { maxQty = .max }
     var minNotional: Int128 = 0
     if let n = filter("NOTIONAL") ?? filter("MIN_NOTIONAL"), let t = n["minNotional"] as? String {
-      do { minNotional = Int128(try FixedPoint.parse(t, scale: inst.priceScale + inst.quantityScale)) } catch {
+      do { minNotional = Int128(try FixedPoint.parse(t, scale: inst.priceScale + inst.quantityScale)) } catch
+      {
         throw .badValue(symbol, t)
       }
     }
     return SymbolInfo(
       instrument: inst,
       rule: TradingRule(
-        tickSize: inst.tickSize, stepSize: inst.lotSize, minQuantity: minQty, maxQuantity: maxQty, minNotional: minNotional),
+        tickSize: inst.tickSize, stepSize: inst.lotSize, minQuantity: minQty, maxQuantity: maxQty,
+        minNotional: minNotional),
       baseAsset: s["baseAsset"] as? String ?? "", quoteAsset: s["quoteAsset"] as? String ?? "")
   }
 }
@@ -86,7 +88,8 @@ public final class BinanceTimeSync {
   /// Samples the venue once through `http`; calls `done` when answered.
   public func sample(_ http: HTTPClient, clockMs: @escaping () -> Int64, _ done: @escaping () -> Void) {
     let sent = clockMs()
-    http.request(HTTPRequestHead(method: "GET", target: "/api/v3/time"), timeoutNs: 5_000_000_000) { [weak self] r in
+    http.request(HTTPRequestHead(method: "GET", target: "/api/v3/time"), timeoutNs: 5_000_000_000) {
+      [weak self] r in
       defer { done() }
       guard let self, case .success(let resp) = r,
         let obj = try? JSONSerialization.jsonObject(with: Data(resp.body)) as? [String: Any],
