@@ -11,4 +11,4 @@ public struct VenueOrderID: Hashable, Sendable, CustomStringConvertible {
   public var description: String { String(value) }
 }
 
-public enum TradeSide: Sendable, Hashable { case buy, sell }
+public enum TradeSide: Sendable, Hashable, BitwiseCopyable { case buy, sell }

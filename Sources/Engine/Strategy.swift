@@ -1,0 +1,153 @@
+import FastBook
+
+/// What a strategy wants done after a callback: new orders and cancels by tag. Reused across
+/// callbacks (capacity kept), so asking for orders does not allocate.
+public struct Intents {
+  public private(set) var places: [PlaceIntent] = []
+  public private(set) var cancels: [UInt64] = []
+
+  public init(capacity: Int = 64) {
+    places.reserveCapacity(capacity)
+    cancels.reserveCapacity(capacity)
+  }
+
+  public mutating func place(_ i: PlaceIntent) { places.append(i) }
+  public mutating func cancel(tag: UInt64) { cancels.append(tag) }
+  public var isEmpty: Bool { places.isEmpty && cancels.isEmpty }
+  mutating func clear() {
+    places.removeAll(keepingCapacity: true)
+    cancels.removeAll(keepingCapacity: true)
+  }
+}
+
+/// A trading strategy, called on the strategy thread only: on every clean book batch, on public
+/// trades, on its own orders' events, and on Clock ticks. It answers with intents; the host
+/// quantizes them, puts them through the risk gate and tracks them before anything is sent.
+public protocol Strategy: AnyObject {
+  func onBook(_ book: LadderBook, now: Int64, intents: inout Intents)
+  func onTrade(priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents)
+  func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents)
+  func onTick(now: Int64, intents: inout Intents)
+}
+
+extension Strategy {
+  public func onTrade(
+    priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents
+  ) {}
+  public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {}
+  public func onTick(now: Int64, intents: inout Intents) {}
+}
+
+/// An order command for the wire side, after the gate and the tracker have seen it.
+public enum OrderCommand: Sendable, Equatable {
+  case place(ClientOrderID, side: TradeSide, price: Int64, quantity: Int64, postOnly: Bool)
+  case cancel(ClientOrderID)
+}
+
+/// The strategy thread's glue between a strategy and the order path: intents are quantized to the
+/// trading rule, refused by the rule or the risk gate (counted), tracked, and only then handed to
+/// `send`. Tracker events flow back to the gate (exposure) and to the strategy (by tag).
+public final class StrategyHost {
+  public let strategy: Strategy
+  public let symbol: String
+  public let rule: TradingRule
+  public var gate: RiskGate
+  public let tracker: OrderTracker
+  /// Intents refused by the trading rule after quantizing (quantity rounds to zero, too small…).
+  public private(set) var ruleRefusals = 0
+  /// Cancels for tags the host does not know or orders already done.
+  public private(set) var unknownCancels = 0
+  let prefix: String
+  let send: (OrderCommand) -> Void
+  var intents = Intents()
+  var idByTag: [UInt64: ClientOrderID] = [:]
+  var tagByID: [ClientOrderID: UInt64] = [:]
+
+  /// `prefix` starts every client order id (Binance allows 36 characters of `[.A-Z:/a-z0-9_-]`);
+  /// make it unique per run so ids never repeat across restarts.
+  public init(
+    strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
+    prefix: String, send: @escaping (OrderCommand) -> Void
+  ) {
+    self.strategy = strategy
+    self.symbol = symbol
+    self.rule = rule
+    self.gate = RiskGate(limits: limits)
+    self.tracker = tracker
+    self.prefix = prefix
+    self.send = send
+  }
+
+  public func clientOrderID(tag: UInt64) -> ClientOrderID? { idByTag[tag] }
+
+  public func book(_ book: LadderBook, now: Int64) {
+    strategy.onBook(book, now: now, intents: &intents)
+    let reference = Self.mid(book)
+    execute(referencePrice: reference, now: now)
+  }
+
+  public func trade(
+    priceTicks: Int64, quantity: Int64, aggressor: TradeSide, referencePrice: Int64, now: Int64
+  ) {
+    strategy.onTrade(
+      priceTicks: priceTicks, quantity: quantity, aggressor: aggressor, now: now, intents: &intents)
+    execute(referencePrice: referencePrice, now: now)
+  }
+
+  public func tick(now: Int64, referencePrice: Int64) {
+    strategy.onTick(now: now, intents: &intents)
+    execute(referencePrice: referencePrice, now: now)
+  }
+
+  /// Feeds the tracker's events since the last call to the gate and the strategy.
+  public func drainTracker(referencePrice: Int64, now: Int64) {
+    for e in tracker.drainEvents() {
+      let id: ClientOrderID
+      switch e {
+      case .created(let i), .completed(let i), .cancelled(let i), .lost(let i): id = i
+      case .filled(let i, _), .failed(let i, _): id = i
+      }
+      guard let tag = tagByID[id], let order = tracker.orders[id] else { continue }
+      switch e {
+      case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
+      case .completed, .cancelled, .failed, .lost: gate.finished(side: order.side, unfilled: order.remaining)
+      case .created: break
+      }
+      strategy.onOrder(e, tag: tag, now: now, intents: &intents)
+    }
+    execute(referencePrice: referencePrice, now: now)
+  }
+
+  /// The book's mid in price raws, or 0 when a side is empty or the book is crossed.
+  public static func mid(_ book: LadderBook) -> Int64 {
+    guard let b = book.best(.bid), let a = book.best(.ask), b.tick < a.tick else { return 0 }
+    return (b.tick + a.tick) * book.instrument.tickSize / 2
+  }
+
+  func execute(referencePrice: Int64, now: Int64) {
+    if intents.isEmpty { return }
+    for tag in intents.cancels {
+      guard let id = idByTag[tag], tracker.cancelRequested(id, now: now) else {
+        unknownCancels += 1
+        continue
+      }
+      send(.cancel(id))
+    }
+    for var i in intents.places {
+      i.price = rule.quantize(price: i.price, side: i.side)
+      i.quantity = rule.quantize(quantity: i.quantity)
+      if rule.violation(price: i.price, quantity: i.quantity) != nil {
+        ruleRefusals += 1
+        continue
+      }
+      precondition(idByTag[i.tag] == nil, "strategy reused order tag \(i.tag)")
+      if gate.check(i, referencePrice: referencePrice, now: now) != nil { continue }
+      let id = ClientOrderID(prefix + String(i.tag))
+      idByTag[i.tag] = id
+      tagByID[id] = i.tag
+      tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
+      send(.place(id, side: i.side, price: i.price, quantity: i.quantity, postOnly: i.postOnly))
+    }
+    intents.clear()
+  }
+}
