@@ -22,8 +22,12 @@ public struct FaultPlan: Sendable {
   public var reorderUserEvents = 0.0
   /// A stream or WebSocket API socket is closed after a message it sends.
   public var closeSocket = 0.0
-  /// A request is refused with 429 regardless of its weight.
+  /// A request is refused with 429 (or 418, an IP ban) regardless of its weight.
   public var force429 = 0.0
+  public var force418 = 0.0
+  /// The Retry-After (seconds) sent with a forced 429/418. Like Binance, a client that sends again
+  /// before it has passed is banned: 418, with a Retry-After twice as long.
+  public var retryAfterSeconds = 1
   public init() {}
 }
 
@@ -32,6 +36,8 @@ public final class FaultInjector {
   public var plan: FaultPlan
   var rng: UInt64
   public internal(set) var counts: [String: Int] = [:]
+  /// Until when (venue ms) the last 429/418 told the client to stay away.
+  var backoffUntilMs: Int64 = 0
 
   public init(_ plan: FaultPlan) {
     self.plan = plan
@@ -81,11 +87,25 @@ extension VenueREST {
     }
     let isOrderCall = req.path == "/api/v3/order" && (req.method == "POST" || req.method == "DELETE")
     var answer: (HTTPResponseHead, [UInt8])?
-    if f.roll(f.plan.force429, "forced 429") {
+    let now = clockMs()
+    if now < f.backoffUntilMs {
+      f.counts["418 for ignoring Retry-After", default: 0] += 1
+      let wait = 2 * f.plan.retryAfterSeconds
+      f.backoffUntilMs = now + Int64(wait) * 1000
+      var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
+      a.0.headers.add("Retry-After", String(wait))
+      answer = a
+    } else if f.roll(f.plan.force418, "forced 418") {
+      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
+      a.0.headers.add("Retry-After", String(f.plan.retryAfterSeconds))
+      answer = a
+    } else if f.roll(f.plan.force429, "forced 429") {
+      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
       var a = json(
         429, -1003,
         "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
-      a.0.headers.add("Retry-After", "1")
+      a.0.headers.add("Retry-After", String(f.plan.retryAfterSeconds))
       answer = a
     } else if isOrderCall && f.roll(f.plan.serverErrorBefore, "503 before processing") {
       answer = json(

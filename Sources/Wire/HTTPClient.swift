@@ -16,7 +16,7 @@ public final class HTTPClient: ByteStreamDelegate {
     var completion: Completion
   }
 
-  let loop: EventLoop
+  public let loop: EventLoop
   public let host: String
   public let port: UInt16
   let tls: TLSContext?

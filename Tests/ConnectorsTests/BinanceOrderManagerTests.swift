@@ -84,33 +84,7 @@ import Wire
       if uncertain.isEmpty { break }
       loop.run(timeoutNs: 60_000_000) { false }
     }
-    // Every order the venue knows, in the same final state with the same fills.
-    let venueOrders = engine.orders.values.filter { $0.account == 1 }
-    var compared = 0
-    for v in venueOrders {
-      guard let t = tracker.orders[ClientOrderID(v.clientOrderId)] else {
-        Issue.record("venue order \(v.clientOrderId) unknown to the tracker")
-        continue
-      }
-      let want: OrderState
-      switch v.status {
-      case .NEW: want = .open
-      case .PARTIALLY_FILLED: want = .partiallyFilled
-      case .FILLED: want = .filled
-      case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: want = .cancelled
-      case .REJECTED: want = .failed
-      }
-      #expect(t.state == want, "\(v.clientOrderId): venue \(v.status), tracker \(t.state)")
-      #expect(t.filledQuantity == v.executedQty, "\(v.clientOrderId) fills")
-      compared += 1
-    }
-    // Orders the venue never saw were refused (503 before processing) or lost: never open.
-    for (id, t) in tracker.orders where !venueOrders.contains(where: { $0.clientOrderId == id.value }) {
-      #expect(t.state == .failed || t.state == .lost || t.state == .pendingCreate, "\(id) \(t.state)")
-    }
-    let venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
-    let trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
-    #expect(trackerFills == venueFills, "no fill missed or counted twice")
+    let compared = expectAgreement(engine: engine, tracker: tracker)
     #expect(compared >= 150)
     let counts = host.rest.faults?.counts ?? [:]
     #expect((counts["response lost after accept"] ?? 0) > 5 && (counts["500 after processing"] ?? 0) > 5)
@@ -118,6 +92,131 @@ import Wire
       "faults injected: \(counts); unknown outcomes \(om.unknownOutcomes); duplicate fills dropped \(tracker.duplicateFills)"
     )
   }
+}
+
+extension BinanceOrderManagerTests {
+  /// 429s are waited out for exactly their Retry-After (the venue bans with 418 anyone who comes
+  /// back early, and must never have to); a 418 stops new orders with a reason until the operator
+  /// resumes; no order is lost either way.
+  @Test func rateLimitsAreWaitedOutAndBansHaltTrading() throws {
+    let certs = try pki()
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let unit: Int128 = 1_000_000_000_000_000_000
+    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.minQty = 1
+    sym.maxNumOrders = 0
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    engine.addSymbol(sym)
+    for account in [1, 9] {
+      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
+      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
+    }
+    var faults = FaultPlan()
+    faults.seed = 7
+    faults.force429 = 0.03
+    faults.force418 = 0.01
+    faults.retryAfterSeconds = 1
+    faults.lostResponseAfterAccept = 0.05
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
+    for i in 0..<20 {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
+      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
+      o.quantity = 50_000
+      _ = try engine.place(o)
+    }
+    let http = HTTPClient(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
+      serverName: "localhost")
+    let rest = BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: inst)
+    rest.timeoutNs = 2_000_000_000
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
+    let om = BinanceOrderManager(
+      rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+    var rng = SplitMix64(seed: 3)
+    var haltsSeen: [String] = []
+    var ids: [ClientOrderID] = []
+    for i in 0..<120 {
+      if !om.canPlace {
+        if let why = om.haltReason { haltsSeen.append(why) }
+        #expect(!om.submit(ClientOrderID("held-\(i)"), side: .buy, price: 9_000, quantity: 1_000))
+        #expect(loop.run(timeoutNs: 10_000_000_000) { om.canSend })
+        #expect(om.canPlace == (om.haltReason == nil), "a ban outlasts its Retry-After until resumed")
+        om.resumeTrading()  // the operator, having read the reason
+      }
+      let id = ClientOrderID("rl-\(i)")
+      ids.append(id)
+      let buy = Bool.random(using: &rng)
+      let price: Int64 =
+        buy ? 9_995 + Int64.random(in: 0...20, using: &rng) : 10_005 - Int64.random(in: 0...20, using: &rng)
+      #expect(
+        om.submit(
+          id, side: buy ? .buy : .sell, price: price, quantity: Int64.random(in: 1_000...20_000, using: &rng))
+      )
+      #expect(loop.run(timeoutNs: 10_000_000_000) { om.pending == 0 })
+      if i % 4 == 0 && om.canSend { om.cancel(ids[Int.random(in: 0...i, using: &rng)]) }
+      #expect(loop.run(timeoutNs: 10_000_000_000) { om.pending == 0 })
+    }
+    for _ in 0..<20 {
+      _ = loop.run(timeoutNs: 10_000_000_000) { om.canSend }
+      for id in tracker.cancelsToRetry(now: om.nowNs()) where om.canSend { om.cancel(id) }
+      _ = loop.run(timeoutNs: 10_000_000_000) { om.pending == 0 }
+      var done = false
+      om.reconcile { done = true }
+      #expect(loop.run(timeoutNs: 30_000_000_000) { done && om.pending == 0 })
+      if tracker.activeOrders.allSatisfy({ $0.state != .pendingCreate && $0.state != .pendingCancel })
+        && om.canSend
+      {
+        break
+      }
+    }
+    let counts = host.rest.faults?.counts ?? [:]
+    #expect(counts["418 for ignoring Retry-After"] == nil, "never sent before Retry-After passed")
+    #expect((counts["forced 429"] ?? 0) > 0 && (counts["forced 418"] ?? 0) > 0, "\(counts)")
+    #expect(om.rateLimited == counts["forced 429"] ?? 0)
+    #expect(om.banned == counts["forced 418"] ?? 0)
+    #expect(!haltsSeen.isEmpty && haltsSeen.count <= om.banned, "a ban stopped trading until resumed")
+    #expect(haltsSeen.allSatisfy { $0.contains("418") && $0.contains("IP banned") })
+    #expect(expectAgreement(engine: engine, tracker: tracker) >= 100)
+    print("rate-limit faults: \(counts); orders held back \(om.heldBack)")
+  }
+}
+
+/// Every order the venue knows is in the tracker in the same final state with the same fills;
+/// orders the venue never saw are not open; no fill missed or counted twice. Returns how many
+/// orders were compared.
+func expectAgreement(engine: MatchingEngine, tracker: OrderTracker) -> Int {
+  // Every order the venue knows, in the same final state with the same fills.
+  let venueOrders = engine.orders.values.filter { $0.account == 1 }
+  var compared = 0
+  for v in venueOrders {
+    guard let t = tracker.orders[ClientOrderID(v.clientOrderId)] else {
+      Issue.record("venue order \(v.clientOrderId) unknown to the tracker")
+      continue
+    }
+    let want: OrderState
+    switch v.status {
+    case .NEW: want = .open
+    case .PARTIALLY_FILLED: want = .partiallyFilled
+    case .FILLED: want = .filled
+    case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: want = .cancelled
+    case .REJECTED: want = .failed
+    }
+    #expect(t.state == want, "\(v.clientOrderId): venue \(v.status), tracker \(t.state)")
+    #expect(t.filledQuantity == v.executedQty, "\(v.clientOrderId) fills")
+    compared += 1
+  }
+  // Orders the venue never saw were refused (503 before processing) or lost: never open.
+  for (id, t) in tracker.orders where !venueOrders.contains(where: { $0.clientOrderId == id.value }) {
+    #expect(t.state == .failed || t.state == .lost || t.state == .pendingCreate, "\(id) \(t.state)")
+  }
+  let venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
+  let trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
+  #expect(trackerFills == venueFills, "no fill missed or counted twice")
+  return compared
 }
 
 @Suite(.serialized) struct BinanceUserStreamTests {

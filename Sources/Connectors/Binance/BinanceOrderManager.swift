@@ -16,6 +16,13 @@ public final class BinanceOrderManager {
   public private(set) var pending = 0
   public private(set) var unknownOutcomes = 0
   public private(set) var refusals: [Int: Int] = [:]
+  /// Set on a 418 (IP ban): no new order is placed until `resumeTrading()`, even after the ban
+  /// ends — an operator should see why first. Cancels and status queries resume after Retry-After.
+  public private(set) var haltReason: String?
+  public private(set) var rateLimited = 0
+  public private(set) var banned = 0
+  /// Calls refused locally because of a pause or halt (nothing was sent, nothing tracked).
+  public private(set) var heldBack = 0
 
   public init(rest: BinanceSpotREST, tracker: OrderTracker, symbol: String, nowNs: @escaping () -> Int64) {
     self.rest = rest
@@ -24,10 +31,33 @@ public final class BinanceOrderManager {
     self.nowNs = nowNs
   }
 
-  /// Tracks, then sends a LIMIT order.
+  /// True when a request may go out now (no Retry-After pending at the REST client, which also
+  /// holds back requests already queued).
+  public var canSend: Bool { rest.wallNs() >= rest.pausedUntilNs }
+  /// True when new orders may be placed (can send and not halted by a 418).
+  public var canPlace: Bool { haltReason == nil && canSend }
+
+  public func resumeTrading() { haltReason = nil }
+
+  func limited(status: Int, retryAfter: Int, message: String) {
+    if status == 418 {
+      banned += 1
+      haltReason = "HTTP 418 from Binance (IP banned; retry after \(retryAfter) s): \(message)"
+    } else {
+      rateLimited += 1
+    }
+  }
+
+  /// Tracks, then sends a LIMIT order. Returns false — nothing tracked, nothing sent — while a
+  /// Retry-After is pending or trading is halted by a 418.
+  @discardableResult
   public func submit(
     _ id: ClientOrderID, side: TradeSide, price: Int64, quantity: Int64, timeInForce: String = "GTC"
-  ) {
+  ) -> Bool {
+    guard canPlace else {
+      heldBack += 1
+      return false
+    }
     tracker.track(id, symbol: symbol, side: side, price: price, quantity: quantity, now: nowNs())
     pending += 1
     rest.placeLimit(
@@ -46,14 +76,24 @@ public final class BinanceOrderManager {
         } else {
           self.tracker.rejected(id, reason: "\(code) \(message)", now: self.nowNs())
         }
-      case .unknown, .limited:
+      case .unknown:
         self.unknownOutcomes += 1  // unknown, not failed: reconciliation settles it
+      case .limited(let status, let retryAfter, let message):
+        // Binance refuses a rate-limited request before processing it, but the order stays
+        // unknown until a status query says so: the safe reading costs one query.
+        self.limited(status: status, retryAfter: retryAfter, message: message)
+        self.unknownOutcomes += 1
       }
     }
+    return true
   }
 
   /// Sends a cancel (again, if one is already pending).
   public func cancel(_ id: ClientOrderID) {
+    guard canSend else {
+      heldBack += 1
+      return
+    }
     guard tracker.cancelRequested(id, now: nowNs()) else { return }
     pending += 1
     rest.cancel(symbol: symbol, clientOrderID: id) { [weak self] outcome in
@@ -68,39 +108,60 @@ public final class BinanceOrderManager {
         } else {
           self.tracker.cancelFailed(id, now: self.nowNs())
         }
-      case .unknown, .limited:
+      case .unknown:
+        self.unknownOutcomes += 1
+      case .limited(let status, let retryAfter, let message):
+        self.limited(status: status, retryAfter: retryAfter, message: message)
         self.unknownOutcomes += 1
       }
     }
   }
 
   /// Queries every order whose state is uncertain (unknown placement, unconfirmed cancel, or
-  /// open) and fetches recent fills; `done` runs when all answers are in.
+  /// open), then fetches recent fills; `done` runs when all answers are in. Queries go one after
+  /// another and stop at a 429/418 (the rest stay uncertain for the next round), so a rate limit
+  /// is never answered with more requests.
   public func reconcile(_ done: @escaping () -> Void) {
-    let uncertain = tracker.activeOrders
-    var outstanding = uncertain.count + 1
-    func finish() {
-      outstanding -= 1
-      if outstanding == 0 { done() }
-    }
-    for o in uncertain {
-      rest.status(symbol: symbol, clientOrderID: o.clientOrderID) { [weak self] outcome in
-        guard let self else { return finish() }
-        switch outcome {
-        case .ok(let body): self.applyStatus(o.clientOrderID, body as? [String: Any] ?? [:])
-        case .refused(let code, _, _):
-          if code == -2013 { self.tracker.notFound(o.clientOrderID, now: self.nowNs()) }
-        default: break
+    let uncertain = tracker.activeOrders.map(\.clientOrderID)
+    var next = 0
+    func step() {
+      guard canSend else {
+        heldBack += 1
+        return done()
+      }
+      if next == uncertain.count {
+        pending += 1
+        rest.myTrades(symbol: symbol) { [weak self] outcome in
+          guard let self else { return done() }
+          self.pending -= 1
+          switch outcome {
+          case .ok(let body): if let list = body as? [[String: Any]] { self.applyTrades(list) }
+          case .limited(let status, let retryAfter, let message):
+            self.limited(status: status, retryAfter: retryAfter, message: message)
+          default: break
+          }
+          done()
         }
-        finish()
+        return
+      }
+      let id = uncertain[next]
+      next += 1
+      pending += 1
+      rest.status(symbol: symbol, clientOrderID: id) { [weak self] outcome in
+        guard let self else { return done() }
+        self.pending -= 1
+        switch outcome {
+        case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+        case .refused(let code, _, _):
+          if code == -2013 { self.tracker.notFound(id, now: self.nowNs()) }
+        case .limited(let status, let retryAfter, let message):
+          self.limited(status: status, retryAfter: retryAfter, message: message)
+        case .unknown: break
+        }
+        step()
       }
     }
-    rest.myTrades(symbol: symbol) { [weak self] outcome in
-      if let self, case .ok(let body) = outcome, let list = body as? [[String: Any]] {
-        self.applyTrades(list)
-      }
-      finish()
-    }
+    step()
   }
 
   func applyStatus(_ id: ClientOrderID, _ o: [String: Any]) {

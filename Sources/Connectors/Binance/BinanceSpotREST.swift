@@ -30,6 +30,16 @@ public final class BinanceSpotREST {
   public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   /// The venue's used weight, from every response's x-mbx-used-weight-1m.
   public private(set) var usedWeight = 0
+  /// Nothing is sent before this (wall-clock ns), from the last 429/418's Retry-After.
+  public private(set) var pausedUntilNs: Int64 = 0
+  public var wallNs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
+  /// Requests wait here and go out one at a time (the connection carries one at a time anyway),
+  /// so a 429 stops the ones behind it instead of letting them earn a 418. Each is signed when it
+  /// leaves, so waiting never spends its recvWindow.
+  var queue: [() -> Void] = []
+  var queueHead = 0
+  var inFlight = false
+  var pumpScheduled = false
 
   public init(http: HTTPClient, apiKey: String, secret: String, instrument: Instrument) {
     self.http = http
@@ -39,6 +49,51 @@ public final class BinanceSpotREST {
   }
 
   func send(
+    _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
+    _ done: @escaping (Outcome) -> Void
+  ) {
+    queue.append { [weak self] in
+      self?.issue(method, path, params, signed: signed) { outcome in
+        guard let self else { return done(outcome) }
+        self.inFlight = false
+        if case .limited(_, let retryAfter, _) = outcome {
+          self.pausedUntilNs = max(
+            self.pausedUntilNs, self.wallNs() + Int64(max(1, retryAfter)) * 1_000_000_000)
+        }
+        done(outcome)
+        self.pump()
+      }
+    }
+    pump()
+  }
+
+  /// Requests waiting to be sent (not counting the one in flight).
+  public var queued: Int { queue.count - queueHead }
+
+  func pump() {
+    guard !inFlight, queueHead < queue.count else { return }
+    let wait = pausedUntilNs - wallNs()
+    if wait > 0 {
+      if !pumpScheduled {
+        pumpScheduled = true
+        _ = http.loop.schedule(after: wait) { [weak self] in
+          self?.pumpScheduled = false
+          self?.pump()
+        }
+      }
+      return
+    }
+    let next = queue[queueHead]
+    queueHead += 1
+    if queueHead == queue.count {
+      queue.removeAll(keepingCapacity: true)
+      queueHead = 0
+    }
+    inFlight = true
+    next()
+  }
+
+  func issue(
     _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
     _ done: @escaping (Outcome) -> Void
   ) {
