@@ -58,6 +58,8 @@ struct VenueConfig {
       reorder_user_events: 0
       close_socket: 0
       force_429: 0
+      force_418: 0
+      retry_after_seconds: 1             # sent with forced 429/418; coming back sooner earns a 418
       skip_depth_diff_every_seconds: 0
       forced_disconnect_seconds: 0
       ping_interval_seconds: 20
@@ -192,7 +194,8 @@ struct VenueConfig {
       "seed", "rest_latency_ms", "lost_response_after_accept", "server_error_before", "server_error_after",
       "stale_status_after_cancel_ms", "drop_user_event", "duplicate_user_event", "reorder_user_events",
       "close_socket",
-      "force_429", "skip_depth_diff_every_seconds", "forced_disconnect_seconds", "ping_interval_seconds",
+      "force_429", "force_418", "retry_after_seconds", "skip_depth_diff_every_seconds",
+      "forced_disconnect_seconds", "ping_interval_seconds",
     ])
     func prob(_ k: String) throws -> Double {
       try f.key(k).double(default: 0, range: 0...1, what: "a probability between 0 and 1")
@@ -215,6 +218,8 @@ struct VenueConfig {
     c.faults.reorderUserEvents = try prob("reorder_user_events")
     c.faults.closeSocket = try prob("close_socket")
     c.faults.force429 = try prob("force_429")
+    c.faults.force418 = try prob("force_418")
+    c.faults.retryAfterSeconds = try f.key("retry_after_seconds").int(default: 1, range: 1...3600)
     c.skipDiffEverySeconds = try f.key("skip_depth_diff_every_seconds").double(
       default: 0, range: 0...86_400, what: "seconds")
     c.forcedDisconnectSeconds = try f.key("forced_disconnect_seconds").double(

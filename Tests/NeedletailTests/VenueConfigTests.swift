@@ -12,7 +12,8 @@ import Testing
     #expect(c.symbols[0].minNotional == 50_000_000)  // 5 USDT at scale 2 + 5 = 7
     #expect(c.accounts.first?.secret == "s3cret" && c.accounts.first?.balances.count == 2)
     #expect(c.synthetic?.startTicks == 6_000_000)
-    #expect(c.faults.lostResponseAfterAccept == 0)
+    #expect(
+      c.faults.lostResponseAfterAccept == 0 && c.faults.force418 == 0 && c.faults.retryAfterSeconds == 1)
   }
 
   @Test func errorsNameTheKeyTheValueAndWhatIsAllowed() {
@@ -35,6 +36,9 @@ import Testing
     #expect(
       message(sym + "listen: {port: 70000}\n")
         == "v.yml: listen.port: 70000 is out of range (allowed 0...65535)")
+    #expect(
+      message(sym + "faults: {retry_after_seconds: 0}\n")
+        == "v.yml: faults.retry_after_seconds: 0 is out of range (allowed 1...3600)")
     #expect(message(sym + "weight_limit: lots\n") == "v.yml: weight_limit: 'lots' is not a whole number")
     #expect(message("symbols: []\n") == "v.yml: symbols: at least one symbol is required")
     #expect(
