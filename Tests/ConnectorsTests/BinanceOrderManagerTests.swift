@@ -10,53 +10,19 @@ import Wire
 /// Order tracking through the venue's faults: every order the venue knows ends in the same state
 /// in the tracker, with the same fills, none counted twice.
 @Suite(.serialized) struct BinanceOrderManagerTests {
-  func pki() throws -> (ca: String, cert: String, key: String) {
-    try VenueHost.ensureCertificates(
-      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
-        "needletail-om-\(UUID().uuidString)"
-      ).path)
-  }
-
   @Test func trackerAgreesWithTheVenueThroughFaults() throws {
-    let certs = try pki()
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let unit: Int128 = 1_000_000_000_000_000_000
-    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.minQty = 1
-    sym.maxNumOrders = 0
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    engine.addSymbol(sym)
-    engine.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
-    engine.deposit(account: 1, asset: "BTC", units: 100 * unit)
-    engine.deposit(account: 9, asset: "USDT", units: 1_000_000 * unit)
-    engine.deposit(account: 9, asset: "BTC", units: 100 * unit)
     var faults = FaultPlan()
     faults.seed = 42
     faults.lostResponseAfterAccept = 0.15
     faults.serverErrorBefore = 0.05
     faults.serverErrorAfter = 0.1
     faults.staleStatusAfterCancelMs = 30
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
-    // Liquidity from another account to trade against.
+    let v = try LoopbackVenue(faults: faults, liquidityOrders: 40, liquidityQuantity: 50_000)
+    let (loop, engine, host) = (v.loop, v.engine, v.host)
+    defer { loop.shutdown() }
     var rng = SplitMix64(seed: 8)
-    for i in 0..<40 {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
-      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
-      o.quantity = 50_000
-      _ = try engine.place(o)
-    }
-    let http = HTTPClient(
-      loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
-      serverName: "localhost")
-    let rest = BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: inst)
-    rest.timeoutNs = 2_000_000_000
-    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
-    let om = BinanceOrderManager(
-      rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+    let om = try v.orderManager()
+    let tracker = om.tracker
     // 200 orders, half crossing the book, a third cancelled.
     var ids: [ClientOrderID] = []
     for i in 0..<200 {
@@ -99,43 +65,17 @@ extension BinanceOrderManagerTests {
   /// back early, and must never have to); a 418 stops new orders with a reason until the operator
   /// resumes; no order is lost either way.
   @Test func rateLimitsAreWaitedOutAndBansHaltTrading() throws {
-    let certs = try pki()
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let unit: Int128 = 1_000_000_000_000_000_000
-    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.minQty = 1
-    sym.maxNumOrders = 0
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    engine.addSymbol(sym)
-    for account in [1, 9] {
-      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
-      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
-    }
     var faults = FaultPlan()
     faults.seed = 7
     faults.force429 = 0.03
     faults.force418 = 0.01
     faults.retryAfterSeconds = 1
     faults.lostResponseAfterAccept = 0.05
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
-    for i in 0..<20 {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
-      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
-      o.quantity = 50_000
-      _ = try engine.place(o)
-    }
-    let http = HTTPClient(
-      loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
-      serverName: "localhost")
-    let rest = BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: inst)
-    rest.timeoutNs = 2_000_000_000
-    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
-    let om = BinanceOrderManager(
-      rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+    let v = try LoopbackVenue(faults: faults, liquidityOrders: 20, liquidityQuantity: 50_000)
+    let (loop, engine, host) = (v.loop, v.engine, v.host)
+    defer { loop.shutdown() }
+    let om = try v.orderManager()
+    let tracker = om.tracker
     var rng = SplitMix64(seed: 3)
     var haltsSeen: [String] = []
     var ids: [ClientOrderID] = []
@@ -185,6 +125,55 @@ extension BinanceOrderManagerTests {
   }
 }
 
+/// A Venue on loopback (TLS) with BTCUSDT at a 0.01 tick and 0.00001 lot, account 1 (key k1,
+/// secret s1) for the client and account 9 resting `liquidityOrders` around 10,000 to trade with.
+struct LoopbackVenue {
+  let certs: (ca: String, cert: String, key: String)
+  let loop: EventLoop
+  let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+  let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+  let host: VenueHost
+
+  init(faults: FaultPlan, liquidityOrders: Int, liquidityQuantity: Int64) throws {
+    certs = try VenueHost.ensureCertificates(
+      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "needletail-lv-\(UUID().uuidString)"
+      )
+      .path)
+    loop = try EventLoop()
+    let unit: Int128 = 1_000_000_000_000_000_000
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
+    sym.minQty = 1
+    sym.maxNumOrders = 0
+    engine.addSymbol(sym)
+    for account in [1, 9] {
+      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
+      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
+    }
+    host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
+    for i in 0..<liquidityOrders {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
+      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
+      o.quantity = liquidityQuantity
+      _ = try engine.place(o)
+    }
+  }
+
+  /// An order manager for account 1 over REST, with a fresh tracker.
+  func orderManager() throws -> BinanceOrderManager {
+    let http = HTTPClient(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
+      serverName: "localhost")
+    let rest = BinanceSpotREST(http: http, apiKey: "k1", secret: "s1", instrument: instrument)
+    rest.timeoutNs = 2_000_000_000
+    return BinanceOrderManager(
+      rest: rest, tracker: OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000),
+      symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+  }
+}
+
 /// Every order the venue knows is in the tracker in the same final state with the same fills;
 /// orders the venue never saw are not open; no fill missed or counted twice. Returns how many
 /// orders were compared.
@@ -223,37 +212,14 @@ func expectAgreement(engine: MatchingEngine, tracker: OrderTracker) -> Int {
   /// User data over the WebSocket API with events dropped, duplicated and reordered: the tracker,
   /// fed by the stream and one reconciliation, agrees with the venue; duplicates are dropped.
   @Test func userStreamWithEventFaults() throws {
-    let certs = try VenueHost.ensureCertificates(
-      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
-        "needletail-us-\(UUID().uuidString)"
-      ).path)
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let unit: Int128 = 1_000_000_000_000_000_000
-    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.minQty = 1
-    sym.maxNumOrders = 0
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    engine.addSymbol(sym)
-    for a in [1, 9] {
-      engine.deposit(account: a, asset: "USDT", units: 1_000_000 * unit)
-      engine.deposit(account: a, asset: "BTC", units: 100 * unit)
-    }
     var faults = FaultPlan()
     faults.seed = 77
     faults.dropUserEvent = 0.1
     faults.duplicateUserEvent = 0.2
     faults.reorderUserEvents = 0.2
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
-    for i in 0..<30 {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
-      o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)
-      o.quantity = 40_000
-      _ = try engine.place(o)
-    }
+    let v = try LoopbackVenue(faults: faults, liquidityOrders: 30, liquidityQuantity: 40_000)
+    let (certs, loop, inst, engine, host) = (v.certs, v.loop, v.instrument, v.engine, v.host)
+    defer { loop.shutdown() }
     let clientTLS = try TLSContext(client: certs.ca)
     let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
     let now = { Int64(Date().timeIntervalSince1970 * 1e9) }
