@@ -60,10 +60,12 @@ let package = Package(
       ]
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
+    // The order-tracking soak against the Venue (a CI test runs it small, perf/soak.sh at 100,000).
+    .target(name: "Soak", dependencies: ["Connectors", "Engine", "FastBook", "Venue", "Wire"]),
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
-      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue"]
+      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak"]
     ),
     .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CPlatform", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
@@ -72,7 +74,7 @@ let package = Package(
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak"]),
   ],
   cxxLanguageStandard: .cxx17
 )

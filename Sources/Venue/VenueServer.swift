@@ -596,8 +596,15 @@ public final class VenueREST {
     let s = try symbol(p)
     let list = engine.myTrades(account: account, symbol: s.name)
     let limit = min(Int(p["limit"] ?? "500") ?? 500, 1000)
+    // fromId: trades with id ≥ it, oldest first; otherwise the most recent ones.
+    let page: ArraySlice<VenueTrade>
+    if let from = p["fromId"].flatMap({ Int64($0) }) {
+      page = list.drop { $0.tradeId < from }.prefix(limit)
+    } else {
+      page = list.suffix(limit)
+    }
     return JSONWriter.array(
-      list.suffix(limit).map { t in
+      page.map { t in
         let isBuyer = t.buyerAccount == account
         return JSONWriter.object([
           ("symbol", JSONWriter.string(s.name)), ("id", String(t.tradeId)),

@@ -21,6 +21,7 @@ import Connectors
 import FastBook
 import Foundation
 import Glibc
+import Soak
 
 // MARK: helpers
 
@@ -485,6 +486,13 @@ case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps:
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
 case "seal": benchSeal()
+case "soak":
+  // needletail-perf soak [orders] [seed]: the order-tracking soak with every REST fault on.
+  var c = OrderSoakConfig.allFaults(seed: args.count > 3 ? UInt64(args[3])! : 1)
+  c.orders = args.count > 2 ? Int(args[2])! : 100_000
+  let r = try runOrderSoak(c, certificateDir: NSTemporaryDirectory() + "needletail-soak-certs")
+  print(r)
+  exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(

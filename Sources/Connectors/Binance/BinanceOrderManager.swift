@@ -21,6 +21,10 @@ public final class BinanceOrderManager {
   public private(set) var haltReason: String?
   public private(set) var rateLimited = 0
   public private(set) var banned = 0
+  /// Where the next reconciliation's myTrades page starts (nil: the most recent page).
+  public private(set) var nextTradeID: Int64?
+  /// myTrades page size (Binance allows up to 1,000).
+  public var tradePage = 1000
   /// Calls refused locally because of a pause or halt (nothing was sent, nothing tracked).
   public private(set) var heldBack = 0
 
@@ -130,12 +134,28 @@ public final class BinanceOrderManager {
         return done()
       }
       if next == uncertain.count {
+        // Fills: the most recent page the first time, then page forward from the newest trade
+        // id seen, so no fill is missed however many came since the last reconciliation.
         pending += 1
-        rest.myTrades(symbol: symbol) { [weak self] outcome in
+        rest.myTrades(symbol: symbol, fromId: nextTradeID, limit: tradePage) { [weak self] outcome in
           guard let self else { return done() }
           self.pending -= 1
           switch outcome {
-          case .ok(let body): if let list = body as? [[String: Any]] { self.applyTrades(list) }
+          case .ok(let body):
+            let list = body as? [[String: Any]] ?? []
+            let unattributed = self.applyTrades(list)
+            let before = self.nextTradeID
+            // A trade we could not match to an order may belong to one whose placement is still
+            // unknown (no venue id yet): start there next time instead of skipping past it.
+            let waiting = self.tracker.orders.values.contains { $0.venueOrderID == nil && !$0.state.isDone }
+            if let first = unattributed, waiting {
+              self.nextTradeID = max(self.nextTradeID ?? 0, first)
+            } else if let newest = list.compactMap({ int64($0["id"]) }).max() {
+              self.nextTradeID = max(self.nextTradeID ?? 0, newest + 1)
+            }
+            if list.count == self.tradePage, let after = self.nextTradeID, after > (before ?? .min) {
+              return step()
+            }
           case .limited(let status, let retryAfter, let message):
             self.limited(status: status, retryAfter: retryAfter, message: message)
           default: break
@@ -181,19 +201,27 @@ public final class BinanceOrderManager {
     }
   }
 
-  func applyTrades(_ list: [[String: Any]]) {
+  /// Feeds a myTrades page to the tracker; returns the smallest trade id it could not match to a
+  /// tracked order (nil if none).
+  @discardableResult
+  func applyTrades(_ list: [[String: Any]]) -> Int64? {
     let now = nowNs()
+    var unattributed: Int64?
     var byVenueID: [Int64: ClientOrderID] = [:]
     for o in tracker.orders.values { if let v = o.venueOrderID { byVenueID[v.value] = o.clientOrderID } }
     for t in list {
+      guard let tid = int64(t["id"]) else { continue }
       guard let oid = int64(t["orderId"]), let id = byVenueID[oid],
-        let tid = int64(t["id"]),
         let p = (t["price"] as? String).flatMap({ try? rest.instrument.parseTick($0) }),
         let q = (t["qty"] as? String).flatMap({ try? rest.instrument.parseQuantity($0).raw })
-      else { continue }
+      else {
+        unattributed = min(unattributed ?? tid, tid)
+        continue
+      }
       tracker.fill(
         Fill(clientOrderID: id, tradeID: tid, price: p * rest.instrument.tickSize, quantity: q), now: now)
     }
+    return unattributed
   }
 }
 

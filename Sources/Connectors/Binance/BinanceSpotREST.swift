@@ -179,7 +179,12 @@ public final class BinanceSpotREST {
   }
 
   /// GET /api/v3/myTrades (the last 1,000 fills).
-  public func myTrades(symbol: String, _ done: @escaping (Outcome) -> Void) {
-    send("GET", "/api/v3/myTrades", [("symbol", symbol), ("limit", "1000")], signed: true, done)
+  /// GET /api/v3/myTrades: the most recent `limit`, or from trade id `fromId` on, oldest first.
+  public func myTrades(
+    symbol: String, fromId: Int64? = nil, limit: Int = 1000, _ done: @escaping (Outcome) -> Void
+  ) {
+    var params = [("symbol", symbol), ("limit", String(limit))]
+    if let fromId { params.append(("fromId", String(fromId))) }
+    send("GET", "/api/v3/myTrades", params, signed: true, done)
   }
 }
