@@ -43,7 +43,13 @@ public final class BinanceOrderManager {
 
   public func resumeTrading() { haltReason = nil }
 
+  /// Called on the loop when a Retry-After has passed (the loop is woken for it, so a caller
+  /// waiting on `canSend` does not sleep through it).
+  public var onCanSend: (() -> Void)?
+
   func limited(status: Int, retryAfter: Int, message: String) {
+    let wait = rest.pausedUntilNs - rest.wallNs()
+    _ = rest.http.loop.schedule(after: max(0, wait)) { [weak self] in self?.onCanSend?() }
     if status == 418 {
       banned += 1
       haltReason = "HTTP 418 from Binance (IP banned; retry after \(retryAfter) s): \(message)"
