@@ -16,6 +16,8 @@ public struct OrderSoakConfig: Sendable {
   public var restingWindow = 8
   /// Reconcile every this many orders (and once at the end).
   public var reconcileEvery = 500
+  /// The venue's request weight per minute for the soak.
+  public var weightLimitPerMinute = 10_000_000
 
   public init(faults: FaultPlan) { self.faults = faults }
 
@@ -100,6 +102,10 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     loop: loop, engine: engine,
     credentials: [VenueCredential(apiKey: "soak", account: 1, hmacSecret: "soak-secret")],
     tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: c.faults)
+  // The soak is about tracking through faults, not pacing: lift the venue's weight limit (6,000
+  // per minute, Binance's) well above the ~40,000 weight per minute this loop sends; forced
+  // 429/418s still come from the fault plan.
+  host.rest.weightLimitOverride(c.weightLimitPerMinute)
   let http = HTTPClient(
     loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
     serverName: "localhost")
@@ -110,7 +116,12 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
 
   func wait(_ what: String, _ cond: () -> Bool) throws {
-    if !loop.run(timeoutNs: 30_000_000_000, until: cond) { throw SoakError.timedOut(what) }
+    // Long enough for any Retry-After the venue has given, plus 30 s.
+    let pause = max(0, rest.pausedUntilNs - rest.wallNs())
+    if !loop.run(timeoutNs: pause + 30_000_000_000, until: cond) {
+      throw SoakError.timedOut(
+        "\(what) (after \(om.rateLimited) 429s, \(om.banned) 418s: \(om.haltReason ?? "-"))")
+    }
   }
   func refill() throws {
     // Liquidity from account 9 on both sides, so crossing orders fill (often partly).
