@@ -48,6 +48,8 @@ public final class MatchingEngine {
   public private(set) var orders: [Int64: VenueOrder] = [:]
   var lockedFor: [Int64: Int128] = [:]  // asset units still locked by each open order
   var openClientIds: [String: Int64] = [:]
+  /// The newest order id per account|symbol|client id, open or not (status queries by client id).
+  var latestByClientId: [String: Int64] = [:]
   /// Open order ids per account (so open-order queries and MAX_NUM_ORDERS do not scan history).
   var openByAccount: [Int: Set<Int64>] = [:]
   public private(set) var trades: [VenueTrade] = []
@@ -292,6 +294,7 @@ public final class MatchingEngine {
       openByAccount[order.account, default: []].insert(order.orderId)
     }
     orders[order.orderId] = order
+    latestByClientId[clientKey] = order.orderId
     if !fills.isEmpty || order.isWorking || events.count > 2 { updateIDs[req.symbol, default: 0] += 1 }
     return (order, fills, events)
   }
@@ -396,10 +399,7 @@ public final class MatchingEngine {
     -> VenueOrder
   {
     if let orderId, let o = orders[orderId], o.account == account, o.symbol == symbol { return o }
-    if let c = clientOrderId,
-      let o = orders.values.filter({ $0.account == account && $0.symbol == symbol && $0.clientOrderId == c })
-        .max(by: { $0.orderId < $1.orderId })
-    {
+    if let c = clientOrderId, let id = latestByClientId["\(account)|\(symbol)|\(c)"], let o = orders[id] {
       return o
     }
     throw .noSuchOrder
