@@ -59,6 +59,8 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
   public var faults: [String: Int] = [:]
   public var seconds = 0.0
 
+  public init() {}
+
   public var agrees: Bool {
     mismatchCount == 0 && openAtVenueClosedInTracker == 0 && openInTrackerUnknownToVenue == 0
       && venueFills == trackerFills
@@ -187,7 +189,20 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   }
   try settle()
 
-  // The comparison.
+  compare(engine: engine, tracker: tracker, into: &report)
+  report.duplicateFillsDropped = tracker.duplicateFills
+  report.unknownOutcomes = om.unknownOutcomes
+  report.rateLimited = om.rateLimited
+  report.banned = om.banned
+  report.faults = host.rest.faults?.counts ?? [:]
+  report.seconds = Date().timeIntervalSince(start)
+  return report
+}
+
+/// Compares the tracker with the venue for account 1 on BTCUSDT: every venue order known in the
+/// same final state with the same fills, none open at the venue but closed in the tracker, none
+/// open in the tracker that the venue never saw, and the same number of fills.
+public func compare(engine: MatchingEngine, tracker: OrderTracker, into report: inout OrderSoakReport) {
   let venueOrders = engine.orders.values.filter { $0.account == 1 }
   report.venueOrders = venueOrders.count
   var seen = Set<String>()
@@ -225,11 +240,4 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   }
   report.venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
   report.trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
-  report.duplicateFillsDropped = tracker.duplicateFills
-  report.unknownOutcomes = om.unknownOutcomes
-  report.rateLimited = om.rateLimited
-  report.banned = om.banned
-  report.faults = host.rest.faults?.counts ?? [:]
-  report.seconds = Date().timeIntervalSince(start)
-  return report
 }

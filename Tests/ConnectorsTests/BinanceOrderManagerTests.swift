@@ -2,6 +2,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Soak
 import TestSupport
 import Testing
 import Venue
@@ -174,38 +175,14 @@ struct LoopbackVenue {
   }
 }
 
-/// Every order the venue knows is in the tracker in the same final state with the same fills;
-/// orders the venue never saw are not open; no fill missed or counted twice. Returns how many
-/// orders were compared.
+/// The soak's comparison (every venue order in the same state with the same fills, none open at
+/// the venue that the tracker thinks closed, no fill missed or counted twice), as expectations.
+/// Returns how many orders were compared.
 func expectAgreement(engine: MatchingEngine, tracker: OrderTracker) -> Int {
-  // Every order the venue knows, in the same final state with the same fills.
-  let venueOrders = engine.orders.values.filter { $0.account == 1 }
-  var compared = 0
-  for v in venueOrders {
-    guard let t = tracker.orders[ClientOrderID(v.clientOrderId)] else {
-      Issue.record("venue order \(v.clientOrderId) unknown to the tracker")
-      continue
-    }
-    let want: OrderState
-    switch v.status {
-    case .NEW: want = .open
-    case .PARTIALLY_FILLED: want = .partiallyFilled
-    case .FILLED: want = .filled
-    case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: want = .cancelled
-    case .REJECTED: want = .failed
-    }
-    #expect(t.state == want, "\(v.clientOrderId): venue \(v.status), tracker \(t.state)")
-    #expect(t.filledQuantity == v.executedQty, "\(v.clientOrderId) fills")
-    compared += 1
-  }
-  // Orders the venue never saw were refused (503 before processing) or lost: never open.
-  for (id, t) in tracker.orders where !venueOrders.contains(where: { $0.clientOrderId == id.value }) {
-    #expect(t.state == .failed || t.state == .lost || t.state == .pendingCreate, "\(id) \(t.state)")
-  }
-  let venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
-  let trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
-  #expect(trackerFills == venueFills, "no fill missed or counted twice")
-  return compared
+  var r = OrderSoakReport()
+  compare(engine: engine, tracker: tracker, into: &r)
+  #expect(r.agrees, "\(r)")
+  return r.compared
 }
 
 @Suite(.serialized) struct BinanceUserStreamTests {
