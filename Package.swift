@@ -21,6 +21,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
   ],
   targets: [
     // The spin-wait hint, CPU pinning and the monotonic clock: what Swift cannot spell.
@@ -45,7 +46,7 @@ let package = Package(
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
-    .target(name: "Engine", dependencies: ["FastBook"]),
+    .target(name: "Engine", dependencies: ["FastBook", "CPlatform"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
@@ -65,7 +66,10 @@ let package = Package(
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
-      dependencies: ["FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak"]
+      dependencies: [
+        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak", "Engine",
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ]
     ),
     .testTarget(name: "FastBookTests", dependencies: ["FastBook", "CPlatform", "TestSupport"]),
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),

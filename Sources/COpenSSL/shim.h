@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
+#include <string.h>
 
 // SSL_set_tlsext_host_name (macro): the SNI name a client sends.
 static inline long copenssl_set_sni(SSL *ssl, const char *name) {
@@ -37,4 +38,43 @@ static inline long copenssl_ctx_clear_mode(SSL_CTX *ctx, long mode) {
 
 // SSL_CTX_get_mode (macro).
 static inline long copenssl_ctx_get_mode(SSL_CTX *ctx) { return SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, 0, NULL); }
+
+// HMAC-SHA256 with the key's inner and outer pad states computed once: signing a message is two
+// SHA-256 continuations from copies of those states (plain structs), so nothing is allocated per
+// message — OpenSSL 3's HMAC()/EVP_MAC allocate a context on every call.
+typedef struct {
+  SHA256_CTX inner;
+  SHA256_CTX outer;
+} copenssl_hmac256_key;
+
+static inline void copenssl_hmac256_init(copenssl_hmac256_key *k, const unsigned char *key, size_t n) {
+  unsigned char block[64];
+  unsigned char pad[64];
+  memset(block, 0, sizeof block);
+  if (n > 64) SHA256(key, n, block); else memcpy(block, key, n);
+  for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x36;
+  SHA256_Init(&k->inner);
+  SHA256_Update(&k->inner, pad, 64);
+  for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x5c;
+  SHA256_Init(&k->outer);
+  SHA256_Update(&k->outer, pad, 64);
+  OPENSSL_cleanse(block, sizeof block);
+  OPENSSL_cleanse(pad, sizeof pad);
+}
+
+// Writes HMAC-SHA256(key, msg) as 64 lower-case hex characters to out (no terminator).
+static inline void copenssl_hmac256_hex(const copenssl_hmac256_key *k, const void *msg, size_t n, char *out) {
+  static const char hex[] = "0123456789abcdef";
+  SHA256_CTX c = k->inner;
+  unsigned char d[32];
+  SHA256_Update(&c, msg, n);
+  SHA256_Final(d, &c);
+  c = k->outer;
+  SHA256_Update(&c, d, 32);
+  SHA256_Final(d, &c);
+  for (int i = 0; i < 32; i++) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 15];
+  }
+}
 #endif

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <pthread.h>
+#include <string.h>
 
 int cplat_pin_current_thread(int cpu) {
   cpu_set_t set;
@@ -10,6 +12,13 @@ int cplat_pin_current_thread(int cpu) {
   CPU_SET(cpu, &set);
   if (sched_setaffinity(0, sizeof(set), &set) != 0) return -errno;
   return 0;
+}
+
+int cplat_set_thread_name(const char *name) {
+  char buf[16];
+  strncpy(buf, name, 15);
+  buf[15] = 0;
+  return pthread_setname_np(pthread_self(), buf);
 }
 
 int cplat_current_cpu(void) {

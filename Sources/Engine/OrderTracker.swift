@@ -99,11 +99,26 @@ public final class OrderTracker {
   public private(set) var events: [TrackerEvent] = []
 
   public init(
-    notFoundLimit: Int = 3, retainFinishedNs: Int64 = 600_000_000_000, cancelRetryNs: Int64 = 1_000_000_000
+    notFoundLimit: Int = 3, retainFinishedNs: Int64 = 600_000_000_000, cancelRetryNs: Int64 = 1_000_000_000,
+    capacity: Int = 4096
   ) {
+    // Tracking within these capacities does not allocate (the maps grow beyond them).
+    orders.reserveCapacity(capacity)
+    events.reserveCapacity(256)
     self.notFoundLimit = notFoundLimit
     self.retainFinishedNs = retainFinishedNs
     self.cancelRetryNs = cancelRetryNs
+  }
+
+  /// Hands each event since the last call to `body`, in order, then forgets them; allocates
+  /// nothing (the event buffer keeps its capacity).
+  public func drainEvents(_ body: (TrackerEvent) -> Void) {
+    var i = 0
+    while i < events.count {
+      body(events[i])
+      i += 1
+    }
+    events.removeAll(keepingCapacity: true)
   }
 
   /// Takes the events since the last call.
@@ -152,12 +167,15 @@ public final class OrderTracker {
 
   /// The venue acknowledged the order.
   public func accepted(_ id: ClientOrderID, venueID: VenueOrderID, now: Int64) {
-    guard orders[id] != nil else {
+    // Copy out and store back: a modify through `orders[id]?.field` runs a coroutine whose frame
+    // is heap-allocated for a value this size — one allocation per answer on the order path.
+    guard var o = orders[id] else {
       unknownOrderUpdates += 1
       return
     }
-    orders[id]?.venueOrderID = venueID
-    orders[id]?.notFoundCount = 0
+    o.venueOrderID = venueID
+    o.notFoundCount = 0
+    orders[id] = o
     transition(id, .accepted, now: now)
   }
 
@@ -208,8 +226,11 @@ public final class OrderTracker {
   @discardableResult
   public func cancelRequested(_ id: ClientOrderID, now: Int64) -> Bool {
     guard transition(id, .cancelRequested, now: now) else { return false }
-    orders[id]?.cancelAttempts += 1
-    orders[id]?.lastCancelNs = now
+    if var o = orders[id] {
+      o.cancelAttempts += 1
+      o.lastCancelNs = now
+      orders[id] = o
+    }
     return true
   }
 

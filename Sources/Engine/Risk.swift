@@ -9,13 +9,19 @@ public struct PlaceIntent: Sendable, Equatable, BitwiseCopyable {
   /// Raw at the instrument's quantity scale.
   public var quantity: Int64
   public var postOnly: Bool
+  /// Immediate-or-cancel: whatever does not fill at once expires (never rests).
+  public var immediateOrCancel: Bool
 
-  public init(tag: UInt64, side: TradeSide, price: Int64, quantity: Int64, postOnly: Bool = false) {
+  public init(
+    tag: UInt64, side: TradeSide, price: Int64, quantity: Int64, postOnly: Bool = false,
+    immediateOrCancel: Bool = false
+  ) {
     self.tag = tag
     self.side = side
     self.price = price
     self.quantity = quantity
     self.postOnly = postOnly
+    self.immediateOrCancel = immediateOrCancel
   }
 }
 

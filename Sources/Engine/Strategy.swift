@@ -1,3 +1,4 @@
+import CPlatform
 import FastBook
 
 /// What a strategy wants done after a callback: new orders and cancels by tag. Reused across
@@ -57,17 +58,23 @@ public final class StrategyHost {
   public private(set) var ruleRefusals = 0
   /// Cancels for tags the host does not know or orders already done.
   public private(set) var unknownCancels = 0
+  /// Orders refused because the ring to the wire thread was full (refused before tracking).
+  public private(set) var outboundFull = 0
   let prefix: String
   let send: (OrderCommand) -> Void
   var intents = Intents()
   var idByTag: [UInt64: ClientOrderID] = [:]
   var tagByID: [ClientOrderID: UInt64] = [:]
+  /// In the runtime: orders go to the wire thread through this ring instead of `send`.
+  public var wireOut: SPSCRing<WireOrder>?
+  /// The stage times of the batch being handled, copied into the orders it causes.
+  public var stamps = StageStamps()
 
   /// `prefix` starts every client order id (Binance allows 36 characters of `[.A-Z:/a-z0-9_-]`);
   /// make it unique per run so ids never repeat across restarts.
   public init(
     strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
-    prefix: String, send: @escaping (OrderCommand) -> Void
+    prefix: String, orderCapacity: Int = 1 << 16, send: @escaping (OrderCommand) -> Void = { _ in }
   ) {
     self.strategy = strategy
     self.symbol = symbol
@@ -76,6 +83,9 @@ public final class StrategyHost {
     self.tracker = tracker
     self.prefix = prefix
     self.send = send
+    // Room for this many orders before the maps grow (growing allocates on the order path).
+    idByTag.reserveCapacity(orderCapacity)
+    tagByID.reserveCapacity(orderCapacity)
   }
 
   public func clientOrderID(tag: UInt64) -> ClientOrderID? { idByTag[tag] }
@@ -101,13 +111,13 @@ public final class StrategyHost {
 
   /// Feeds the tracker's events since the last call to the gate and the strategy.
   public func drainTracker(referencePrice: Int64, now: Int64) {
-    for e in tracker.drainEvents() {
+    tracker.drainEvents { e in
       let id: ClientOrderID
       switch e {
       case .created(let i), .completed(let i), .cancelled(let i), .lost(let i): id = i
       case .filled(let i, _), .failed(let i, _): id = i
       }
-      guard let tag = tagByID[id], let order = tracker.orders[id] else { continue }
+      guard let tag = tagByID[id], let order = tracker.orders[id] else { return }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
       case .completed, .cancelled, .failed, .lost: gate.finished(side: order.side, unfilled: order.remaining)
@@ -131,7 +141,13 @@ public final class StrategyHost {
         unknownCancels += 1
         continue
       }
-      send(.cancel(id))
+      if let ring = wireOut {
+        var s = stamps
+        s.decidedNs = cplat_now_ns()
+        if !ring.tryPush(WireOrder(kind: .cancel, tag: tag, stamps: s)) { outboundFull += 1 }
+      } else {
+        send(.cancel(id))
+      }
     }
     for var i in intents.places {
       i.price = rule.quantize(price: i.price, side: i.side)
@@ -141,12 +157,26 @@ public final class StrategyHost {
         continue
       }
       precondition(idByTag[i.tag] == nil, "strategy reused order tag \(i.tag)")
+      if let ring = wireOut, ring.freeCount == 0 {
+        outboundFull += 1
+        continue
+      }
       if gate.check(i, referencePrice: referencePrice, now: now) != nil { continue }
       let id = ClientOrderID(prefix + String(i.tag))
       idByTag[i.tag] = id
       tagByID[id] = i.tag
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
-      send(.place(id, side: i.side, price: i.price, quantity: i.quantity, postOnly: i.postOnly))
+      if let ring = wireOut {
+        var s = stamps
+        s.decidedNs = cplat_now_ns()
+        _ = ring.tryPush(
+          WireOrder(
+            kind: .place, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity,
+            postOnly: i.postOnly,
+            immediateOrCancel: i.immediateOrCancel, stamps: s))
+      } else {
+        send(.place(id, side: i.side, price: i.price, quantity: i.quantity, postOnly: i.postOnly))
+      }
     }
     intents.clear()
   }

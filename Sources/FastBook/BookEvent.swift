@@ -4,7 +4,8 @@
 /// ## Layout (32 bytes, checked below)
 /// ```
 ///  byte 0      kind            byte 1   side (levels)     bytes 2-3  instrument index
-///  bytes 4-7   flags: batchEnd → bit 0 set when the batch is a snapshot
+///  bytes 4-7   flags: batchEnd → bit 0 set when the batch is a snapshot; bits 8-31 the time
+///                  from receive to decoded in ns (saturating at 16.7 ms; 0 when not measured)
 ///  bytes 8-15  a:  level → tick      snapshotBegin → centre tick   batchEnd → last update id
 ///                  reset → reason raw
 ///  bytes 16-23 b:  level → quantity  snapshotBegin → update id     batchEnd → exchange time (ns)
@@ -57,11 +58,20 @@ public struct BookEvent: BitwiseCopyable, Equatable, Sendable {
   @inlinable
   public static func batchEnd(
     updateID: Int64, exchangeTimeNs: Int64, localTimeNs: Int64, instrument: InstrumentIndex,
-    isSnapshot: Bool = false
+    isSnapshot: Bool = false, decodedTimeNs: Int64 = 0
   ) -> BookEvent {
     var e = BookEvent(kind: .batchEnd, instrument: instrument, a: updateID, b: exchangeTimeNs, c: localTimeNs)
     e.flags = isSnapshot ? BookEvent.snapshotFlag : 0
+    if decodedTimeNs > localTimeNs && localTimeNs > 0 {
+      e.flags |= UInt32(min(decodedTimeNs - localTimeNs, 0xFF_FFFF)) << 8
+    }
     return e
+  }
+
+  /// For a `batchEnd`: when its last message was decoded (ns, same clock as `localTimeNs`), or 0.
+  @inlinable public var decodedTimeNs: Int64 {
+    let d = Int64(flags >> 8)
+    return d == 0 ? 0 : c + d
   }
 
   public static let snapshotFlag: UInt32 = 1

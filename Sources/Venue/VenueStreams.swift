@@ -28,6 +28,10 @@ public final class VenueStreams: WebSocketDelegate {
   public private(set) var diffsSkipped = 0
   /// (symbol, u) → the venue's top levels right after that diff: checkpoints for tests.
   public var onDiffEmitted: ((String, Int64) -> Void)?
+  /// (symbol, u, when the frames were handed to the sockets, CLOCK_MONOTONIC ns): the start of
+  /// tick-to-trade as the venue sees it. The stamp is taken after the frame is built, right
+  /// before the first send.
+  public var onDiffSent: ((String, Int64, Int64) -> Void)?
 
   public init(loop: EventLoop, engine: MatchingEngine) {
     self.loop = loop
@@ -83,6 +87,10 @@ public final class VenueStreams: WebSocketDelegate {
     }
   }
 
+  /// Sends the diffs of whatever changed since the last emission now, instead of at the next
+  /// 100 ms boundary (latency harnesses step the book and emit at once).
+  public func emitNow() { emitDiffs(fast: true) }
+
   func emitDiffs(fast: Bool) {
     let now = engine.clock()
     for (name, sym) in engine.symbols {
@@ -109,10 +117,12 @@ public final class VenueStreams: WebSocketDelegate {
         ("u", String(id)), ("b", levels(bids)), ("a", levels(asks)),
       ])
       // Both cadences carry the same ids; the 1 s stream simply batches more.
+      let sentNs = cplat_now_ns()
       send(name.lowercased() + "@depth@100ms", data)
       send(name.lowercased() + "@depth", data)
       diffsSent += 1
       onDiffEmitted?(name, id)
+      onDiffSent?(name, id, sentNs)
       publishBookTicker(name, sym, id)
       _ = stream
     }

@@ -1,3 +1,4 @@
+import CPlatform
 import Foundation
 import Wire
 
@@ -14,6 +15,9 @@ public final class VenueWSAPI: WebSocketDelegate {
   var sockets: [ObjectIdentifier: WebSocket] = [:]
   var executionID: Int64 = 1
   public private(set) var eventsSent = 0
+  /// Called with every request frame and when its handling began (CLOCK_MONOTONIC ns), before it
+  /// is parsed: the venue's "order arrived" stamp for tick-to-trade.
+  public var onRequest: ((UnsafeRawBufferPointer, Int64) -> Void)?
 
   public init(rest: VenueREST) {
     self.rest = rest
@@ -42,6 +46,7 @@ public final class VenueWSAPI: WebSocketDelegate {
 
   public func webSocket(_ ws: WebSocket, didReceive opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer)
   {
+    if let hook = onRequest { hook(payload, cplat_now_ns()) }
     guard opcode == .text,
       let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
       let method = obj["method"] as? String

@@ -65,3 +65,40 @@ public enum Signing {
     return diff == 0
   }
 }
+
+/// An HMAC-SHA256 key prepared once (inner and outer pad states), for signing on a hot path:
+/// `signHex` allocates nothing and takes two SHA-256 continuations. The secret itself is not kept.
+public final class HMACSHA256Key: @unchecked Sendable {
+  let state: UnsafeMutablePointer<copenssl_hmac256_key>
+
+  public init(secret: String) {
+    state = .allocate(capacity: 1)
+    var key = Array(secret.utf8)
+    copenssl_hmac256_init(state, key, key.count)
+    key.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+  }
+
+  deinit {
+    OPENSSL_cleanse(state, MemoryLayout<copenssl_hmac256_key>.size)
+    state.deallocate()
+  }
+
+  /// Writes the signature of `count` bytes at `message` as 64 lower-case hex characters at `out`.
+  @inline(__always)
+  public func signHex(_ message: UnsafeRawPointer, count: Int, into out: UnsafeMutableRawPointer) {
+    copenssl_hmac256_hex(state, message, count, out.assumingMemoryBound(to: CChar.self))
+  }
+
+  /// The signature as a String (tests, cold paths).
+  public func hex(_ payload: String) -> String {
+    var p = payload
+    return p.withUTF8 { m in
+      String(unsafeUninitializedCapacity: 64) { out in
+        signHex(
+          UnsafeRawPointer(m.baseAddress) ?? UnsafeRawPointer(out.baseAddress!), count: m.count,
+          into: out.baseAddress!)
+        return 64
+      }
+    }
+  }
+}

@@ -12,6 +12,8 @@ import CPlatform
 //   needletail-perf serve-ws|serve-tls|serve-wss PORT CPU [CERT KEY]  Wire echo server (busy-poll, pinned)
 //   needletail-perf rtt tcp|ws|tls|wss PORT N SIZE CPU [CA]  Wire client round trips (busy-poll, pinned)
 //   needletail-perf venue FILE...              matching engine orders/s and fills/s; capture replay events/s
+//   needletail-perf t2t [SAMPLES] [two-threads|one-thread] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]]
+//                                              tick-to-trade against the Venue (see TickToTradeBench.swift)
 //   needletail-perf export-pre OUT_DIR FILE... real capture → pre-parsed arrays (gen_l2 format)
 //
 // Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
@@ -494,6 +496,7 @@ case "soak":
   print(r)
   exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))
+case "t2t": try benchTickToTrade(Array(args[2...]))
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(
     ws: args[1] != "serve-tls", port: UInt16(args[2])!, cpu: Int32(args[3])!,

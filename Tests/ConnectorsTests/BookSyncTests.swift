@@ -55,6 +55,32 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
   }
   static let snapshot = #"{"lastUpdateId":100,"bids":[["1.00","5"],["0.99","1"]],"asks":[["1.01","2"]]}"#
 
+  /// A snapshot that arrives before any diff: the first diff after it is judged by Binance's
+  /// first-event rule (it brackets lastUpdateId+1), not by chaining — one sent before the snapshot
+  /// was taken can start below it. A first diff that starts above lastUpdateId+1 is still a gap.
+  @Test func firstDiffAfterAnUnbufferedSnapshotMayBracketIt() {
+    let d = Driver(rule: .spot)
+    d.feed(Self.snapshot)
+    d.feed(Self.diff(95, 101, bid: "0.98", qty: "3"))
+    #expect(d.sync.state == .synced(lastUpdateID: 101))
+    #expect(d.sync.counters.gaps == 0)
+    #expect(d.book.quantity(.bid, at: 98) == 300)
+    d.feed(Self.diff(90, 102))  // later diffs must chain again
+    #expect(d.sync.counters.gaps == 1 && d.sync.state == .awaitingSnapshot)
+
+    let e = Driver(rule: .spot)
+    e.feed(Self.snapshot)
+    e.feed(Self.diff(102, 103))
+    #expect(e.sync.counters.gaps == 1 && e.sync.state == .awaitingSnapshot)
+
+    let f = Driver(rule: .futures)
+    f.feed(Self.snapshot)
+    f.feed(Self.diff(95, 100, pu: 94))
+    #expect(f.sync.state == .synced(lastUpdateID: 100) && f.sync.counters.gaps == 0)
+    f.feed(Self.diff(101, 104, pu: 100))
+    #expect(f.sync.state == .synced(lastUpdateID: 104))
+  }
+
   @Test func spotBuffersDropsStaleAndChains() {
     let d = Driver(rule: .spot)
     d.feed(Self.diff(90, 95))  // stale once the snapshot (100) arrives

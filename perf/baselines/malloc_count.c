@@ -17,6 +17,12 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
+// Per-thread counting: a thread that calls malloc_count_thread(1) has its own allocations counted
+// (in the same total) while other threads — a venue running in the same process — are not.
+static __thread int thread_on;
+void malloc_count_thread(int on) { thread_on = on; }
+#define COUNTING (atomic_load_explicit(&enabled, memory_order_relaxed) || thread_on)
+
 void malloc_count_enable(int on) { atomic_store(&enabled, on); }
 uint64_t malloc_count_read(void) { return atomic_load(&count); }
 
@@ -26,43 +32,49 @@ static _Atomic int traced;
 static void trace(void) {
   static int limit = -1;
   if (limit < 0) {
-    atomic_store(&enabled, 0);  // getenv must not count or recurse
+    int was = atomic_exchange(&enabled, 0);  // getenv must not count or recurse
+    int was_thread = thread_on;
+    thread_on = 0;
     const char *e = getenv("MALLOC_COUNT_TRACE");
     limit = e ? atoi(e) : 0;
-    atomic_store(&enabled, 1);
+    thread_on = was_thread;
+    atomic_store(&enabled, was);
   }
   if (atomic_fetch_add(&traced, 1) >= limit) return;
-  atomic_store(&enabled, 0);
+  int was = atomic_exchange(&enabled, 0);
+  int was_thread = thread_on;
+  thread_on = 0;
   void *frames[24];
   int n = backtrace(frames, 24);
   write(2, "-- counted allocation:\n", 23);
   backtrace_symbols_fd(frames, n, 2);
-  atomic_store(&enabled, 1);
+  thread_on = was_thread;
+  atomic_store(&enabled, was);
 }
 
 void *malloc(size_t n) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) {
+  if (COUNTING) {
     atomic_fetch_add(&count, 1);
     trace();
   }
   return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) atomic_fetch_add(&count, 1);
+  if (COUNTING) atomic_fetch_add(&count, 1);
   return __libc_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) atomic_fetch_add(&count, 1);
+  if (COUNTING) atomic_fetch_add(&count, 1);
   return __libc_realloc(p, n);
 }
 int posix_memalign(void **out, size_t align, size_t n) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) atomic_fetch_add(&count, 1);
+  if (COUNTING) atomic_fetch_add(&count, 1);
   void *p = __libc_memalign(align, n);
   if (!p) return 12;
   *out = p;
   return 0;
 }
 void *aligned_alloc(size_t align, size_t n) {
-  if (atomic_load_explicit(&enabled, memory_order_relaxed)) atomic_fetch_add(&count, 1);
+  if (COUNTING) atomic_fetch_add(&count, 1);
   return __libc_memalign(align, n);
 }

@@ -14,6 +14,9 @@ extern "C" {
 int cplat_pin_current_thread(int cpu);
 
 /// The CPU the calling thread runs on (`sched_getcpu`, hidden for the same reason), or -errno.
+/// Names the calling thread (first 15 bytes), as `top -H` and `perf` show it.
+int cplat_set_thread_name(const char *name);
+
 int cplat_current_cpu(void);
 
 /// Number of CPUs this process may run on (from its affinity mask), or -errno.
@@ -38,6 +41,13 @@ static inline int64_t cplat_now_ns(void) {
 
 /// sched_yield(2): give the core away for one scheduling round.
 int cplat_yield(void);
+
+/// Wall-clock milliseconds since the Unix epoch (CLOCK_REALTIME, vDSO: no syscall, no allocation).
+static inline int64_t cplat_wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 #ifdef __cplusplus
 }

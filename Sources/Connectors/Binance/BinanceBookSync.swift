@@ -50,6 +50,8 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   public let instrumentIndex: InstrumentIndex
   public var sink: Sink
   public private(set) var state: State = .awaitingSnapshot
+  /// Synced from a snapshot that no buffered diff joined yet: the next diff must bracket it.
+  var awaitingFirstDiff = false
   public private(set) var counters = Counters()
 
   // The diff buffer: a ring of headers over a ring of levels, pre-allocated.
@@ -91,15 +93,23 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   /// A decoded diff (`message.kind == NT_MSG_DEPTH_UPDATE`) with its levels.
   public mutating func onDiff(
     _ d: UnsafePointer<nt_depth>, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
-    localTimeNs: Int64
+    localTimeNs: Int64, decodedTimeNs: Int64 = 0
   ) {
     counters.diffs += 1
     switch state {
     case .awaitingSnapshot:
       buffer(d, bids: bids, asks: asks, localTimeNs: localTimeNs)
     case .synced(let last):
-      let chained =
+      var chained =
         rule == .spot ? d.pointee.first_update_id == last &+ 1 : d.pointee.prev_update_id == last
+      if awaitingFirstDiff && !chained {
+        // The first diff after a snapshot that nothing buffered: Binance's rule for the first
+        // event is that it brackets the snapshot (U ≤ lastUpdateId+1 ≤ u on spot), not that it
+        // chains — a diff sent before the snapshot was taken can cover both sides of it.
+        let u = d.pointee.last_update_id
+        let first = d.pointee.first_update_id
+        chained = rule == .spot ? (first <= last &+ 1 && last &+ 1 <= u) : (first <= last && last <= u)
+      }
       if !chained {
         if d.pointee.last_update_id <= last {
           counters.droppedStale += 1  // a duplicate or replay of something already applied
@@ -110,9 +120,10 @@ public struct BinanceBookSync<Sink: BookEventSink> {
         buffer(d, bids: bids, asks: asks, localTimeNs: localTimeNs)
         return
       }
+      awaitingFirstDiff = false
       emitDiff(
         bids: bids, asks: asks, last: d.pointee.last_update_id, eventMs: d.pointee.event_time_ms,
-        localNs: localTimeNs)
+        localNs: localTimeNs, decodedNs: decodedTimeNs)
     }
   }
 
@@ -172,6 +183,8 @@ public struct BinanceBookSync<Sink: BookEventSink> {
       emitDiff(bids: b, asks: a, last: p.last, eventMs: p.eventMs, localNs: p.localNs)
       last = p.last
     }
+    // Nothing buffered joined the snapshot: the next diff is the first and must bracket it.
+    awaitingFirstDiff = first
     state = .synced(lastUpdateID: last)
   }
 
@@ -207,14 +220,14 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   @inline(__always)
   mutating func emitDiff(
     bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>, last: Int64, eventMs: Int64,
-    localNs: Int64
+    localNs: Int64, decodedNs: Int64 = 0
   ) {
     emitLevels(.bid, bids)
     emitLevels(.ask, asks)
     sink.emit(
       .batchEnd(
         updateID: last, exchangeTimeNs: eventMs >= 0 ? eventMs &* 1_000_000 : -1, localTimeNs: localNs,
-        instrument: instrumentIndex))
+        instrument: instrumentIndex, decodedTimeNs: decodedNs))
     counters.applied += 1
     state = .synced(lastUpdateID: last)
   }

@@ -1,3 +1,4 @@
+import CPlatform
 import CSimdJSON
 import Engine
 import FastBook
@@ -10,7 +11,7 @@ import Wire
 public final class BinanceMarketData<Sink: BookEventSink> {
   public let symbol: String
   let loop: EventLoop
-  let socket: ReconnectingWebSocket
+  public let socket: ReconnectingWebSocket
   let http: HTTPClient
   let decoder: BinanceMarketDecoder
   public private(set) var sync: BinanceBookSync<Sink>
@@ -58,6 +59,7 @@ public final class BinanceMarketData<Sink: BookEventSink> {
 
   func received(_ payload: UnsafeRawBufferPointer) {
     guard let base = payload.baseAddress else { return }
+    let recvNs = loop.lastRecvNs
     let st = decoder.decode(base, count: payload.count, readable: payload.count)
     guard st == NT_OK else {
       malformed += 1
@@ -69,7 +71,8 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     switch m.pointee.kind {
     case NT_MSG_DEPTH_UPDATE:
       withUnsafePointer(to: m.pointee.depth) {
-        sync.onDiff($0, bids: decoder.bids, asks: decoder.asks, localTimeNs: 0)
+        sync.onDiff(
+          $0, bids: decoder.bids, asks: decoder.asks, localTimeNs: recvNs, decodedTimeNs: cplat_now_ns())
       }
       // Not synced (start, or a gap just reset the book): fetch a snapshot to rebuild from.
       if case .awaitingSnapshot = sync.state { requestSnapshot() }

@@ -1,0 +1,470 @@
+import CPlatform
+import Engine
+import FastBook
+import Glibc
+import Wire
+
+/// Order entry over Binance spot's WebSocket API (`order.place`, `order.cancel`), built for the
+/// hot path of the runtime's wire thread. Each request is written into one pre-allocated buffer:
+/// the parameters in name order (what Binance signs), an HMAC-SHA256 signature from a prepared
+/// key, and the JSON envelope — then sent as one text frame and submitted to the kernel at once.
+/// Nothing is allocated per order.
+///
+/// Answers become `ExecEvent`s for the strategy thread: accepted (with the venue's order id),
+/// each fill of a FULL response, cancelled/expired, rejected. An answer that leaves the outcome
+/// unknown (5xx, timeout codes, a dropped connection) produces no event: the order stays
+/// pending-create in the tracker until a status query settles it.
+///
+/// The client order id of tag `t` is `prefix` followed by `t` in decimal, as `StrategyHost` names it.
+public final class BinanceWSOrderEntry {
+  public let socket: ReconnectingWebSocket
+  let loop: EventLoop
+  let key: HMACSHA256Key
+  let apiKey: [UInt8]
+  let symbol: [UInt8]
+  let prefix: [UInt8]
+  public let instrument: Instrument
+  let frame: UnsafeMutableRawPointer
+  let signed: UnsafeMutableRawPointer
+  let capacity = 4096
+  public let execOut: SPSCRing<ExecEvent>
+  /// When set, each order's stage stamps and its send time are kept here.
+  public var latency: LatencyLog?
+  /// Added to the wall clock for `timestamp` (the server-time offset from the time sync).
+  public var timeOffsetMs: Int64 = 0
+  public private(set) var placesSent = 0
+  public private(set) var cancelsSent = 0
+  /// Orders that could not be sent: no open connection (the order's outcome is then known: never sent).
+  public private(set) var notSent = 0
+  public private(set) var responses = 0
+  public private(set) var rejects = 0
+  public private(set) var unknownOutcomes = 0
+  public private(set) var malformed = 0
+  /// Execution events dropped because the ring to the strategy thread was full.
+  public private(set) var execRingFull = 0
+
+  public init(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
+    secret: String, instrument: Instrument, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>
+  ) {
+    self.loop = loop
+    socket = ReconnectingWebSocket(
+      loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
+      tls: tls, backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
+    key = HMACSHA256Key(secret: secret)
+    self.apiKey = Array(apiKey.utf8)
+    symbol = Array(instrument.symbol.utf8)
+    prefix = Array(clientIDPrefix.utf8)
+    self.instrument = instrument
+    self.execOut = execOut
+    frame = .allocate(byteCount: capacity, alignment: 64)
+    signed = .allocate(byteCount: capacity, alignment: 64)
+    socket.onMessage = { [weak self] _, payload in self?.received(payload) }
+  }
+
+  deinit {
+    frame.deallocate()
+    signed.deallocate()
+  }
+
+  public func start() { socket.start() }
+  public func stop() { socket.close() }
+  public var isOpen: Bool { socket.socket?.state == .open }
+
+  /// Sends one command from the strategy thread. False when it could not be sent (no connection):
+  /// the order never left, and an `ExecEvent` says so (rejected / cancel refused).
+  @discardableResult
+  public func send(_ o: WireOrder) -> Bool {
+    guard let ws = socket.socket, ws.state == .open else {
+      notSent &+= 1
+      push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
+      return false
+    }
+    let n = o.kind == .place ? writePlace(o) : writeCancel(o)
+    do {
+      try ws.sendFrame(.text, UnsafeRawBufferPointer(start: frame, count: n))
+    } catch {
+      notSent &+= 1
+      push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
+      return false
+    }
+    let queued = latency == nil ? 0 : cplat_now_ns()
+    loop.submitNow()
+    if o.kind == .place { placesSent &+= 1 } else { cancelsSent &+= 1 }
+    latency?.record(tag: o.tag, stamps: o.stamps, queuedNs: queued, sentNs: cplat_now_ns())
+    return true
+  }
+
+  // MARK: writing
+
+  /// Params (signed payload and JSON at once), then the signature and the envelope's end.
+  func writePlace(_ o: WireOrder) -> Int {
+    var p = ByteWriter(signed)
+    var j = ByteWriter(frame)
+    j.put("{\"id\":\"p")
+    j.put(UInt64: o.tag)
+    j.put("\",\"method\":\"order.place\",\"params\":{")
+    param(&p, &j, "apiKey", apiKey)
+    p.put("&newClientOrderId=")
+    j.put(",\"newClientOrderId\":\"")
+    p.put(prefix)
+    j.put(prefix)
+    p.put(UInt64: o.tag)
+    j.put(UInt64: o.tag)
+    j.put("\"")
+    p.put("&price=")
+    j.put(",\"price\":\"")
+    p.put(decimal: o.price, scale: instrument.priceScale)
+    j.put(decimal: o.price, scale: instrument.priceScale)
+    j.put("\"")
+    p.put("&quantity=")
+    j.put(",\"quantity\":\"")
+    p.put(decimal: o.quantity, scale: instrument.quantityScale)
+    j.put(decimal: o.quantity, scale: instrument.quantityScale)
+    j.put("\"")
+    let side: StaticString = o.side == .buy ? "BUY" : "SELL"
+    p.put("&side=")
+    p.put(side)
+    j.put(",\"side\":\"")
+    j.put(side)
+    j.put("\"")
+    p.put("&symbol=")
+    p.put(symbol)
+    j.put(",\"symbol\":\"")
+    j.put(symbol)
+    j.put("\"")
+    if !o.postOnly {
+      let tif: StaticString = o.immediateOrCancel ? "IOC" : "GTC"
+      p.put("&timeInForce=")
+      p.put(tif)
+      j.put(",\"timeInForce\":\"")
+      j.put(tif)
+      j.put("\"")
+    }
+    let ts = UInt64(cplat_wall_ms() + timeOffsetMs)
+    p.put("&timestamp=")
+    p.put(UInt64: ts)
+    j.put(",\"timestamp\":")
+    j.put(UInt64: ts)
+    let type: StaticString = o.postOnly ? "LIMIT_MAKER" : "LIMIT"
+    p.put("&type=")
+    p.put(type)
+    j.put(",\"type\":\"")
+    j.put(type)
+    j.put("\"")
+    return finish(&p, &j)
+  }
+
+  func writeCancel(_ o: WireOrder) -> Int {
+    var p = ByteWriter(signed)
+    var j = ByteWriter(frame)
+    j.put("{\"id\":\"c")
+    j.put(UInt64: o.tag)
+    j.put("\",\"method\":\"order.cancel\",\"params\":{")
+    param(&p, &j, "apiKey", apiKey)
+    p.put("&origClientOrderId=")
+    j.put(",\"origClientOrderId\":\"")
+    p.put(prefix)
+    j.put(prefix)
+    p.put(UInt64: o.tag)
+    j.put(UInt64: o.tag)
+    j.put("\"")
+    p.put("&symbol=")
+    p.put(symbol)
+    j.put(",\"symbol\":\"")
+    j.put(symbol)
+    j.put("\"")
+    let ts = UInt64(cplat_wall_ms() + timeOffsetMs)
+    p.put("&timestamp=")
+    p.put(UInt64: ts)
+    j.put(",\"timestamp\":")
+    j.put(UInt64: ts)
+    return finish(&p, &j)
+  }
+
+  @inline(__always)
+  func param(_ p: inout ByteWriter, _ j: inout ByteWriter, _ name: StaticString, _ value: [UInt8]) {
+    p.put(name)
+    p.put("=")
+    p.put(value)
+    j.put("\"")
+    j.put(name)
+    j.put("\":\"")
+    j.put(value)
+    j.put("\"")
+  }
+
+  func finish(_ p: inout ByteWriter, _ j: inout ByteWriter) -> Int {
+    j.put(",\"signature\":\"")
+    key.signHex(signed, count: p.count, into: j.cursor)
+    j.skip(64)
+    j.put("\"}}")
+    return j.count
+  }
+
+  // MARK: answers
+
+  @inline(__always)
+  func push(_ e: ExecEvent) {
+    if !execOut.tryPush(e) { execRingFull &+= 1 }
+  }
+
+  func received(_ payload: UnsafeRawBufferPointer) {
+    responses &+= 1
+    var r = ByteReader(payload)
+    guard r.seek("\"id\":\""), let kind = r.byte(), kind == UInt8(ascii: "p") || kind == UInt8(ascii: "c"),
+      let tag = r.unsigned(), r.seek("\"status\":"), let status = r.unsigned()
+    else {
+      malformed &+= 1  // also: answers to requests this object did not send
+      return
+    }
+    let place = kind == UInt8(ascii: "p")
+    guard status == 200 else {
+      // 4xx: the venue refused the request, the order does not exist (place) or the cancel did
+      // nothing. 5xx and -1007 (timeout): the outcome is unknown; status queries settle it.
+      var e = r
+      let code = e.seek("\"code\":") ? e.signed() ?? 0 : 0
+      if status >= 500 || code == -1007 {
+        unknownOutcomes &+= 1
+        return
+      }
+      rejects &+= 1
+      push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
+      return
+    }
+    guard r.seek("\"result\":") else {
+      malformed &+= 1
+      return
+    }
+    let body = r
+    var idr = body
+    let venueID = idr.seek("\"orderId\":") ? Int64(idr.signed() ?? 0) : 0
+    var st = body
+    guard st.seek("\"status\":\"") else {
+      malformed &+= 1
+      return
+    }
+    let state = st.word()
+    if !place {
+      push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+      return
+    }
+    if state == .rejected {
+      rejects &+= 1
+      push(ExecEvent(kind: .rejected, tag: tag))
+      return
+    }
+    push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+    var f = body
+    if f.seek("\"fills\":[") {
+      while f.next(UInt8(ascii: "{"), before: UInt8(ascii: "]")) {
+        var obj = f
+        guard obj.seek("\"price\":\""), let price = obj.decimal(scale: instrument.priceScale),
+          obj.seek("\"qty\":\""), let qty = obj.decimal(scale: instrument.quantityScale),
+          obj.seek("\"tradeId\":"), let trade = obj.signed()
+        else {
+          malformed &+= 1
+          break
+        }
+        push(
+          ExecEvent(
+            kind: .filled, tag: tag, venueOrderID: venueID, tradeID: trade, price: price, quantity: qty))
+        f = obj
+      }
+    }
+    if state == .expired || state == .cancelled {
+      push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+    }
+  }
+}
+
+/// Appends bytes to a raw buffer the caller sized (4 KiB per request here). No bounds checks
+/// beyond debug builds: every request has a fixed shape well under the buffer.
+struct ByteWriter {
+  var cursor: UnsafeMutableRawPointer
+  let start: UnsafeMutableRawPointer
+  init(_ p: UnsafeMutableRawPointer) {
+    cursor = p
+    start = p
+  }
+  var count: Int { cursor - start }
+
+  @inline(__always) mutating func put(_ s: StaticString) {
+    cursor.copyMemory(from: s.utf8Start, byteCount: s.utf8CodeUnitCount)
+    cursor += s.utf8CodeUnitCount
+  }
+  @inline(__always) mutating func put(_ b: [UInt8]) {
+    b.withUnsafeBytes { cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    cursor += b.count
+  }
+  @inline(__always) mutating func skip(_ n: Int) { cursor += n }
+
+  @inline(__always) mutating func put(UInt64 v: UInt64) {
+    var digits = 1
+    var x = v
+    while x >= 10 {
+      x /= 10
+      digits += 1
+    }
+    x = v
+    var i = digits - 1
+    while i >= 0 {
+      cursor.storeBytes(of: UInt8(48 + x % 10), toByteOffset: i, as: UInt8.self)
+      x /= 10
+      i -= 1
+    }
+    cursor += digits
+  }
+
+  /// `raw` at `scale` decimals, e.g. 12345 at 2 → "123.45"; never exponent notation.
+  @inline(__always) mutating func put(decimal raw: Int64, scale: Int) {
+    var v = raw
+    if v < 0 {
+      cursor.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+      cursor += 1
+      v = -v
+    }
+    var p: Int64 = 1
+    for _ in 0..<scale { p &*= 10 }
+    put(UInt64: UInt64(v / p))
+    guard scale > 0 else { return }
+    cursor.storeBytes(of: UInt8(ascii: "."), as: UInt8.self)
+    cursor += 1
+    var frac = v % p
+    var i = scale - 1
+    while i >= 0 {
+      cursor.storeBytes(of: UInt8(48 + frac % 10), toByteOffset: i, as: UInt8.self)
+      frac /= 10
+      i -= 1
+    }
+    cursor += scale
+  }
+}
+
+/// Forward-only scanning of a venue answer without decoding it into objects: enough for the
+/// fixed shapes of order answers, allocation-free.
+struct ByteReader {
+  let base: UnsafePointer<UInt8>
+  let end: Int
+  var i = 0
+  init(_ b: UnsafeRawBufferPointer) {
+    base = (b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: UInt8.self)
+    end = b.count
+  }
+
+  enum Word { case new, partiallyFilled, filled, cancelled, expired, rejected, other }
+
+  /// Moves past the next occurrence of `needle`; false (and stays) when there is none.
+  mutating func seek(_ needle: StaticString) -> Bool {
+    let n = needle.utf8CodeUnitCount
+    let s = needle.utf8Start
+    var j = i
+    while j + n <= end {
+      if base[j] == s[0] && memcmp(base + j, s, n) == 0 {
+        i = j + n
+        return true
+      }
+      j += 1
+    }
+    return false
+  }
+
+  /// Moves past the next `c` if it comes before `stop`.
+  mutating func next(_ c: UInt8, before stop: UInt8) -> Bool {
+    var j = i
+    while j < end {
+      if base[j] == c {
+        i = j + 1
+        return true
+      }
+      if base[j] == stop { return false }
+      j += 1
+    }
+    return false
+  }
+
+  mutating func byte() -> UInt8? {
+    guard i < end else { return nil }
+    defer { i += 1 }
+    return base[i]
+  }
+
+  mutating func unsigned() -> UInt64? {
+    var v: UInt64 = 0
+    var any = false
+    while i < end, base[i] >= 48, base[i] <= 57 {
+      let (m, o1) = v.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(UInt64(base[i] - 48))
+      if o1 || o2 { return nil }
+      v = a
+      any = true
+      i += 1
+    }
+    return any ? v : nil
+  }
+
+  mutating func signed() -> Int64? {
+    var neg = false
+    if i < end, base[i] == UInt8(ascii: "-") {
+      neg = true
+      i += 1
+    }
+    guard let u = unsigned(), u <= UInt64(Int64.max) else { return nil }
+    return neg ? -Int64(u) : Int64(u)
+  }
+
+  /// A decimal string body up to its closing quote, as a raw at `scale`; nil when it has more
+  /// significant decimals than the scale or is not a number.
+  mutating func decimal(scale: Int) -> Int64? {
+    var v: Int64 = 0
+    var decimals = -1
+    var any = false
+    while i < end, base[i] != UInt8(ascii: "\"") {
+      let c = base[i]
+      i += 1
+      if c == UInt8(ascii: ".") {
+        if decimals >= 0 { return nil }
+        decimals = 0
+        continue
+      }
+      guard c >= 48, c <= 57 else { return nil }
+      any = true
+      if decimals >= 0 {
+        if decimals == scale {
+          if c != 48 { return nil }
+          continue
+        }
+        decimals += 1
+      }
+      let (m, o1) = v.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(Int64(c - 48))
+      if o1 || o2 { return nil }
+      v = a
+    }
+    guard any else { return nil }
+    var d = max(decimals, 0)
+    while d < scale {
+      v = v &* 10
+      d += 1
+    }
+    return v
+  }
+
+  /// The order status word after `"status":"`.
+  mutating func word() -> Word {
+    var r = self
+    func match(_ s: StaticString) -> Bool {
+      let n = s.utf8CodeUnitCount
+      guard r.i + n < r.end, memcmp(r.base + r.i, s.utf8Start, n) == 0, r.base[r.i + n] == UInt8(ascii: "\"")
+      else { return false }
+      return true
+    }
+    if match("NEW") { return .new }
+    if match("PARTIALLY_FILLED") { return .partiallyFilled }
+    if match("FILLED") { return .filled }
+    if match("CANCELED") { return .cancelled }
+    if match("EXPIRED") || match("EXPIRED_IN_MATCH") { return .expired }
+    if match("REJECTED") { return .rejected }
+    return .other
+  }
+}

@@ -1,0 +1,446 @@
+import CPlatform
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import Synchronization
+import Venue
+import Wire
+
+/// Tick-to-trade on the full live path, against the Venue over loopback TLS:
+///
+/// venue: change the book → build the depth frame → stamp `venueSentNs` → send
+/// engine wire thread: recv CQE (`recvNs`) → TLS → WebSocket → decode (`decodedNs`) → book sync
+///   → ring → strategy thread: apply (`appliedNs`) → probe strategy → rule, gate, tracker
+///   (`decidedNs`) → ring → wire thread: encode + sign → WebSocket → TLS → send submitted (`sentNs`)
+/// venue: the `order.place` frame arrives (`venueArrivalNs`) → next step.
+///
+/// The venue steps one book change at a time and waits for the probe's order (or a timeout)
+/// before the next, so every sample is one clean round with no queue in front of it.
+public struct TickToTradeConfig: Sendable {
+  public enum Layout: String, Sendable {
+    /// DESIGN.md's runtime: a wire thread and a strategy thread, each busy-polling.
+    case twoThreads = "two-threads"
+    /// Wire loop and strategy loop run to completion on one busy-polling thread, same rings.
+    case oneThread = "one-thread"
+  }
+  public var samples = 100_000
+  public var warmup = 2_000
+  public var layout = Layout.twoThreads
+  public var wireCPU: Int? = 0
+  public var strategyCPU: Int? = 1
+  public var venueCPU: Int? = nil
+  /// How long the venue waits for an order before stepping anyway (counted).
+  public var stepTimeoutNs: Int64 = 50_000_000
+  /// Whether the engine threads count their own allocations (needs perf's malloc_count.so).
+  public var countAllocations = true
+  /// Busy-poll (the measurement) or poll every 100 µs (tests on a shared machine: the same code
+  /// path, without starving other work).
+  public var spin = true
+  public init() {}
+}
+
+public struct TickToTradeSample: Sendable {
+  public var updateID: Int64
+  public var venueSentNs: Int64
+  public var recvNs: Int64
+  public var decodedNs: Int64
+  public var appliedNs: Int64
+  public var decidedNs: Int64
+  public var queuedNs: Int64
+  public var sentNs: Int64
+  public var venueArrivalNs: Int64
+}
+
+public struct TickToTradeReport: Sendable {
+  public var samples: [TickToTradeSample] = []
+  public var layout = TickToTradeConfig.Layout.twoThreads
+  public var wirePinned = false
+  public var strategyPinned = false
+  public var steps = 0
+  public var stepTimeouts = 0
+  public var timedOutUpdateIDs: [Int64] = []
+  public var probeSkipped = 0
+  public var batchesSeen = 0
+  /// Orders the venue received whose tag was not a diff it had sent (must be 0).
+  public var unmatchedArrivals = 0
+  /// Allocations the engine threads made during the measured window (nil: not counted).
+  public var engineAllocations: UInt64? = nil
+  public var measuredMessages = 0
+  /// Tracker vs venue after the run.
+  public var trackerOrders = 0
+  public var trackerCancelled = 0
+  public var trackerOther = 0
+  public var venueOrders = 0
+  public var venueExpired = 0
+  public var probePlaced = 0
+  public var ruleRefusals = 0
+  public var gateRefusals = 0
+  public var outboundFull = 0
+  public var bookRingWaits = 0
+  public var entryRejects = 0
+  public var entryUnknown = 0
+  public var entryMalformed = 0
+  public var resets = 0
+  /// Market-data and order-entry connections lost during the run (and the last errors).
+  public var disconnects = 0
+  public var lastErrors = ""
+  /// The wire side's book-sync counters at the end of the measured run.
+  public var syncCounters = ""
+  public var elapsedSeconds = 0.0
+}
+
+/// perf's malloc_count.so entry points, looked up once (nil when it is not preloaded).
+nonisolated(unsafe) let mallocCountThreadFn: (@convention(c) (Int32) -> Void)? = dlsym(
+  dlopen(nil, RTLD_NOW), "malloc_count_thread"
+).map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }
+nonisolated(unsafe) let mallocCountReadFn: (@convention(c) () -> UInt64)? = dlsym(
+  dlopen(nil, RTLD_NOW), "malloc_count_read"
+).map { unsafeBitCast($0, to: (@convention(c) () -> UInt64).self) }
+
+/// Turns per-thread allocation counting on or off when malloc_count.so is preloaded.
+func mallocCountThread(_ on: Bool) -> Bool {
+  guard let f = mallocCountThreadFn else { return false }
+  f(on ? 1 : 0)
+  return true
+}
+
+func mallocCountRead() -> UInt64? { mallocCountReadFn?() }
+
+/// Shared between the venue thread, the engine threads and the caller; written before the flags
+/// that publish it (Atomic acquire/release), so plain fields are safe.
+final class T2TShared: @unchecked Sendable {
+  let engineReady = Atomic<Bool>(false)
+  let venueDone = Atomic<Bool>(false)
+  let stop = Atomic<Bool>(false)
+  let measuring = Atomic<Bool>(false)
+  let port = Atomic<Int>(0)
+  var venueSent: [Int64: Int64] = [:]
+  var venueArrival: [Int64: Int64] = [:]
+  var firstMeasuredID: Int64 = .max
+  var steps = 0
+  var timeouts = 0
+  var timedOutIDs: [Int64] = []
+  var unmatched = 0
+  var venueOrders = 0
+  var venueExpired = 0
+  var error: String?
+}
+
+public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throws -> TickToTradeReport {
+  let started = Date()
+  let certs = try VenueHost.ensureCertificates(dataDir: certificateDir)
+  let shared = T2TShared()
+  let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+  let prefix = "t2t-"
+
+  // MARK: venue thread
+  let venue = NativeThread(name: "nt-venue", cpu: c.venueCPU) {
+    do {
+      try runVenue(c, shared: shared, inst: inst, prefix: prefix, certs: certs)
+    } catch {
+      shared.error = "venue: \(error)"
+      shared.port.store(-1, ordering: .releasing)
+    }
+    shared.venueDone.store(true, ordering: .releasing)
+  }
+  while shared.port.load(ordering: .acquiring) == 0 { usleep(1000) }
+  let port = shared.port.load(ordering: .acquiring)
+  guard port > 0 else {
+    venue.join()
+    throw SoakError.timedOut(shared.error ?? "venue did not start")
+  }
+
+  // MARK: engine (strategy side, owned by the strategy thread once it starts)
+  let tracker = OrderTracker(capacity: c.samples + c.warmup + 4096)
+  let probe = ProbeStrategy(quantity: 10)  // 0.0001 BTC
+  var limits = RiskLimits()
+  limits.maxOrderQuantity = 1_000
+  limits.maxOpenOrders = 1_000
+  limits.priceBandBps = 100
+  let host = StrategyHost(
+    strategy: probe, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
+    limits: limits, tracker: tracker, prefix: prefix, orderCapacity: c.samples + c.warmup + 4096)
+  probe.host = host
+  let book = LadderBook(instrument: inst, windowTicks: 1 << 16, overflowCapacity: 4096, centreTick: 5_000_000)
+  let runtime = StrategyRuntime(
+    host: host, book: book, clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()))
+  let log = LatencyLog(capacity: c.samples + c.warmup + 4096)
+  var wireAllocs: UInt64 = 0
+  var strategyAllocs: UInt64 = 0
+  var report = TickToTradeReport()
+  report.layout = c.layout
+  let counting = c.countAllocations
+
+  // MARK: wire thread
+  let wire = NativeThread(name: "nt-wire", cpu: c.wireCPU) {
+    do {
+      let loop = try EventLoop()
+      defer { loop.shutdown() }
+      let tls = try TLSContext(client: certs.ca)
+      let md = BinanceMarketData(
+        loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
+        symbol: "BTCUSDT", instrument: inst, sink: RingBookSink(ring: runtime.bookIn))
+      let entry = BinanceWSOrderEntry(
+        loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
+        apiKey: "t2t", secret: "t2t-secret", instrument: inst, clientIDPrefix: prefix, execOut: runtime.execIn
+      )
+      entry.latency = log
+      md.start()
+      entry.start()
+      var ready = false
+      var counted = false
+      var countDone = false
+      var before: UInt64 = 0
+      let oneThread = c.layout == .oneThread
+      if oneThread, let cpu = c.strategyCPU { _ = cplat_pin_current_thread(Int32(cpu)) }
+      if !c.spin {
+        func wake() { _ = loop.schedule(after: 100_000) { wake() } }
+        wake()
+      }
+      loop.run(mode: c.spin ? .busyPoll : .block) {
+        while let o = runtime.ordersOut.tryPop() { entry.send(o) }
+        if oneThread {
+          if runtime.pollOnce() > 0 {
+            while let o = runtime.ordersOut.tryPop() { entry.send(o) }
+          }
+        }
+        if !ready, case .synced = md.sync.state, entry.isOpen {
+          ready = true
+          shared.engineReady.store(true, ordering: .releasing)
+        }
+        if counting {
+          let m = shared.measuring.load(ordering: .acquiring)
+          if m, !counted, !countDone {
+            countDone = !mallocCountThread(true)
+            counted = !countDone
+            before = mallocCountRead() ?? 0
+          } else if !m, counted {
+            _ = mallocCountThread(false)
+            wireAllocs = (mallocCountRead() ?? 0) &- before
+            counted = false
+            countDone = true
+          }
+        }
+        return shared.stop.load(ordering: .acquiring)
+      }
+      report.bookRingWaits = md.sync.sink.fullWaits
+      report.entryRejects = entry.rejects
+      report.entryUnknown = entry.unknownOutcomes
+      report.entryMalformed = entry.malformed + md.malformed
+      report.syncCounters = "\(md.sync.counters)"
+      report.disconnects = md.socket.disconnects + entry.socket.disconnects
+      report.lastErrors =
+        "\(md.socket.lastError.map { "\($0)" } ?? "-") / \(entry.socket.lastError.map { "\($0)" } ?? "-")"
+      md.stop()
+      entry.stop()
+      loop.run(timeoutNs: 100_000_000) { false }
+    } catch {
+      shared.error = "wire: \(error)"
+    }
+  }
+
+  // MARK: strategy thread
+  let strategy: NativeThread? =
+    c.layout == .twoThreads
+    ? NativeThread(name: "nt-strategy", cpu: c.strategyCPU) {
+      var counted = false
+      var countDone = false
+      var before: UInt64 = 0
+      runtime.run(idle: c.spin ? .spin : .sleep(microseconds: 100)) {
+        if counting {
+          let m = shared.measuring.load(ordering: .acquiring)
+          if m, !counted, !countDone {
+            countDone = !mallocCountThread(true)
+            counted = !countDone
+            before = mallocCountRead() ?? 0
+          } else if !m, counted {
+            _ = mallocCountThread(false)
+            strategyAllocs = (mallocCountRead() ?? 0) &- before
+            counted = false
+            countDone = true
+          }
+        }
+        return shared.stop.load(ordering: .acquiring)
+      }
+    } : nil
+
+  venue.join()
+  // Let the last answers reach the tracker before stopping the engine.
+  let drainUntil = cplat_now_ns() + 300_000_000
+  while cplat_now_ns() < drainUntil { usleep(10_000) }
+  shared.stop.store(true, ordering: .releasing)
+  strategy?.join()
+  wire.join()
+  if let e = shared.error { throw SoakError.timedOut(e) }
+
+  report.wirePinned = wire.pinned || c.layout == .oneThread
+  report.strategyPinned = strategy?.pinned ?? report.wirePinned
+  if counting, mallocCountRead() != nil { report.engineAllocations = wireAllocs + strategyAllocs }
+  report.steps = shared.steps
+  report.stepTimeouts = shared.timeouts
+  report.timedOutUpdateIDs = shared.timedOutIDs
+  report.probeSkipped = probe.skipped
+  report.batchesSeen = runtime.batchesSeen
+  report.unmatchedArrivals = shared.unmatched
+  report.venueOrders = shared.venueOrders
+  report.venueExpired = shared.venueExpired
+  report.probePlaced = probe.placed
+  report.ruleRefusals = host.ruleRefusals
+  report.gateRefusals = RiskRefusal.allCases.reduce(0) { $0 + host.gate.refusals($1) }
+  report.outboundFull = host.outboundFull
+  report.resets = runtime.applier.resets
+  report.trackerOrders = tracker.orders.count
+  for o in tracker.orders.values {
+    if o.state == .cancelled { report.trackerCancelled += 1 } else { report.trackerOther += 1 }
+  }
+  for s in log.all where Int64(s.tag) >= shared.firstMeasuredID {
+    guard let sent = shared.venueSent[Int64(s.tag)], let arrived = shared.venueArrival[Int64(s.tag)] else {
+      continue
+    }
+    report.samples.append(
+      TickToTradeSample(
+        updateID: Int64(s.tag), venueSentNs: sent, recvNs: s.stamps.recvNs, decodedNs: s.stamps.decodedNs,
+        appliedNs: s.stamps.appliedNs, decidedNs: s.stamps.decidedNs, queuedNs: s.queuedNs, sentNs: s.sentNs,
+        venueArrivalNs: arrived))
+  }
+  report.measuredMessages = report.samples.count
+  report.elapsedSeconds = Date().timeIntervalSince(started)
+  return report
+}
+
+/// The venue side: a Venue on its own loop, stepping the book one change at a time.
+func runVenue(
+  _ c: TickToTradeConfig, shared: T2TShared, inst: Instrument, prefix: String,
+  certs: (ca: String, cert: String, key: String)
+) throws {
+  let loop = try EventLoop()
+  defer { loop.shutdown() }
+  var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+  sym.minQty = 1
+  sym.maxNumOrders = 0
+  let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+  engine.addSymbol(sym)
+  let unit: Int128 = 1_000_000_000_000_000_000
+  engine.deposit(account: 1, asset: "USDT", units: 1_000_000_000 * unit)
+  engine.deposit(account: 1, asset: "BTC", units: 100_000 * unit)
+  // A two-sided book around 50,000.00 (ticks of 0.01).
+  let mid: Int64 = 5_000_000
+  for k in 1...20 {
+    engine.setMarketLevel(symbol: "BTCUSDT", side: .BUY, ticks: mid - Int64(k), quantity: 100_000)
+    engine.setMarketLevel(symbol: "BTCUSDT", side: .SELL, ticks: mid + Int64(k), quantity: 100_000)
+  }
+  let host = try VenueHost(
+    loop: loop, engine: engine,
+    credentials: [VenueCredential(apiKey: "t2t", account: 1, hmacSecret: "t2t-secret")],
+    tls: TLSContext(server: certs.cert, keyFile: certs.key))
+  host.rest.weightLimitOverride(1 << 40)
+  host.streams.pingIntervalNs = 3_600_000_000_000
+
+  let total = c.warmup + c.samples
+  var pending: Int64 = 0  // the update id the venue waits an order for
+  var pendingSince: Int64 = 0
+  var arrivals = 0
+  var step = 0
+  let prefixBytes = Array(("\"newClientOrderId\":\"" + prefix).utf8)
+
+  var started = false
+  host.streams.onDiffSent = { _, u, ns in
+    shared.venueSent[u] = ns
+    guard started else { return }  // diffs of the initial book, before stepping
+    pending = u
+    pendingSince = ns
+  }
+  func next() {
+    guard arrivals < total else {
+      // The measured window ends here, before anything closes (the engine's reconnect attempts
+      // after the venue goes away are not part of it).
+      shared.measuring.store(false, ordering: .releasing)
+      shared.venueDone.store(true, ordering: .releasing)
+      return
+    }
+    if arrivals == c.warmup && shared.firstMeasuredID == .max {
+      shared.firstMeasuredID = engine.bookUpdateID(symbol: "BTCUSDT") + 1
+      shared.measuring.store(true, ordering: .releasing)
+    }
+    // One change a step: the size of one level below the touch, cycling over five levels.
+    step += 1
+    let k = Int64(1 + step % 5)
+    engine.setMarketLevel(
+      symbol: "BTCUSDT", side: .BUY, ticks: mid - 1 - k, quantity: 100_000 + Int64(step % 7) * 1_000)
+    shared.steps += 1
+    host.streams.emitNow()
+  }
+  host.api.onRequest = { payload, ns in
+    guard let tag = parseTag(payload, after: prefixBytes) else { return }
+    guard shared.venueSent[tag] != nil else {
+      shared.unmatched += 1
+      return
+    }
+    shared.venueArrival[tag] = ns
+    if started && tag == pending {
+      pending = 0
+      arrivals += 1
+      _ = loop.schedule(after: 0) { next() }
+    }
+  }
+  // Start once the engine is synced and its order socket is open; a watchdog steps on when an
+  // order does not come (the probe skipped, the gate refused) so the run always ends.
+  func waitForEngine() {
+    if shared.engineReady.load(ordering: .acquiring) {
+      started = true
+      next()
+      watchdog()
+    } else {
+      _ = loop.schedule(after: 1_000_000) { waitForEngine() }
+    }
+  }
+  func watchdog() {
+    if shared.venueDone.load(ordering: .acquiring) { return }
+    if pending != 0 && cplat_now_ns() - pendingSince > c.stepTimeoutNs {
+      shared.timeouts += 1
+      shared.timedOutIDs.append(pending)
+      pending = 0
+      arrivals += 1
+      next()
+    }
+    _ = loop.schedule(after: 5_000_000) { watchdog() }
+  }
+  shared.port.store(Int(host.port), ordering: .releasing)
+  waitForEngine()
+  loop.run { shared.venueDone.load(ordering: .acquiring) }
+  // Give the last answers a moment, then record what the venue holds.
+  loop.run(timeoutNs: 200_000_000) { false }
+  for o in engine.orders.values where o.account == 1 {
+    shared.venueOrders += 1
+    if o.status == .EXPIRED { shared.venueExpired += 1 }
+  }
+  host.streams.close()
+  loop.run(timeoutNs: 50_000_000) { false }
+}
+
+/// The decimal tag after `needle` in a request frame, or nil.
+func parseTag(_ p: UnsafeRawBufferPointer, after needle: [UInt8]) -> Int64? {
+  let n = needle.count
+  guard p.count > n else { return nil }
+  var i = 0
+  while i + n < p.count {
+    if p[i] == needle[0] {
+      var j = 1
+      while j < n && p[i + j] == needle[j] { j += 1 }
+      if j == n {
+        var v: Int64 = 0
+        var k = i + n
+        var any = false
+        while k < p.count, p[k] >= 48, p[k] <= 57 {
+          v = v * 10 + Int64(p[k] - 48)
+          k += 1
+          any = true
+        }
+        return any ? v : nil
+      }
+    }
+    i += 1
+  }
+  return nil
+}

@@ -1,0 +1,101 @@
+import CPlatform
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import Soak
+import TestSupport
+import Testing
+import Venue
+import Wire
+
+@Suite(.serialized) struct RuntimeTests {
+  func certDir() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("needletail-t2t-\(UUID().uuidString)").path
+  }
+
+  /// The live runtime end to end against the Venue (the tick-to-trade harness at a small count,
+  /// unpinned): every book change the venue sends reaches the strategy thread's book, the probe's
+  /// order for it comes back to the venue tagged with that change's update id, every order's
+  /// answer reaches the tracker (IOC at the touch: all expire), and each order's stage times are
+  /// in causal order.
+  @Test(arguments: [TickToTradeConfig.Layout.oneThread, .twoThreads])
+  func probeOrdersFollowEveryBookChangeAndTheTrackerAgrees(_ layout: TickToTradeConfig.Layout) throws {
+    var c = TickToTradeConfig()
+    c.samples = 400
+    c.warmup = 50
+    c.layout = layout
+    c.wireCPU = nil
+    c.strategyCPU = nil
+    c.venueCPU = nil
+    c.countAllocations = false
+    c.spin = false  // tests share the machine; perf/t2t.sh measures the spinning runtime
+    let r = try runTickToTrade(c, certificateDir: certDir())
+    #expect(r.unmatchedArrivals == 0)
+    #expect(
+      r.stepTimeouts == 0,
+      "timed out: \(r.timedOutUpdateIDs), skipped \(r.probeSkipped), batches \(r.batchesSeen), steps \(r.steps), sync \(r.syncCounters)"
+    )
+    #expect(r.samples.count == 400)
+    #expect(r.probePlaced == r.steps)
+    #expect(r.venueOrders == r.probePlaced && r.venueExpired == r.venueOrders)
+    #expect(r.trackerOrders == r.venueOrders && r.trackerCancelled == r.trackerOrders)
+    #expect(r.ruleRefusals == 0 && r.gateRefusals == 0 && r.outboundFull == 0)
+    #expect(r.entryRejects == 0 && r.entryUnknown == 0 && r.entryMalformed == 0)
+    for s in r.samples {
+      #expect(
+        s.venueSentNs <= s.recvNs && s.recvNs <= s.decodedNs && s.decodedNs <= s.appliedNs
+          && s.appliedNs <= s.decidedNs && s.decidedNs <= s.queuedNs && s.queuedNs <= s.sentNs,
+        "stage times out of order for update \(s.updateID)")
+      #expect(s.queuedNs <= s.venueArrivalNs)
+    }
+  }
+
+  /// Order entry over the WebSocket API: orders that cross the book come back as accepted + one
+  /// fill per trade (trade id, price, quantity as the venue recorded them) + the final state; an
+  /// order the venue refuses comes back rejected; a cancel of a resting order comes back cancelled.
+  @Test func wsOrderEntryReportsFillsRejectsAndCancels() throws {
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 10, liquidityQuantity: 5_000)
+    let loop = v.loop
+    defer { loop.shutdown() }
+    let ring = SPSCRing<ExecEvent>(capacity: 1024)
+    let entry = BinanceWSOrderEntry(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: try TLSContext(client: v.certs.ca),
+      serverName: "localhost", apiKey: "k1", secret: "s1", instrument: v.instrument, clientIDPrefix: "ws-",
+      execOut: ring)
+    entry.start()
+    #expect(loop.run(timeoutNs: 5_000_000_000) { entry.isOpen })
+    var events: [ExecEvent] = []
+    func collect(until n: Int) {
+      _ = loop.run(timeoutNs: 5_000_000_000) {
+        while let e = ring.tryPop() { events.append(e) }
+        return events.count >= n
+      }
+    }
+    // Asks rest at 100.10, 100.12, … (5,000 each): a buy of 12,000 at 100.15 takes three levels
+    // (two full, one partial) and is filled.
+    #expect(entry.send(WireOrder(kind: .place, tag: 1, side: .buy, price: 10_015, quantity: 12_000)))
+    collect(until: 4)
+    let fills = events.filter { $0.kind == .filled && $0.tag == 1 }
+    #expect(events.first?.kind == .accepted)
+    #expect(fills.map(\.quantity) == [5_000, 5_000, 2_000])
+    #expect(fills.map(\.price) == [10_011, 10_013, 10_015])
+    let venueTrades = v.engine.myTrades(account: 1, symbol: "BTCUSDT")
+    #expect(Set(fills.map(\.tradeID)) == Set(venueTrades.map(\.tradeId)))
+    events.removeAll()
+    // Selling 200 BTC from an account holding 100: refused (-2010), so the order does not exist.
+    #expect(entry.send(WireOrder(kind: .place, tag: 2, side: .sell, price: 20_000, quantity: 20_000_000)))
+    #expect(entry.send(WireOrder(kind: .place, tag: 3, side: .sell, price: 20_000, quantity: 1_000)))
+    collect(until: 2)
+    #expect(events.contains { $0.kind == .rejected && $0.tag == 2 })
+    #expect(events.contains { $0.kind == .accepted && $0.tag == 3 && $0.venueOrderID > 0 })
+    #expect(!events.contains { $0.tag == 3 && $0.kind != .accepted })
+    events.removeAll()
+    #expect(entry.send(WireOrder(kind: .cancel, tag: 3)))
+    #expect(entry.send(WireOrder(kind: .cancel, tag: 99)))
+    collect(until: 2)
+    #expect(events.contains { $0.kind == .cancelled && $0.tag == 3 })
+    #expect(events.contains { $0.kind == .cancelRejected && $0.tag == 99 })
+    #expect(entry.malformed == 0)
+  }
+}
