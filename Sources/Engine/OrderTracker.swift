@@ -131,11 +131,28 @@ public final class OrderTracker {
   public func track(
     _ id: ClientOrderID, symbol: String, side: TradeSide, price: Int64, quantity: Int64, now: Int64
   ) {
-    precondition(orders[id] == nil, "client order id \(id) reused")
-    orders[id] = InFlightOrder(
-      clientOrderID: id, venueOrderID: nil, symbol: symbol, side: side, price: price, quantity: quantity,
-      createdNs: now,
-      lastChangeNs: now)
+    // One map operation: insert, and learn from the old value whether the id was in use.
+    let old = orders.updateValue(
+      InFlightOrder(
+        clientOrderID: id, venueOrderID: nil, symbol: symbol, side: side, price: price, quantity: quantity,
+        createdNs: now,
+        lastChangeNs: now),
+      forKey: id)
+    precondition(old == nil, "client order id \(id) reused")
+  }
+
+  /// Touches the map's storage for `count` orders now, so the first orders of a session do not
+  /// take the page faults of fresh memory on the order path (the kernel commits reserved pages on
+  /// first write). Leaves the tracker empty.
+  public func prefault(count: Int) {
+    precondition(orders.isEmpty, "prefault an empty tracker")
+    for i in 0..<count {
+      let id = ClientOrderID("prefault-\(i)")
+      orders[id] = InFlightOrder(
+        clientOrderID: id, venueOrderID: nil, symbol: "", side: .buy, price: 0, quantity: 0, createdNs: 0,
+        lastChangeNs: 0)
+    }
+    orders.removeAll(keepingCapacity: true)
   }
 
   public var activeOrders: [InFlightOrder] {

@@ -63,8 +63,7 @@ public final class StrategyHost {
   let prefix: String
   let send: (OrderCommand) -> Void
   var intents = Intents()
-  var idByTag: [UInt64: ClientOrderID] = [:]
-  var tagByID: [ClientOrderID: UInt64] = [:]
+  let prefixBytes: [UInt8]
   /// In the runtime: orders go to the wire thread through this ring instead of `send`.
   public var wireOut: SPSCRing<WireOrder>?
   /// The stage times of the batch being handled, copied into the orders it causes.
@@ -83,12 +82,34 @@ public final class StrategyHost {
     self.tracker = tracker
     self.prefix = prefix
     self.send = send
-    // Room for this many orders before the maps grow (growing allocates on the order path).
-    idByTag.reserveCapacity(orderCapacity)
-    tagByID.reserveCapacity(orderCapacity)
+    self.prefixBytes = Array(prefix.utf8)
+    _ = orderCapacity  // the tracker's capacity is what matters now; kept for source compatibility
   }
 
-  public func clientOrderID(tag: UInt64) -> ClientOrderID? { idByTag[tag] }
+  /// The client order id of a tag: the prefix, then the tag in decimal. Ids are derived, not
+  /// stored, so placing an order costs one map insert (the tracker's) instead of three.
+  @inline(__always)
+  public func clientOrderID(tag: UInt64) -> ClientOrderID? { ClientOrderID(prefix + String(tag)) }
+
+  /// The tag of one of this host's client order ids, or nil for an id it did not make.
+  public func tag(of id: ClientOrderID) -> UInt64? {
+    var v = id.value
+    return v.withUTF8 { u -> UInt64? in
+      let n = prefixBytes.count
+      guard u.count > n, u.count <= n + 20 else { return nil }
+      for k in 0..<n where u[k] != prefixBytes[k] { return nil }
+      var t: UInt64 = 0
+      for k in n..<u.count {
+        let c = u[k]
+        guard c >= 48, c <= 57 else { return nil }
+        let (m, o1) = t.multipliedReportingOverflow(by: 10)
+        let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
+        if o1 || o2 { return nil }
+        t = a
+      }
+      return t
+    }
+  }
 
   public func book(_ book: LadderBook, now: Int64) {
     strategy.onBook(book, now: now, intents: &intents)
@@ -117,7 +138,7 @@ public final class StrategyHost {
       case .created(let i), .completed(let i), .cancelled(let i), .lost(let i): id = i
       case .filled(let i, _), .failed(let i, _): id = i
       }
-      guard let tag = tagByID[id], let order = tracker.orders[id] else { return }
+      guard let tag = tag(of: id), let order = tracker.orders[id] else { return }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
       case .completed, .cancelled, .failed, .lost: gate.finished(side: order.side, unfilled: order.remaining)
@@ -137,7 +158,7 @@ public final class StrategyHost {
   func execute(referencePrice: Int64, now: Int64) {
     if intents.isEmpty { return }
     for tag in intents.cancels {
-      guard let id = idByTag[tag], tracker.cancelRequested(id, now: now) else {
+      guard let id = clientOrderID(tag: tag), tracker.cancelRequested(id, now: now) else {
         unknownCancels += 1
         continue
       }
@@ -156,15 +177,12 @@ public final class StrategyHost {
         ruleRefusals += 1
         continue
       }
-      precondition(idByTag[i.tag] == nil, "strategy reused order tag \(i.tag)")
       if let ring = wireOut, ring.freeCount == 0 {
         outboundFull += 1
         continue
       }
       if gate.check(i, referencePrice: referencePrice, now: now) != nil { continue }
       let id = ClientOrderID(prefix + String(i.tag))
-      idByTag[i.tag] = id
-      tagByID[id] = i.tag
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
       if let ring = wireOut {
         var s = stamps

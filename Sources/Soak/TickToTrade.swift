@@ -37,6 +37,9 @@ public struct TickToTradeConfig: Sendable {
   /// Busy-poll (the measurement) or poll every 100 µs (tests on a shared machine: the same code
   /// path, without starving other work).
   public var spin = true
+  /// Whether the venue's loop busy-polls too (one-thread layout: venue and engine each spin on a
+  /// core of their own, so neither side pays a wake-up).
+  public var venueSpin = false
   public init() {}
 }
 
@@ -153,6 +156,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
 
   // MARK: engine (strategy side, owned by the strategy thread once it starts)
   let tracker = OrderTracker(capacity: c.samples + c.warmup + 4096)
+  tracker.prefault(count: c.samples + c.warmup + 4096)
   let probe = ProbeStrategy(quantity: 10)  // 0.0001 BTC
   var limits = RiskLimits()
   limits.maxOrderQuantity = 1_000
@@ -408,7 +412,7 @@ func runVenue(
   }
   shared.port.store(Int(host.port), ordering: .releasing)
   waitForEngine()
-  loop.run { shared.venueDone.load(ordering: .acquiring) }
+  loop.run(mode: c.venueSpin ? .busyPoll : .block) { shared.venueDone.load(ordering: .acquiring) }
   // Give the last answers a moment, then record what the venue holds.
   loop.run(timeoutNs: 200_000_000) { false }
   for o in engine.orders.values where o.account == 1 {

@@ -28,9 +28,9 @@ public final class VenueStreams: WebSocketDelegate {
   public private(set) var diffsSkipped = 0
   /// (symbol, u) → the venue's top levels right after that diff: checkpoints for tests.
   public var onDiffEmitted: ((String, Int64) -> Void)?
-  /// (symbol, u, when the frames were handed to the sockets, CLOCK_MONOTONIC ns): the start of
-  /// tick-to-trade as the venue sees it. The stamp is taken after the frame is built, right
-  /// before the first send.
+  /// (symbol, u, when the frames were handed to the kernel, CLOCK_MONOTONIC ns): the start of
+  /// tick-to-trade as the venue sees it. The stamp is taken after the frames are built, framed and
+  /// sealed, right before the submit that sends them.
   public var onDiffSent: ((String, Int64, Int64) -> Void)?
 
   public init(loop: EventLoop, engine: MatchingEngine) {
@@ -117,9 +117,12 @@ public final class VenueStreams: WebSocketDelegate {
         ("u", String(id)), ("b", levels(bids)), ("a", levels(asks)),
       ])
       // Both cadences carry the same ids; the 1 s stream simply batches more.
-      let sentNs = cplat_now_ns()
       send(name.lowercased() + "@depth@100ms", data)
       send(name.lowercased() + "@depth", data)
+      // The frames are built and sealed; they leave with this submit, not after the rest of the
+      // turn's work. The send stamp is taken here, as the bytes go to the kernel.
+      let sentNs = cplat_now_ns()
+      loop.submitNow()
       diffsSent += 1
       onDiffEmitted?(name, id)
       onDiffSent?(name, id, sentNs)

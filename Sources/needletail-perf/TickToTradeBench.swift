@@ -2,7 +2,8 @@ import Foundation
 import Histogram
 import Soak
 
-// needletail-perf t2t [SAMPLES] [two-threads|one-thread] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]]
+// needletail-perf t2t [SAMPLES] [two-threads|one-thread|one-thread-spin] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]]
+//   one-thread-spin: the engine on one busy-polling thread (CPU 1) and the venue busy-polling on CPU 0
 //
 // Runs the tick-to-trade harness (Soak/TickToTrade.swift) and prints, as key=value lines and a
 // table, HdrHistogram percentiles of every stage and of the venue-to-venue round, plus the
@@ -11,6 +12,10 @@ func benchTickToTrade(_ args: [String]) throws {
   var c = TickToTradeConfig()
   if args.count > 0, let n = Int(args[0]) { c.samples = n }
   if args.count > 1, let l = TickToTradeConfig.Layout(rawValue: args[1]) { c.layout = l }
+  if args.count > 1, args[1] == "one-thread-spin" {
+    c.layout = .oneThread
+    c.venueSpin = true
+  }
   if args.count > 3 {
     c.wireCPU = Int(args[2])
     c.strategyCPU = Int(args[3])
@@ -44,7 +49,7 @@ func benchTickToTrade(_ args: [String]) throws {
     ("queued_to_sent", "SQE → io_uring_submit returned (kernel send)", { $0.sentNs - $0.queuedNs }),
     ("wire_out", "engine sent → venue order frame handled", { $0.venueArrivalNs - $0.sentNs }),
   ]
-  print("t2t_layout=\(r.layout.rawValue)")
+  print("t2t_layout=\(r.layout.rawValue)\(c.venueSpin ? "+venue-spinning" : "")")
   print("t2t_samples=\(r.samples.count)")
   print("t2t_wire_pinned=\(r.wirePinned) t2t_strategy_pinned=\(r.strategyPinned)")
   print("| stage | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs |")

@@ -497,6 +497,7 @@ case "soak":
   exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))
 case "t2t": try benchTickToTrade(Array(args[2...]))
+case "path-parts": benchPathParts()
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(
     ws: args[1] != "serve-tls", port: UInt16(args[2])!, cpu: Int32(args[3])!,

@@ -6,8 +6,9 @@ import Foundation
 import Soak
 import TestSupport
 import Testing
-import Venue
 import Wire
+
+@testable import Venue
 
 @Suite(.serialized) struct RuntimeTests {
   func certDir() -> String {
@@ -97,5 +98,65 @@ import Wire
     #expect(events.contains { $0.kind == .cancelled && $0.tag == 3 })
     #expect(events.contains { $0.kind == .cancelRejected && $0.tag == 99 })
     #expect(entry.malformed == 0)
+  }
+}
+
+@Suite struct UserStreamKeyTests {
+  /// User data with an Ed25519 key: the venue verifies the signature, the subscription is live and
+  /// execution reports reach the tracker; a key the venue does not hold is refused, counted, and
+  /// the refusal says why — and the private key appears in none of it.
+  @Test func ed25519KeySubscribesAndAWrongKeyIsRefused() throws {
+    let certs = try VenueHost.ensureCertificates(
+      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "needletail-ed-\(UUID().uuidString)"
+      )
+      .path)
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.minQty = 1
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    engine.addSymbol(sym)
+    engine.deposit(account: 1, asset: "USDT", units: 1_000_000 * 1_000_000_000_000_000_000)
+    var rng = SplitMix64(seed: 12)
+    let seed = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    let wrong = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    let host = try VenueHost(
+      loop: loop, engine: engine,
+      credentials: [
+        VenueCredential(
+          apiKey: "ed", account: 1, ed25519PublicKey: Signing.ed25519PublicKey(privateKeySeed: seed))
+      ],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key))
+    let tls = try TLSContext(client: certs.ca)
+    let tracker = OrderTracker()
+    func stream(_ key: [UInt8]) -> BinanceUserStream {
+      BinanceUserStream(
+        loop: loop, host: "127.0.0.1", port: host.port, tls: tls, serverName: "localhost", apiKey: "ed",
+        key: .ed25519(privateKeySeed: key), tracker: tracker, instrument: inst, nowNs: { cplat_now_ns() })
+    }
+    let good = stream(seed)
+    good.start()
+    #expect(loop.run(timeoutNs: 5_000_000_000) { good.subscribed })
+    tracker.track(ClientOrderID("ed-1"), symbol: "BTCUSDT", side: .buy, price: 9_000, quantity: 1_000, now: 0)
+    // Placed through the venue's order entry (as any client's order would be), so it reports it.
+    _ = try host.rest.newOrder(
+      1,
+      [
+        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "90.00",
+        "quantity": "0.01000", "newClientOrderId": "ed-1",
+      ])
+    #expect(loop.run(timeoutNs: 5_000_000_000) { tracker.orders[ClientOrderID("ed-1")]?.state == .open })
+
+    let bad = stream(wrong)
+    bad.start()
+    #expect(loop.run(timeoutNs: 5_000_000_000) { bad.refusals > 0 })
+    #expect(!bad.subscribed)
+    let why = try #require(bad.lastRefusal)
+    #expect(why.contains("-1022") || why.lowercased().contains("signature"), "\(why)")
+    #expect(!why.contains(Base64.encode(wrong)))
+    good.stop()
+    bad.stop()
   }
 }

@@ -9,9 +9,19 @@ import Wire
 /// CANCELED/EXPIRED → cancelled, REJECTED → failed; outboundAccountPosition → balances. Events can
 /// be lost, repeated or reordered; the order manager's reconciliation covers what this misses.
 public final class BinanceUserStream {
+  /// How requests are signed: an HMAC secret, or an Ed25519 private key (the 32-byte seed;
+  /// Binance's recommended key type for the WebSocket API). Never printed.
+  public enum Key: Sendable {
+    case hmac(secret: String)
+    case ed25519(privateKeySeed: [UInt8])
+  }
+
   let socket: ReconnectingWebSocket
   let apiKey: String
-  let secret: String
+  let key: Key
+  /// Subscriptions the venue refused (bad signature, unknown key…), with its last message.
+  public private(set) var refusals = 0
+  public private(set) var lastRefusal: String?
   public let tracker: OrderTracker
   let instrument: Instrument
   public var nowNs: () -> Int64
@@ -25,17 +35,26 @@ public final class BinanceUserStream {
   /// Called after each (re)subscription: the moment to reconcile what was missed.
   public var onSubscribed: (() -> Void)?
 
-  public init(
+  public convenience init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
     secret: String,
     tracker: OrderTracker, instrument: Instrument, nowNs: @escaping () -> Int64
+  ) {
+    self.init(
+      loop: loop, host: host, port: port, tls: tls, serverName: serverName, apiKey: apiKey,
+      key: .hmac(secret: secret), tracker: tracker, instrument: instrument, nowNs: nowNs)
+  }
+
+  public init(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
+    key: Key, tracker: OrderTracker, instrument: Instrument, nowNs: @escaping () -> Int64
   ) {
     socket = ReconnectingWebSocket(
       loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
       tls: tls,
       backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
     self.apiKey = apiKey
-    self.secret = secret
+    self.key = key
     self.tracker = tracker
     self.instrument = instrument
     self.nowNs = nowNs
@@ -50,7 +69,17 @@ public final class BinanceUserStream {
   func subscribe(_ ws: WebSocket) {
     let ts = clockMs()
     let payload = "apiKey=\(apiKey)&timestamp=\(ts)"  // params sorted by name
-    let sig = Signing.hmacSHA256Hex(secret: secret, payload: payload)
+    let sig: String
+    switch key {
+    case .hmac(let secret): sig = Signing.hmacSHA256Hex(secret: secret, payload: payload)
+    case .ed25519(let seed):
+      guard let raw = Signing.signEd25519(privateKeySeed: seed, payload: payload) else {
+        refusals += 1
+        lastRefusal = "the Ed25519 private key is not a 32-byte seed"
+        return
+      }
+      sig = Base64.encode(raw)  // [A-Za-z0-9+/=]: nothing to escape in JSON
+    }
     let id = nextID
     nextID += 1
     try? ws.send(
@@ -67,6 +96,11 @@ public final class BinanceUserStream {
     if let result = obj["result"] as? [String: Any], result["subscriptionId"] != nil {
       subscribed = true
       onSubscribed?()
+      return
+    }
+    if let id = obj["id"] as? String, id.hasPrefix("sub-"), let err = obj["error"] as? [String: Any] {
+      refusals += 1
+      lastRefusal = "\(err["code"] ?? "?") \(err["msg"] ?? "")"
       return
     }
     guard let e = obj["event"] as? [String: Any] else { return }

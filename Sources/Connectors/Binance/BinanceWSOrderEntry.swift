@@ -98,7 +98,7 @@ public final class BinanceWSOrderEntry {
   // MARK: writing
 
   /// Params (signed payload and JSON at once), then the signature and the envelope's end.
-  func writePlace(_ o: WireOrder) -> Int {
+  public func writePlace(_ o: WireOrder) -> Int {
     var p = ByteWriter(signed)
     var j = ByteWriter(frame)
     j.put("{\"id\":\"p")
