@@ -192,7 +192,36 @@ public final class EventLoop {
     return id
   }
 
-  public func cancelTimer(_ id: UInt64) { cancelledTimers.insert(id) }
+  public func cancelTimer(_ id: UInt64) {
+    cancelledTimers.insert(id)
+    repeating[id] = nil
+  }
+
+  final class Repeat {
+    var fire: (() -> Void)?
+  }
+  var repeating: [UInt64: Repeat] = [:]
+
+  /// Runs `body` every `nanoseconds` until it returns false or the timer is cancelled. The
+  /// closure is made once: re-arming allocates nothing (a `schedule(after:)` chain allocates a
+  /// closure per firing — keep-alives would allocate on the wire thread every interval).
+  @discardableResult
+  public func schedule(every nanoseconds: Int64, _ body: @escaping () -> Bool) -> UInt64 {
+    let id = nextTimerID
+    nextTimerID += 1
+    let r = Repeat()
+    repeating[id] = r
+    r.fire = { [unowned self, weak r] in
+      guard let r, self.repeating[id] != nil else { return }
+      guard body(), let again = r.fire, self.repeating[id] != nil else {
+        self.repeating[id] = nil
+        return
+      }
+      self.timers.push(TimerHeap.Entry(deadline: cplat_now_ns() + nanoseconds, id: id, body: again))
+    }
+    timers.push(TimerHeap.Entry(deadline: cplat_now_ns() + nanoseconds, id: id, body: r.fire!))
+    return id
+  }
 
   func fireTimers(now: Int64) {
     while let top = timers.peek, top.deadline <= now {

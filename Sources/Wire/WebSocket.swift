@@ -454,16 +454,16 @@ public final class WebSocket: ByteStreamDelegate {
   /// Pings every `intervalNs` and fails the connection with `.idleTimeout` when no pong or data
   /// has come back within `timeoutNs`: a half-open connection is detected, never waited on forever.
   public func keepAlive(loop: EventLoop, intervalNs: Int64, timeoutNs: Int64) {
-    pingTimer = loop.schedule(after: intervalNs) { [weak self] in
-      guard let self, self.state == .open else { return }
+    pingTimer = loop.schedule(every: intervalNs) { [weak self] in
+      guard let self, self.state == .open else { return false }
       let now = cplat_now_ns()
       let lastData = (self.stream as? TCPConnection)?.lastReceiveNs ?? 0
       if now - max(self.lastPongNs, lastData) > timeoutNs {
         self.fail(.idleTimeout, code: 1001)
-        return
+        return false
       }
       try? self.ping()
-      self.keepAlive(loop: loop, intervalNs: intervalNs, timeoutNs: timeoutNs)
+      return true
     }
   }
 }

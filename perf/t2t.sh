@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Tick-to-trade against the Venue over loopback TLS (see Sources/Soak/TickToTrade.swift):
+# the venue changes its book and sends the depth diff, the engine's probe strategy answers each
+# book change with an order, the venue stamps its arrival. Three layouts, then a same-run
+# baseline: a WebSocket-over-TLS echo round trip between two busy-polling Wire processes (the
+# transport floor under venue-to-venue, which crosses that same path once each way).
+#   bash perf/t2t.sh [SAMPLES]        (default 100000)
+# Writes perf/out/t2t-raw.txt and prints a summary (perf/out/t2t-summary.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+OUT=perf/out
+mkdir -p "$OUT/pki" perf/baselines/bin
+swift build -c release --product needletail-perf >/dev/null
+gcc -O2 -shared -fPIC -o perf/baselines/bin/malloc_count.so perf/baselines/malloc_count.c
+P=.build/release/needletail-perf
+B=$(pwd)/perf/baselines/bin
+export NT_PKI_DIR=$OUT/t2t-pki
+LOG=$OUT/t2t-raw.txt
+: >"$LOG"
+for layout in one-thread-spin one-thread two-threads; do
+  echo "== $layout" | tee -a "$LOG"
+  LD_PRELOAD=$B/malloc_count.so $P t2t "$N" $layout >>"$LOG"
+done
+# Baseline: WSS echo round trips, client CPU 0, server CPU 1, both busy-polling.
+PKI=$OUT/pki
+if [ ! -f "$PKI/server.pem" ]; then
+  (cd "$PKI" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 \
+      -subj "/CN=Needletail perf CA" 2>/dev/null &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
+      -subj "/CN=localhost" 2>/dev/null &&
+    echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >san.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
+      -extfile san.ext 2>/dev/null)
+fi
+port=$((32000 + RANDOM % 1000))
+$P serve-wss $port 1 "$PKI/server.pem" "$PKI/server.key" >"$OUT/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q READY "$OUT/server.log" 2>/dev/null && break; sleep 0.05; done
+echo "== baseline wss rtt" | tee -a "$LOG"
+$P rtt wss $port 100000 300 0 "$PKI/ca.pem" >>"$LOG"
+wait $pid 2>/dev/null || true
+python3 - "$LOG" <<'PY' | tee "$OUT/t2t-summary.md"
+import re, sys
+text = open(sys.argv[1]).read()
+blocks = re.split(r"^== ", text, flags=re.M)[1:]
+rtt = {}
+for b in blocks:
+    name, body = b.split("\n", 1)
+    if name.startswith("baseline"):
+        for k, v in re.findall(r"(\w+_rtt_ns_p\w+)=([\d.]+)", body):
+            rtt[k] = float(v) / 1000
+        continue
+    print(f"### {name}\n")
+    print("\n".join(l for l in body.splitlines() if l.startswith("|")))
+    kv = dict(re.findall(r"(t2t_\w+)=(\S+)", body))
+    print(f"\nsamples {kv.get('t2t_samples')}, engine allocations {kv.get('t2t_engine_allocations')}, "
+          f"step timeouts {kv.get('t2t_step_timeouts')}, unmatched {kv.get('t2t_unmatched_arrivals')}, "
+          f"tracker {kv.get('t2t_tracker_cancelled')}/{kv.get('t2t_tracker_orders')} expired = venue "
+          f"{kv.get('t2t_venue_expired')}/{kv.get('t2t_venue_orders')}\n")
+    if rtt:
+        pass
+    v2v = float(kv.get("t2t_venue_to_venue_p50_us", "nan"))
+    print(f"venue-to-venue p50 {v2v:.1f} µs\n")
+if rtt:
+    k50 = [k for k in rtt if k.endswith("p50")]
+    print("### baseline: WebSocket-over-TLS echo round trip (two busy-polling Wire processes)\n")
+    for k in sorted(rtt):
+        print(f"- {k}: {rtt[k]:.1f} µs")
+PY
