@@ -18,6 +18,15 @@ public struct OrderSoakConfig: Sendable {
   public var reconcileEvery = 500
   /// The venue's request weight per minute for the soak.
   public var weightLimitPerMinute = 10_000_000
+  /// Run the user-data stream (WebSocket API) into the same tracker; a resubscription after a
+  /// dropped socket makes the soak reconcile before it places again.
+  public var userStream = true
+  /// Keep a book from the market streams and compare it with the venue's after every diff.
+  public var marketData = true
+  /// The venue skips one depth diff after every this many orders (0: never): a gap to detect.
+  public var skipDiffEvery = 250
+  /// The venue closes each market-stream connection this long after it opens (nil: never).
+  public var streamDisconnectNs: Int64? = 15_000_000_000
 
   public init(faults: FaultPlan) { self.faults = faults }
 
@@ -32,6 +41,10 @@ public struct OrderSoakConfig: Sendable {
     f.force429 = 0.0005
     f.force418 = 0.0001
     f.retryAfterSeconds = 1
+    f.dropUserEvent = 0.02
+    f.duplicateUserEvent = 0.02
+    f.reorderUserEvents = 0.02
+    f.closeSocket = 0.0005
     var c = OrderSoakConfig(faults: f)
     c.seed = seed
     return c
@@ -58,12 +71,28 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
   public var banned = 0
   public var faults: [String: Int] = [:]
   public var seconds = 0.0
+  /// User data: events applied, (re)subscriptions, reconciliations they triggered.
+  public var userEvents = 0
+  public var userSubscriptions = 0
+  public var reconcilesAfterResubscribe = 0
+  /// Market data: checkpoints (the book after a diff compared with the venue's top 20 levels at
+  /// that update id), how many differed, snapshots fetched, gaps detected, diffs the venue skipped,
+  /// stream reconnects.
+  public var bookCheckpoints = 0
+  public var bookMismatches = 0
+  public var bookSnapshots = 0
+  public var bookGaps = 0
+  public var diffsSkipped = 0
+  public var streamReconnects = 0
+  /// Balances read back over REST at the end and compared with the venue's books (per asset).
+  public var balancesCompared = 0
+  public var balanceMismatches: [String] = []
 
   public init() {}
 
   public var agrees: Bool {
     mismatchCount == 0 && openAtVenueClosedInTracker == 0 && openInTrackerUnknownToVenue == 0
-      && venueFills == trackerFills
+      && venueFills == trackerFills && bookMismatches == 0 && balanceMismatches.isEmpty
   }
 
   public var description: String {
@@ -77,11 +106,47 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
       faults injected: \(f)
       client saw: unknown outcomes \(unknownOutcomes), 429s \(rateLimited), 418s \(banned), \
       duplicate fills dropped \(duplicateFillsDropped)
+      user data: \(userEvents) events, \(userSubscriptions) subscriptions, \(reconcilesAfterResubscribe) \
+      reconciliations after a resubscription
+      book: \(bookCheckpoints) checkpoints compared, \(bookMismatches) differed; \(bookSnapshots) snapshots, \
+      \(bookGaps) gaps detected, \(diffsSkipped) diffs skipped by the venue, \(streamReconnects) stream reconnects
+      balances: \(balancesCompared) assets compared, \(balanceMismatches.isEmpty ? "all equal" : balanceMismatches.joined(separator: "; "))
       """ + (mismatches.isEmpty ? "" : "\nfirst mismatches: " + mismatches.joined(separator: "; "))
   }
 }
 
 public enum SoakError: Error { case timedOut(String) }
+
+/// The soak's book: applies the sync's events as the strategy thread would, and after every diff
+/// compares its top 20 levels a side with the venue's at that update id.
+final class BookCheck {
+  var applier: BookEventApplier
+  var truth: [Int64: ([BookLevel], [BookLevel])] = [:]
+  var checkpoints = 0
+  var mismatches = 0
+  var firstMismatch: String?
+
+  init(book: LadderBook) { applier = BookEventApplier(book: book) }
+
+  func handle(_ e: BookEvent) {
+    guard applier.apply(e), applier.isLive, !e.isSnapshotEnd, let want = truth[e.updateID] else { return }
+    checkpoints += 1
+    let bids = applier.book.levels(.bid, limit: 20)
+    let asks = applier.book.levels(.ask, limit: 20)
+    if bids != want.0 || asks != want.1 {
+      mismatches += 1
+      if firstMismatch == nil {
+        firstMismatch =
+          "book at u=\(e.updateID): bids \(bids.prefix(3)) asks \(asks.prefix(3)), venue \(want.0.prefix(3)) \(want.1.prefix(3))"
+      }
+    }
+  }
+}
+
+struct CheckSink: BookEventSink {
+  let check: BookCheck
+  mutating func emit(_ event: BookEvent) { check.handle(event) }
+}
 
 /// Runs the soak on the calling thread (it owns the event loop) and returns the comparison.
 public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws -> OrderSoakReport {
@@ -116,13 +181,65 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 50_000_000)
   let om = BinanceOrderManager(
     rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
+  let clientTLS = try TLSContext(client: certs.ca)
+
+  // User data into the same tracker. After every resubscription but the first, what the stream
+  // missed while down is reconciled over REST before another order is placed.
+  var user: BinanceUserStream?
+  var needsReconcile = false
+  var subscriptions = 0
+  var reconcilesAfterResubscribe = 0
+  if c.userStream {
+    let u = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost", apiKey: "soak",
+      secret: "soak-secret", tracker: tracker, instrument: inst, nowNs: om.nowNs)
+    u.onSubscribed = {
+      subscriptions += 1
+      if subscriptions > 1 { needsReconcile = true }
+    }
+    u.start()
+    user = u
+  }
+
+  // A book from the market streams, compared with the venue's after every diff it applies.
+  let check = BookCheck(book: LadderBook(instrument: inst, windowTicks: 1 << 14, centreTick: 10_000))
+  var md: BinanceMarketData<CheckSink>?
+  if c.marketData {
+    host.streams.forcedDisconnectNs = c.streamDisconnectNs
+    host.streams.onDiffEmitted = { name, u in
+      let d = engine.depth(symbol: name, limit: 20)
+      check.truth[u] = (d.bids, d.asks)
+      check.truth[u - 2_000] = nil
+    }
+    let m = BinanceMarketData(
+      loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost",
+      symbol: "BTCUSDT",
+      instrument: inst, sink: CheckSink(check: check))
+    // One IP, one limit: a 429/418 on a snapshot holds the order path back too.
+    m.onRateLimited = { _, seconds in rest.pause(retryAfterSeconds: seconds) }
+    rest.onLimited = { [weak m] _, seconds in m?.pause(retryAfterSeconds: seconds) }
+    m.start()
+    md = m
+  }
+  if c.userStream || c.marketData {
+    _ = loop.run(timeoutNs: 10_000_000_000) {
+      (user?.subscribed ?? true)
+        && (md.map { if case .synced = $0.sync.state { true } else { false } } ?? true)
+    }
+  }
 
   func wait(_ what: String, _ cond: () -> Bool) throws {
-    // Long enough for any Retry-After the venue has given, plus 30 s.
-    let pause = max(0, rest.pausedUntilNs - rest.wallNs())
-    if !loop.run(timeoutNs: pause + 30_000_000_000, until: cond) {
-      throw SoakError.timedOut(
-        "\(what) (after \(om.rateLimited) 429s, \(om.banned) 418s: \(om.haltReason ?? "-"))")
+    // Up to 30 s past the end of any Retry-After the venue has given — including one given while
+    // waiting (a ban extends the deadline with it).
+    let start = rest.wallNs()
+    while true {
+      let deadline = max(start, rest.pausedUntilNs) + 30_000_000_000
+      let now = rest.wallNs()
+      if now >= deadline {
+        throw SoakError.timedOut(
+          "\(what) (after \(om.rateLimited) 429s, \(om.banned) 418s: \(om.haltReason ?? "-"))")
+      }
+      if loop.run(timeoutNs: min(deadline - now, 1_000_000_000), until: cond) { return }
     }
   }
   func refill() throws {
@@ -163,6 +280,15 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   try refill()
   for i in 0..<c.orders {
     if i % 20 == 0 { try refill() }
+    if c.marketData && c.skipDiffEvery > 0 && i > 0 && i % c.skipDiffEvery == 0 {
+      host.streams.skipNextDiff = true
+    }
+    if needsReconcile {
+      // The user stream came back: trade only after what it missed is reconciled.
+      needsReconcile = false
+      reconcilesAfterResubscribe += 1
+      try settle()
+    }
     if i > 0 && i % c.reconcileEvery == 0 { try settle() }
     if !om.canPlace {
       try wait("Retry-After") { om.canSend }
@@ -176,6 +302,8 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
       continue
     }
     report.ordersSubmitted += 1
+    // The venue publishes the book's change now (a busy market's stream is never quiet for long).
+    if c.marketData { host.streams.emitNow() }
     resting.append(id)
     try wait("placement") { om.pending == 0 }
     if resting.count > c.restingWindow {
@@ -188,8 +316,52 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     }
   }
   try settle()
+  if c.userStream || c.marketData { loop.run(timeoutNs: 300_000_000) { false } }  // the last events
+  try settle()
 
   compare(engine: engine, tracker: tracker, into: &report)
+  // Balances: read back over REST and compared with the venue's ledger, in Binance's 8 decimals.
+  var read = false
+  var readOK = false
+  for _ in 0..<5 where !readOK {
+    try wait("Retry-After") { om.canSend }
+    om.refreshBalances {
+      readOK = $0
+      read = true
+    }
+    try wait("balances") { read }
+    read = false
+  }
+  for asset in ["BTC", "USDT"] {
+    let v = engine.balance(account: 1, asset: asset)
+    let scale: Int128 = 10_000_000_000  // venue units (10⁻¹⁸) → 10⁻⁸
+    guard let b = om.balances[asset] else {
+      report.balanceMismatches.append("\(asset) not reported")
+      continue
+    }
+    report.balancesCompared += 1
+    if b.free != v.free / scale || b.locked != v.locked / scale {
+      report.balanceMismatches.append(
+        "\(asset): client free \(b.free) locked \(b.locked), venue free \(v.free / scale) locked \(v.locked / scale)"
+      )
+    }
+  }
+  if let u = user {
+    report.userEvents = u.events
+    report.userSubscriptions = subscriptions
+    report.reconcilesAfterResubscribe = reconcilesAfterResubscribe
+    u.stop()
+  }
+  if let m = md {
+    report.bookCheckpoints = check.checkpoints
+    report.bookMismatches = check.mismatches
+    report.bookSnapshots = m.sync.counters.snapshots
+    report.bookGaps = m.sync.counters.gaps + m.sync.counters.snapshotMismatches
+    report.diffsSkipped = host.streams.diffsSkipped
+    report.streamReconnects = m.reconnects
+    if let first = check.firstMismatch { report.mismatches.append(first) }
+    m.stop()
+  }
   report.duplicateFillsDropped = tracker.duplicateFills
   report.unknownOutcomes = om.unknownOutcomes
   report.rateLimited = om.rateLimited

@@ -20,6 +20,11 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   public private(set) var reconnects = 0
   public private(set) var trades = 0
   public private(set) var malformed = 0
+  /// Snapshot requests answered 429/418 (then retried only after the Retry-After given).
+  public private(set) var rateLimited = 0
+  /// Told of a 429/418 on the snapshot (status, Retry-After seconds): the IP's limit, which the
+  /// order path shares.
+  public var onRateLimited: ((Int, Int) -> Void)?
   public var snapshotLimit = 1000
 
   /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
@@ -83,8 +88,30 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     }
   }
 
+  /// No snapshot is asked for before this (monotonic ns): a Retry-After from the venue, given to
+  /// this client or (through `pause`) to another on the same IP.
+  public private(set) var pausedUntilNs: Int64 = 0
+  var retryScheduled = false
+
+  /// Holds snapshot requests back for `seconds` (a 429/418 Retry-After for this IP).
+  public func pause(retryAfterSeconds seconds: Int) {
+    pausedUntilNs = max(pausedUntilNs, cplat_now_ns() + Int64(max(1, seconds)) * 1_000_000_000)
+  }
+
   func requestSnapshot() {
     guard !snapshotInFlight else { return }
+    let now = cplat_now_ns()
+    if now < pausedUntilNs {
+      // A reconnect or a gap during a Retry-After: ask once it has passed, not before.
+      if !retryScheduled {
+        retryScheduled = true
+        loop.schedule(after: pausedUntilNs - now) { [weak self] in
+          self?.retryScheduled = false
+          self?.requestSnapshot()
+        }
+      }
+      return
+    }
     snapshotInFlight = true
     http.request(
       HTTPRequestHead(method: "GET", target: "/api/v3/depth?symbol=\(symbol)&limit=\(snapshotLimit)"),
@@ -93,6 +120,16 @@ public final class BinanceMarketData<Sink: BookEventSink> {
       [weak self] result in
       guard let self else { return }
       self.snapshotInFlight = false
+      if case .success(let r) = result, r.head.status == 429 || r.head.status == 418 {
+        // Binance limits by IP: every client of this engine shares the ban. Wait as told —
+        // asking again early turns a 429 into a 418 and a 418 into a longer one.
+        self.rateLimited += 1
+        let seconds = Int(r.head.headers["retry-after"] ?? "60") ?? 60
+        self.pause(retryAfterSeconds: seconds)
+        self.onRateLimited?(Int(r.head.status), seconds)
+        self.requestSnapshot()  // scheduled for when the Retry-After has passed
+        return
+      }
       guard case .success(let r) = result, r.head.status == 200 else {
         self.loop.schedule(after: 200_000_000) { [weak self] in self?.requestSnapshot() }
         return

@@ -28,6 +28,57 @@ public final class BinanceOrderManager {
   /// Calls refused locally because of a pause or halt (nothing was sent, nothing tracked).
   public private(set) var heldBack = 0
 
+  /// Balances as the venue last reported them over REST: asset → (free, locked) in units of
+  /// 10⁻⁸ (Binance's eight decimals), exact.
+  public private(set) var balances: [String: (free: Int128, locked: Int128)] = [:]
+  /// Balance answers that could not be read (counted; the previous balances are kept).
+  public private(set) var malformedBalances = 0
+
+  /// Reads every balance (GET /api/v3/account); calls `done(true)` when they were updated.
+  public func refreshBalances(_ done: @escaping (Bool) -> Void) {
+    guard canSend else {
+      heldBack += 1
+      return done(false)
+    }
+    pending += 1
+    rest.account { [weak self] outcome in
+      guard let self else { return done(false) }
+      self.pending -= 1
+      guard case .ok(let body) = outcome, let obj = body as? [String: Any],
+        let list = obj["balances"] as? [[String: Any]]
+      else {
+        if case .limited(let st, let ra, let msg) = outcome {
+          self.limited(status: st, retryAfter: ra, message: msg)
+        }
+        if case .ok = outcome { self.malformedBalances += 1 }
+        return done(false)
+      }
+      var fresh: [String: (free: Int128, locked: Int128)] = [:]
+      for b in list {
+        guard let a = b["asset"] as? String, let f = (b["free"] as? String).flatMap(Self.units8),
+          let l = (b["locked"] as? String).flatMap(Self.units8)
+        else {
+          self.malformedBalances += 1
+          return done(false)
+        }
+        fresh[a] = (f, l)
+      }
+      self.balances = fresh
+      done(true)
+    }
+  }
+
+  /// "123.45678901" → 12345678901 (units of 10⁻⁸); nil for anything else or more decimals.
+  static func units8(_ s: String) -> Int128? {
+    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count <= 2, let whole = Int128(parts[0]) else { return nil }
+    var frac = parts.count == 2 ? String(parts[1]) : ""
+    guard frac.count <= 8, frac.allSatisfy(\.isASCII), frac.allSatisfy(\.isNumber) else { return nil }
+    frac += String(repeating: "0", count: 8 - frac.count)
+    guard let f = Int128(frac) else { return nil }
+    return whole * 100_000_000 + f
+  }
+
   public init(rest: BinanceSpotREST, tracker: OrderTracker, symbol: String, nowNs: @escaping () -> Int64) {
     self.rest = rest
     self.tracker = tracker

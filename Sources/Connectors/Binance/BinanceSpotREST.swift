@@ -56,9 +56,10 @@ public final class BinanceSpotREST {
       self?.issue(method, path, params, signed: signed) { outcome in
         guard let self else { return done(outcome) }
         self.inFlight = false
-        if case .limited(_, let retryAfter, _) = outcome {
+        if case .limited(let status, let retryAfter, _) = outcome {
           self.pausedUntilNs = max(
             self.pausedUntilNs, self.wallNs() + Int64(max(1, retryAfter)) * 1_000_000_000)
+          self.onLimited?(status, retryAfter)
         }
         done(outcome)
         self.pump()
@@ -69,6 +70,18 @@ public final class BinanceSpotREST {
 
   /// Requests waiting to be sent (not counting the one in flight).
   public var queued: Int { queue.count - queueHead }
+
+  /// Told of every 429/418 (status, Retry-After seconds): the IP's limit, which other clients of
+  /// the engine (the market-data snapshot fetcher) must honour too.
+  public var onLimited: ((Int, Int) -> Void)?
+
+  /// Holds every request back for `seconds`: a 429/418 Retry-After another client on the same IP
+  /// was given (Binance limits and bans by IP, so the whole engine waits it out together).
+  public func pause(retryAfterSeconds seconds: Int) {
+    pausedUntilNs = max(pausedUntilNs, wallNs() + Int64(max(1, seconds)) * 1_000_000_000)
+    let wait = pausedUntilNs - wallNs()
+    _ = http.loop.schedule(after: wait) { [weak self] in self?.pump() }
+  }
 
   func pump() {
     guard !inFlight, queueHead < queue.count else { return }
@@ -176,6 +189,11 @@ public final class BinanceSpotREST {
     send(
       "GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)], signed: true,
       done)
+  }
+
+  /// GET /api/v3/account: balances (free and locked per asset) and permissions.
+  public func account(_ done: @escaping (Outcome) -> Void) {
+    send("GET", "/api/v3/account", [], signed: true, done)
   }
 
   /// GET /api/v3/myTrades (the last 1,000 fills).
