@@ -15,17 +15,7 @@ gcc -O3 -std=gnu11 -o perf/baselines/bin/rtt perf/baselines/rtt.c -luring
 gcc -O2 -shared -fPIC -o perf/baselines/bin/malloc_count.so perf/baselines/malloc_count.c
 P=.build/release/needletail-perf
 B=perf/baselines/bin
-PKI=$OUT/pki
-if [ ! -f "$PKI/server.pem" ]; then
-  (cd "$PKI" &&
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 \
-      -subj "/CN=Needletail perf CA" 2>/dev/null &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
-      -subj "/CN=localhost" 2>/dev/null &&
-    echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >san.ext &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
-      -extfile san.ext 2>/dev/null)
-fi
+source perf/pki.sh
 
 # Starts a server in the background, waits for READY, prints its pid.
 start() {

@@ -23,17 +23,7 @@ for layout in one-thread-spin one-thread two-threads; do
   LD_PRELOAD=$B/malloc_count.so $P t2t "$N" $layout >>"$LOG"
 done
 # Baseline: WSS echo round trips, client CPU 0, server CPU 1, both busy-polling.
-PKI=$OUT/pki
-if [ ! -f "$PKI/server.pem" ]; then
-  (cd "$PKI" &&
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 \
-      -subj "/CN=Needletail perf CA" 2>/dev/null &&
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
-      -subj "/CN=localhost" 2>/dev/null &&
-    echo "subjectAltName=DNS:localhost,IP:127.0.0.1" >san.ext &&
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 30 \
-      -extfile san.ext 2>/dev/null)
-fi
+source perf/pki.sh
 port=$((32000 + RANDOM % 1000))
 $P serve-wss $port 1 "$PKI/server.pem" "$PKI/server.key" >"$OUT/server.log" 2>&1 &
 pid=$!

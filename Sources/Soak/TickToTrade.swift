@@ -110,6 +110,28 @@ func mallocCountThread(_ on: Bool) -> Bool {
 
 func mallocCountRead() -> UInt64? { mallocCountReadFn?() }
 
+/// Counts the calling thread's allocations over one window: from the first `follow(true)` to
+/// the first `follow(false)` after it (the harness's measured window), once.
+struct AllocationWindow {
+  var counting = false
+  var done = false
+  var before: UInt64 = 0
+  var count: UInt64 = 0
+
+  mutating func follow(_ measuring: Bool) {
+    if measuring, !counting, !done {
+      counting = mallocCountThread(true)
+      done = !counting
+      before = mallocCountRead() ?? 0
+    } else if !measuring, counting {
+      _ = mallocCountThread(false)
+      count = (mallocCountRead() ?? 0) &- before
+      counting = false
+      done = true
+    }
+  }
+}
+
 /// Shared between the venue thread, the engine threads and the caller; written before the flags
 /// that publish it (Atomic acquire/release), so plain fields are safe.
 final class T2TShared: @unchecked Sendable {
@@ -193,9 +215,8 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
       md.start()
       entry.start()
       var ready = false
-      var counted = false
-      var countDone = false
-      var before: UInt64 = 0
+      var window = AllocationWindow()
+      defer { wireAllocs = window.count }
       let oneThread = c.layout == .oneThread
       if oneThread, let cpu = c.strategyCPU { _ = cplat_pin_current_thread(Int32(cpu)) }
       if !c.spin {
@@ -213,19 +234,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
           ready = true
           shared.engineReady.store(true, ordering: .releasing)
         }
-        if counting {
-          let m = shared.measuring.load(ordering: .acquiring)
-          if m, !counted, !countDone {
-            countDone = !mallocCountThread(true)
-            counted = !countDone
-            before = mallocCountRead() ?? 0
-          } else if !m, counted {
-            _ = mallocCountThread(false)
-            wireAllocs = (mallocCountRead() ?? 0) &- before
-            counted = false
-            countDone = true
-          }
-        }
+        if counting { window.follow(shared.measuring.load(ordering: .acquiring)) }
         return shared.stop.load(ordering: .acquiring)
       }
       report.bookRingWaits = md.sync.sink.fullWaits
@@ -248,23 +257,10 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   let strategy: NativeThread? =
     c.layout == .twoThreads
     ? NativeThread(name: "nt-strategy", cpu: c.strategyCPU) {
-      var counted = false
-      var countDone = false
-      var before: UInt64 = 0
+      var window = AllocationWindow()
+      defer { strategyAllocs = window.count }
       runtime.run(idle: c.spin ? .spin : .sleep(microseconds: 100)) {
-        if counting {
-          let m = shared.measuring.load(ordering: .acquiring)
-          if m, !counted, !countDone {
-            countDone = !mallocCountThread(true)
-            counted = !countDone
-            before = mallocCountRead() ?? 0
-          } else if !m, counted {
-            _ = mallocCountThread(false)
-            strategyAllocs = (mallocCountRead() ?? 0) &- before
-            counted = false
-            countDone = true
-          }
-        }
+        if counting { window.follow(shared.measuring.load(ordering: .acquiring)) }
         return shared.stop.load(ordering: .acquiring)
       }
     } : nil

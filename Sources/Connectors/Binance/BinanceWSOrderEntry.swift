@@ -97,109 +97,31 @@ public final class BinanceWSOrderEntry {
 
   // MARK: writing
 
-  /// Params (signed payload and JSON at once), then the signature and the envelope's end.
+  /// `order.place`: params in name order (what Binance signs), then signature and envelope end.
   public func writePlace(_ o: WireOrder) -> Int {
-    var p = ByteWriter(signed)
-    var j = ByteWriter(frame)
-    j.put("{\"id\":\"p")
-    j.put(UInt64: o.tag)
-    j.put("\",\"method\":\"order.place\",\"params\":{")
-    param(&p, &j, "apiKey", apiKey)
-    p.put("&newClientOrderId=")
-    j.put(",\"newClientOrderId\":\"")
-    p.put(prefix)
-    j.put(prefix)
-    p.put(UInt64: o.tag)
-    j.put(UInt64: o.tag)
-    j.put("\"")
-    p.put("&price=")
-    j.put(",\"price\":\"")
-    p.put(decimal: o.price, scale: instrument.priceScale)
-    j.put(decimal: o.price, scale: instrument.priceScale)
-    j.put("\"")
-    p.put("&quantity=")
-    j.put(",\"quantity\":\"")
-    p.put(decimal: o.quantity, scale: instrument.quantityScale)
-    j.put(decimal: o.quantity, scale: instrument.quantityScale)
-    j.put("\"")
-    let side: StaticString = o.side == .buy ? "BUY" : "SELL"
-    p.put("&side=")
-    p.put(side)
-    j.put(",\"side\":\"")
-    j.put(side)
-    j.put("\"")
-    p.put("&symbol=")
-    p.put(symbol)
-    j.put(",\"symbol\":\"")
-    j.put(symbol)
-    j.put("\"")
-    if !o.postOnly {
-      let tif: StaticString = o.immediateOrCancel ? "IOC" : "GTC"
-      p.put("&timeInForce=")
-      p.put(tif)
-      j.put(",\"timeInForce\":\"")
-      j.put(tif)
-      j.put("\"")
-    }
-    let ts = UInt64(cplat_wall_ms() + timeOffsetMs)
-    p.put("&timestamp=")
-    p.put(UInt64: ts)
-    j.put(",\"timestamp\":")
-    j.put(UInt64: ts)
-    let type: StaticString = o.postOnly ? "LIMIT_MAKER" : "LIMIT"
-    p.put("&type=")
-    p.put(type)
-    j.put(",\"type\":\"")
-    j.put(type)
-    j.put("\"")
-    return finish(&p, &j)
+    var w = ParamWriter(signed: signed, json: frame)
+    w.envelope(method: "order.place", idPrefix: "p", tag: o.tag)
+    w.param("apiKey", apiKey)
+    w.clientID("newClientOrderId", prefix: prefix, tag: o.tag)
+    w.decimal("price", o.price, scale: instrument.priceScale)
+    w.decimal("quantity", o.quantity, scale: instrument.quantityScale)
+    w.param("side", o.side == .buy ? "BUY" : "SELL")
+    w.param("symbol", symbol)
+    if !o.postOnly { w.param("timeInForce", o.immediateOrCancel ? "IOC" : "GTC") }
+    w.number("timestamp", UInt64(cplat_wall_ms() + timeOffsetMs))
+    w.param("type", o.postOnly ? "LIMIT_MAKER" : "LIMIT")
+    return w.finish(key)
   }
 
+  /// `order.cancel` by client order id.
   func writeCancel(_ o: WireOrder) -> Int {
-    var p = ByteWriter(signed)
-    var j = ByteWriter(frame)
-    j.put("{\"id\":\"c")
-    j.put(UInt64: o.tag)
-    j.put("\",\"method\":\"order.cancel\",\"params\":{")
-    param(&p, &j, "apiKey", apiKey)
-    p.put("&origClientOrderId=")
-    j.put(",\"origClientOrderId\":\"")
-    p.put(prefix)
-    j.put(prefix)
-    p.put(UInt64: o.tag)
-    j.put(UInt64: o.tag)
-    j.put("\"")
-    p.put("&symbol=")
-    p.put(symbol)
-    j.put(",\"symbol\":\"")
-    j.put(symbol)
-    j.put("\"")
-    let ts = UInt64(cplat_wall_ms() + timeOffsetMs)
-    p.put("&timestamp=")
-    p.put(UInt64: ts)
-    j.put(",\"timestamp\":")
-    j.put(UInt64: ts)
-    return finish(&p, &j)
-  }
-
-  @inline(__always)
-  func param(_ p: inout ByteWriter, _ j: inout ByteWriter, _ name: StaticString, _ value: [UInt8]) {
-    p.put(name)
-    p.put("=")
-    p.put(value)
-    j.put("\"")
-    j.put(name)
-    j.put("\":\"")
-    j.put(value)
-    j.put("\"")
-  }
-
-  func finish(_ p: inout ByteWriter, _ j: inout ByteWriter) -> Int {
-    j.put(",\"signature\":\"")
-    key.signHex(signed, count: p.count, into: j.cursor)
-    j.skip(64)
-    j.put("\"}}")
-    return j.count
+    var w = ParamWriter(signed: signed, json: frame)
+    w.envelope(method: "order.cancel", idPrefix: "c", tag: o.tag)
+    w.param("apiKey", apiKey)
+    w.clientID("origClientOrderId", prefix: prefix, tag: o.tag)
+    w.param("symbol", symbol)
+    w.number("timestamp", UInt64(cplat_wall_ms() + timeOffsetMs))
+    return w.finish(key)
   }
 
   // MARK: answers
@@ -275,6 +197,80 @@ public final class BinanceWSOrderEntry {
     if state == .expired || state == .cancelled {
       push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
     }
+  }
+}
+
+/// Writes one WebSocket API request twice at once: the signed payload (`a=1&b=2`, in the order
+/// given — callers give names in order) and the JSON params (`"a":"1","b":"2"`).
+struct ParamWriter {
+  var p: ByteWriter
+  var j: ByteWriter
+  var first = true
+  init(signed: UnsafeMutableRawPointer, json: UnsafeMutableRawPointer) {
+    p = ByteWriter(signed)
+    j = ByteWriter(json)
+  }
+
+  @inline(__always) mutating func envelope(method: StaticString, idPrefix: StaticString, tag: UInt64) {
+    j.put("{\"id\":\"")
+    j.put(idPrefix)
+    j.put(UInt64: tag)
+    j.put("\",\"method\":\"")
+    j.put(method)
+    j.put("\",\"params\":{")
+  }
+
+  @inline(__always) mutating func name(_ n: StaticString, quoted: Bool) {
+    if !first {
+      p.put("&")
+      j.put(",")
+    }
+    first = false
+    p.put(n)
+    p.put("=")
+    j.put("\"")
+    j.put(n)
+    j.put(quoted ? "\":\"" : "\":")
+  }
+  @inline(__always) mutating func param(_ n: StaticString, _ v: [UInt8]) {
+    name(n, quoted: true)
+    p.put(v)
+    j.put(v)
+    j.put("\"")
+  }
+  @inline(__always) mutating func param(_ n: StaticString, _ v: StaticString) {
+    name(n, quoted: true)
+    p.put(v)
+    j.put(v)
+    j.put("\"")
+  }
+  @inline(__always) mutating func clientID(_ n: StaticString, prefix: [UInt8], tag: UInt64) {
+    name(n, quoted: true)
+    p.put(prefix)
+    j.put(prefix)
+    p.put(UInt64: tag)
+    j.put(UInt64: tag)
+    j.put("\"")
+  }
+  @inline(__always) mutating func decimal(_ n: StaticString, _ raw: Int64, scale: Int) {
+    name(n, quoted: true)
+    p.put(decimal: raw, scale: scale)
+    j.put(decimal: raw, scale: scale)
+    j.put("\"")
+  }
+  @inline(__always) mutating func number(_ n: StaticString, _ v: UInt64) {
+    name(n, quoted: false)
+    p.put(UInt64: v)
+    j.put(UInt64: v)
+  }
+
+  /// The signature over the payload, then the envelope's end; returns the frame's length.
+  mutating func finish(_ key: HMACSHA256Key) -> Int {
+    j.put(",\"signature\":\"")
+    key.signHex(p.start, count: p.count, into: j.cursor)
+    j.skip(64)
+    j.put("\"}}")
+    return j.count
   }
 }
 
