@@ -46,7 +46,11 @@ public final class ReconnectingWebSocket: WebSocketDelegate {
     self.idleTimeoutNs = idleTimeoutNs
   }
 
-  public func start() { dial() }
+  /// Connects (again, after `close`): a closed socket can be restarted.
+  public func start() {
+    stopped = false
+    dial()
+  }
 
   public func close() {
     stopped = true

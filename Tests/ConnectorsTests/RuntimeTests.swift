@@ -160,3 +160,67 @@ import Wire
     bad.stop()
   }
 }
+
+@Suite struct StatusPollerTests {
+  /// With every user-data event lost, the Clock-driven poller still brings the tracker to the
+  /// venue's state (fills from outside flow included); and after a resubscription it holds trading
+  /// until its reconciliation is done.
+  @Test func pollingCoversALostUserStreamAndResubscriptionHoldsTrading() throws {
+    var faults = FaultPlan()
+    faults.seed = 5
+    faults.dropUserEvent = 1.0
+    faults.lostResponseAfterAccept = 0.2
+    let v = try LoopbackVenue(faults: faults, liquidityOrders: 0, liquidityQuantity: 0)
+    let (loop, engine) = (v.loop, v.engine)
+    defer { loop.shutdown() }
+    let om = try v.orderManager()
+    let stream = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: try TLSContext(client: v.certs.ca),
+      serverName: "localhost", apiKey: "k1", secret: "s1", tracker: om.tracker, instrument: v.instrument,
+      nowNs: om.nowNs)
+    let poller = BinanceStatusPoller(
+      orders: om, stream: stream, quietIntervalNs: 200_000_000, liveIntervalNs: 10_000_000_000,
+      quietAfterNs: 100_000_000)
+    stream.start()
+    #expect(loop.run(timeoutNs: 5_000_000_000) { stream.subscribed && poller.tradingAllowed })
+    // Resting buys, then outside sellers fill some of them: the tracker can learn it only by polling.
+    for i in 0..<20 {
+      om.submit(ClientOrderID("poll-\(i)"), side: .buy, price: 9_900 + Int64(i), quantity: 2_000)
+      #expect(loop.run(timeoutNs: 5_000_000_000) { om.pending == 0 })
+    }
+    var sell = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
+    sell.priceTicks = 9_910
+    sell.quantity = 15_000
+    _ = try engine.place(sell)
+    let clock = Clock(tickNs: 50_000_000, start: om.nowNs())
+    clock.add(poller)
+    func tickFor(_ ns: Int64) {
+      let end = om.nowNs() + ns
+      _ = loop.run(timeoutNs: ns + 1_000_000_000) {
+        clock.advance(to: om.nowNs())
+        return om.nowNs() >= end && om.pending == 0
+      }
+    }
+    func wake() { _ = loop.schedule(after: 10_000_000) { wake() } }
+    wake()
+    tickFor(1_500_000_000)
+    #expect(poller.polls >= 3)
+    #expect(stream.events == 0, "every user event was dropped")
+    let compared = expectAgreement(engine: engine, tracker: om.tracker)
+    #expect(compared == 20)
+    #expect(om.tracker.orders.values.contains { $0.filledQuantity > 0 }, "fills learned by polling")
+    // A resubscription holds trading until what the stream missed is reconciled.
+    let before = poller.reconcilesAfterResubscribe
+    stream.stop()
+    stream.start()
+    #expect(
+      loop.run(timeoutNs: 5_000_000_000) {
+        !poller.tradingAllowed || poller.reconcilesAfterResubscribe > before
+      })
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        poller.tradingAllowed && poller.reconcilesAfterResubscribe > before
+      })
+    stream.stop()
+  }
+}

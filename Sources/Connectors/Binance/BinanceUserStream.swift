@@ -28,6 +28,8 @@ public final class BinanceUserStream {
   public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   public private(set) var subscribed = false
   public private(set) var events = 0
+  /// When the last account event arrived (`nowNs` clock), 0 before any.
+  public private(set) var lastEventNs: Int64 = 0
   public private(set) var malformed = 0
   /// asset → (free, locked), as decimal strings from the venue.
   public private(set) var balances: [String: (free: String, locked: String)] = [:]
@@ -105,6 +107,7 @@ public final class BinanceUserStream {
     }
     guard let e = obj["event"] as? [String: Any] else { return }
     events += 1
+    lastEventNs = nowNs()
     let now = nowNs()
     switch e["e"] as? String {
     case "executionReport":
