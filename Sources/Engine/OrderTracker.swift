@@ -161,7 +161,10 @@ public final class OrderTracker {
 
   @discardableResult
   func transition(_ id: ClientOrderID, _ t: OrderTransition, now: Int64) -> Bool {
-    guard var o = orders[id] else { return false }
+    guard var o = orders[id] else {
+      unknownOrderUpdates += 1
+      return false
+    }
     let before = o.state
     guard o.apply(t, now: now) else {
       invalidTransitions += 1

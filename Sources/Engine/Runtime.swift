@@ -107,8 +107,6 @@ public final class StrategyRuntime {
   public let execIn: SPSCRing<ExecEvent>
   public let ordersOut: SPSCRing<WireOrder>
   public let clock: Clock
-  /// Execution events for tags the host does not know (counted, ignored).
-  public private(set) var unknownExecTags = 0
   public private(set) var execEvents = 0
   /// Book batches handed to the strategy.
   public private(set) var batchesSeen = 0
@@ -168,10 +166,8 @@ public final class StrategyRuntime {
   }
 
   func apply(_ x: ExecEvent) {
-    guard let id = host.clientOrderID(tag: x.tag) else {
-      unknownExecTags &+= 1
-      return
-    }
+    // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
+    let id = host.clientOrderID(tag: x.tag)
     let t = host.tracker
     let now = cplat_now_ns()
     switch x.kind {

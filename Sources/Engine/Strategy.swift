@@ -73,7 +73,7 @@ public final class StrategyHost {
   /// make it unique per run so ids never repeat across restarts.
   public init(
     strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
-    prefix: String, orderCapacity: Int = 1 << 16, send: @escaping (OrderCommand) -> Void = { _ in }
+    prefix: String, send: @escaping (OrderCommand) -> Void = { _ in }
   ) {
     self.strategy = strategy
     self.symbol = symbol
@@ -83,13 +83,12 @@ public final class StrategyHost {
     self.prefix = prefix
     self.send = send
     self.prefixBytes = Array(prefix.utf8)
-    _ = orderCapacity  // the tracker's capacity is what matters now; kept for source compatibility
   }
 
   /// The client order id of a tag: the prefix, then the tag in decimal. Ids are derived, not
   /// stored, so placing an order costs one map insert (the tracker's) instead of three.
   @inline(__always)
-  public func clientOrderID(tag: UInt64) -> ClientOrderID? { ClientOrderID(prefix + String(tag)) }
+  public func clientOrderID(tag: UInt64) -> ClientOrderID { ClientOrderID(prefix + String(tag)) }
 
   /// The tag of one of this host's client order ids, or nil for an id it did not make.
   public func tag(of id: ClientOrderID) -> UInt64? {
@@ -158,7 +157,8 @@ public final class StrategyHost {
   func execute(referencePrice: Int64, now: Int64) {
     if intents.isEmpty { return }
     for tag in intents.cancels {
-      guard let id = clientOrderID(tag: tag), tracker.cancelRequested(id, now: now) else {
+      let id = clientOrderID(tag: tag)
+      guard tracker.cancelRequested(id, now: now) else {
         unknownCancels += 1
         continue
       }

@@ -186,7 +186,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   limits.priceBandBps = 100
   let host = StrategyHost(
     strategy: probe, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
-    limits: limits, tracker: tracker, prefix: prefix, orderCapacity: c.samples + c.warmup + 4096)
+    limits: limits, tracker: tracker, prefix: prefix)
   probe.host = host
   let book = LadderBook(instrument: inst, windowTicks: 1 << 16, overflowCapacity: 4096, centreTick: 5_000_000)
   let runtime = StrategyRuntime(

@@ -99,7 +99,6 @@ public final class VenueStreams: WebSocketDelegate {
       let touched = engine.takeTouched(symbol: name)
       guard id > from else { continue }
       lastEmitted[name] = id
-      let stream = name.lowercased() + (fast ? "@depth@100ms" : "@depth")
       if skipNextDiff {
         diffsSkipped += 1
         continue
@@ -127,7 +126,6 @@ public final class VenueStreams: WebSocketDelegate {
       onDiffEmitted?(name, id)
       onDiffSent?(name, id, sentNs)
       publishBookTicker(name, sym, id)
-      _ = stream
     }
     if skipNextDiff { skipNextDiff = false }
   }

@@ -51,7 +51,7 @@ func benchPathParts() {
   limits.priceBandBps = 100
   let host = StrategyHost(
     strategy: probe, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
-    limits: limits, tracker: tracker, prefix: "t2t-", orderCapacity: 5 * n + 1024)
+    limits: limits, tracker: tracker, prefix: "t2t-")
   probe.host = host
   let ring = SPSCRing<WireOrder>(capacity: 1024)
   host.wireOut = ring
