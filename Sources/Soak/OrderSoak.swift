@@ -214,10 +214,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     let m = BinanceMarketData(
       loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost",
       symbol: "BTCUSDT",
-      instrument: inst, sink: CheckSink(check: check))
-    // One IP, one limit: a 429/418 on a snapshot holds the order path back too.
-    m.onRateLimited = { _, seconds in rest.pause(retryAfterSeconds: seconds) }
-    rest.onLimited = { [weak m] _, seconds in m?.pause(retryAfterSeconds: seconds) }
+      instrument: inst, sink: CheckSink(check: check), limiter: rest.limiter)  // one IP, one limit
     m.start()
     md = m
   }

@@ -42,6 +42,13 @@ static inline int64_t cplat_now_ns(void) {
 /// sched_yield(2): give the core away for one scheduling round.
 int cplat_yield(void);
 
+/// Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME, vDSO).
+static inline int64_t cplat_wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /// Wall-clock milliseconds since the Unix epoch (CLOCK_REALTIME, vDSO: no syscall, no allocation).
 static inline int64_t cplat_wall_ms(void) {
   struct timespec ts;

@@ -22,18 +22,20 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   public private(set) var malformed = 0
   /// Snapshot requests answered 429/418 (then retried only after the Retry-After given).
   public private(set) var rateLimited = 0
-  /// Told of a 429/418 on the snapshot (status, Retry-After seconds): the IP's limit, which the
-  /// order path shares.
-  public var onRateLimited: ((Int, Int) -> Void)?
+  /// The IP's limiter (share the order path's: `BinanceSpotREST.limiter`): no snapshot is asked
+  /// for during a Retry-After, whichever client was given it.
+  public let limiter: RateLimiter
   public var snapshotLimit = 1000
 
   /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, symbol: String,
     instrument: Instrument, rule: BinanceSyncRule = .spot, sink: Sink,
+    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:]),
     backoff: Backoff = Backoff(baseNs: 50_000_000, capNs: 5_000_000_000)
   ) {
     self.loop = loop
+    self.limiter = limiter
     self.symbol = symbol
     let lower = symbol.lowercased()
     socket = ReconnectingWebSocket(
@@ -88,19 +90,12 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     }
   }
 
-  /// No snapshot is asked for before this (monotonic ns): a Retry-After from the venue, given to
-  /// this client or (through `pause`) to another on the same IP.
-  public private(set) var pausedUntilNs: Int64 = 0
   var retryScheduled = false
-
-  /// Holds snapshot requests back for `seconds` (a 429/418 Retry-After for this IP).
-  public func pause(retryAfterSeconds seconds: Int) {
-    pausedUntilNs = max(pausedUntilNs, cplat_now_ns() + Int64(max(1, seconds)) * 1_000_000_000)
-  }
 
   func requestSnapshot() {
     guard !snapshotInFlight else { return }
-    let now = cplat_now_ns()
+    let now = cplat_wall_ns()
+    let pausedUntilNs = max(limiter.backoffUntil, limiter.haltedUntil)
     if now < pausedUntilNs {
       // A reconnect or a gap during a Retry-After: ask once it has passed, not before.
       if !retryScheduled {
@@ -125,8 +120,12 @@ public final class BinanceMarketData<Sink: BookEventSink> {
         // asking again early turns a 429 into a 418 and a 418 into a longer one.
         self.rateLimited += 1
         let seconds = Int(r.head.headers["retry-after"] ?? "60") ?? 60
-        self.pause(retryAfterSeconds: seconds)
-        self.onRateLimited?(Int(r.head.status), seconds)
+        let msg = String(decoding: r.body, as: UTF8.self)
+        if r.head.status == 418 {
+          self.limiter.on418(retryAfterSeconds: seconds, now: cplat_wall_ns(), message: msg)
+        } else {
+          self.limiter.on429(retryAfterSeconds: seconds, now: cplat_wall_ns())
+        }
         self.requestSnapshot()  // scheduled for when the Retry-After has passed
         return
       }

@@ -30,8 +30,12 @@ public final class BinanceSpotREST {
   public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   /// The venue's used weight, from every response's x-mbx-used-weight-1m.
   public private(set) var usedWeight = 0
-  /// Nothing is sent before this (wall-clock ns), from the last 429/418's Retry-After.
-  public private(set) var pausedUntilNs: Int64 = 0
+  /// The IP's request budget and its 429/418 Retry-After (wall-clock ns). Binance limits and bans
+  /// by IP: share one limiter between every client of the engine that sends requests (the
+  /// market-data snapshot fetcher too), so a ban one of them is given holds all of them back.
+  public let limiter: RateLimiter
+  /// Nothing is sent before this (wall-clock ns): the end of the last 429/418's Retry-After.
+  public var pausedUntilNs: Int64 { max(limiter.backoffUntil, limiter.haltedUntil) }
   public var wallNs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
   /// Requests wait here and go out one at a time (the connection carries one at a time anyway),
   /// so a 429 stops the ones behind it instead of letting them earn a 418. Each is signed when it
@@ -41,7 +45,11 @@ public final class BinanceSpotREST {
   var inFlight = false
   var pumpScheduled = false
 
-  public init(http: HTTPClient, apiKey: String, secret: String, instrument: Instrument) {
+  public init(
+    http: HTTPClient, apiKey: String, secret: String, instrument: Instrument,
+    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:])
+  ) {
+    self.limiter = limiter
     self.http = http
     self.apiKey = apiKey
     self.secret = secret
@@ -56,10 +64,12 @@ public final class BinanceSpotREST {
       self?.issue(method, path, params, signed: signed) { outcome in
         guard let self else { return done(outcome) }
         self.inFlight = false
-        if case .limited(let status, let retryAfter, _) = outcome {
-          self.pausedUntilNs = max(
-            self.pausedUntilNs, self.wallNs() + Int64(max(1, retryAfter)) * 1_000_000_000)
-          self.onLimited?(status, retryAfter)
+        if case .limited(let status, let retryAfter, let message) = outcome {
+          if status == 418 {
+            self.limiter.on418(retryAfterSeconds: retryAfter, now: self.wallNs(), message: message)
+          } else {
+            self.limiter.on429(retryAfterSeconds: retryAfter, now: self.wallNs())
+          }
         }
         done(outcome)
         self.pump()
@@ -70,18 +80,6 @@ public final class BinanceSpotREST {
 
   /// Requests waiting to be sent (not counting the one in flight).
   public var queued: Int { queue.count - queueHead }
-
-  /// Told of every 429/418 (status, Retry-After seconds): the IP's limit, which other clients of
-  /// the engine (the market-data snapshot fetcher) must honour too.
-  public var onLimited: ((Int, Int) -> Void)?
-
-  /// Holds every request back for `seconds`: a 429/418 Retry-After another client on the same IP
-  /// was given (Binance limits and bans by IP, so the whole engine waits it out together).
-  public func pause(retryAfterSeconds seconds: Int) {
-    pausedUntilNs = max(pausedUntilNs, wallNs() + Int64(max(1, seconds)) * 1_000_000_000)
-    let wait = pausedUntilNs - wallNs()
-    _ = http.loop.schedule(after: wait) { [weak self] in self?.pump() }
-  }
 
   func pump() {
     guard !inFlight, queueHead < queue.count else { return }
