@@ -21,7 +21,8 @@ public final class BinanceSpotREST {
 
   let http: HTTPClient
   let apiKey: String
-  let secret: String
+  /// The signing key, prepared once (the secret itself is not kept).
+  let key: HMACSHA256Key
   public let instrument: Instrument
   public var recvWindowMs = 5000
   public var timeoutNs: Int64 = 5_000_000_000
@@ -52,7 +53,7 @@ public final class BinanceSpotREST {
     self.limiter = limiter
     self.http = http
     self.apiKey = apiKey
-    self.secret = secret
+    self.key = HMACSHA256Key(secret: secret)
     self.instrument = instrument
   }
 
@@ -112,7 +113,7 @@ public final class BinanceSpotREST {
     var head = HTTPRequestHead(method: method, target: path)
     if signed {
       query += (query.isEmpty ? "" : "&") + "recvWindow=\(recvWindowMs)&timestamp=\(clockMs() + timeOffsetMs)"
-      query += "&signature=" + Signing.hmacSHA256Hex(secret: secret, payload: query)
+      query += "&signature=" + key.hex(query)
       head.headers.add("X-MBX-APIKEY", apiKey)
     }
     head.target = path + (query.isEmpty ? "" : "?" + query)

@@ -18,7 +18,12 @@ public final class BinanceUserStream {
 
   let socket: ReconnectingWebSocket
   let apiKey: String
-  let key: Key
+  /// The key as used: an HMAC key prepared once (the secret string is not kept), or the seed.
+  enum Signer {
+    case hmac(HMACSHA256Key)
+    case ed25519([UInt8])
+  }
+  let signer: Signer
   /// Subscriptions the venue refused (bad signature, unknown key…), with its last message.
   public private(set) var refusals = 0
   public private(set) var lastRefusal: String?
@@ -56,7 +61,10 @@ public final class BinanceUserStream {
       tls: tls,
       backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
     self.apiKey = apiKey
-    self.key = key
+    switch key {
+    case .hmac(let secret): signer = .hmac(HMACSHA256Key(secret: secret))
+    case .ed25519(let seed): signer = .ed25519(seed)
+    }
     self.tracker = tracker
     self.instrument = instrument
     self.nowNs = nowNs
@@ -72,8 +80,8 @@ public final class BinanceUserStream {
     let ts = clockMs()
     let payload = "apiKey=\(apiKey)&timestamp=\(ts)"  // params sorted by name
     let sig: String
-    switch key {
-    case .hmac(let secret): sig = Signing.hmacSHA256Hex(secret: secret, payload: payload)
+    switch signer {
+    case .hmac(let k): sig = k.hex(payload)
     case .ed25519(let seed):
       guard let raw = Signing.signEd25519(privateKeySeed: seed, payload: payload) else {
         refusals += 1
