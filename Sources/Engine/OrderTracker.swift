@@ -199,6 +199,12 @@ public final class OrderTracker {
     transition(id, .accepted, now: now)
   }
 
+  /// A fill or a status named the order's venue id: the order is accepted if it was not yet
+  /// (its own acknowledgement may be lost or still on its way).
+  public func acceptedIfFirst(_ id: ClientOrderID, venueID: VenueOrderID, now: Int64) {
+    if let o = orders[id], o.venueOrderID == nil { accepted(id, venueID: venueID, now: now) }
+  }
+
   /// The venue refused the order (a definite answer, e.g. -2010 or a filter failure).
   public func rejected(_ id: ClientOrderID, reason: String, now: Int64) {
     if transition(id, .rejected, now: now) { events.append(.failed(id, reason: reason)) }

@@ -174,9 +174,7 @@ public final class StrategyRuntime {
     case .accepted:
       t.accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
     case .filled:
-      if t.orders[id]?.venueOrderID == nil, x.venueOrderID != 0 {
-        t.accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
-      }
+      if x.venueOrderID != 0 { t.acceptedIfFirst(id, venueID: VenueOrderID(x.venueOrderID), now: now) }
       t.fill(Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: now)
     case .cancelled:
       t.cancelledAtVenue(id, now: now)

@@ -243,9 +243,7 @@ public final class BinanceOrderManager {
 
   func applyStatus(_ id: ClientOrderID, _ o: [String: Any]) {
     let now = nowNs()
-    if let vid = int64(o["orderId"]), tracker.orders[id]?.venueOrderID == nil {
-      tracker.accepted(id, venueID: VenueOrderID(vid), now: now)
-    }
+    if let vid = int64(o["orderId"]) { tracker.acceptedIfFirst(id, venueID: VenueOrderID(vid), now: now) }
     switch o["status"] as? String {
     case "NEW", "PARTIALLY_FILLED", "FILLED":
       if let vid = int64(o["orderId"]) { tracker.accepted(id, venueID: VenueOrderID(vid), now: now) }

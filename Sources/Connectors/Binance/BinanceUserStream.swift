@@ -128,9 +128,7 @@ public final class BinanceUserStream {
       case "NEW":
         if let v = venueID { tracker.accepted(id, venueID: v, now: now) }
       case "TRADE":
-        if let v = venueID, tracker.orders[id]?.venueOrderID == nil {
-          tracker.accepted(id, venueID: v, now: now)
-        }
+        if let v = venueID { tracker.acceptedIfFirst(id, venueID: v, now: now) }
         guard let tid = int64(e["t"]), let p = (e["L"] as? String).flatMap({ try? instrument.parseTick($0) }),
           let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
         else {
