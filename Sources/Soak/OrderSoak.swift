@@ -154,25 +154,14 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   let certs = try VenueHost.ensureCertificates(dataDir: certificateDir)
   let loop = try EventLoop()
   defer { loop.shutdown() }
-  let unit: Int128 = 1_000_000_000_000_000_000
-  let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-  var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-  sym.minQty = 1
-  sym.maxNumOrders = 0
-  let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-  engine.addSymbol(sym)
-  for account in [1, 9] {
-    engine.deposit(account: account, asset: "USDT", units: 1_000_000_000 * unit)
-    engine.deposit(account: account, asset: "BTC", units: 100_000 * unit)
-  }
-  let host = try VenueHost(
-    loop: loop, engine: engine,
-    credentials: [VenueCredential(apiKey: "soak", account: 1, hmacSecret: "soak-secret")],
-    tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: c.faults)
-  // The soak is about tracking through faults, not pacing: lift the venue's weight limit (6,000
-  // per minute, Binance's) well above the ~40,000 weight per minute this loop sends; forced
+  let inst = harnessInstrument
+  // The soak is about tracking through faults, not pacing: the venue's weight limit (6,000 per
+  // minute, Binance's) is lifted well above the ~40,000 weight per minute this loop sends; forced
   // 429/418s still come from the fault plan.
-  host.rest.weightLimitOverride(c.weightLimitPerMinute)
+  let host = try harnessVenue(
+    loop: loop, certs: certs, apiKey: "soak", secret: "soak-secret", fundedAccounts: [1, 9], faults: c.faults,
+    weightLimitPerMinute: c.weightLimitPerMinute)
+  let engine = host.engine
   let http = HTTPClient(
     loop: loop, host: "127.0.0.1", port: host.port, tls: try TLSContext(client: certs.ca),
     serverName: "localhost")

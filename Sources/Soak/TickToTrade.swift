@@ -94,10 +94,10 @@ public struct TickToTradeReport: Sendable {
 }
 
 /// perf's malloc_count.so entry points, looked up once (nil when it is not preloaded).
-nonisolated(unsafe) let mallocCountThreadFn: (@convention(c) (Int32) -> Void)? = dlsym(
+let mallocCountThreadFn: (@convention(c) (Int32) -> Void)? = dlsym(
   dlopen(nil, RTLD_NOW), "malloc_count_thread"
 ).map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) }
-nonisolated(unsafe) let mallocCountReadFn: (@convention(c) () -> UInt64)? = dlsym(
+let mallocCountReadFn: (@convention(c) () -> UInt64)? = dlsym(
   dlopen(nil, RTLD_NOW), "malloc_count_read"
 ).map { unsafeBitCast($0, to: (@convention(c) () -> UInt64).self) }
 
@@ -156,13 +156,13 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   let started = Date()
   let certs = try VenueHost.ensureCertificates(dataDir: certificateDir)
   let shared = T2TShared()
-  let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+  let inst = harnessInstrument
   let prefix = "t2t-"
 
   // MARK: venue thread
   let venue = NativeThread(name: "nt-venue", cpu: c.venueCPU) {
     do {
-      try runVenue(c, shared: shared, inst: inst, prefix: prefix, certs: certs)
+      try runVenue(c, shared: shared, prefix: prefix, certs: certs)
     } catch {
       shared.error = "venue: \(error)"
       shared.port.store(-1, ordering: .releasing)
@@ -311,31 +311,21 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
 
 /// The venue side: a Venue on its own loop, stepping the book one change at a time.
 func runVenue(
-  _ c: TickToTradeConfig, shared: T2TShared, inst: Instrument, prefix: String,
-  certs: (ca: String, cert: String, key: String)
+  _ c: TickToTradeConfig, shared: T2TShared, prefix: String, certs: (ca: String, cert: String, key: String)
 ) throws {
   let loop = try EventLoop()
   defer { loop.shutdown() }
-  var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-  sym.minQty = 1
-  sym.maxNumOrders = 0
-  let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-  engine.addSymbol(sym)
-  let unit: Int128 = 1_000_000_000_000_000_000
-  engine.deposit(account: 1, asset: "USDT", units: 1_000_000_000 * unit)
-  engine.deposit(account: 1, asset: "BTC", units: 100_000 * unit)
+  let host = try harnessVenue(
+    loop: loop, certs: certs, apiKey: "t2t", secret: "t2t-secret", fundedAccounts: [1],
+    weightLimitPerMinute: 1 << 40)
+  host.streams.pingIntervalNs = 3_600_000_000_000
+  let engine = host.engine
   // A two-sided book around 50,000.00 (ticks of 0.01).
   let mid: Int64 = 5_000_000
   for k in 1...20 {
     engine.setMarketLevel(symbol: "BTCUSDT", side: .BUY, ticks: mid - Int64(k), quantity: 100_000)
     engine.setMarketLevel(symbol: "BTCUSDT", side: .SELL, ticks: mid + Int64(k), quantity: 100_000)
   }
-  let host = try VenueHost(
-    loop: loop, engine: engine,
-    credentials: [VenueCredential(apiKey: "t2t", account: 1, hmacSecret: "t2t-secret")],
-    tls: TLSContext(server: certs.cert, keyFile: certs.key))
-  host.rest.weightLimitOverride(1 << 40)
-  host.streams.pingIntervalNs = 3_600_000_000_000
 
   let total = c.warmup + c.samples
   var pending: Int64 = 0  // the update id the venue waits an order for
