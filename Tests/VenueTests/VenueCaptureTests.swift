@@ -7,6 +7,19 @@ import Testing
 
 @testable import Venue
 
+/// The real spot capture's files, its instrument, and a venue engine with that symbol.
+func captureVenue() throws -> (files: [String], instrument: Instrument, engine: MatchingEngine) {
+  let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
+    SharedData.url("data/market/binance-spot/\($0)").path
+  }
+  let inst = try #require(try CaptureReplay.inferInstrument(files: files))
+  var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+  sym.maxNumOrders = 0
+  let engine = MatchingEngine()
+  engine.addSymbol(sym)
+  return (files, inst, engine)
+}
+
 /// Feeds a capture through the decoder into `sync` (every diff, and the snapshot while it waits
 /// for one); `afterDiff` runs after each diff, `other` gets every other message.
 func feedCapture<S: BookEventSink>(
@@ -43,14 +56,7 @@ func feedCapture<S: BookEventSink>(
 @Suite struct VenueCaptureTests {
   /// At every bookTicker-confirmed point the venue's top of book equals the capture's, exactly.
   @Test func replayedCaptureReproducesTheTopOfBook() throws {
-    let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
-      SharedData.url("data/market/binance-spot/\($0)").path
-    }
-    let inst = try #require(try CaptureReplay.inferInstrument(files: files))
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.maxNumOrders = 0
-    let engine = MatchingEngine()
-    engine.addSymbol(sym)
+    let (files, inst, engine) = try captureVenue()
 
     /// Applies the sync's clean batches to the venue; records the venue's top at each diff's end.
     struct VenueSink: BookEventSink {
@@ -97,14 +103,7 @@ func feedCapture<S: BookEventSink>(
   /// Our bid joins the back of the best bid's queue during the real capture; replayed trades fill
   /// it only once the quantity that was ahead of it has traded (or a trade goes through its price).
   @Test func ourOrderFillsByQueuePositionAgainstReplayedTrades() throws {
-    let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
-      SharedData.url("data/market/binance-spot/\($0)").path
-    }
-    let inst = try #require(try CaptureReplay.inferInstrument(files: files))
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.maxNumOrders = 0
-    let engine = MatchingEngine()
-    engine.addSymbol(sym)
+    let (files, inst, engine) = try captureVenue()
     let unit: Int128 = 1_000_000_000_000_000_000
     engine.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
     let supply = engine.totalSupply("USDT")
