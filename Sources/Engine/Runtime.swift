@@ -248,11 +248,6 @@ public final class LatencyLog: @unchecked Sendable {
     count &+= 1
   }
 
-  public func reset() {
-    count = 0
-    dropped = 0
-  }
-
   public var all: UnsafeBufferPointer<Sample> { UnsafeBufferPointer(start: samples, count: count) }
 }
 

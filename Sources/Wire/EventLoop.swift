@@ -192,10 +192,6 @@ public final class EventLoop {
     return id
   }
 
-  /// Timers waiting, and how far the earliest is from now (ns; nil when none): for diagnostics.
-  public var pendingTimers: Int { timers.items.count }
-  public var nextTimerInNs: Int64? { timers.peek.map { $0.deadline - cplat_now_ns() } }
-
   public func cancelTimer(_ id: UInt64) {
     cancelledTimers.insert(id)
     repeating[id] = nil
