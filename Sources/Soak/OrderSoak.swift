@@ -25,6 +25,9 @@ public struct OrderSoakConfig: Sendable {
   public var marketData = true
   /// The venue skips one depth diff after every this many orders (0: never): a gap to detect.
   public var skipDiffEvery = 250
+  /// The venue sends one depth diff cut short (not valid JSON) after every this many orders (0:
+  /// never): the client must count it, log it and rebuild the book.
+  public var corruptDiffEvery = 330
   /// The venue closes each market-stream connection this long after it opens (nil: never).
   public var streamDisconnectNs: Int64? = 15_000_000_000
 
@@ -45,6 +48,8 @@ public struct OrderSoakConfig: Sendable {
     f.duplicateUserEvent = 0.02
     f.reorderUserEvents = 0.02
     f.closeSocket = 0.0005
+    f.malformedUserEvent = 0.005
+    f.malformedResponse = 0.003
     var c = OrderSoakConfig(faults: f)
     c.seed = seed
     return c
@@ -87,6 +92,13 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
   /// Balances read back over REST at the end and compared with the venue's books (per asset).
   public var balancesCompared = 0
   public var balanceMismatches: [String] = []
+  /// Malformed input the client saw (by kind), the log lines the side thread wrote for them (and
+  /// the first few), diffs the venue sent cut short, reconciliations a malformed user event caused.
+  public var problemsSeen: [String: Int] = [:]
+  public var problemLogLines = 0
+  public var firstProblemLines: [String] = []
+  public var diffsCorrupted = 0
+  public var reconcilesAfterMalformedEvent = 0
 
   public init() {}
 
@@ -111,7 +123,11 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
       book: \(bookCheckpoints) checkpoints compared, \(bookMismatches) differed; \(bookSnapshots) snapshots, \
       \(bookGaps) gaps detected, \(diffsSkipped) diffs skipped by the venue, \(streamReconnects) stream reconnects
       balances: \(balancesCompared) assets compared, \(balanceMismatches.isEmpty ? "all equal" : balanceMismatches.joined(separator: "; "))
-      """ + (mismatches.isEmpty ? "" : "\nfirst mismatches: " + mismatches.joined(separator: "; "))
+      malformed input seen: \(problemsSeen.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \
+      \(problemLogLines) log lines; \(diffsCorrupted) diffs cut short by the venue; \
+      \(reconcilesAfterMalformedEvent) reconciliations after a malformed user event
+      """ + firstProblemLines.map { "\n  log: " + $0 }.joined()
+        + (mismatches.isEmpty ? "" : "\nfirst mismatches: " + mismatches.joined(separator: "; "))
   }
 }
 
@@ -171,6 +187,20 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   let om = BinanceOrderManager(
     rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
   let clientTLS = try TLSContext(client: certs.ca)
+  // The side thread logs what the connectors report as malformed (they only post records).
+  final class LogLines: @unchecked Sendable {
+    var count = 0
+    var first: [String] = []
+  }
+  let lines = LogLines()
+  let side = SideThread(capacity: 1 << 12) { r in
+    guard let line = ProblemLog.describe(r) else { return }
+    lines.count += 1
+    if lines.first.count < 4 { lines.first.append(line) }
+  }
+  side.start()
+  var problemLogs = [rest.problems]
+  rest.problems.post = side.post
 
   // User data into the same tracker. After every resubscription but the first, what the stream
   // missed while down is reconciled over REST before another order is placed.
@@ -178,6 +208,8 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   var needsReconcile = false
   var subscriptions = 0
   var reconcilesAfterResubscribe = 0
+  var stateInDoubt = false
+  var reconcilesAfterMalformedEvent = 0
   if c.userStream {
     let u = BinanceUserStream(
       loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost", apiKey: "soak",
@@ -186,6 +218,9 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
       subscriptions += 1
       if subscriptions > 1 { needsReconcile = true }
     }
+    u.onStateInDoubt = { stateInDoubt = true }
+    u.problems.post = side.post
+    problemLogs.append(u.problems)
     u.start()
     user = u
   }
@@ -204,6 +239,8 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
       loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost",
       symbol: "BTCUSDT",
       instrument: inst, sink: CheckSink(check: check), limiter: rest.limiter)  // one IP, one limit
+    m.problems.post = side.post
+    problemLogs.append(m.problems)
     m.start()
     md = m
   }
@@ -268,6 +305,15 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     if i % 20 == 0 { try refill() }
     if c.marketData && c.skipDiffEvery > 0 && i > 0 && i % c.skipDiffEvery == 0 {
       host.streams.skipNextDiff = true
+    }
+    if c.marketData && c.corruptDiffEvery > 0 && i > 0 && i % c.corruptDiffEvery == 0 {
+      host.streams.corruptNextDiff = true
+    }
+    if stateInDoubt {
+      // An account event could not be read: what it said is found out over REST first.
+      stateInDoubt = false
+      reconcilesAfterMalformedEvent += 1
+      try settle()
     }
     if needsReconcile {
       // The user stream came back: trade only after what it missed is reconciled.
@@ -353,6 +399,16 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   report.rateLimited = om.rateLimited
   report.banned = om.banned
   report.faults = host.rest.faults?.counts ?? [:]
+  side.stop()
+  for log in problemLogs {
+    for kind in ProblemKind.allCases where log[kind] > 0 {
+      report.problemsSeen[kind.label, default: 0] += log[kind]
+    }
+  }
+  report.problemLogLines = lines.count
+  report.firstProblemLines = lines.first
+  report.diffsCorrupted = host.streams.diffsCorrupted
+  report.reconcilesAfterMalformedEvent = reconcilesAfterMalformedEvent
   report.seconds = Date().timeIntervalSince(start)
   return report
 }

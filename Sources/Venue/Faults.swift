@@ -20,6 +20,11 @@ public struct FaultPlan: Sendable {
   public var dropUserEvent = 0.0
   public var duplicateUserEvent = 0.0
   public var reorderUserEvents = 0.0
+  /// A user-data event is sent cut short — not valid JSON — instead of whole: the client cannot
+  /// read it and must find out over REST what it said.
+  public var malformedUserEvent = 0.0
+  /// A successful (200) REST answer's body is cut short, after the request was carried out.
+  public var malformedResponse = 0.0
   /// A stream or WebSocket API socket is closed after a message it sends.
   public var closeSocket = 0.0
   /// A request is refused with 429 (or 418, an IP ban) regardless of its weight.
@@ -120,6 +125,9 @@ extension VenueREST {
           answer = json(500, -1001, "Internal error; unable to process your request. Please try again.")
         }
       }
+    }
+    if let a = answer, a.0.status == 200, f.roll(f.plan.malformedResponse, "REST body cut short") {
+      answer = (a.0, Array(a.1.prefix(a.1.count / 2)))
     }
     if let delay = f.latency() {
       loop.schedule(after: delay) { respond(answer) }

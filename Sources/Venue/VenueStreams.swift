@@ -21,6 +21,10 @@ public final class VenueStreams: WebSocketDelegate {
   var running = true
   /// Fault injection: drop the next diff of every symbol (clients must detect the gap).
   public var skipNextDiff = false
+  /// Fault injection: send the next diff of every symbol cut short (not valid JSON); its update
+  /// ids are spent, so a client that ignored it would have a gap.
+  public var corruptNextDiff = false
+  public private(set) var diffsCorrupted = 0
   /// Fault injection: close each connection this long after it opens (Binance: 24 h).
   public var forcedDisconnectNs: Int64? = nil
   public var pingIntervalNs: Int64 = 20_000_000_000
@@ -116,8 +120,15 @@ public final class VenueStreams: WebSocketDelegate {
         ("u", String(id)), ("b", levels(bids)), ("a", levels(asks)),
       ])
       // Both cadences carry the same ids; the 1 s stream simply batches more.
-      send(name.lowercased() + "@depth@100ms", data)
-      send(name.lowercased() + "@depth", data)
+      if corruptNextDiff {
+        diffsCorrupted += 1
+        let cut = String(data.prefix(data.count / 2))
+        send(name.lowercased() + "@depth@100ms", cut)
+        send(name.lowercased() + "@depth", cut)
+      } else {
+        send(name.lowercased() + "@depth@100ms", data)
+        send(name.lowercased() + "@depth", data)
+      }
       // The frames are built and sealed; they leave with this submit, not after the rest of the
       // turn's work. The send stamp is taken here, as the bytes go to the kernel.
       let sentNs = cplat_now_ns()
@@ -128,6 +139,7 @@ public final class VenueStreams: WebSocketDelegate {
       publishBookTicker(name, sym, id)
     }
     if skipNextDiff { skipNextDiff = false }
+    corruptNextDiff = false
   }
 
   func publishBookTicker(_ name: String, _ sym: VenueSymbol, _ id: Int64) {

@@ -149,7 +149,11 @@ public final class VenueWSAPI: WebSocketDelegate {
   /// Sends user-data messages, through the fault plan.
   func deliver(_ messages: [(WebSocket, String)]) {
     for (ws, text) in Self.applyFaults(messages, rest.faults) {
-      try? ws.send(text: text)
+      if let f = rest.faults, f.roll(f.plan.malformedUserEvent, "user event cut short") {
+        try? ws.send(text: String(text.prefix(text.count / 2)))
+      } else {
+        try? ws.send(text: text)
+      }
       eventsSent += 1
       if let f = rest.faults, f.roll(f.plan.closeSocket, "socket closed") { ws.close(code: 1006, reason: "") }
     }

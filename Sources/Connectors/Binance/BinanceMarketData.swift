@@ -20,6 +20,9 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   public private(set) var reconnects = 0
   public private(set) var trades = 0
   public private(set) var malformed = 0
+  /// Malformed messages and snapshots are reported here (counted, and logged through its side
+  /// thread when one is attached).
+  public let problems = ProblemLog()
   /// Snapshot requests answered 429/418 (then retried only after the Retry-After given).
   public private(set) var rateLimited = 0
   /// The IP's limiter (share the order path's: `BinanceSpotREST.limiter`): no snapshot is asked
@@ -70,6 +73,7 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     let st = decoder.decode(base, count: payload.count, readable: payload.count)
     guard st == NT_OK else {
       malformed += 1
+      problems.report(.malformedMarketMessage, .bookResync, message: payload)
       sync.invalidate(.malformedMessage)  // it may have been a diff
       requestSnapshot()
       return
@@ -138,6 +142,8 @@ public final class BinanceMarketData<Sink: BookEventSink> {
       }
       guard st == NT_OK, self.decoder.message.pointee.kind == NT_MSG_DEPTH_SNAPSHOT else {
         self.malformed += 1
+        self.problems.report(.malformedSnapshot, .snapshotRetry, message: r.body)
+        self.loop.schedule(after: 50_000_000) { [weak self] in self?.requestSnapshot() }
         return
       }
       self.snapshotsFetched += 1

@@ -31,6 +31,8 @@ public final class BinanceSpotREST {
   public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
   /// The venue's used weight, from every response's x-mbx-used-weight-1m.
   public private(set) var usedWeight = 0
+  /// 200 answers whose body is not JSON are reported here (and read as an unknown outcome).
+  public let problems = ProblemLog()
   /// The IP's request budget and its 429/418 Retry-After (wall-clock ns). Binance limits and bans
   /// by IP: share one limiter between every client of the engine that sends requests (the
   /// market-data snapshot fetcher too), so a ban one of them is given holds all of them back.
@@ -135,6 +137,10 @@ public final class BinanceSpotREST {
           done(.unknown("HTTP \(status)"))
         } else if status == 200, let body {
           done(.ok(body))
+        } else if status == 200 {
+          // The request was processed, but what it did cannot be read: unknown, not failed.
+          self?.problems.report(.malformedRESTBody, .outcomeUnknown, message: r.body)
+          done(.unknown("HTTP 200 with a body that is not JSON"))
         } else if let code = json?["code"] as? Int {
           done(.refused(code: code, message: json?["msg"] as? String ?? "", httpStatus: status))
         } else {

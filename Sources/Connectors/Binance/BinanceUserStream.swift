@@ -36,6 +36,11 @@ public final class BinanceUserStream {
   /// When the last account event arrived (`nowNs` clock), 0 before any.
   public private(set) var lastEventNs: Int64 = 0
   public private(set) var malformed = 0
+  /// Malformed events are reported here (counted, and logged through its side thread).
+  public let problems = ProblemLog()
+  /// Called when an event could not be read: it may have changed an order, so the caller should
+  /// reconcile orders with the venue (as after a resubscription).
+  public var onStateInDoubt: (() -> Void)?
   /// asset → (free, locked), as decimal strings from the venue.
   public private(set) var balances: [String: (free: String, locked: String)] = [:]
   var nextID = 1
@@ -101,6 +106,8 @@ public final class BinanceUserStream {
   func received(_ payload: UnsafeRawBufferPointer) {
     guard let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
       malformed += 1
+      problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
+      onStateInDoubt?()
       return
     }
     if let result = obj["result"] as? [String: Any], result["subscriptionId"] != nil {
@@ -119,7 +126,12 @@ public final class BinanceUserStream {
     let now = nowNs()
     switch e["e"] as? String {
     case "executionReport":
-      guard let c = e["c"] as? String else { return }
+      guard let c = e["c"] as? String else {
+        malformed += 1
+        problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
+        onStateInDoubt?()
+        return
+      }
       // For a cancel, "C" carries the original client id.
       let orig = (e["C"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? c
       let id = ClientOrderID(orig)
@@ -133,6 +145,8 @@ public final class BinanceUserStream {
           let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
         else {
           malformed += 1
+          problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
+          onStateInDoubt?()
           return
         }
         tracker.fill(

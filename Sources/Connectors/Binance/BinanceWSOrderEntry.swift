@@ -40,6 +40,8 @@ public final class BinanceWSOrderEntry {
   public private(set) var rejects = 0
   public private(set) var unknownOutcomes = 0
   public private(set) var malformed = 0
+  /// Malformed answers are reported here (counted, and logged through its side thread).
+  public let problems = ProblemLog()
   /// Execution events dropped because the ring to the strategy thread was full.
   public private(set) var execRingFull = 0
 
@@ -138,6 +140,7 @@ public final class BinanceWSOrderEntry {
       let tag = r.unsigned(), r.seek("\"status\":"), let status = r.unsigned()
     else {
       malformed &+= 1  // also: answers to requests this object did not send
+      problems.report(.malformedOrderAnswer, .ignored, message: payload)
       return
     }
     let place = kind == UInt8(ascii: "p")
@@ -156,6 +159,7 @@ public final class BinanceWSOrderEntry {
     }
     guard r.seek("\"result\":") else {
       malformed &+= 1
+      problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
       return
     }
     let body = r
@@ -164,6 +168,7 @@ public final class BinanceWSOrderEntry {
     var st = body
     guard st.seek("\"status\":\"") else {
       malformed &+= 1
+      problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
       return
     }
     let state = st.word()
@@ -186,6 +191,7 @@ public final class BinanceWSOrderEntry {
           obj.seek("\"tradeId\":"), let trade = obj.signed()
         else {
           malformed &+= 1
+          problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
           break
         }
         push(
