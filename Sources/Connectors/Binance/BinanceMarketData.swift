@@ -29,6 +29,10 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   /// for during a Retry-After, whichever client was given it.
   public let limiter: RateLimiter
   public var snapshotLimit = 1000
+  /// Public trades as they arrive: (price tick, quantity raw, aggressor side, trade id). Paper
+  /// mode feeds its `PaperExchange` from here.
+  public var onTrade: ((Int64, Int64, TradeSide, Int64) -> Void)?
+  let decoderTickSize: Int64
 
   /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
   public init(
@@ -40,6 +44,7 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     self.loop = loop
     self.limiter = limiter
     self.symbol = symbol
+    decoderTickSize = instrument.tickSize
     let lower = symbol.lowercased()
     socket = ReconnectingWebSocket(
       loop: loop,
@@ -89,6 +94,11 @@ public final class BinanceMarketData<Sink: BookEventSink> {
       if case .awaitingSnapshot = sync.state { requestSnapshot() }
     case NT_MSG_TRADE:
       trades += 1
+      if let onTrade {
+        let t = m.pointee.trade
+        // The buyer was the maker: a seller took liquidity.
+        onTrade(t.price / decoderTickSize, t.qty, t.buyer_is_maker != 0 ? .sell : .buy, t.trade_id)
+      }
     default:
       break
     }

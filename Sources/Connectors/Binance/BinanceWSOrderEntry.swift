@@ -454,7 +454,7 @@ struct ByteReader {
 
   /// The order status word after `"status":"`.
   mutating func word() -> Word {
-    var r = self
+    let r = self
     func match(_ s: StaticString) -> Bool {
       let n = s.utf8CodeUnitCount
       guard r.i + n < r.end, memcmp(r.base + r.i, s.utf8Start, n) == 0, r.base[r.i + n] == UInt8(ascii: "\"")
