@@ -62,7 +62,8 @@ let package = Package(
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The order-tracking soak against the Venue (a CI test runs it small, perf/soak.sh at 100,000).
-    .target(name: "Soak", dependencies: ["Connectors", "Engine", "FastBook", "Venue", "Wire"]),
+    .target(name: "Conformance", dependencies: ["Engine", "FastBook"]),
+    .target(name: "Soak", dependencies: ["Connectors", "Conformance", "Engine", "FastBook", "Venue", "Wire"]),
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
@@ -78,7 +79,7 @@ let package = Package(
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance"]),
   ],
   cxxLanguageStandard: .cxx17
 )

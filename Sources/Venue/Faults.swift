@@ -56,8 +56,21 @@ public final class FaultInjector {
     return Double(rng >> 11) / Double(1 << 53)
   }
 
-  /// True with probability `p`, counted under `name`.
+  /// Faults armed to happen the next `times` times their draw is made, whatever the plan's
+  /// probability (conformance checks inject exactly one fault at a known moment).
+  var armed: [String: Int] = [:]
+
+  /// Makes the fault counted under `name` ("forced 429", "response lost after accept", "user event
+  /// cut short", "socket closed"…) happen at its next `times` draws.
+  public func arm(_ name: String, times: Int = 1) { armed[name, default: 0] += times }
+
+  /// True with probability `p` (or when armed), counted under `name`.
   public func roll(_ p: Double, _ name: String) -> Bool {
+    if let n = armed[name] {
+      armed[name] = n > 1 ? n - 1 : nil
+      counts[name, default: 0] += 1
+      return true
+    }
     guard p > 0 else { return false }
     if uniform() < p {
       counts[name, default: 0] += 1

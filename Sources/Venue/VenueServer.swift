@@ -490,7 +490,9 @@ public final class VenueREST {
 
   /// Where execution reports go (the user-data stream); set by the WebSocket side.
   public var onOrderEvents: (([OrderEvent]) -> Void)?
-  func notifyEvents(_ e: [OrderEvent]) { onOrderEvents?(e) }
+  /// Publishes order events (the user-data stream listens): for orders placed on the engine
+  /// directly, e.g. another participant in a test.
+  public func notifyEvents(_ e: [OrderEvent]) { onOrderEvents?(e) }
 
   func orderJSON(_ o: VenueOrder, _ s: VenueSymbol, full: Bool, cancel: Bool, transact: Bool = false)
     -> String

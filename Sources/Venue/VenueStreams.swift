@@ -167,6 +167,11 @@ public final class VenueStreams: WebSocketDelegate {
     send(t.symbol.lowercased() + "@trade", data)
   }
 
+  /// Fault injection: drops every stream connection now (as a network failure would).
+  public func disconnectAll() {
+    for s in subs.values { s.ws.close(code: 1006, reason: "") }
+  }
+
   public func close() {
     running = false
     for s in subs.values { s.ws.close(code: 1001, reason: "going away") }
