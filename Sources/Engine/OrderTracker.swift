@@ -24,6 +24,7 @@ public struct InFlightOrder: Sendable {
   public var remaining: Int64 { quantity - filledQuantity }
   /// Distinct fills received.
   public var tradeIDCount: Int { tradeIDs.count }
+  public func hasTrade(_ id: Int64) -> Bool { tradeIDs.contains(id) }
 
   mutating func apply(_ t: OrderTransition, now: Int64) -> Bool {
     guard let n = OrderLifecycle.next(state, t) else { return false }

@@ -224,3 +224,86 @@ import Wire
     stream.stop()
   }
 }
+
+/// Places one resting buy at a fixed price on the first live book, and counts what comes back.
+final class OneRestingBuy: Strategy {
+  var placed = false
+  var fills = 0
+  var filledQuantity: Int64 = 0
+  func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
+    guard !placed else { return }
+    placed = true
+    intents.place(PlaceIntent(tag: 1, side: .buy, price: 9_995, quantity: 3_000))
+  }
+  func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
+    if case .filled(_, let f) = event {
+      fills += 1
+      filledQuantity += f.quantity
+    }
+  }
+}
+
+@Suite(.serialized) struct UserStreamRuntimeTests {
+  /// In the runtime, account events reach the strategy thread's tracker through the exec ring,
+  /// like order answers: an order placed over the WebSocket API rests; another participant trades
+  /// with it at the venue; the fills — which only the account stream reports — reach the
+  /// strategy, once each, with the venue's trade ids.
+  @Test func accountEventsReachTheStrategyThroughTheExecRing() throws {
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
+    let loop = v.loop
+    defer { loop.shutdown() }
+    let strategy = OneRestingBuy()
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
+    let host = StrategyHost(
+      strategy: strategy, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
+      limits: RiskLimits(), tracker: tracker, prefix: "rt-")
+    let runtime = StrategyRuntime(
+      host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
+      clock: Clock(start: 0))
+    let tls = try TLSContext(client: v.certs.ca)
+    let md = BinanceMarketData(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
+      instrument: v.instrument, sink: RingBookSink(ring: runtime.bookIn))
+    let entry = BinanceWSOrderEntry(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
+      secret: "s1", instrument: v.instrument, clientIDPrefix: "rt-", execOut: runtime.execIn)
+    let user = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
+      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: "rt-"),
+      instrument: v.instrument,
+      nowNs: { cplat_now_ns() })
+    md.start()
+    entry.start()
+    user.start()
+    func turn() -> Bool {
+      runtime.pollOnce()
+      while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+      return false
+    }
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        _ = turn(); return user.subscribed && entry.isOpen
+      })
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        _ = turn(); return tracker.orders.values.first?.state == .open
+      })
+    // Another account sells 1,000 then 2,000 into the resting bid, at the venue.
+    for q: Int64 in [1_000, 2_000] {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
+      o.priceTicks = 9_995
+      o.quantity = q
+      let r = try v.engine.place(o)
+      v.host.rest.notifyEvents(r.events)
+    }
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        _ = turn(); return strategy.filledQuantity == 3_000
+      })
+    let order = try #require(tracker.orders[ClientOrderID("rt-1")])
+    #expect(order.state == .filled && order.tradeIDCount == 2 && strategy.fills == 2)
+    let venueTrades = v.engine.myTrades(account: 1, symbol: "BTCUSDT")
+    #expect(venueTrades.count == 2 && venueTrades.allSatisfy { order.hasTrade($0.tradeId) })
+    #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0 && user.execRingFull == 0)
+  }
+}

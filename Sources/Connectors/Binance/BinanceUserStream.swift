@@ -27,7 +27,19 @@ public final class BinanceUserStream {
   /// Subscriptions the venue refused (bad signature, unknown key…), with its last message.
   public private(set) var refusals = 0
   public private(set) var lastRefusal: String?
-  public let tracker: OrderTracker
+  /// Where account events go: straight into a tracker on this thread, or — in the runtime —
+  /// into the exec ring to the strategy thread that owns the tracker.
+  public enum Target {
+    case tracker(OrderTracker)
+    /// Orders named `clientIDPrefix` + decimal tag (the strategy host's ids); events for other
+    /// client ids (orders placed elsewhere on the account) are counted in `foreignEvents`.
+    case ring(SPSCRing<ExecEvent>, clientIDPrefix: String)
+  }
+  public let target: Target
+  /// Account events for orders this engine did not place (ring target only).
+  public private(set) var foreignEvents = 0
+  /// Events dropped because the exec ring was full.
+  public private(set) var execRingFull = 0
   let instrument: Instrument
   public var nowNs: () -> Int64
   public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -57,9 +69,18 @@ public final class BinanceUserStream {
       key: .hmac(secret: secret), tracker: tracker, instrument: instrument, nowNs: nowNs)
   }
 
-  public init(
+  public convenience init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
     key: Key, tracker: OrderTracker, instrument: Instrument, nowNs: @escaping () -> Int64
+  ) {
+    self.init(
+      loop: loop, host: host, port: port, tls: tls, serverName: serverName, apiKey: apiKey, key: key,
+      target: .tracker(tracker), instrument: instrument, nowNs: nowNs)
+  }
+
+  public init(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
+    key: Key, target: Target, instrument: Instrument, nowNs: @escaping () -> Int64
   ) {
     socket = ReconnectingWebSocket(
       loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
@@ -70,7 +91,7 @@ public final class BinanceUserStream {
     case .hmac(let secret): signer = .hmac(HMACSHA256Key(secret: secret))
     case .ed25519(let seed): signer = .ed25519(seed)
     }
-    self.tracker = tracker
+    self.target = target
     self.instrument = instrument
     self.nowNs = nowNs
     socket.onOpen = { [weak self] ws in self?.subscribe(ws) }
@@ -134,13 +155,21 @@ public final class BinanceUserStream {
       }
       // For a cancel, "C" carries the original client id.
       let orig = (e["C"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? c
-      let id = ClientOrderID(orig)
       let venueID = int64(e["i"]).map(VenueOrderID.init)
+      let apply: Apply
+      switch target {
+      case .tracker(let t): apply = .tracker(t, ClientOrderID(orig))
+      case .ring(let ring, let prefix):
+        guard orig.hasPrefix(prefix), let tag = UInt64(orig.dropFirst(prefix.count)) else {
+          foreignEvents += 1
+          return
+        }
+        apply = .ring(ring, tag)
+      }
       switch e["x"] as? String {
       case "NEW":
-        if let v = venueID { tracker.accepted(id, venueID: v, now: now) }
+        if let v = venueID { deliver(apply, .accepted(v), now: now) }
       case "TRADE":
-        if let v = venueID { tracker.acceptedIfFirst(id, venueID: v, now: now) }
         guard let tid = int64(e["t"]), let p = (e["L"] as? String).flatMap({ try? instrument.parseTick($0) }),
           let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
         else {
@@ -149,12 +178,11 @@ public final class BinanceUserStream {
           onStateInDoubt?()
           return
         }
-        tracker.fill(
-          Fill(clientOrderID: id, tradeID: tid, price: p * instrument.tickSize, quantity: q), now: now)
+        deliver(apply, .fill(venueID, tradeID: tid, price: p * instrument.tickSize, quantity: q), now: now)
       case "CANCELED", "EXPIRED", "TRADE_PREVENTION":
-        tracker.cancelledAtVenue(id, now: now)
+        deliver(apply, .cancelled, now: now)
       case "REJECTED":
-        tracker.rejected(id, reason: e["r"] as? String ?? "REJECTED", now: now)
+        deliver(apply, .rejected(e["r"] as? String ?? "REJECTED"), now: now)
       default: break
       }
     case "outboundAccountPosition":
@@ -165,6 +193,43 @@ public final class BinanceUserStream {
       }
     default:
       break
+    }
+  }
+
+  enum Apply {
+    case tracker(OrderTracker, ClientOrderID)
+    case ring(SPSCRing<ExecEvent>, UInt64)
+  }
+
+  enum Update {
+    case accepted(VenueOrderID)
+    case fill(VenueOrderID?, tradeID: Int64, price: Int64, quantity: Int64)
+    case cancelled
+    case rejected(String)
+  }
+
+  func deliver(_ to: Apply, _ u: Update, now: Int64) {
+    switch to {
+    case .tracker(let t, let id):
+      switch u {
+      case .accepted(let v): t.accepted(id, venueID: v, now: now)
+      case .fill(let v, let tid, let price, let q):
+        if let v { t.acceptedIfFirst(id, venueID: v, now: now) }
+        t.fill(Fill(clientOrderID: id, tradeID: tid, price: price, quantity: q), now: now)
+      case .cancelled: t.cancelledAtVenue(id, now: now)
+      case .rejected(let reason): t.rejected(id, reason: reason, now: now)
+      }
+    case .ring(let ring, let tag):
+      let e: ExecEvent
+      switch u {
+      case .accepted(let v): e = ExecEvent(kind: .accepted, tag: tag, venueOrderID: v.value)
+      case .fill(let v, let tid, let price, let q):
+        e = ExecEvent(
+          kind: .filled, tag: tag, venueOrderID: v?.value ?? 0, tradeID: tid, price: price, quantity: q)
+      case .cancelled: e = ExecEvent(kind: .cancelled, tag: tag)
+      case .rejected: e = ExecEvent(kind: .rejected, tag: tag)
+      }
+      if !ring.tryPush(e) { execRingFull += 1 }
     }
   }
 }
