@@ -105,6 +105,16 @@ public final class PaperExchange {
     switch o.kind {
     case .place: place(o)
     case .cancel: cancel(tag: o.tag)
+    case .status:
+      // The paper venue never loses an order: a resting one is open, anything else is done (its
+      // events were all sent) or was never placed.
+      if let i = index(of: o.tag) {
+        push(ExecEvent(kind: .accepted, tag: o.tag, venueOrderID: orders[i].venueID))
+      } else {
+        push(ExecEvent(kind: .notFound, tag: o.tag))
+      }
+    case .reconcileEnd:
+      push(ExecEvent(kind: .reconciled, tag: 0))
     }
     return true
   }

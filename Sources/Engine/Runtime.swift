@@ -28,7 +28,14 @@ public struct StageStamps: BitwiseCopyable, Sendable, Equatable {
 @frozen
 public struct WireOrder: BitwiseCopyable, Sendable, Equatable {
   @frozen
-  public enum Kind: UInt8, BitwiseCopyable, Sendable { case place, cancel }
+  public enum Kind: UInt8, BitwiseCopyable, Sendable {
+    case place, cancel
+    /// Reconciliation: ask the venue for this order's state (answered with exec events, or
+    /// `notFound`).
+    case status
+    /// Reconciliation: after the status queries, fetch recent fills, then answer `reconciled`.
+    case reconcileEnd
+  }
   public var kind: Kind
   public var side: TradeSide
   public var postOnly: Bool
@@ -71,6 +78,13 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
     case rejected
     /// A cancel the venue refused (unknown order or already done).
     case cancelRejected
+    /// The wire side may have missed events (account stream unreadable, dropped or resubscribed,
+    /// an order connection lost): the strategy thread reconciles before placing again.
+    case stateInDoubt
+    /// A status query: the venue does not know the order.
+    case notFound
+    /// The answers to a reconciliation round are all in.
+    case reconciled
   }
   public var kind: Kind
   public var tag: UInt64
@@ -182,7 +196,36 @@ public final class StrategyRuntime {
       t.rejected(id, reason: "rejected by the venue", now: now)
     case .cancelRejected:
       t.cancelFailed(id, now: now)
+    case .notFound:
+      t.notFound(id, now: now)
+    case .stateInDoubt:
+      reconcileRounds = 0
+      startReconciliation()
+    case .reconciled:
+      host.reconciling = false
+      // Still uncertain (an answer lost, a "not found" not yet counted enough): another round,
+      // a bounded number of times in a row.
+      let uncertain = t.orders.values.contains { $0.state == .pendingCreate || $0.state == .pendingCancel }
+      if uncertain && reconcileRounds < 5 { startReconciliation() }
     }
+  }
+
+  /// Reconciliations started (rounds), and rounds in the current one.
+  public private(set) var reconciliations = 0
+  var reconcileRounds = 0
+
+  /// Holds new placements and asks the wire side for the state of every order not known done,
+  /// then for recent fills; `reconciled` releases the hold. Rare: may allocate.
+  func startReconciliation() {
+    guard !host.reconciling else { return }
+    host.reconciling = true
+    reconciliations += 1
+    reconcileRounds += 1
+    for o in host.tracker.activeOrders {
+      guard let tag = host.tag(of: o.clientOrderID) else { continue }
+      while !ordersOut.tryPush(WireOrder(kind: .status, tag: tag)) { cplat_cpu_relax() }
+    }
+    while !ordersOut.tryPush(WireOrder(kind: .reconcileEnd, tag: 0)) { cplat_cpu_relax() }
   }
 
   /// What the loop does when a turn found nothing.

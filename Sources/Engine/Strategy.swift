@@ -64,6 +64,10 @@ public final class StrategyHost {
   let send: (OrderCommand) -> Void
   var intents = Intents()
   let prefixBytes: [UInt8]
+  /// While true (a reconciliation is under way), new orders are refused (counted in
+  /// `heldForReconciliation`); cancels still go.
+  public internal(set) var reconciling = false
+  public private(set) var heldForReconciliation = 0
   /// In the runtime: orders go to the wire thread through this ring instead of `send`.
   public var wireOut: SPSCRing<WireOrder>?
   /// The stage times of the batch being handled, copied into the orders it causes.
@@ -171,6 +175,10 @@ public final class StrategyHost {
       }
     }
     for var i in intents.places {
+      if reconciling {
+        heldForReconciliation += 1
+        continue
+      }
       i.price = rule.quantize(price: i.price, side: i.side)
       i.quantity = rule.quantize(quantity: i.quantity)
       if rule.violation(price: i.price, quantity: i.quantity) != nil {

@@ -62,6 +62,8 @@ import Testing
         case .cancelled: tracker.cancelledAtVenue(id, now: 0)
         case .rejected: tracker.rejected(id, reason: "rejected", now: 0)
         case .cancelRejected: tracker.cancelFailed(id, now: 0)
+        case .notFound: tracker.notFound(id, now: 0)
+        case .stateInDoubt, .reconciled: break  // no reconciliation in this replay
         }
       }
     }

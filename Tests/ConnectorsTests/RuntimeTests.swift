@@ -244,6 +244,72 @@ final class OneRestingBuy: Strategy {
 }
 
 @Suite(.serialized) struct UserStreamRuntimeTests {
+  /// Reconciliation in the runtime: an account event arrives unreadable, the wire side says the
+  /// state is in doubt, the strategy thread holds new orders and asks for the state of every
+  /// order it is unsure of; the wire side asks Binance over REST and answers through the exec
+  /// ring — and the fill the lost event carried reaches the strategy, once.
+  @Test func aLostAccountEventIsRecoveredByReconciliationThroughTheRings() throws {
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
+    let loop = v.loop
+    defer { loop.shutdown() }
+    let strategy = OneRestingBuy()
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
+    let host = StrategyHost(
+      strategy: strategy, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
+      limits: RiskLimits(), tracker: tracker, prefix: "rc-")
+    let runtime = StrategyRuntime(
+      host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
+      clock: Clock(start: 0))
+    let tls = try TLSContext(client: v.certs.ca)
+    let md = BinanceMarketData(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
+      instrument: v.instrument, sink: RingBookSink(ring: runtime.bookIn))
+    let entry = BinanceWSOrderEntry(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
+      secret: "s1", instrument: v.instrument, clientIDPrefix: "rc-", execOut: runtime.execIn)
+    let rest = BinanceSpotREST(
+      http: HTTPClient(loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost"),
+      apiKey: "k1", secret: "s1", instrument: v.instrument)
+    let reconciler = BinanceRuntimeReconciler(
+      rest: rest, symbol: "BTCUSDT", clientIDPrefix: "rc-", execOut: runtime.execIn)
+    entry.reconciler = reconciler
+    let user = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
+      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: "rc-"),
+      instrument: v.instrument,
+      nowNs: { cplat_now_ns() })
+    // The wire thread is the exec ring's one producer: these run on its loop.
+    user.onStateInDoubt = { _ = runtime.execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
+    md.start()
+    entry.start()
+    user.start()
+    func turn() {
+      runtime.pollOnce()
+      while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+    }
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        turn(); return user.subscribed && entry.isOpen
+      })
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        turn(); return tracker.orders.values.first?.state == .open
+      })
+    v.host.rest.faults?.arm("user event cut short")
+    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
+    o.priceTicks = 9_995
+    o.quantity = 3_000
+    v.host.rest.notifyEvents(try v.engine.place(o).events)
+    #expect(
+      loop.run(timeoutNs: 10_000_000_000) {
+        turn(); return strategy.filledQuantity == 3_000 && !host.reconciling
+      })
+    #expect(user.malformed == 1 && runtime.reconciliations == 1 && reconciler.queries == 1)
+    let order = try #require(tracker.orders[ClientOrderID("rc-1")])
+    #expect(order.state == .filled && order.tradeIDCount == 1 && strategy.fills == 1)
+    #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0)
+  }
+
   /// In the runtime, account events reach the strategy thread's tracker through the exec ring,
   /// like order answers: an order placed over the WebSocket API rests; another participant trades
   /// with it at the venue; the fills — which only the account stream reports — reach the

@@ -42,6 +42,8 @@ public final class BinanceWSOrderEntry {
   public private(set) var malformed = 0
   /// Malformed answers are reported here (counted, and logged through its side thread).
   public let problems = ProblemLog()
+  /// Carries out the strategy thread's reconciliation requests (status queries, recent fills).
+  public var reconciler: BinanceRuntimeReconciler?
   /// Execution events dropped because the ring to the strategy thread was full.
   public private(set) var execRingFull = 0
 
@@ -77,6 +79,15 @@ public final class BinanceWSOrderEntry {
   /// the order never left, and an `ExecEvent` says so (rejected / cancel refused).
   @discardableResult
   public func send(_ o: WireOrder) -> Bool {
+    if o.kind == .status || o.kind == .reconcileEnd {
+      // Reconciliation goes over REST (the WebSocket API's answers are what may have been lost).
+      guard let reconciler else {
+        push(ExecEvent(kind: .reconciled, tag: 0))
+        return false
+      }
+      reconciler.handle(o)
+      return true
+    }
     guard let ws = socket.socket, ws.state == .open else {
       notSent &+= 1
       push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))

@@ -1,0 +1,91 @@
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// The wire side of the runtime's reconciliation: the strategy thread (which owns the tracker)
+/// asks for the state of each order it is unsure of (`WireOrder.status`) and then for recent fills
+/// (`reconcileEnd`); this asks Binance over REST and answers with `ExecEvent`s through the exec
+/// ring — accepted / cancelled / rejected / notFound per order, one `filled` per trade (trade ids,
+/// so fills already counted are dropped by the tracker), then `reconciled`. A 5xx, timeout or
+/// 429/418 answer leaves the order uncertain (no event); the REST client's limiter holds every
+/// request back during a Retry-After.
+public final class BinanceRuntimeReconciler {
+  public let rest: BinanceSpotREST
+  let symbol: String
+  let prefix: String
+  public let execOut: SPSCRing<ExecEvent>
+  /// Venue order id → tag, learned from status answers (to attribute myTrades).
+  var tagOfVenueID: [Int64: UInt64] = [:]
+  public private(set) var queries = 0
+  public private(set) var rounds = 0
+  public private(set) var execRingFull = 0
+
+  public init(rest: BinanceSpotREST, symbol: String, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>) {
+    self.rest = rest
+    self.symbol = symbol
+    self.prefix = clientIDPrefix
+    self.execOut = execOut
+  }
+
+  func push(_ e: ExecEvent) {
+    if !execOut.tryPush(e) { execRingFull += 1 }
+  }
+
+  public func handle(_ o: WireOrder) {
+    switch o.kind {
+    case .status: status(tag: o.tag)
+    case .reconcileEnd: fills()
+    case .place, .cancel: break
+    }
+  }
+
+  func status(tag: UInt64) {
+    queries += 1
+    rest.status(symbol: symbol, clientOrderID: ClientOrderID(prefix + String(tag))) { [weak self] outcome in
+      guard let self else { return }
+      switch outcome {
+      case .ok(let body):
+        guard let o = body as? [String: Any] else { return }
+        let venueID = int64(o["orderId"]) ?? 0
+        if venueID != 0 { self.tagOfVenueID[venueID] = tag }
+        switch o["status"] as? String {
+        case "NEW", "PARTIALLY_FILLED", "FILLED":
+          // Fills come from myTrades (with trade ids); FILLED completes when they arrive.
+          self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+        case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH":
+          self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+          self.push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+        case "REJECTED":
+          self.push(ExecEvent(kind: .rejected, tag: tag))
+        default: break
+        }
+      case .refused(let code, _, _):
+        if code == -2013 { self.push(ExecEvent(kind: .notFound, tag: tag)) }
+      case .unknown, .limited:
+        break  // still uncertain: the next round asks again
+      }
+    }
+  }
+
+  func fills() {
+    rounds += 1
+    rest.myTrades(symbol: symbol, limit: 1000) { [weak self] outcome in
+      guard let self else { return }
+      if case .ok(let body) = outcome, let list = body as? [[String: Any]] {
+        let inst = self.rest.instrument
+        for t in list {
+          guard let tid = int64(t["id"]), let oid = int64(t["orderId"]), let tag = self.tagOfVenueID[oid],
+            let p = (t["price"] as? String).flatMap({ try? inst.parseTick($0) }),
+            let q = (t["qty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
+          else { continue }
+          self.push(
+            ExecEvent(
+              kind: .filled, tag: tag, venueOrderID: oid, tradeID: tid, price: p * inst.tickSize, quantity: q)
+          )
+        }
+      }
+      self.push(ExecEvent(kind: .reconciled, tag: 0))
+    }
+  }
+}
