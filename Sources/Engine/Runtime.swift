@@ -170,6 +170,7 @@ public final class StrategyRuntime {
     }
     let now = cplat_now_ns()
     if execs > 0 {
+      lastExecNs = now
       handled &+= execs
       execEvents &+= execs
       host.stamps = StageStamps()
@@ -208,6 +209,16 @@ public final class StrategyRuntime {
       let uncertain = t.orders.values.contains { $0.state == .pendingCreate || $0.state == .pendingCancel }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
     }
+  }
+
+  /// When the last execution event arrived (0: none yet).
+  public private(set) var lastExecNs: Int64 = 0
+
+  /// Starts a reconciliation now (the status poller's tick; a wire-side `stateInDoubt` does the
+  /// same through the ring). Ignored while one is under way.
+  public func requestReconciliation() {
+    reconcileRounds = 0
+    startReconciliation()
   }
 
   /// Reconciliations started (rounds), and rounds in the current one.
@@ -397,5 +408,38 @@ public final class NativeThread: @unchecked Sendable {
     guard !joined else { return }
     joined = true
     pthread_join(tid, nil)
+  }
+}
+
+/// Status polling on the strategy thread, ticked by its Clock — the runtime's fallback for lost
+/// account events: while orders are in flight and no execution event has come for
+/// `quietAfterNs`, every `quietIntervalNs`; otherwise every `liveIntervalNs` (a safety net), it
+/// starts a reconciliation (orders held, status queries and recent fills over the wire side's REST).
+public final class RuntimeStatusPoller: TimeIterator {
+  unowned let runtime: StrategyRuntime
+  public var quietIntervalNs: Int64
+  public var liveIntervalNs: Int64
+  public var quietAfterNs: Int64
+  public private(set) var polls = 0
+  var lastPollNs: Int64 = 0
+
+  public init(
+    runtime: StrategyRuntime, quietIntervalNs: Int64 = 2_000_000_000, liveIntervalNs: Int64 = 30_000_000_000,
+    quietAfterNs: Int64 = 5_000_000_000
+  ) {
+    self.runtime = runtime
+    self.quietIntervalNs = quietIntervalNs
+    self.liveIntervalNs = liveIntervalNs
+    self.quietAfterNs = quietAfterNs
+  }
+
+  public func tick(now: Int64) {
+    // Once per tick (1 s by default): a scan of the tracker is cheap at that rate.
+    guard runtime.host.tracker.orders.values.contains(where: { !$0.state.isDone }) else { return }
+    let quiet = now - max(runtime.lastExecNs, lastPollNs) >= quietAfterNs
+    guard now - lastPollNs >= (quiet ? quietIntervalNs : liveIntervalNs) else { return }
+    lastPollNs = now
+    polls += 1
+    runtime.requestReconciliation()
   }
 }

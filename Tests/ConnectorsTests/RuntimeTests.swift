@@ -248,7 +248,8 @@ final class OneRestingBuy: Strategy {
   /// state is in doubt, the strategy thread holds new orders and asks for the state of every
   /// order it is unsure of; the wire side asks Binance over REST and answers through the exec
   /// ring — and the fill the lost event carried reaches the strategy, once.
-  @Test func aLostAccountEventIsRecoveredByReconciliationThroughTheRings() throws {
+  @Test(arguments: ["user event cut short", "user event dropped"])
+  func aLostAccountEventIsRecoveredByReconciliationThroughTheRings(_ fault: String) throws {
     let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
     let loop = v.loop
     defer { loop.shutdown() }
@@ -259,7 +260,13 @@ final class OneRestingBuy: Strategy {
       limits: RiskLimits(), tracker: tracker, prefix: "rc-")
     let runtime = StrategyRuntime(
       host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
-      clock: Clock(start: 0))
+      clock: Clock(tickNs: 10_000_000, start: cplat_now_ns()))
+    // An event dropped without a trace is found by status polling: no execution event for 50 ms
+    // with an order in flight → reconcile (every 100 ms while quiet).
+    let poller = RuntimeStatusPoller(
+      runtime: runtime, quietIntervalNs: 100_000_000, liveIntervalNs: 60_000_000_000, quietAfterNs: 50_000_000
+    )
+    runtime.clock.add(poller)
     let tls = try TLSContext(client: v.certs.ca)
     let md = BinanceMarketData(
       loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
@@ -295,7 +302,7 @@ final class OneRestingBuy: Strategy {
       loop.run(timeoutNs: 10_000_000_000) {
         turn(); return tracker.orders.values.first?.state == .open
       })
-    v.host.rest.faults?.arm("user event cut short")
+    v.host.rest.faults?.arm(fault)
     var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
     o.priceTicks = 9_995
     o.quantity = 3_000
@@ -304,7 +311,12 @@ final class OneRestingBuy: Strategy {
       loop.run(timeoutNs: 10_000_000_000) {
         turn(); return strategy.filledQuantity == 3_000 && !host.reconciling
       })
-    #expect(user.malformed == 1 && runtime.reconciliations == 1 && reconciler.queries == 1)
+    if fault == "user event cut short" {
+      #expect(user.malformed == 1, "an unreadable event is counted and says state is in doubt")
+    } else {
+      #expect(user.malformed == 0 && poller.polls >= 1, "a vanished event is found by polling")
+    }
+    #expect(runtime.reconciliations >= 1 && reconciler.queries >= 1)
     let order = try #require(tracker.orders[ClientOrderID("rc-1")])
     #expect(order.state == .filled && order.tradeIDCount == 1 && strategy.fills == 1)
     #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0)
