@@ -116,15 +116,7 @@ public final class BinanceConformanceHarness: ConformanceHarness {
     else {
       return nil
     }
-    let s: OrderState
-    switch v.status {
-    case .NEW: s = .open
-    case .PARTIALLY_FILLED: s = .partiallyFilled
-    case .FILLED: s = .filled
-    case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: s = .cancelled
-    case .REJECTED: s = .failed
-    }
-    return (s, v.executedQty)
+    return (trackerState(v.status), v.executedQty)
   }
   public var venueFillCount: Int { engine.myTrades(account: 1, symbol: "BTCUSDT").count }
 

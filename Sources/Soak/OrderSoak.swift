@@ -429,14 +429,7 @@ public func compare(engine: MatchingEngine, tracker: OrderTracker, into report: 
       }
       continue
     }
-    let want: OrderState
-    switch v.status {
-    case .NEW: want = .open
-    case .PARTIALLY_FILLED: want = .partiallyFilled
-    case .FILLED: want = .filled
-    case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: want = .cancelled
-    case .REJECTED: want = .failed
-    }
+    let want = trackerState(v.status)
     if t.state != want || t.filledQuantity != v.executedQty {
       report.mismatchCount += 1
       if report.mismatches.count < 10 {
@@ -454,4 +447,15 @@ public func compare(engine: MatchingEngine, tracker: OrderTracker, into report: 
   }
   report.venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
   report.trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
+}
+
+/// The tracker state a venue order status corresponds to.
+func trackerState(_ status: OrderStatus) -> OrderState {
+  switch status {
+  case .NEW: .open
+  case .PARTIALLY_FILLED: .partiallyFilled
+  case .FILLED: .filled
+  case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: .cancelled
+  case .REJECTED: .failed
+  }
 }

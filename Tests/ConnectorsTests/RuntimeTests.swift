@@ -243,83 +243,108 @@ final class OneRestingBuy: Strategy {
   }
 }
 
+/// The one-thread runtime wired to the Venue over TLS: market data into the book ring, orders
+/// over the WebSocket API, account events into the exec ring, reconciliation over REST; a
+/// `OneRestingBuy` strategy; `turn()` is one pass of the wire loop's work.
+final class RuntimeRig {
+  let v: LoopbackVenue
+  let strategy = OneRestingBuy()
+  let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
+  let host: StrategyHost
+  let runtime: StrategyRuntime
+  let md: BinanceMarketData<RingBookSink>
+  let entry: BinanceWSOrderEntry
+  let user: BinanceUserStream
+  let reconciler: BinanceRuntimeReconciler
+
+  init(prefix: String, clock: Clock) throws {
+    v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
+    host = StrategyHost(
+      strategy: strategy, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
+      limits: RiskLimits(), tracker: tracker, prefix: prefix)
+    runtime = StrategyRuntime(
+      host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
+      clock: clock)
+    let tls = try TLSContext(client: v.certs.ca)
+    let (loop, port) = (v.loop, v.host.port)
+    md = BinanceMarketData(
+      loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
+      instrument: v.instrument, sink: RingBookSink(ring: runtime.bookIn))
+    entry = BinanceWSOrderEntry(
+      loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", apiKey: "k1",
+      secret: "s1",
+      instrument: v.instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
+    let rest = BinanceSpotREST(
+      http: HTTPClient(loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"),
+      apiKey: "k1", secret: "s1", instrument: v.instrument)
+    reconciler = BinanceRuntimeReconciler(
+      rest: rest, symbol: "BTCUSDT", clientIDPrefix: prefix, execOut: runtime.execIn)
+    entry.reconciler = reconciler
+    user = BinanceUserStream(
+      loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", apiKey: "k1",
+      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: prefix),
+      instrument: v.instrument,
+      nowNs: { cplat_now_ns() })
+    // The wire thread is the exec ring's one producer: this runs on its loop.
+    let execIn = runtime.execIn
+    user.onStateInDoubt = { _ = execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
+    md.start()
+    entry.start()
+    user.start()
+  }
+
+  deinit { v.loop.shutdown() }
+
+  func turn() {
+    runtime.pollOnce()
+    while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+  }
+
+  /// Runs turns until `condition` holds (at most 10 s).
+  func run(until condition: () -> Bool) -> Bool {
+    v.loop.run(timeoutNs: 10_000_000_000) {
+      turn()
+      return condition()
+    }
+  }
+
+  /// Another account sells into the resting bid at the venue, which publishes the events.
+  func sellIntoTheBid(_ quantity: Int64) throws {
+    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
+    o.priceTicks = 9_995
+    o.quantity = quantity
+    v.host.rest.notifyEvents(try v.engine.place(o).events)
+  }
+}
+
 @Suite(.serialized) struct UserStreamRuntimeTests {
   /// Reconciliation in the runtime: an account event arrives unreadable, the wire side says the
   /// state is in doubt, the strategy thread holds new orders and asks for the state of every
   /// order it is unsure of; the wire side asks Binance over REST and answers through the exec
-  /// ring — and the fill the lost event carried reaches the strategy, once.
+  /// ring — and the fill the lost event carried reaches the strategy, once. An event that simply
+  /// never arrives is found the same way by the strategy thread's status poller.
   @Test(arguments: ["user event cut short", "user event dropped"])
   func aLostAccountEventIsRecoveredByReconciliationThroughTheRings(_ fault: String) throws {
-    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
-    let loop = v.loop
-    defer { loop.shutdown() }
-    let strategy = OneRestingBuy()
-    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
-    let host = StrategyHost(
-      strategy: strategy, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
-      limits: RiskLimits(), tracker: tracker, prefix: "rc-")
-    let runtime = StrategyRuntime(
-      host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
-      clock: Clock(tickNs: 10_000_000, start: cplat_now_ns()))
-    // An event dropped without a trace is found by status polling: no execution event for 50 ms
-    // with an order in flight → reconcile (every 100 ms while quiet).
+    let r = try RuntimeRig(prefix: "rc-", clock: Clock(tickNs: 10_000_000, start: cplat_now_ns()))
+    // No execution event for 50 ms with an order in flight → reconcile (every 100 ms while quiet).
     let poller = RuntimeStatusPoller(
-      runtime: runtime, quietIntervalNs: 100_000_000, liveIntervalNs: 60_000_000_000, quietAfterNs: 50_000_000
-    )
-    runtime.clock.add(poller)
-    let tls = try TLSContext(client: v.certs.ca)
-    let md = BinanceMarketData(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
-      instrument: v.instrument, sink: RingBookSink(ring: runtime.bookIn))
-    let entry = BinanceWSOrderEntry(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
-      secret: "s1", instrument: v.instrument, clientIDPrefix: "rc-", execOut: runtime.execIn)
-    let rest = BinanceSpotREST(
-      http: HTTPClient(loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost"),
-      apiKey: "k1", secret: "s1", instrument: v.instrument)
-    let reconciler = BinanceRuntimeReconciler(
-      rest: rest, symbol: "BTCUSDT", clientIDPrefix: "rc-", execOut: runtime.execIn)
-    entry.reconciler = reconciler
-    let user = BinanceUserStream(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
-      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: "rc-"),
-      instrument: v.instrument,
-      nowNs: { cplat_now_ns() })
-    // The wire thread is the exec ring's one producer: these run on its loop.
-    user.onStateInDoubt = { _ = runtime.execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
-    md.start()
-    entry.start()
-    user.start()
-    func turn() {
-      runtime.pollOnce()
-      while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
-    }
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        turn(); return user.subscribed && entry.isOpen
-      })
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        turn(); return tracker.orders.values.first?.state == .open
-      })
-    v.host.rest.faults?.arm(fault)
-    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
-    o.priceTicks = 9_995
-    o.quantity = 3_000
-    v.host.rest.notifyEvents(try v.engine.place(o).events)
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        turn(); return strategy.filledQuantity == 3_000 && !host.reconciling
-      })
+      runtime: r.runtime, quietIntervalNs: 100_000_000, liveIntervalNs: 60_000_000_000,
+      quietAfterNs: 50_000_000)
+    r.runtime.clock.add(poller)
+    #expect(r.run { r.user.subscribed && r.entry.isOpen })
+    #expect(r.run { r.tracker.orders.values.first?.state == .open })
+    r.v.host.rest.faults?.arm(fault)
+    try r.sellIntoTheBid(3_000)
+    #expect(r.run { r.strategy.filledQuantity == 3_000 && !r.host.reconciling })
     if fault == "user event cut short" {
-      #expect(user.malformed == 1, "an unreadable event is counted and says state is in doubt")
+      #expect(r.user.malformed == 1, "an unreadable event is counted and says state is in doubt")
     } else {
-      #expect(user.malformed == 0 && poller.polls >= 1, "a vanished event is found by polling")
+      #expect(r.user.malformed == 0 && poller.polls >= 1, "a vanished event is found by polling")
     }
-    #expect(runtime.reconciliations >= 1 && reconciler.queries >= 1)
-    let order = try #require(tracker.orders[ClientOrderID("rc-1")])
-    #expect(order.state == .filled && order.tradeIDCount == 1 && strategy.fills == 1)
-    #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0)
+    #expect(r.runtime.reconciliations >= 1 && r.reconciler.queries >= 1)
+    let order = try #require(r.tracker.orders[ClientOrderID("rc-1")])
+    #expect(order.state == .filled && order.tradeIDCount == 1 && r.strategy.fills == 1)
+    #expect(r.tracker.invalidTransitions == 0 && r.tracker.unknownOrderUpdates == 0)
   }
 
   /// In the runtime, account events reach the strategy thread's tracker through the exec ring,
@@ -327,61 +352,18 @@ final class OneRestingBuy: Strategy {
   /// with it at the venue; the fills — which only the account stream reports — reach the
   /// strategy, once each, with the venue's trade ids.
   @Test func accountEventsReachTheStrategyThroughTheExecRing() throws {
-    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 6, liquidityQuantity: 50_000)
-    let loop = v.loop
-    defer { loop.shutdown() }
-    let strategy = OneRestingBuy()
-    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
-    let host = StrategyHost(
-      strategy: strategy, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
-      limits: RiskLimits(), tracker: tracker, prefix: "rt-")
-    let runtime = StrategyRuntime(
-      host: host, book: LadderBook(instrument: v.instrument, windowTicks: 1 << 14, centreTick: 10_000),
-      clock: Clock(start: 0))
-    let tls = try TLSContext(client: v.certs.ca)
-    let md = BinanceMarketData(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", symbol: "BTCUSDT",
-      instrument: v.instrument, sink: RingBookSink(ring: runtime.bookIn))
-    let entry = BinanceWSOrderEntry(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
-      secret: "s1", instrument: v.instrument, clientIDPrefix: "rt-", execOut: runtime.execIn)
-    let user = BinanceUserStream(
-      loop: loop, host: "127.0.0.1", port: v.host.port, tls: tls, serverName: "localhost", apiKey: "k1",
-      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: "rt-"),
-      instrument: v.instrument,
-      nowNs: { cplat_now_ns() })
-    md.start()
-    entry.start()
-    user.start()
-    func turn() -> Bool {
-      runtime.pollOnce()
-      while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
-      return false
-    }
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        _ = turn(); return user.subscribed && entry.isOpen
-      })
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        _ = turn(); return tracker.orders.values.first?.state == .open
-      })
-    // Another account sells 1,000 then 2,000 into the resting bid, at the venue.
-    for q: Int64 in [1_000, 2_000] {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .LIMIT)
-      o.priceTicks = 9_995
-      o.quantity = q
-      let r = try v.engine.place(o)
-      v.host.rest.notifyEvents(r.events)
-    }
-    #expect(
-      loop.run(timeoutNs: 10_000_000_000) {
-        _ = turn(); return strategy.filledQuantity == 3_000
-      })
-    let order = try #require(tracker.orders[ClientOrderID("rt-1")])
-    #expect(order.state == .filled && order.tradeIDCount == 2 && strategy.fills == 2)
-    let venueTrades = v.engine.myTrades(account: 1, symbol: "BTCUSDT")
+    let r = try RuntimeRig(prefix: "rt-", clock: Clock(start: cplat_now_ns()))
+    #expect(r.run { r.user.subscribed && r.entry.isOpen })
+    #expect(r.run { r.tracker.orders.values.first?.state == .open })
+    try r.sellIntoTheBid(1_000)
+    try r.sellIntoTheBid(2_000)
+    #expect(r.run { r.strategy.filledQuantity == 3_000 })
+    let order = try #require(r.tracker.orders[ClientOrderID("rt-1")])
+    #expect(order.state == .filled && order.tradeIDCount == 2 && r.strategy.fills == 2)
+    let venueTrades = r.v.engine.myTrades(account: 1, symbol: "BTCUSDT")
     #expect(venueTrades.count == 2 && venueTrades.allSatisfy { order.hasTrade($0.tradeId) })
-    #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0 && user.execRingFull == 0)
+    #expect(
+      r.tracker.invalidTransitions == 0 && r.tracker.unknownOrderUpdates == 0 && r.user.execRingFull == 0)
+    #expect(r.runtime.reconciliations == 0, "nothing was in doubt")
   }
 }
