@@ -227,17 +227,28 @@ public final class StrategyRuntime {
 
   /// Holds new placements and asks the wire side for the state of every order not known done,
   /// then for recent fills; `reconciled` releases the hold. Rare: may allocate.
+  ///
+  /// Never waits for the order ring (in the one-thread layout its reader is this thread): status
+  /// queries that do not fit are left for the next round (`reconcileQueriesDeferred`), and a round
+  /// that cannot even queue its end marker is not started.
   func startReconciliation() {
-    guard !host.reconciling else { return }
+    guard !host.reconciling, ordersOut.freeCount > 0 else { return }
     host.reconciling = true
     reconciliations += 1
     reconcileRounds += 1
     for o in host.tracker.activeOrders {
       guard let tag = host.tag(of: o.clientOrderID) else { continue }
-      while !ordersOut.tryPush(WireOrder(kind: .status, tag: tag)) { cplat_cpu_relax() }
+      // Keep one slot for the end marker.
+      guard ordersOut.freeCount > 1, ordersOut.tryPush(WireOrder(kind: .status, tag: tag)) else {
+        reconcileQueriesDeferred += 1
+        continue
+      }
     }
-    while !ordersOut.tryPush(WireOrder(kind: .reconcileEnd, tag: 0)) { cplat_cpu_relax() }
+    _ = ordersOut.tryPush(WireOrder(kind: .reconcileEnd, tag: 0))
   }
+
+  /// Status queries a reconciliation round could not queue (the order ring was full).
+  public private(set) var reconcileQueriesDeferred = 0
 
   /// What the loop does when a turn found nothing.
   public enum Idle: Sendable {

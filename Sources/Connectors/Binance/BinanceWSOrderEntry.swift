@@ -82,7 +82,8 @@ public final class BinanceWSOrderEntry {
     if o.kind == .status || o.kind == .reconcileEnd {
       // Reconciliation goes over REST (the WebSocket API's answers are what may have been lost).
       guard let reconciler else {
-        push(ExecEvent(kind: .reconciled, tag: 0))
+        // Nothing to ask with: end the round at once (the strategy thread must not wait forever).
+        if o.kind == .reconcileEnd { push(ExecEvent(kind: .reconciled, tag: 0)) }
         return false
       }
       reconciler.handle(o)
