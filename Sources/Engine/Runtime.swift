@@ -106,6 +106,34 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
   }
 }
 
+extension OrderTracker {
+  /// Applies a venue answer about order `id`: the one mapping from execution events to tracker
+  /// transitions, for the runtime (events by tag from the rings) and for connectors that own a
+  /// tracker themselves. Reconciliation markers (`stateInDoubt`, `reconciled`) are not about an
+  /// order and are ignored here.
+  public func apply(
+    _ x: ExecEvent, to id: ClientOrderID, now: Int64, rejectReason: String = "rejected by the venue"
+  ) {
+    switch x.kind {
+    case .accepted:
+      accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
+    case .filled:
+      if x.venueOrderID != 0 { acceptedIfFirst(id, venueID: VenueOrderID(x.venueOrderID), now: now) }
+      fill(Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: now)
+    case .cancelled:
+      cancelledAtVenue(id, now: now)
+    case .rejected:
+      rejected(id, reason: rejectReason, now: now)
+    case .cancelRejected:
+      cancelFailed(id, now: now)
+    case .notFound:
+      notFound(id, now: now)
+    case .stateInDoubt, .reconciled:
+      break
+    }
+  }
+}
+
 /// The strategy thread of DESIGN.md's runtime. It owns the book, the tracker (through the host),
 /// the strategy and the Clock, and talks to the wire thread only through three SPSC rings:
 /// book events and execution events in, order commands out. `pollOnce` is one turn of the
@@ -181,33 +209,20 @@ public final class StrategyRuntime {
   }
 
   func apply(_ x: ExecEvent) {
-    // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
-    let id = host.clientOrderID(tag: x.tag)
-    let t = host.tracker
-    let now = cplat_now_ns()
     switch x.kind {
-    case .accepted:
-      t.accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
-    case .filled:
-      if x.venueOrderID != 0 { t.acceptedIfFirst(id, venueID: VenueOrderID(x.venueOrderID), now: now) }
-      t.fill(Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: now)
-    case .cancelled:
-      t.cancelledAtVenue(id, now: now)
-    case .rejected:
-      t.rejected(id, reason: "rejected by the venue", now: now)
-    case .cancelRejected:
-      t.cancelFailed(id, now: now)
-    case .notFound:
-      t.notFound(id, now: now)
     case .stateInDoubt:
-      reconcileRounds = 0
-      startReconciliation()
+      requestReconciliation()
     case .reconciled:
       host.reconciling = false
       // Still uncertain (an answer lost, a "not found" not yet counted enough): another round,
       // a bounded number of times in a row.
-      let uncertain = t.orders.values.contains { $0.state == .pendingCreate || $0.state == .pendingCancel }
+      let uncertain = host.tracker.orders.values.contains {
+        $0.state == .pendingCreate || $0.state == .pendingCancel
+      }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
+    default:
+      // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
+      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: cplat_now_ns())
     }
   }
 

@@ -54,17 +54,7 @@ import Testing
     func drain() {
       while let x = ring.tryPop() {
         let id = ClientOrderID("p-\(x.tag)")
-        switch x.kind {
-        case .accepted: tracker.accepted(id, venueID: VenueOrderID(x.venueOrderID), now: 0)
-        case .filled:
-          tracker.fill(
-            Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: 0)
-        case .cancelled: tracker.cancelledAtVenue(id, now: 0)
-        case .rejected: tracker.rejected(id, reason: "rejected", now: 0)
-        case .cancelRejected: tracker.cancelFailed(id, now: 0)
-        case .notFound: tracker.notFound(id, now: 0)
-        case .stateInDoubt, .reconciled: break  // no reconciliation in this replay
-        }
+        tracker.apply(x, to: id, now: 0)
       }
     }
     func place(_ side: TradeSide, _ tick: Int64) {

@@ -124,12 +124,16 @@ public final class BinanceUserStream {
     )
   }
 
+  /// An event that could not be read: counted, reported, and order state put in doubt.
+  func unreadable(_ payload: UnsafeRawBufferPointer) {
+    malformed += 1
+    problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
+    onStateInDoubt?()
+  }
+
   func received(_ payload: UnsafeRawBufferPointer) {
     guard let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
-      malformed += 1
-      problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
-      onStateInDoubt?()
-      return
+      return unreadable(payload)
     }
     if let result = obj["result"] as? [String: Any], result["subscriptionId"] != nil {
       subscribed = true
@@ -144,46 +148,44 @@ public final class BinanceUserStream {
     guard let e = obj["event"] as? [String: Any] else { return }
     events += 1
     lastEventNs = nowNs()
-    let now = nowNs()
     switch e["e"] as? String {
     case "executionReport":
-      guard let c = e["c"] as? String else {
-        malformed += 1
-        problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
-        onStateInDoubt?()
-        return
-      }
+      guard let c = e["c"] as? String else { return unreadable(payload) }
       // For a cancel, "C" carries the original client id.
       let orig = (e["C"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? c
-      let venueID = int64(e["i"]).map(VenueOrderID.init)
-      let apply: Apply
-      switch target {
-      case .tracker(let t): apply = .tracker(t, ClientOrderID(orig))
-      case .ring(let ring, let prefix):
-        guard orig.hasPrefix(prefix), let tag = UInt64(orig.dropFirst(prefix.count)) else {
+      let venueID = int64(e["i"]) ?? 0
+      var tag: UInt64 = 0  // ring target: the strategy host's tag of the order
+      if case .ring(_, let prefix) = target {
+        guard orig.hasPrefix(prefix), let t = UInt64(orig.dropFirst(prefix.count)) else {
           foreignEvents += 1
           return
         }
-        apply = .ring(ring, tag)
+        tag = t
       }
+      let x: ExecEvent
       switch e["x"] as? String {
       case "NEW":
-        if let v = venueID { deliver(apply, .accepted(v), now: now) }
+        guard venueID != 0 else { return }
+        x = ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID)
       case "TRADE":
         guard let tid = int64(e["t"]), let p = (e["L"] as? String).flatMap({ try? instrument.parseTick($0) }),
           let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
-        else {
-          malformed += 1
-          problems.report(.malformedUserEvent, .reconcileOrders, message: payload)
-          onStateInDoubt?()
-          return
-        }
-        deliver(apply, .fill(venueID, tradeID: tid, price: p * instrument.tickSize, quantity: q), now: now)
+        else { return unreadable(payload) }
+        x = ExecEvent(
+          kind: .filled, tag: tag, venueOrderID: venueID, tradeID: tid, price: p * instrument.tickSize,
+          quantity: q)
       case "CANCELED", "EXPIRED", "TRADE_PREVENTION":
-        deliver(apply, .cancelled, now: now)
+        x = ExecEvent(kind: .cancelled, tag: tag)
       case "REJECTED":
-        deliver(apply, .rejected(e["r"] as? String ?? "REJECTED"), now: now)
-      default: break
+        x = ExecEvent(kind: .rejected, tag: tag)
+      default:
+        return
+      }
+      switch target {
+      case .tracker(let t):
+        t.apply(x, to: ClientOrderID(orig), now: nowNs(), rejectReason: e["r"] as? String ?? "REJECTED")
+      case .ring(let ring, _):
+        if !ring.tryPush(x) { execRingFull += 1 }
       }
     case "outboundAccountPosition":
       for b in e["B"] as? [[String: Any]] ?? [] {
@@ -193,43 +195,6 @@ public final class BinanceUserStream {
       }
     default:
       break
-    }
-  }
-
-  enum Apply {
-    case tracker(OrderTracker, ClientOrderID)
-    case ring(SPSCRing<ExecEvent>, UInt64)
-  }
-
-  enum Update {
-    case accepted(VenueOrderID)
-    case fill(VenueOrderID?, tradeID: Int64, price: Int64, quantity: Int64)
-    case cancelled
-    case rejected(String)
-  }
-
-  func deliver(_ to: Apply, _ u: Update, now: Int64) {
-    switch to {
-    case .tracker(let t, let id):
-      switch u {
-      case .accepted(let v): t.accepted(id, venueID: v, now: now)
-      case .fill(let v, let tid, let price, let q):
-        if let v { t.acceptedIfFirst(id, venueID: v, now: now) }
-        t.fill(Fill(clientOrderID: id, tradeID: tid, price: price, quantity: q), now: now)
-      case .cancelled: t.cancelledAtVenue(id, now: now)
-      case .rejected(let reason): t.rejected(id, reason: reason, now: now)
-      }
-    case .ring(let ring, let tag):
-      let e: ExecEvent
-      switch u {
-      case .accepted(let v): e = ExecEvent(kind: .accepted, tag: tag, venueOrderID: v.value)
-      case .fill(let v, let tid, let price, let q):
-        e = ExecEvent(
-          kind: .filled, tag: tag, venueOrderID: v?.value ?? 0, tradeID: tid, price: price, quantity: q)
-      case .cancelled: e = ExecEvent(kind: .cancelled, tag: tag)
-      case .rejected: e = ExecEvent(kind: .rejected, tag: tag)
-      }
-      if !ring.tryPush(e) { execRingFull += 1 }
     }
   }
 }
