@@ -32,7 +32,6 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   /// Public trades as they arrive: (price tick, quantity raw, aggressor side, trade id). Paper
   /// mode feeds its `PaperExchange` from here.
   public var onTrade: ((Int64, Int64, TradeSide, Int64) -> Void)?
-  let decoderTickSize: Int64
 
   /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
   public init(
@@ -44,7 +43,6 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     self.loop = loop
     self.limiter = limiter
     self.symbol = symbol
-    decoderTickSize = instrument.tickSize
     let lower = symbol.lowercased()
     socket = ReconnectingWebSocket(
       loop: loop,
@@ -97,7 +95,8 @@ public final class BinanceMarketData<Sink: BookEventSink> {
       if let onTrade {
         let t = m.pointee.trade
         // The buyer was the maker: a seller took liquidity.
-        onTrade(t.price / decoderTickSize, t.qty, t.buyer_is_maker != 0 ? .sell : .buy, t.trade_id)
+        onTrade(
+          t.price / decoder.instrument.tickSize, t.qty, t.buyer_is_maker != 0 ? .sell : .buy, t.trade_id)
       }
     default:
       break

@@ -320,14 +320,19 @@ struct ByteWriter {
       x /= 10
       digits += 1
     }
-    x = v
-    var i = digits - 1
+    put(digits: v, width: digits)
+  }
+
+  /// The last `width` decimal digits of `v`, zero-padded on the left.
+  @inline(__always) mutating func put(digits v: UInt64, width: Int) {
+    var x = v
+    var i = width - 1
     while i >= 0 {
       cursor.storeBytes(of: UInt8(48 + x % 10), toByteOffset: i, as: UInt8.self)
       x /= 10
       i -= 1
     }
-    cursor += digits
+    cursor += width
   }
 
   /// `raw` at `scale` decimals, e.g. 12345 at 2 → "123.45"; never exponent notation.
@@ -344,14 +349,7 @@ struct ByteWriter {
     guard scale > 0 else { return }
     cursor.storeBytes(of: UInt8(ascii: "."), as: UInt8.self)
     cursor += 1
-    var frac = v % p
-    var i = scale - 1
-    while i >= 0 {
-      cursor.storeBytes(of: UInt8(48 + frac % 10), toByteOffset: i, as: UInt8.self)
-      frac /= 10
-      i -= 1
-    }
-    cursor += scale
+    put(digits: UInt64(v % p), width: scale)
   }
 }
 
