@@ -266,18 +266,27 @@ public final class BinanceOrderManager {
     for o in tracker.orders.values { if let v = o.venueOrderID { byVenueID[v.value] = o.clientOrderID } }
     for t in list {
       guard let tid = int64(t["id"]) else { continue }
-      guard let oid = int64(t["orderId"]), let id = byVenueID[oid],
-        let p = (t["price"] as? String).flatMap({ try? rest.instrument.parseTick($0) }),
-        let q = (t["qty"] as? String).flatMap({ try? rest.instrument.parseQuantity($0).raw })
-      else {
+      guard let trade = myTrade(t, rest.instrument), let id = byVenueID[trade.orderID] else {
         unattributed = min(unattributed ?? tid, tid)
         continue
       }
       tracker.fill(
-        Fill(clientOrderID: id, tradeID: tid, price: p * rest.instrument.tickSize, quantity: q), now: now)
+        Fill(clientOrderID: id, tradeID: tid, price: trade.price, quantity: trade.quantity), now: now)
     }
     return unattributed
   }
+}
+
+/// One entry of a myTrades answer: trade id, order id, price and quantity as raws (nil when a
+/// field is missing or not a number the instrument can hold).
+func myTrade(_ t: [String: Any], _ inst: Instrument) -> (
+  tradeID: Int64, orderID: Int64, price: Int64, quantity: Int64
+)? {
+  guard let tid = int64(t["id"]), let oid = int64(t["orderId"]),
+    let p = (t["price"] as? String).flatMap({ try? inst.parseTick($0) }),
+    let q = (t["qty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
+  else { return nil }
+  return (tid, oid, p * inst.tickSize, q)
 }
 
 /// A JSON number from Foundation's parser as Int64.

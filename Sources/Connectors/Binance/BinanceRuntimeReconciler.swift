@@ -73,16 +73,14 @@ public final class BinanceRuntimeReconciler {
     rest.myTrades(symbol: symbol, limit: 1000) { [weak self] outcome in
       guard let self else { return }
       if case .ok(let body) = outcome, let list = body as? [[String: Any]] {
-        let inst = self.rest.instrument
         for t in list {
-          guard let tid = int64(t["id"]), let oid = int64(t["orderId"]), let tag = self.tagOfVenueID[oid],
-            let p = (t["price"] as? String).flatMap({ try? inst.parseTick($0) }),
-            let q = (t["qty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
-          else { continue }
+          guard let f = myTrade(t, self.rest.instrument), let tag = self.tagOfVenueID[f.orderID] else {
+            continue
+          }
           self.push(
             ExecEvent(
-              kind: .filled, tag: tag, venueOrderID: oid, tradeID: tid, price: p * inst.tickSize, quantity: q)
-          )
+              kind: .filled, tag: tag, venueOrderID: f.orderID, tradeID: f.tradeID, price: f.price,
+              quantity: f.quantity))
         }
       }
       self.push(ExecEvent(kind: .reconciled, tag: 0))
