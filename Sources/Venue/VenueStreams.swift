@@ -97,11 +97,13 @@ public final class VenueStreams: WebSocketDelegate {
 
   func emitDiffs(fast: Bool) {
     let now = engine.clock()
+    var changed = false
     for (name, sym) in engine.symbols {
       let id = engine.bookUpdateID(symbol: name)
       let from = lastEmitted[name] ?? 0
       let touched = engine.takeTouched(symbol: name)
       guard id > from else { continue }
+      changed = true
       lastEmitted[name] = id
       if skipNextDiff {
         diffsSkipped += 1
@@ -138,8 +140,11 @@ public final class VenueStreams: WebSocketDelegate {
       onDiffSent?(name, id, sentNs)
       publishBookTicker(name, sym, id)
     }
-    if skipNextDiff { skipNextDiff = false }
-    corruptNextDiff = false
+    // A fault is spent on a diff, not on a turn that had nothing to send.
+    if changed {
+      skipNextDiff = false
+      corruptNextDiff = false
+    }
   }
 
   func publishBookTicker(_ name: String, _ sym: VenueSymbol, _ id: Int64) {
