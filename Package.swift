@@ -14,6 +14,7 @@ let package = Package(
     .library(name: "Wire", targets: ["Wire"]),
     .library(name: "Venue", targets: ["Venue"]),
     .library(name: "Engine", targets: ["Engine"]),
+    .library(name: "Strategies", targets: ["Strategies"]),
     .library(name: "CRing", targets: ["CRing"]),
     .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
@@ -47,6 +48,8 @@ let package = Package(
     .target(name: "FastBook", dependencies: ["CPlatform"]),
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
     .target(name: "Engine", dependencies: ["FastBook", "CPlatform"]),
+    // Market-making strategies on the Strategy protocol (pure MM, …), run on the strategy thread.
+    .target(name: "Strategies", dependencies: ["Engine", "FastBook"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
@@ -55,7 +58,7 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire",
+        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]
@@ -78,8 +81,9 @@ let package = Package(
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+    .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Engine", "FastBook"]),
     .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance"]),
+    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance", "Strategies"]),
   ],
   cxxLanguageStandard: .cxx17
 )

@@ -29,6 +29,9 @@ public protocol Strategy: AnyObject {
   func onTrade(priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents)
   func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents)
   func onTick(now: Int64, intents: inout Intents)
+  /// An intent the host refused before tracking it (trading rule, risk gate, a reconciliation
+  /// under way, a full order ring): no event will ever come for this tag.
+  func onRefused(tag: UInt64, now: Int64, intents: inout Intents)
 }
 
 extension Strategy {
@@ -37,6 +40,7 @@ extension Strategy {
   ) {}
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {}
   public func onTick(now: Int64, intents: inout Intents) {}
+  public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {}
 }
 
 /// An order command for the wire side, after the gate and the tracker have seen it.
@@ -63,6 +67,7 @@ public final class StrategyHost {
   let prefix: String
   let send: (OrderCommand) -> Void
   var intents = Intents()
+  var refused: [UInt64] = []
   let prefixBytes: [UInt8]
   /// While true (a reconciliation is under way), new orders are refused (counted in
   /// `heldForReconciliation`); cancels still go.
@@ -87,6 +92,7 @@ public final class StrategyHost {
     self.prefix = prefix
     self.send = send
     self.prefixBytes = Array(prefix.utf8)
+    refused.reserveCapacity(64)
   }
 
   /// The client order id of a tag: the prefix, then the tag in decimal. Ids are derived, not
@@ -177,19 +183,25 @@ public final class StrategyHost {
     for var i in intents.places {
       if reconciling {
         heldForReconciliation += 1
+        refused.append(i.tag)
         continue
       }
       i.price = rule.quantize(price: i.price, side: i.side)
       i.quantity = rule.quantize(quantity: i.quantity)
       if rule.violation(price: i.price, quantity: i.quantity) != nil {
         ruleRefusals += 1
+        refused.append(i.tag)
         continue
       }
       if let ring = wireOut, ring.freeCount == 0 {
         outboundFull += 1
+        refused.append(i.tag)
         continue
       }
-      if gate.check(i, referencePrice: referencePrice, now: now) != nil { continue }
+      if gate.check(i, referencePrice: referencePrice, now: now) != nil {
+        refused.append(i.tag)
+        continue
+      }
       let id = ClientOrderID(prefix + String(i.tag))
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
       if let ring = wireOut {
@@ -205,5 +217,10 @@ public final class StrategyHost {
       }
     }
     intents.clear()
+    // Tell the strategy what never left (its answers wait for the next callback).
+    if !refused.isEmpty {
+      for tag in refused { strategy.onRefused(tag: tag, now: now, intents: &intents) }
+      refused.removeAll(keepingCapacity: true)
+    }
   }
 }
