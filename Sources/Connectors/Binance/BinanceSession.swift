@@ -1,0 +1,144 @@
+import CPlatform
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// A strategy trading one Binance spot symbol live, wired as DESIGN.md's runtime in the
+/// one-thread layout: on the wire loop, market data fills the book ring, orders go out over the
+/// WebSocket API, account events and order answers come back through the exec ring,
+/// reconciliation runs over REST; every `turn()` is one pass of the strategy thread's work
+/// (`StrategyRuntime.pollOnce`) followed by sending what it decided. Public trades reach the
+/// strategy directly (same thread).
+///
+/// What the operator sees of it is the counters of its parts; `ready` says when the book is live
+/// and both order connections are up.
+public final class BinanceSession {
+  public struct Endpoint: Sendable {
+    public var host: String
+    public var port: UInt16
+    /// The name the TLS certificate is checked against.
+    public var serverName: String
+    public init(host: String, port: UInt16, serverName: String) {
+      self.host = host
+      self.port = port
+      self.serverName = serverName
+    }
+  }
+
+  public let loop: EventLoop
+  public let host: StrategyHost
+  public let runtime: StrategyRuntime
+  public let marketData: BinanceMarketData<RingBookSink>
+  public let entry: BinanceWSOrderEntry
+  public let user: BinanceUserStream
+  public let rest: BinanceSpotREST
+  public let reconciler: BinanceRuntimeReconciler
+  public let poller: RuntimeStatusPoller
+  public let instrument: Instrument
+
+  /// `prefix` starts every client order id; make it unique per run (ids must never repeat).
+  public init(
+    loop: EventLoop, endpoint: Endpoint, tls: TLSContext?, apiKey: String, secret: String,
+    instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
+    prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
+    bookWindowTicks: Int = 1 << 14, centreTick: Int64
+  ) {
+    self.loop = loop
+    self.instrument = instrument
+    let symbol = instrument.symbol
+    host = StrategyHost(
+      strategy: strategy, symbol: symbol, rule: rule, limits: limits, tracker: tracker, prefix: prefix)
+    runtime = StrategyRuntime(
+      host: host, book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
+      clock: clock)
+    let (h, port, name) = (endpoint.host, endpoint.port, endpoint.serverName)
+    marketData = BinanceMarketData(
+      loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
+      instrument: instrument, sink: RingBookSink(ring: runtime.bookIn))
+    entry = BinanceWSOrderEntry(
+      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
+      instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
+    rest = BinanceSpotREST(
+      http: HTTPClient(loop: loop, host: h, port: port, tls: tls, serverName: name),
+      apiKey: apiKey, secret: secret, instrument: instrument)
+    reconciler = BinanceRuntimeReconciler(
+      rest: rest, symbol: symbol, clientIDPrefix: prefix, execOut: runtime.execIn)
+    entry.reconciler = reconciler
+    user = BinanceUserStream(
+      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey,
+      key: .hmac(secret: secret), target: .ring(runtime.execIn, clientIDPrefix: prefix),
+      instrument: instrument, nowNs: { cplat_now_ns() })
+    poller = RuntimeStatusPoller(runtime: runtime)
+    clock.add(poller)
+    // The wire loop is the exec ring's one producer: these run on it.
+    let execIn = runtime.execIn
+    user.onStateInDoubt = { _ = execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
+    let (hostRef, book) = (host, runtime)
+    marketData.onTrade = { ticks, quantity, aggressor, _ in
+      hostRef.trade(
+        priceTicks: ticks, quantity: quantity, aggressor: aggressor,
+        referencePrice: StrategyHost.mid(book.book), now: cplat_now_ns())
+    }
+  }
+
+  public func start() {
+    marketData.start()
+    entry.start()
+    user.start()
+  }
+
+  public func stop() {
+    marketData.stop()
+    entry.stop()
+    user.stop()
+  }
+
+  /// The book is live and both order connections are up.
+  public var ready: Bool { runtime.applier.isLive && entry.isOpen && user.subscribed }
+
+  /// One pass of the strategy thread's work, then what it decided goes out.
+  public func turn() {
+    runtime.pollOnce()
+    while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+  }
+
+  /// Runs the loop, a turn at every wake-up, until `condition` holds or `timeoutNs` passes.
+  /// A timer wakes the loop every `wakeNs` so the Clock ticks even when the venue is quiet.
+  @discardableResult
+  public func run(timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool) -> Bool {
+    var waking = true
+    func wake() {
+      guard waking else { return }
+      _ = loop.schedule(after: wakeNs) { wake() }
+    }
+    wake()
+    defer { waking = false }
+    return loop.run(timeoutNs: timeoutNs) {
+      turn()
+      return condition()
+    }
+  }
+
+  /// Balances from GET /api/v3/account, in units of 10⁻¹⁸ per asset (nil: the call failed).
+  public func fetchBalances(timeoutNs: Int64 = 5_000_000_000) -> [String: (free: Int128, locked: Int128)]? {
+    var result: [String: (free: Int128, locked: Int128)]?
+    var done = false
+    rest.account { outcome in
+      done = true
+      guard case .ok(let body) = outcome, let obj = body as? [String: Any],
+        let list = obj["balances"] as? [[String: Any]]
+      else { return }
+      var out: [String: (free: Int128, locked: Int128)] = [:]
+      for b in list {
+        guard let a = b["asset"] as? String, let f = (b["free"] as? String).flatMap(BinanceOrderManager.units8),
+          let l = (b["locked"] as? String).flatMap(BinanceOrderManager.units8)
+        else { return }
+        out[a] = (f * 10_000_000_000, l * 10_000_000_000)
+      }
+      result = out
+    }
+    _ = loop.run(timeoutNs: timeoutNs) { done }
+    return result
+  }
+}
