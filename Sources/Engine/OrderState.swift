@@ -75,6 +75,10 @@ public enum OrderLifecycle {
     case (.lost, .accepted): return .open  // it exists after all
     // Finished orders: a late fill on a cancelled order (fill before cancel, reported after).
     case (.cancelled, .fill), (.cancelled, .partialFill): return .cancelled
+    // The same end reported by two paths (the order's answer and the account stream), a late
+    // acknowledgement, or a refused cancel of an order already done: nothing changes.
+    case (.cancelled, .cancelled), (.cancelled, .accepted), (.cancelled, .cancelFailed): return .cancelled
+    case (.filled, .accepted), (.filled, .cancelFailed): return .filled
     default: return nil
     }
   }

@@ -165,6 +165,8 @@ public final class StrategyRuntime {
     execIn = SPSCRing(capacity: execRingCapacity)
     ordersOut = SPSCRing(capacity: orderRingCapacity)
     host.wireOut = ordersOut
+    // The strategy's own tick comes first on the Clock, then whatever is added later.
+    clock.add(StrategyTicker(runtime: self))
   }
 
   public var book: LadderBook { applier.book }
@@ -434,6 +436,15 @@ public final class NativeThread: @unchecked Sendable {
     guard !joined else { return }
     joined = true
     pthread_join(tid, nil)
+  }
+}
+
+/// Hands the Clock's ticks to the strategy (its slow logic: Hummingbot's `tick`).
+final class StrategyTicker: TimeIterator {
+  unowned let runtime: StrategyRuntime
+  init(runtime: StrategyRuntime) { self.runtime = runtime }
+  func tick(now: Int64) {
+    runtime.host.tick(now: now, referencePrice: StrategyHost.mid(runtime.book))
   }
 }
 

@@ -138,7 +138,9 @@ public final class PureMarketMaking: Strategy {
   public let config: PureMarketMakingConfig
   public let rule: TradingRule
   public let instrument: Instrument
-  public private(set) var portfolio: Portfolio
+  /// Balances, position and PnL from the fills. Set it from the venue's balances before trading
+  /// starts (the session fetches them); afterwards only fills change it.
+  public var portfolio: Portfolio
   public private(set) var orders: [UInt64: Quote] = [:]
   public private(set) var startValue: Int128 = 0
   /// Why it stopped (kill switch, or `stop`), or nil while trading.

@@ -26,6 +26,9 @@ import Testing
       "pendingCancel+cancelRequested": .pendingCancel, "lost+partialFill": .lost, "lost+fill": .filled,
       "lost+cancelled": .cancelled, "lost+accepted": .open, "cancelled+fill": .cancelled,
       "cancelled+partialFill": .cancelled,
+      // The same end reported twice (order answer and account stream), late acknowledgements.
+      "cancelled+cancelled": .cancelled, "cancelled+accepted": .cancelled, "cancelled+cancelFailed": .cancelled,
+      "filled+accepted": .filled, "filled+cancelFailed": .filled,
     ]
     var count = 0
     for s in OrderState.allCases {
@@ -38,7 +41,8 @@ import Testing
     #expect(count == allowed.count)
     // Finished orders never come back to life.
     for t in OrderTransition.allCases {
-      #expect(OrderLifecycle.next(.filled, t) == nil && OrderLifecycle.next(.failed, t) == nil)
+      #expect(OrderLifecycle.next(.filled, t) ?? .filled == .filled && OrderLifecycle.next(.failed, t) == nil)
+      #expect(OrderLifecycle.next(.cancelled, t) ?? .cancelled == .cancelled)
     }
   }
 }
