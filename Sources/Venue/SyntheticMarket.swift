@@ -28,6 +28,9 @@ public final class SyntheticMarket {
   public private(set) var fairTicks: Double
   var rng: UInt64
   public private(set) var counts: [String: Int] = [:]
+  /// Execution events of the participants' market orders (the makers they filled may be anyone's:
+  /// the venue publishes them on the account streams).
+  public var onEvents: (([OrderEvent]) -> Void)?
 
   public init(engine: MatchingEngine, symbol: String, parameters: Parameters = Parameters()) {
     self.engine = engine
@@ -103,7 +106,10 @@ public final class SyntheticMarket {
         type: .MARKET)
       m.quantity = lots()
       m.stpMode = .NONE
-      if (try? engine.place(m)) != nil { counts["market", default: 0] += 1 }
+      if let r = try? engine.place(m) {
+        counts["market", default: 0] += 1
+        onEvents?(r.events)
+      }
     }
   }
 }

@@ -34,6 +34,7 @@ public final class VenueHost {
     server.onUpgrade = { streams.accept($0, $1) || api.accept($0, $1) }
     if let p = market, let sym = engine.symbols.keys.sorted().first {
       let m = SyntheticMarket(engine: engine, symbol: sym, parameters: p)
+      m.onEvents = { [unowned rest] in rest.notifyEvents($0) }
       self.market = m
       func tick() {
         m.step(seconds: 0.01)

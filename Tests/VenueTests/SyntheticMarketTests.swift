@@ -37,4 +37,33 @@ import Testing
     #expect(ours >= 1)
     #expect(a.totalSupply("USDT") == 1_000_000 * unit && a.totalSupply("BTC") == 0)
   }
+
+  /// When the flow's market orders fill someone's resting order, the execution events come out
+  /// (the venue host publishes them on the account stream): every trade of ours is reported for
+  /// our order, once.
+  @Test func fillsOfOurOrdersByTheFlowAreReported() {
+    let e = MatchingEngine()
+    var s = btcusdt()
+    s.maxNumOrders = 0
+    s.minNotional = 0
+    e.addSymbol(s)
+    e.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
+    var p = SyntheticMarket.Parameters()
+    p.seed = 5
+    p.startTicks = 10_000
+    let m = SyntheticMarket(engine: e, symbol: "BTCUSDT", parameters: p)
+    var reported: [Int64] = []
+    m.onEvents = { events in
+      for ev in events where ev.order.account == 1 && ev.execution == .TRADE {
+        if let t = ev.trade { reported.append(t.tradeId) }
+      }
+    }
+    for i in 0..<3_000 {
+      m.step(seconds: 0.01)
+      if i % 300 == 0 { _ = try? e.place(limit(1, .BUY, Double(m.fairTicks.rounded()) / 100 - 0.01, 0.01)) }
+    }
+    let ours = e.myTrades(account: 1, symbol: "BTCUSDT").map(\.tradeId)
+    #expect(!ours.isEmpty, "the flow traded with our bids")
+    #expect(reported.sorted() == ours.sorted())
+  }
 }
