@@ -70,6 +70,8 @@ public enum TrackerEvent: Sendable, Equatable {
   case cancelled(ClientOrderID)
   case failed(ClientOrderID, reason: String)
   case lost(ClientOrderID)
+  /// A cancel the venue refused (or that never left): the order is working again.
+  case cancelRefused(ClientOrderID)
 }
 
 /// Tracks every order from before it is sent until long after it is done.
@@ -175,6 +177,7 @@ public final class OrderTracker {
     if before != o.state {
       switch o.state {
       case .open where before == .pendingCreate || before == .lost: events.append(.created(id))
+      case .open where before == .pendingCancel: events.append(.cancelRefused(id))
       case .filled: events.append(.completed(id))
       case .cancelled: events.append(.cancelled(id))
       case .lost: events.append(.lost(id))

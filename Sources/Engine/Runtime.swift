@@ -222,6 +222,11 @@ public final class StrategyRuntime {
         $0.state == .pendingCreate || $0.state == .pendingCancel
       }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
+    case .cancelRejected:
+      // The venue refused a cancel (Binance: "Unknown order" — it is most likely done, and we
+      // missed how): the order is working again in the tracker until a reconciliation says more.
+      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: cplat_now_ns())
+      requestReconciliation()
     default:
       // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
       host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: cplat_now_ns())

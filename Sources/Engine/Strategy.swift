@@ -139,19 +139,26 @@ public final class StrategyHost {
     execute(referencePrice: referencePrice, now: now)
   }
 
+  /// Runs `body` with the host's intents, then carries out what it asked for — for commands from
+  /// outside the callbacks (an operator's stop, a shutdown). On the strategy thread only.
+  public func perform(referencePrice: Int64, now: Int64, _ body: (inout Intents) -> Void) {
+    body(&intents)
+    execute(referencePrice: referencePrice, now: now)
+  }
+
   /// Feeds the tracker's events since the last call to the gate and the strategy.
   public func drainTracker(referencePrice: Int64, now: Int64) {
     tracker.drainEvents { e in
       let id: ClientOrderID
       switch e {
-      case .created(let i), .completed(let i), .cancelled(let i), .lost(let i): id = i
+      case .created(let i), .completed(let i), .cancelled(let i), .lost(let i), .cancelRefused(let i): id = i
       case .filled(let i, _), .failed(let i, _): id = i
       }
       guard let tag = tag(of: id), let order = tracker.orders[id] else { return }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
       case .completed, .cancelled, .failed, .lost: gate.finished(side: order.side, unfilled: order.remaining)
-      case .created: break
+      case .created, .cancelRefused: break
       }
       strategy.onOrder(e, tag: tag, now: now, intents: &intents)
     }

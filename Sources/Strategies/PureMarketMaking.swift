@@ -167,7 +167,8 @@ public final class PureMarketMaking: Strategy {
   var sells: [Proposed] = []
   var scratch: [UInt64] = []
 
-  public init(config: PureMarketMakingConfig, rule: TradingRule, instrument: Instrument, portfolio: Portfolio) {
+  public init(config: PureMarketMakingConfig, rule: TradingRule, instrument: Instrument, portfolio: Portfolio)
+  {
     self.config = config
     self.rule = rule
     self.instrument = instrument
@@ -228,7 +229,9 @@ public final class PureMarketMaking: Strategy {
     }
   }
 
-  public func onTrade(priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents) {
+  public func onTrade(
+    priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents
+  ) {
     lastTradePrice = priceTicks &* instrument.tickSize
   }
 
@@ -242,6 +245,10 @@ public final class PureMarketMaking: Strategy {
     switch event {
     case .created:
       break
+    case .cancelRefused:
+      // Working again: the next cycle decides about it afresh (and cancels it again if need be).
+      q.cancelling = false
+      orders[tag] = q
     case .filled(_, let f):
       q.filled += f.quantity
       orders[tag] = q
@@ -348,8 +355,11 @@ public final class PureMarketMaking: Strategy {
       let p = side == .buy ? ref * (1 - spread) : ref * (1 + spread)
       guard p > 0 else { return }
       let price = rule.quantize(price: directed(p, up: side == .sell), side: side)
-      if side == .buy { buys.append(Proposed(price: price, quantity: amount)) }
-      else { sells.append(Proposed(price: price, quantity: amount)) }
+      if side == .buy {
+        buys.append(Proposed(price: price, quantity: amount))
+      } else {
+        sells.append(Proposed(price: price, quantity: amount))
+      }
     }
     let c = config
     if !c.orderOverrides.isEmpty {
@@ -408,7 +418,9 @@ public final class PureMarketMaking: Strategy {
     for (_, q) in orders where !q.cancelling {
       if q.side == .buy { ownBuy += q.remaining } else { ownSell += q.remaining }
     }
-    if !buys.isEmpty, let top = book.walk(.bid, volume: max(config.bidOptimizationDepth + ownBuy, 1)).worstTick {
+    if !buys.isEmpty,
+      let top = book.walk(.bid, volume: max(config.bidOptimizationDepth + ownBuy, 1)).worstTick
+    {
       let above = (top + 1) * t
       let first = min(buys[0].price, above)
       let s0 = config.bidLevelSpreads.first ?? 0
@@ -422,7 +434,9 @@ public final class PureMarketMaking: Strategy {
         buys[i].price = rule.quantize(price: directed(Double(first) * f, up: false), side: .buy)
       }
     }
-    if !sells.isEmpty, let top = book.walk(.ask, volume: max(config.askOptimizationDepth + ownSell, 1)).worstTick {
+    if !sells.isEmpty,
+      let top = book.walk(.ask, volume: max(config.askOptimizationDepth + ownSell, 1)).worstTick
+    {
       let below = (top - 1) * t
       let first = max(sells[0].price, below)
       let s0 = config.askLevelSpreads.first ?? 0
@@ -445,7 +459,8 @@ public final class PureMarketMaking: Strategy {
       buys[i].price = rule.quantize(price: directed(Double(buys[i].price) * (1 - fee), up: false), side: .buy)
     }
     for i in sells.indices {
-      sells[i].price = rule.quantize(price: directed(Double(sells[i].price) * (1 + fee), up: true), side: .sell)
+      sells[i].price = rule.quantize(
+        price: directed(Double(sells[i].price) * (1 + fee), up: true), side: .sell)
     }
   }
 
@@ -484,14 +499,20 @@ public final class PureMarketMaking: Strategy {
     } else if !config.bidLevelAmounts.isEmpty {
       for a in config.bidLevelAmounts { total += a }
     } else {
-      for level in 0..<config.orderLevels { total += config.orderAmount + Int64(level) * config.orderLevelAmount }
+      for level in 0..<config.orderLevels {
+        total += config.orderAmount + Int64(level) * config.orderLevelAmount
+      }
     }
     let baseValue = Double(portfolio.baseRaw) * ref
     let r = Self.inventoryRatios(
       baseValue: baseValue, totalValue: baseValue + Double(portfolio.quoteRaw),
       target: config.inventoryTargetBase, rangeValue: Double(total) * config.inventoryRangeMultiplier * ref)
-    for i in buys.indices { buys[i].quantity = rule.quantize(quantity: Int64(Double(buys[i].quantity) * r.bid)) }
-    for i in sells.indices { sells[i].quantity = rule.quantize(quantity: Int64(Double(sells[i].quantity) * r.ask)) }
+    for i in buys.indices {
+      buys[i].quantity = rule.quantize(quantity: Int64(Double(buys[i].quantity) * r.bid))
+    }
+    for i in sells.indices {
+      sells[i].quantity = rule.quantize(quantity: Int64(Double(sells[i].quantity) * r.ask))
+    }
   }
 
   /// Sizes cut to what the portfolio holds, across the whole proposal (the second buy sees what
@@ -574,7 +595,8 @@ public final class PureMarketMaking: Strategy {
       count += 1
       // Each active order must be near some proposed order (levels keep their order).
       var near = false
-      for p in proposal where abs(Double(p.price - q.price)) / Double(q.price) <= config.orderRefreshTolerance {
+      for p in proposal where abs(Double(p.price - q.price)) / Double(q.price) <= config.orderRefreshTolerance
+      {
         near = true
         break
       }

@@ -27,7 +27,8 @@ import Testing
       "lost+cancelled": .cancelled, "lost+accepted": .open, "cancelled+fill": .cancelled,
       "cancelled+partialFill": .cancelled,
       // The same end reported twice (order answer and account stream), late acknowledgements.
-      "cancelled+cancelled": .cancelled, "cancelled+accepted": .cancelled, "cancelled+cancelFailed": .cancelled,
+      "cancelled+cancelled": .cancelled, "cancelled+accepted": .cancelled,
+      "cancelled+cancelFailed": .cancelled,
       "filled+accepted": .filled, "filled+cancelFailed": .filled,
     ]
     var count = 0

@@ -16,6 +16,8 @@ final class PMMHarness {
   var commands: [OrderCommand] = []
   var now: Int64 = 1_000_000_000_000
   var venueID: Int64 = 0
+  /// The venue refuses the next cancels (the order filled meanwhile… or the cancel never left).
+  var refuseCancels = 0
   static let second: Int64 = 1_000_000_000
 
   /// `base` BTC and `quote` USDT, as whole units.
@@ -66,7 +68,12 @@ final class PMMHarness {
           venueID += 1
           tracker.accepted(id, venueID: VenueOrderID(venueID), now: now)
         case .cancel(let id):
-          tracker.cancelledAtVenue(id, now: now)
+          if refuseCancels > 0 {
+            refuseCancels -= 1
+            tracker.cancelFailed(id, now: now)
+          } else {
+            tracker.cancelledAtVenue(id, now: now)
+          }
         }
       }
       host.drainTracker(referencePrice: mid, now: now)
@@ -198,7 +205,8 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
     #expect(h.open(.sell).map(\.quantity) == [50_000])
     let r = PureMarketMaking.inventoryRatios(baseValue: 700, totalValue: 1_000, target: 0.5, rangeValue: 100)
     #expect(r.bid == 0 && r.ask == 2, "far above the target: asks only")
-    let atTarget = PureMarketMaking.inventoryRatios(baseValue: 500, totalValue: 1_000, target: 0.5, rangeValue: 100)
+    let atTarget = PureMarketMaking.inventoryRatios(
+      baseValue: 500, totalValue: 1_000, target: 0.5, rangeValue: 100)
     #expect(atTarget.bid == 1 && atTarget.ask == 1)
   }
 
@@ -341,6 +349,20 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
     h.setBook(bid: 10_099, ask: 10_101)
     #expect(h.pmm.requotes == 1)
     #expect(h.open(.buy).map(\.price) == [9_999], "re-placed at once, no tick")
+  }
+
+  /// A cancel the venue refuses leaves the order working, and the strategy knows: it does not
+  /// wait for a confirmation that will never come, and cancels it again at the next refresh.
+  @Test func aRefusedCancelDoesNotStallTheStrategy() {
+    let h = PMMHarness(config { _ in })
+    h.tick()
+    let first = Set(h.pmm.orders.keys)
+    h.refuseCancels = 1
+    h.setBook(bid: 10_049, ask: 10_051)
+    h.tick(11)
+    #expect(h.pmm.orders.values.allSatisfy { !$0.cancelling }, "no order waits for a confirmation")
+    h.tick(11)
+    #expect(Set(h.pmm.orders.keys).isDisjoint(with: first) && h.pmm.orders.count == 2)
   }
 
   /// The portfolio follows fills with Binance's fees, and the kill switch stops everything on the

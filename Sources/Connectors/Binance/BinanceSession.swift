@@ -50,7 +50,8 @@ public final class BinanceSession {
     host = StrategyHost(
       strategy: strategy, symbol: symbol, rule: rule, limits: limits, tracker: tracker, prefix: prefix)
     runtime = StrategyRuntime(
-      host: host, book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
+      host: host,
+      book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
       clock: clock)
     let (h, port, name) = (endpoint.host, endpoint.port, endpoint.serverName)
     marketData = BinanceMarketData(
@@ -131,7 +132,8 @@ public final class BinanceSession {
       else { return }
       var out: [String: (free: Int128, locked: Int128)] = [:]
       for b in list {
-        guard let a = b["asset"] as? String, let f = (b["free"] as? String).flatMap(BinanceOrderManager.units8),
+        guard let a = b["asset"] as? String,
+          let f = (b["free"] as? String).flatMap(BinanceOrderManager.units8),
           let l = (b["locked"] as? String).flatMap(BinanceOrderManager.units8)
         else { return }
         out[a] = (f * 10_000_000_000, l * 10_000_000_000)

@@ -40,6 +40,8 @@ public final class BinanceWSOrderEntry {
   public private(set) var rejects = 0
   public private(set) var unknownOutcomes = 0
   public private(set) var malformed = 0
+  /// The venue's last refusal, as it said it (a rare path: text is made only here).
+  public private(set) var lastRefusal: String?
   /// Malformed answers are reported here (counted, and logged through its side thread).
   public let problems = ProblemLog()
   /// Carries out the strategy thread's reconciliation requests (status queries, recent fills).
@@ -166,6 +168,7 @@ public final class BinanceWSOrderEntry {
         return
       }
       rejects &+= 1
+      lastRefusal = String(decoding: UnsafeRawBufferPointer(rebasing: payload.prefix(300)), as: UTF8.self)
       push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
       return
     }
