@@ -11,8 +11,8 @@ struct Needletail: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "needletail",
     abstract: "A low-latency market-making and trading engine.",
-    subcommands: [Replay.self, VenueCommand.self],
-    defaultSubcommand: Replay.self)
+    subcommands: [Demo.self, Replay.self, VenueCommand.self],
+    defaultSubcommand: Demo.self)
 }
 
 /// Where the embedded default capture lives: shared/ beside the checkout, or $NEEDLETAIL_SHARED.

@@ -58,11 +58,15 @@ import Wire
         side == .BUY ? $0.priceTicks > $1.priceTicks : $0.priceTicks < $1.priceTicks
       }
     }
-    #expect(session.run(timeoutNs: 10_000_000_000) { venueOrders(.BUY).count == 2 && venueOrders(.SELL).count == 2 })
+    #expect(
+      session.run(timeoutNs: 10_000_000_000) { venueOrders(.BUY).count == 2 && venueOrders(.SELL).count == 2 }
+    )
     // 100.005 × (1 − 1 %) = 99.00495 → 99.00; × (1 − 1.5 %) → 98.50; asks 101.01, 101.51.
     #expect(venueOrders(.BUY).map(\.priceTicks) == [9_900, 9_850])
     #expect(venueOrders(.SELL).map(\.priceTicks) == [10_101, 10_151])
-    #expect(venueOrders(.BUY).allSatisfy { $0.origQty == 10_000 } && venueOrders(.SELL).allSatisfy { $0.origQty == 10_000 })
+    #expect(
+      venueOrders(.BUY).allSatisfy { $0.origQty == 10_000 }
+        && venueOrders(.SELL).allSatisfy { $0.origQty == 10_000 })
     // Within the tolerance, refreshes keep the same orders at the venue.
     let firstIDs = Set(v.engine.openOrders(account: 1, symbol: "BTCUSDT").map(\.orderId))
     let deferredBefore = pmm.refreshesDeferred
@@ -98,6 +102,86 @@ import Wire
     #expect(pmm.portfolio.quote == usdt.free + usdt.locked)
     #expect(pmm.portfolio.boughtQuantity == 10_000 && pmm.portfolio.position == 10_000)
     #expect(expectAgreement(engine: v.engine, tracker: tracker) >= 7)
-    #expect(tracker.invalidTransitions == 0 && session.host.ruleRefusals == 0, "\(tracker.orders.values.map { ($0.clientOrderID, $0.state) })")
+    #expect(
+      tracker.invalidTransitions == 0 && session.host.ruleRefusals == 0,
+      "\(tracker.orders.values.map { ($0.clientOrderID, $0.state) })")
+  }
+}
+
+@Suite(.serialized) struct SyntheticFlowTradingTests {
+  /// What `needletail demo` does, checked: pure market making against the Venue's synthetic
+  /// participants (their market orders fill our quotes) until it has traded both ways, then a
+  /// stop. Every fill the venue made reaches the strategy exactly once — including fills by the
+  /// synthetic flow, which the venue must publish on the account stream — so the strategy's
+  /// portfolio equals the venue's balances to the unit, and nothing is left open.
+  @Test func marketMakingAgainstSyntheticFlowMatchesTheVenuesRecord() throws {
+    let certs = try VenueHost.ensureCertificates(
+      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
+        "needletail-syn-\(UUID().uuidString)"
+      )
+      .path)
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
+    sym.minQty = 1
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    engine.addSymbol(sym)
+    let unit: Int128 = 1_000_000_000_000_000_000
+    engine.deposit(account: 1, asset: "USDT", units: 30_000 * unit)
+    engine.deposit(account: 1, asset: "BTC", units: unit / 2)
+    var p = SyntheticMarket.Parameters()
+    p.seed = 7
+    p.startTicks = 6_000_000
+    p.volatilityTicksPerSecond = 300
+    p.meanDepthTicks = 400
+    p.marketRate = 60
+    p.maxLots = 1_500
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), market: p)
+    let ms: Int64 = 1_000_000
+    var c = PureMarketMakingConfig()
+    c.bidSpread = 0.00003
+    c.askSpread = 0.00003
+    c.orderAmount = 500
+    c.orderRefreshTimeNs = 1_000 * ms
+    c.filledOrderDelayNs = 200 * ms
+    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
+    let pmm = PureMarketMaking(
+      config: c, rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), instrument: inst,
+      portfolio: Portfolio(base: 0, quote: 0, fees: fees, priceScale: 2, quantityScale: 5))
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
+    let session = try BinanceSession(
+      loop: loop, endpoint: .init(host: "127.0.0.1", port: host.port, serverName: "localhost"),
+      tls: TLSContext(client: certs.ca), apiKey: "k1", secret: "s1", instrument: inst, strategy: pmm,
+      rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), limits: RiskLimits(), prefix: "syn-",
+      tracker: tracker, clock: Clock(tickNs: 50 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
+    let b = try #require(session.fetchBalances())
+    pmm.portfolio = Portfolio(
+      base: b["BTC"]!.free, quote: b["USDT"]!.free, fees: fees, priceScale: 2, quantityScale: 5)
+    session.start()
+    defer { session.stop() }
+    #expect(
+      session.run(timeoutNs: 40_000_000_000) {
+        pmm.portfolio.boughtQuantity > 0 && pmm.portfolio.soldQuantity > 0
+      }, "no two-way trading in 40 s: fills \(pmm.portfolio.fills), placed \(pmm.placed)")
+    session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
+      pmm.stop(reason: "test over", intents: &$0)
+    }
+    #expect(
+      session.run(timeoutNs: 10_000_000_000) {
+        pmm.orders.isEmpty && !tracker.orders.values.contains { !$0.state.isDone }
+      })
+    let trades = engine.myTrades(account: 1, symbol: "BTCUSDT")
+    #expect(trades.count == pmm.portfolio.fills)
+    #expect(engine.openOrders(account: 1).isEmpty)
+    let btc = engine.balance(account: 1, asset: "BTC")
+    let usdt = engine.balance(account: 1, asset: "USDT")
+    #expect(pmm.portfolio.base == btc.free + btc.locked && pmm.portfolio.quote == usdt.free + usdt.locked)
+    #expect(expectAgreement(engine: engine, tracker: tracker) > 0)
+    print(
+      "synthetic flow: \(trades.count) fills, \(pmm.placed) orders placed, \(session.runtime.reconciliations) reconciliations"
+    )
   }
 }

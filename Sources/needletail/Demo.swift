@@ -1,0 +1,337 @@
+import ArgumentParser
+import CPlatform
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import Strategies
+import Synchronization
+import Venue
+import Wire
+
+/// `needletail demo`: the embedded venue with synthetic flow on its own thread, and pure market
+/// making trading it over real sockets (TLS, WebSocket streams, WebSocket API orders, REST
+/// reconciliation) in the live runtime, for a bounded time, with a live status.
+struct Demo: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run pure market making against an embedded simulated venue for a while.",
+    discussion: """
+      Starts the simulated Binance-spot venue on 127.0.0.1 (a random port, TLS with a local CA) \
+      with synthetic participants moving BTCUSDT around 60,000, and trades it with pure market \
+      making through the same connector and runtime a live run uses. Prints a status every few \
+      seconds (balances, active orders with spread and age, inventory, PnL), then cancels \
+      everything and prints the fills and PnL, checked against the venue's own record.
+      """)
+
+  @Option(help: "How long to trade, in seconds.")
+  var duration: Double = 20
+
+  @Option(help: "Seconds between status lines.")
+  var statusEvery: Double = 5
+
+  @Option(help: "The synthetic market's seed (same seed, same market).")
+  var seed: UInt64 = 1
+
+  @Option(help: "Where the venue's local CA and certificate are written.")
+  var dataDir: String = ".needletail/demo"
+
+  func validate() throws {
+    guard duration > 0, duration <= 86_400 else {
+      throw ValidationError("--duration must be in (0, 86400] seconds, not \(duration)")
+    }
+    guard statusEvery > 0 else { throw ValidationError("--status-every must be above 0, not \(statusEvery)") }
+  }
+
+  mutating func run() throws {
+    let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    // A fresh key and secret for this run; the secret is never printed.
+    let apiKey = "demo-\(UInt32.random(in: 0...UInt32.max))"
+    let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    let venue = try EmbeddedVenue(
+      instrument: instrument, apiKey: apiKey, secret: secret, seed: seed, dataDir: dataDir)
+    defer { venue.stop() }
+    say(
+      "needletail demo: venue on https://127.0.0.1:\(venue.port) (BTCUSDT, synthetic flow, seed \(seed)); pure market making for \(duration) s"
+    )
+
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let tls = try TLSContext(client: venue.certs.ca)
+    let endpoint = BinanceSession.Endpoint(host: "127.0.0.1", port: venue.port, serverName: "localhost")
+    // The trading rule from the venue's exchangeInfo, as a live run gets it.
+    let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: "BTCUSDT")
+    let ms: Int64 = 1_000_000
+    var c = PureMarketMakingConfig()
+    c.bidSpread = 0.00005
+    c.askSpread = 0.00005
+    c.orderLevels = 2
+    c.orderLevelSpread = 0.00005
+    c.orderAmount = 500  // 0.005 BTC
+    c.orderRefreshTimeNs = 2_000 * ms
+    c.orderRefreshTolerance = 0.00002
+    c.filledOrderDelayNs = 500 * ms
+    c.inventorySkew = true
+    c.minimumSpread = 0.00001
+    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
+    let pmm = PureMarketMaking(
+      config: c, rule: info.rule, instrument: instrument,
+      portfolio: Portfolio(base: 0, quote: 0, fees: fees, priceScale: 2, quantityScale: 5))
+    var limits = RiskLimits()
+    limits.maxOpenOrders = 20
+    limits.maxOrdersPerSecond = 50
+    limits.priceBandBps = 200
+    let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 2_000 * ms)
+    let session = BinanceSession(
+      loop: loop, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, instrument: instrument,
+      strategy: pmm, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
+      tracker: tracker, clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
+    guard let balances = session.fetchBalances() else {
+      throw ValidationError("the venue did not answer GET /api/v3/account")
+    }
+    pmm.portfolio = Portfolio(
+      base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
+      quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees, priceScale: 2,
+      quantityScale: 5)
+    let start = pmm.portfolio
+    session.start()
+    guard session.run(timeoutNs: 10_000_000_000, until: { session.ready }) else {
+      throw ValidationError("could not connect to the embedded venue within 10 s")
+    }
+    let t0 = cplat_now_ns()
+    let end = t0 + Int64(duration * 1e9)
+    var nextStatus = t0 + Int64(statusEvery * 1e9)
+    let status = StatusPrinter(pmm: pmm, instrument: instrument, start: start, t0: t0)
+    session.run(timeoutNs: Int64(duration * 1e9) + 1_000_000_000) {
+      let now = cplat_now_ns()
+      if now >= nextStatus {
+        nextStatus += Int64(statusEvery * 1e9)
+        status.print(now: now, session: session)
+      }
+      return now >= end
+    }
+    // Stop: cancel everything, wait (bounded) for the venue to confirm.
+    session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
+      pmm.stop(reason: "demo finished", intents: &$0)
+    }
+    let flat = session.run(timeoutNs: 5_000_000_000) {
+      pmm.orders.isEmpty
+        && !tracker.orders.values.contains { !$0.state.isDone }
+    }
+    session.stop()
+    _ = session.run(timeoutNs: 200_000_000) { false }
+    let record = venue.stopAndRead(account: 1)
+    status.print(now: cplat_now_ns(), session: session)
+    status.summary(record: record, allCancelled: flat)
+    if !status.agrees(record) { throw ExitCode(1) }
+  }
+}
+
+/// GET /api/v3/exchangeInfo for one symbol (blocking on `loop`).
+func fetchExchangeInfo(
+  loop: EventLoop, endpoint: BinanceSession.Endpoint, tls: TLSContext, symbol: String
+) throws -> BinanceExchangeInfo.SymbolInfo {
+  let http = HTTPClient(
+    loop: loop, host: endpoint.host, port: endpoint.port, tls: tls, serverName: endpoint.serverName)
+  defer { http.close() }
+  var body: [UInt8]?
+  var failure = "no answer"
+  http.request(
+    HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"), timeoutNs: 5_000_000_000
+  ) { r in
+    switch r {
+    case .success(let resp) where resp.head.status == 200: body = resp.body
+    case .success(let resp): failure = "HTTP \(resp.head.status)"
+    case .failure(let e): failure = "\(e)"
+    }
+  }
+  _ = loop.run(timeoutNs: 6_000_000_000) { body != nil || failure != "no answer" }
+  guard let body else { throw ValidationError("exchangeInfo failed: \(failure)") }
+  do {
+    return try BinanceExchangeInfo.parse(body, symbol: symbol)
+  } catch {
+    throw ValidationError("exchangeInfo unreadable: \(error)")
+  }
+}
+
+/// What the venue recorded for the demo's account.
+struct VenueRecord {
+  var trades: Int
+  var bought: Int64
+  var sold: Int64
+  var base: Int128
+  var quote: Int128
+  var openOrders: Int
+}
+
+/// The simulated venue on a thread of its own (its own event loop), with synthetic flow.
+final class EmbeddedVenue: @unchecked Sendable {
+  let certs: (ca: String, cert: String, key: String)
+  private(set) var port: UInt16 = 0
+  let stopping = Atomic<Bool>(false)
+  var thread: NativeThread?
+  var engine: MatchingEngine?
+  var startError: String?
+
+  init(instrument: Instrument, apiKey: String, secret: String, seed: UInt64, dataDir: String) throws {
+    certs = try VenueHost.ensureCertificates(dataDir: dataDir)
+    let ready = DispatchSemaphore(value: 0)
+    let certs = self.certs
+    thread = NativeThread(name: "nt-venue", cpu: nil) { [self] in
+      do {
+        let loop = try EventLoop()
+        let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
+        sym.minQty = 1
+        sym.maxQty = 900_000_000
+        sym.minNotional = 5 * 10_000_000  // 5 USDT at price scale 2 + quantity scale 5
+        let unit: Int128 = 1_000_000_000_000_000_000
+        engine.addSymbol(sym)
+        engine.deposit(account: 1, asset: "USDT", units: 30_000 * unit)
+        engine.deposit(account: 1, asset: "BTC", units: unit / 2)
+        var p = SyntheticMarket.Parameters()
+        p.seed = seed
+        p.startTicks = 6_000_000
+        p.volatilityTicksPerSecond = 300
+        p.meanDepthTicks = 400
+        p.limitRate = 300
+        p.cancelRate = 200
+        p.marketRate = 25
+        p.maxLots = 1_500
+        let host = try VenueHost(
+          loop: loop, engine: engine,
+          credentials: [VenueCredential(apiKey: apiKey, account: 1, hmacSecret: secret)],
+          tls: TLSContext(server: certs.cert, keyFile: certs.key), market: p)
+        self.engine = engine
+        self.port = host.port
+        ready.signal()
+        loop.run(timeoutNs: .max) { self.stopping.load(ordering: .acquiring) }
+        host.server.close()
+        loop.shutdown()
+      } catch {
+        self.startError = "\(error)"
+        ready.signal()
+      }
+    }
+    ready.wait()
+    if let e = startError { throw ValidationError("the embedded venue did not start: \(e)") }
+  }
+
+  /// Stops the venue's thread, then reads its record (safe: the thread has ended).
+  func stopAndRead(account: Int) -> VenueRecord {
+    stop()
+    let e = engine!
+    let trades = e.myTrades(account: account, symbol: "BTCUSDT")
+    let btc = e.balance(account: account, asset: "BTC")
+    let usdt = e.balance(account: account, asset: "USDT")
+    return VenueRecord(
+      trades: trades.count, bought: trades.filter { $0.buyerAccount == account }.reduce(0) { $0 + $1.qty },
+      sold: trades.filter { $0.sellerAccount == account }.reduce(0) { $0 + $1.qty },
+      base: btc.free + btc.locked,
+      quote: usdt.free + usdt.locked, openOrders: e.openOrders(account: account).count)
+  }
+
+  func stop() {
+    stopping.store(true, ordering: .releasing)
+    thread?.join()
+    thread = nil
+  }
+}
+
+/// Hummingbot-style status: balances, active orders with spread and age, inventory, PnL.
+final class StatusPrinter {
+  let pmm: PureMarketMaking
+  let inst: Instrument
+  let start: Portfolio
+  let t0: Int64
+
+  init(pmm: PureMarketMaking, instrument: Instrument, start: Portfolio, t0: Int64) {
+    self.pmm = pmm
+    self.inst = instrument
+    self.start = start
+    self.t0 = t0
+  }
+
+  func px(_ raw: Int64) -> String { FixedPoint.format(raw, scale: inst.priceScale) }
+  func qty(_ raw: Int64) -> String { FixedPoint.format(raw, scale: inst.quantityScale) }
+  /// A price·quantity raw as quote with 2 decimals.
+  func quote(_ raw: Int128) -> String {
+    let scale = inst.priceScale + inst.quantityScale
+    let cents = raw / Int128(pow10i(scale - 2))
+    let sign = cents < 0 ? "-" : ""
+    let a = cents < 0 ? -cents : cents
+    return "\(sign)\(a / 100).\(String(format: "%02d", Int(a % 100)))"
+  }
+  /// Asset units (10⁻¹⁸) with `decimals` shown.
+  func units(_ u: Int128, _ decimals: Int) -> String {
+    let q = u / Int128(pow10i(18 - decimals))
+    let sign = q < 0 ? "-" : ""
+    let a = q < 0 ? -q : q
+    let d = Int128(pow10i(decimals))
+    let frac = String(a % d)
+    return "\(sign)\(a / d).\(String(repeating: "0", count: decimals - frac.count))\(frac)"
+  }
+
+  var mark: Int64 { Int64(pmm.referencePrice() ?? 0) }
+
+  func pnl() -> (realized: Int128, unrealized: Int128, total: Int128) {
+    let p = pmm.portfolio
+    let total = p.value(mark: mark) - start.value(mark: mark)
+    return (p.realized, p.unrealized(mark: mark), total)
+  }
+
+  func print(now: Int64, session: BinanceSession) {
+    let p = pmm.portfolio
+    let (r, u, total) = pnl()
+    say(
+      String(
+        format:
+          "[%6.1fs] mid %@ | BTC %@ USDT %@ | fills %d (bought %@, sold %@) | PnL %@ USDT (realized %@, open %@, fees %@) | orders placed %d, cancels %d",
+        Double(now - t0) / 1e9, px(mark), units(p.base, 5), units(p.quote, 2), p.fills, qty(p.boughtQuantity),
+        qty(p.soldQuantity), quote(total), quote(r), quote(u), quote(p.feesInQuote), pmm.placed,
+        pmm.cancelsSent))
+    let active = pmm.orders.values.sorted { $0.price > $1.price }
+    for q in active {
+      let spread = mark > 0 ? (Double(q.price) - Double(mark)) / Double(mark) * 100 : 0
+      say(
+        String(
+          format: "           %@ %@ @ %@  spread %+.3f%%  age %.1fs%@", q.side == .buy ? "buy " : "sell",
+          qty(q.remaining), px(q.price), spread, Double(now - q.createdNs) / 1e9,
+          q.hanging ? "  hanging" : (q.cancelling ? "  cancelling" : "")))
+    }
+    let h = session.host
+    if h.gate.refusals.contains(where: { $0 > 0 }) || h.ruleRefusals > 0 {
+      say(
+        "           refused: rule \(h.ruleRefusals), risk \(zip(RiskRefusal.allCases, h.gate.refusals).filter { $0.1 > 0 }.map { "\($0.0): \($0.1)" })"
+      )
+    }
+  }
+
+  func summary(record: VenueRecord, allCancelled: Bool) {
+    let p = pmm.portfolio
+    let (r, u, total) = pnl()
+    say(
+      "done: \(p.fills) fills, bought \(qty(p.boughtQuantity)) BTC, sold \(qty(p.soldQuantity)) BTC, volume \(quote(p.volume)) USDT, fees \(quote(p.feesInQuote)) USDT"
+    )
+    say(
+      "PnL: \(quote(total)) USDT at mid \(px(mark)) (realized \(quote(r)), open position \(qty(p.position)) BTC worth \(quote(u)) over its cost, fees paid included in balances)"
+    )
+    say(
+      "inventory: BTC \(units(start.base, 5)) → \(units(p.base, 5)), USDT \(units(start.quote, 2)) → \(units(p.quote, 2))"
+    )
+    say(
+      "venue's record: \(record.trades) trades (bought \(qty(record.bought)), sold \(qty(record.sold))), \(record.openOrders) orders open; balances \(agrees(record) ? "equal to" : "DIFFERENT from") the strategy's to the unit\(allCancelled ? "" : "; not every cancel was confirmed in time")"
+    )
+  }
+
+  func agrees(_ r: VenueRecord) -> Bool {
+    let p = pmm.portfolio
+    return r.trades == p.fills && r.bought == p.boughtQuantity && r.sold == p.soldQuantity && r.base == p.base
+      && r.quote == p.quote && r.openOrders == 0
+  }
+}
+
+func pow10i(_ n: Int) -> Int64 {
+  var v: Int64 = 1
+  for _ in 0..<max(n, 0) { v *= 10 }
+  return v
+}
