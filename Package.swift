@@ -71,7 +71,7 @@ let package = Package(
     .executableTarget(
       name: "needletail-perf",
       dependencies: [
-        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak", "Engine",
+        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak", "Engine", "Strategies",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),

@@ -14,6 +14,7 @@ import CPlatform
 //   needletail-perf venue FILE...              matching engine orders/s and fills/s; capture replay events/s
 //   needletail-perf t2t [SAMPLES] [two-threads|one-thread] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]]
 //                                              tick-to-trade against the Venue (see TickToTradeBench.swift)
+//   needletail-perf strategy PRE_DIR          the strategy thread's cost per book event (PMM vs no-op)
 //   needletail-perf export-pre OUT_DIR FILE... real capture → pre-parsed arrays (gen_l2 format)
 //
 // Run under LD_PRELOAD=perf/baselines/bin/malloc_count.so, each timed loop also reports how many
@@ -497,6 +498,7 @@ case "soak":
   exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))
 case "t2t": try benchTickToTrade(Array(args[2...]))
+case "strategy": benchStrategy(args[2])
 case "path-parts": benchPathParts()
 case "serve-ws", "serve-tls", "serve-wss":
   try serveEcho(
