@@ -100,8 +100,9 @@ public struct Portfolio: Sendable, Equatable {
   /// Quote in price·quantity raws (rounded down: what could be spent).
   public var quoteRaw: Int128 { quote / unitsPerQuoteRaw }
 
-  /// Base and quote valued in quote at `mark`, in price·quantity raws.
-  public func value(mark: Int64) -> Int128 { Int128(baseRaw) * Int128(mark) + quoteRaw }
+  /// Base and quote valued in quote at `mark`, in price·quantity raws (from the exact units: a
+  /// fee's fraction of a lot counts).
+  public func value(mark: Int64) -> Int128 { base * Int128(mark) / unitsPerBaseRaw + quoteRaw }
 
   /// Average cost of the open position as a price raw, or nil when flat.
   public var averageCost: Int64? {

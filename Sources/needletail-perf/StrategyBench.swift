@@ -83,7 +83,8 @@ func benchStrategy(_ dir: String) {
     ) { pending.append($0) }
     var samples: [Int64] = []
     samples.reserveCapacity(pre.messages)
-    var r = Result(name: name, samples: [], quietMallocs: 0, orderMallocs: 0, eventsWithOrders: 0, commands: 0)
+    var r = Result(
+      name: name, samples: [], quietMallocs: 0, orderMallocs: 0, eventsWithOrders: 0, commands: 0)
     var venueID: Int64 = 0
     let off = pre.off
     for k in 0..<pre.messages {
@@ -155,6 +156,7 @@ func benchStrategy(_ dir: String) {
         + " events_with_orders=\(r.eventsWithOrders) commands=\(r.commands)"
         + " mallocs_quiet=\(counter.available ? String(r.quietMallocs) : "n/a") mallocs_with_orders=\(counter.available ? String(r.orderMallocs) : "n/a")"
         + String(
-          format: " p50_ratio_to_noop=%.2f", Double(percentile(s, 0.5)) / Double(max(percentile(base, 0.5), 1))))
+          format: " p50_ratio_to_noop=%.2f",
+          Double(percentile(s, 0.5)) / Double(max(percentile(base, 0.5), 1))))
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// A configuration error that names the key, the value and what is allowed.
@@ -103,5 +104,75 @@ struct ConfigNode {
       let name = k.string ?? "?"
       return (name, ConfigNode(file: file, path: path.isEmpty ? name : path + "." + name, node: v))
     }
+  }
+
+  /// A secret named by `<prefix>secret_env` (an environment variable) or `<prefix>secret_file`
+  /// (a file only its owner may read); never by value in the config. Errors never contain it.
+  func secret(prefix: String, environment: [String: String]) throws -> String {
+    let envKey = key(prefix + "secret_env")
+    let fileKey = key(prefix + "secret_file")
+    if envKey.exists {
+      let name = try envKey.string()
+      guard let v = environment[name], !v.isEmpty else {
+        throw envKey.fail(
+          "environment variable \(name) is not set (the secret is never read from the config itself)")
+      }
+      return v
+    }
+    if fileKey.exists {
+      let path = try fileKey.string()
+      let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+      guard let perms = (attrs?[.posixPermissions] as? NSNumber)?.intValue else {
+        throw fileKey.fail("cannot read \(path)")
+      }
+      guard perms & 0o077 == 0 else {
+        throw fileKey.fail("\(path) is readable by others (mode \(String(perms, radix: 8))); make it 0600")
+      }
+      let secret =
+        (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        ?? ""
+      guard !secret.isEmpty else { throw fileKey.fail("\(path) is empty") }
+      return secret
+    }
+    throw ConfigError(
+      file: file, path: path, message: "\(prefix)secret_env or \(prefix)secret_file is required")
+  }
+
+  /// A boolean (true/false, yes/no).
+  func bool(default d: Bool) throws -> Bool {
+    guard exists else { return d }
+    let s = try string().lowercased()
+    switch s {
+    case "true", "yes", "on": return true
+    case "false", "no", "off": return false
+    default: throw fail("'\(s)' is not true or false")
+    }
+  }
+
+  /// A decimal written as in the config (kept as text: amounts become raws once the market's
+  /// scales are known), checked to be a number within `range`.
+  func decimal(default d: String? = nil, range: ClosedRange<Double>, what: String) throws -> String {
+    guard exists else {
+      if let d { return d }
+      throw fail("missing (required)")
+    }
+    let s = try string()
+    guard let v = Double(s), v.isFinite else { throw fail("'\(s)' is not a number") }
+    guard range.contains(v) else { throw fail("\(s) is not allowed (\(what))") }
+    return s
+  }
+
+  /// A list of numbers, each within `range`.
+  func doubles(range: ClosedRange<Double>, what: String) throws -> [Double] {
+    guard let node, exists else { return [] }
+    // Hummingbot writes these as "0.1,0.2" as well as as a list.
+    if case .scalar(let sc) = node {
+      return try sc.string.split(separator: ",").map { part in
+        let t = part.trimmingCharacters(in: .whitespaces)
+        guard let v = Double(t), range.contains(v) else { throw fail("'\(t)' is not allowed (\(what))") }
+        return v
+      }
+    }
+    return try list().map { try $0.double(range: range, what: what) }
   }
 }

@@ -92,38 +92,62 @@ struct Demo: ParsableCommand {
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
       quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees, priceScale: 2,
       quantityScale: 5)
-    let start = pmm.portfolio
-    session.start()
-    guard session.run(timeoutNs: 10_000_000_000, until: { session.ready }) else {
-      throw ValidationError("could not connect to the embedded venue within 10 s")
-    }
-    let t0 = cplat_now_ns()
-    let end = t0 + Int64(duration * 1e9)
-    var nextStatus = t0 + Int64(statusEvery * 1e9)
-    let status = StatusPrinter(pmm: pmm, instrument: instrument, start: start, t0: t0)
-    session.run(timeoutNs: Int64(duration * 1e9) + 1_000_000_000) {
-      let now = cplat_now_ns()
-      if now >= nextStatus {
-        nextStatus += Int64(statusEvery * 1e9)
-        status.print(now: now, session: session)
-      }
-      return now >= end
-    }
-    // Stop: cancel everything, wait (bounded) for the venue to confirm.
-    session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
-      pmm.stop(reason: "demo finished", intents: &$0)
-    }
-    let flat = session.run(timeoutNs: 5_000_000_000) {
-      pmm.orders.isEmpty
-        && !tracker.orders.values.contains { !$0.state.isDone }
-    }
-    session.stop()
-    _ = session.run(timeoutNs: 200_000_000) { false }
+    let (status, flat) = try trade(
+      session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
+      statusEvery: statusEvery)
     let record = venue.stopAndRead(account: 1)
-    status.print(now: cplat_now_ns(), session: session)
     status.summary(record: record, allCancelled: flat)
     if !status.agrees(record) { throw ExitCode(1) }
   }
+}
+
+/// Set by SIGINT/SIGTERM: trading stops, orders are cancelled, the summary is printed.
+let interrupted = Atomic<Bool>(false)
+
+/// Trades `session` (its strategy `pmm`) until `duration` seconds pass (0: until interrupted),
+/// printing a status every `statusEvery` seconds; then cancels everything (waiting at most 5 s for
+/// the venue to confirm) and closes the connections. Returns the status printer (for the summary)
+/// and whether every order was confirmed done.
+func trade(
+  session: BinanceSession, pmm: PureMarketMaking, tracker: OrderTracker, instrument: Instrument,
+  duration: Double, statusEvery: Double
+) throws -> (StatusPrinter, Bool) {
+  let start = pmm.portfolio
+  signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
+  signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+  session.start()
+  guard
+    session.run(timeoutNs: 15_000_000_000, until: { session.ready || interrupted.load(ordering: .relaxed) }),
+    session.ready
+  else {
+    throw ValidationError(
+      "not ready within 15 s: book \(session.runtime.applier.isLive ? "live" : "not synced"), order entry \(session.entry.isOpen ? "open" : "closed"), account stream \(session.user.subscribed ? "subscribed" : "not subscribed")\(session.user.lastRefusal.map { " (\($0))" } ?? "")"
+    )
+  }
+  let t0 = cplat_now_ns()
+  let end = duration > 0 ? t0 + Int64(duration * 1e9) : Int64.max
+  var nextStatus = t0 + Int64(statusEvery * 1e9)
+  let status = StatusPrinter(pmm: pmm, instrument: instrument, start: start, t0: t0)
+  session.run(timeoutNs: duration > 0 ? Int64(duration * 1e9) + 1_000_000_000 : .max) {
+    let now = cplat_now_ns()
+    if now >= nextStatus {
+      nextStatus += Int64(statusEvery * 1e9)
+      status.print(now: now, session: session)
+    }
+    return now >= end || interrupted.load(ordering: .relaxed) || pmm.stoppedReason != nil
+  }
+  if let why = pmm.stoppedReason { say("stopped: \(why)") }
+  // Stop: cancel everything, wait (bounded) for the venue to confirm.
+  session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
+    pmm.stop(reason: "stopped by the operator", intents: &$0)
+  }
+  let flat = session.run(timeoutNs: 5_000_000_000) {
+    pmm.orders.isEmpty && !tracker.orders.values.contains { !$0.state.isDone }
+  }
+  session.stop()
+  _ = session.run(timeoutNs: 200_000_000) { false }
+  status.print(now: cplat_now_ns(), session: session)
+  return (status, flat)
 }
 
 /// GET /api/v3/exchangeInfo for one symbol (blocking on `loop`).
@@ -306,7 +330,7 @@ final class StatusPrinter {
     }
   }
 
-  func summary(record: VenueRecord, allCancelled: Bool) {
+  func summary(record: VenueRecord?, allCancelled: Bool) {
     let p = pmm.portfolio
     let (r, u, total) = pnl()
     say(
@@ -318,6 +342,10 @@ final class StatusPrinter {
     say(
       "inventory: BTC \(units(start.base, 5)) → \(units(p.base, 5)), USDT \(units(start.quote, 2)) → \(units(p.quote, 2))"
     )
+    guard let record else {
+      if !allCancelled { say("WARNING: not every cancel was confirmed within 5 s: check the exchange") }
+      return
+    }
     say(
       "venue's record: \(record.trades) trades (bought \(qty(record.bought)), sold \(qty(record.sold))), \(record.openOrders) orders open; balances \(agrees(record) ? "equal to" : "DIFFERENT from") the strategy's to the unit\(allCancelled ? "" : "; not every cancel was confirmed in time")"
     )

@@ -11,7 +11,9 @@ struct Needletail: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "needletail",
     abstract: "A low-latency market-making and trading engine.",
-    subcommands: [Demo.self, Replay.self, VenueCommand.self],
+    subcommands: [
+      Demo.self, Run.self, ConfigCommand.self, ImportHummingbot.self, Replay.self, VenueCommand.self,
+    ],
     defaultSubcommand: Demo.self)
 }
 

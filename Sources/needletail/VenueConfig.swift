@@ -129,31 +129,7 @@ struct VenueConfig {
     for (i, a) in try root.key("accounts").list().enumerated() {
       try a.only(["api_key", "secret_env", "secret_file", "balances"])
       let key = try a.key("api_key").string()
-      var secret: String
-      if a.key("secret_env").exists {
-        let name = try a.key("secret_env").string()
-        guard let v = environment[name], !v.isEmpty else {
-          throw a.key("secret_env").fail(
-            "environment variable \(name) is not set (the secret is never read from the config itself)")
-        }
-        secret = v
-      } else if a.key("secret_file").exists {
-        let path = try a.key("secret_file").string()
-        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let perms = (attrs?[.posixPermissions] as? NSNumber)?.intValue else {
-          throw a.key("secret_file").fail("cannot read \(path)")
-        }
-        guard perms & 0o077 == 0 else {
-          throw a.key("secret_file").fail(
-            "\(path) is readable by others (mode \(String(perms, radix: 8))); make it 0600")
-        }
-        secret =
-          (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
-            in: .whitespacesAndNewlines) ?? ""
-        guard !secret.isEmpty else { throw a.key("secret_file").fail("\(path) is empty") }
-      } else {
-        throw ConfigError(file: file, path: a.path, message: "secret_env or secret_file is required")
-      }
+      let secret = try a.secret(prefix: "", environment: environment)
       var balances: [(String, String)] = []
       for (asset, v) in try a.key("balances").entries() {
         let amount = try v.string()

@@ -9,7 +9,8 @@ import Wire
 /// WebSocket API, account events and order answers come back through the exec ring,
 /// reconciliation runs over REST; every `turn()` is one pass of the strategy thread's work
 /// (`StrategyRuntime.pollOnce`) followed by sending what it decided. Public trades reach the
-/// strategy directly (same thread).
+/// strategy directly (same thread). In paper mode the order entry, account stream and
+/// reconciler stay idle and a `PaperExchange` answers the orders from the live book.
 ///
 /// What the operator sees of it is the counters of its parts; `ready` says when the book is live
 /// and both order connections are up.
@@ -29,7 +30,9 @@ public final class BinanceSession {
   public let loop: EventLoop
   public let host: StrategyHost
   public let runtime: StrategyRuntime
-  public let marketData: BinanceMarketData<RingBookSink>
+  public let marketData: BinanceMarketData<SessionBookSink>
+  /// Paper mode: orders are filled here against the live book instead of going to the venue.
+  public let paper: PaperExchange?
   public let entry: BinanceWSOrderEntry
   public let user: BinanceUserStream
   public let rest: BinanceSpotREST
@@ -42,7 +45,7 @@ public final class BinanceSession {
     loop: EventLoop, endpoint: Endpoint, tls: TLSContext?, apiKey: String, secret: String,
     instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
-    bookWindowTicks: Int = 1 << 14, centreTick: Int64
+    bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil
   ) {
     self.loop = loop
     self.instrument = instrument
@@ -54,9 +57,17 @@ public final class BinanceSession {
       book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
       clock: clock)
     let (h, port, name) = (endpoint.host, endpoint.port, endpoint.serverName)
+    let execIn = runtime.execIn
+    let paper = paperModel.map {
+      PaperExchange(
+        instrument: instrument,
+        book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
+        execOut: execIn, model: $0)
+    }
+    self.paper = paper
     marketData = BinanceMarketData(
       loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
-      instrument: instrument, sink: RingBookSink(ring: runtime.bookIn))
+      instrument: instrument, sink: SessionBookSink(ring: RingBookSink(ring: runtime.bookIn), paper: paper))
     entry = BinanceWSOrderEntry(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
       instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
@@ -73,10 +84,10 @@ public final class BinanceSession {
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
     // The wire loop is the exec ring's one producer: these run on it.
-    let execIn = runtime.execIn
     user.onStateInDoubt = { _ = execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
     let (hostRef, book) = (host, runtime)
     marketData.onTrade = { ticks, quantity, aggressor, _ in
+      paper?.onTrade(tick: ticks, quantity: quantity, aggressor: aggressor)
       hostRef.trade(
         priceTicks: ticks, quantity: quantity, aggressor: aggressor,
         referencePrice: StrategyHost.mid(book.book), now: cplat_now_ns())
@@ -85,6 +96,7 @@ public final class BinanceSession {
 
   public func start() {
     marketData.start()
+    guard paper == nil else { return }
     entry.start()
     user.start()
   }
@@ -95,13 +107,17 @@ public final class BinanceSession {
     user.stop()
   }
 
-  /// The book is live and both order connections are up.
-  public var ready: Bool { runtime.applier.isLive && entry.isOpen && user.subscribed }
+  /// The book is live and both order connections are up (paper: the book is live).
+  public var ready: Bool { runtime.applier.isLive && (paper != nil || (entry.isOpen && user.subscribed)) }
 
   /// One pass of the strategy thread's work, then what it decided goes out.
   public func turn() {
     runtime.pollOnce()
-    while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+    if let paper {
+      while let o = runtime.ordersOut.tryPop() { _ = paper.send(o) }
+    } else {
+      while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+    }
   }
 
   /// Runs the loop, a turn at every wake-up, until `condition` holds or `timeoutNs` passes.
@@ -142,5 +158,18 @@ public final class BinanceSession {
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
     return result
+  }
+}
+
+/// The session's book tap: book events go to the strategy thread's ring, and in paper mode into
+/// the paper exchange's book as well.
+public struct SessionBookSink: BookEventSink {
+  public var ring: RingBookSink
+  public let paper: PaperExchange?
+
+  @inline(__always)
+  public mutating func emit(_ event: BookEvent) {
+    if let paper, paper.applier.apply(event), paper.applier.isLive { paper.onBook() }
+    ring.emit(event)
   }
 }

@@ -1,0 +1,261 @@
+import ArgumentParser
+import CPlatform
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import Strategies
+import Wire
+import Yams
+
+/// Reads and checks a run config, turning its errors into the CLI's.
+func loadRunConfig(_ path: String) throws -> RunConfig {
+  guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+    throw ValidationError("cannot read config file \(path)")
+  }
+  do {
+    return try RunConfig.parse(text, file: path, environment: ProcessInfo.processInfo.environment)
+  } catch let e as ConfigError {
+    throw ValidationError(e.description)
+  }
+}
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a strategy from a YAML config, live or paper.",
+    discussion: """
+      Connects to the exchange of the config (Binance spot, or a local `needletail venue` with \
+      its ca_file), reads the market's trading rule from exchangeInfo, and runs the strategy in \
+      the live runtime. Paper mode uses live market data and fills orders locally against the live \
+      book with queue position; live mode sends real orders. Ctrl-C stops: orders are cancelled \
+      and a summary printed. `needletail run --print-example-config` prints a commented config.
+      """)
+
+  @Argument(help: "The YAML config.")
+  var config: String?
+
+  @Flag(help: "Print an example config and exit.")
+  var printExampleConfig = false
+
+  @Option(help: "Override the config's duration (seconds; 0: until interrupted).")
+  var duration: Double?
+
+  mutating func run() throws {
+    if printExampleConfig {
+      print(RunConfig.example)
+      return
+    }
+    guard let config else { throw ValidationError("give a config file (or --print-example-config)") }
+    var cfg = try loadRunConfig(config)
+    if let duration { cfg.durationSeconds = duration }
+    say(cfg.summary)
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let tls = try TLSContext(client: cfg.caFile)
+    let endpoint = BinanceSession.Endpoint(
+      host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host)
+    let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: cfg.market)
+    let instrument = info.instrument
+    let strategyConfig: PureMarketMakingConfig
+    let limits: RiskLimits
+    do {
+      strategyConfig = try cfg.strategyConfig(instrument: instrument)
+      limits = try cfg.riskLimits(instrument: instrument)
+    } catch let e as ConfigError {
+      throw ValidationError("\(config): \(e.path): \(e.message)")
+    }
+    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
+    let pmm = PureMarketMaking(
+      config: strategyConfig, rule: info.rule, instrument: instrument,
+      portfolio: Portfolio(
+        base: 0, quote: 0, fees: fees, priceScale: instrument.priceScale,
+        quantityScale: instrument.quantityScale))
+    let tracker = OrderTracker()
+    let ms: Int64 = 1_000_000
+    let session = BinanceSession(
+      loop: loop, endpoint: endpoint, tls: tls, apiKey: cfg.apiKey, secret: cfg.secret,
+      instrument: instrument,
+      strategy: pmm, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
+      tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
+      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
+    var base: Int128 = 0
+    var quote: Int128 = 0
+    if cfg.mode == .paper {
+      for (asset, amount) in cfg.paperBalances {
+        let units = Int128(try FixedPoint.parse(amount, scale: 8)) * 10_000_000_000
+        if asset == info.baseAsset { base = units }
+        if asset == info.quoteAsset { quote = units }
+      }
+    } else {
+      guard let b = session.fetchBalances() else {
+        throw ValidationError("GET /api/v3/account failed: no balances, no trading")
+      }
+      base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
+      quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)
+    }
+    pmm.portfolio = Portfolio(
+      base: base, quote: quote, fees: fees, priceScale: instrument.priceScale,
+      quantityScale: instrument.quantityScale)
+    let (status, flat) = try trade(
+      session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: cfg.durationSeconds,
+      statusEvery: cfg.statusEverySeconds)
+    status.summary(record: nil, allCancelled: flat)
+  }
+}
+
+struct ConfigCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "config", abstract: "Check configs.", subcommands: [Check.self])
+
+  struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Check a run config (or a venue config with --venue) without connecting anywhere.",
+      discussion:
+        "Prints what the config will do, or the first error: its key, its value and what is allowed. Exit status 1 on an error."
+    )
+
+    @Argument(help: "The YAML file.")
+    var file: String
+
+    @Flag(help: "The file is a `needletail venue` config.")
+    var venue = false
+
+    mutating func run() throws {
+      guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+        throw ValidationError("cannot read \(file)")
+      }
+      do {
+        if venue {
+          let c = try VenueConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
+          say(
+            "OK: venue on port \(c.port) with \(c.symbols.count) symbol(s) and \(c.accounts.count) account(s)"
+          )
+        } else {
+          let c = try RunConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
+          say("OK: \(c.summary)")
+        }
+      } catch let e as ConfigError {
+        FileHandle.standardError.write(Data("\(e.description)\n".utf8))
+        throw ExitCode(1)
+      }
+    }
+  }
+}
+
+struct ImportHummingbot: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "import-hummingbot",
+    abstract: "Translate a Hummingbot pure market making config into a Needletail run config.",
+    discussion: """
+      Reads a Hummingbot strategy config (conf_pure_mm_*.yml), keeps every parameter Needletail \
+      has under the same name and meaning, and prints a run config (paper mode; set mode: live \
+      and the key's environment variables to trade). Parameters Needletail does not have are \
+      named in an error rather than dropped silently.
+      """)
+
+  @Argument(help: "The Hummingbot config file.")
+  var file: String
+
+  mutating func run() throws {
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+      throw ValidationError("cannot read \(file)")
+    }
+    do {
+      print(try HummingbotImport.translate(text, file: file))
+    } catch let e as ConfigError {
+      FileHandle.standardError.write(Data("\(e.description)\n".utf8))
+      throw ExitCode(1)
+    }
+  }
+}
+
+/// Hummingbot config → Needletail run config.
+enum HummingbotImport {
+  /// Hummingbot keys that carry no trading meaning here (bookkeeping of its config system).
+  static let ignored: Set<String> = ["template_version", "strategy", "exchange", "market"]
+  /// Keys that only matter with a price source other than the current market (refused below)
+  /// or for a starting inventory price (the fills' average cost is used here): noted, not kept.
+  static let notKept: Set<String> = [
+    "price_source_exchange", "price_source_market", "price_source_custom_api", "custom_api_update_interval",
+    "inventory_price",
+  ]
+
+  static func translate(_ text: String, file: String) throws -> String {
+    let root = try ConfigNode.load(text, file: file)
+    let strategy = try root.key("strategy").string()
+    guard strategy == "pure_market_making" else {
+      throw root.key("strategy").fail("'\(strategy)' cannot be imported (allowed: pure_market_making)")
+    }
+    let exchange = try root.key("exchange").string()
+    guard exchange == "binance" || exchange == "binance_paper_trade" else {
+      throw root.key("exchange").fail(
+        "'\(exchange)' is not supported (allowed: binance, binance_paper_trade)")
+    }
+    let market = try root.key("market").string()
+    let symbol = market.replacingOccurrences(of: "-", with: "").uppercased()
+    var lines: [String] = []
+    let source = root.key("price_source").exists ? try root.key("price_source").string() : "current_market"
+    guard source == "current_market" else {
+      throw root.key("price_source").fail(
+        "'\(source)' is not supported yet (allowed: current_market — the traded market's own price)")
+    }
+    var notes: [String] = []
+    for (key, node) in try root.entries() {
+      if ignored.contains(key) || key == "price_source" { continue }
+      if notKept.contains(key) {
+        notes.append(key)
+        continue
+      }
+      guard RunConfig.pmmKeys.contains(key) else {
+        throw node.fail("not a pure market making parameter Needletail knows")
+      }
+      guard node.exists else { continue }
+      lines.append("  \(key): \(try yamlValue(node))")
+    }
+    let base = market.split(separator: "-").first.map(String.init) ?? "BASE"
+    let quote = market.split(separator: "-").dropFirst().first.map(String.init) ?? "QUOTE"
+    let out = """
+      # Imported from \(file) (Hummingbot pure_market_making on \(exchange) \(market)).
+      # Not kept (they have no effect with price_source current_market here): \(notes.isEmpty ? "none" : notes.joined(separator: ", ")).
+      mode: paper
+      exchange:
+        name: binance
+        host: api.binance.com
+        port: 443
+        api_key_env: NEEDLETAIL_API_KEY
+        secret_env: NEEDLETAIL_API_SECRET
+      market: \(symbol)
+      paper_balances: { \(base): "1", \(quote): "10000" }
+      strategy: pure_market_making
+      pure_market_making:
+      \(lines.joined(separator: "\n"))
+      """
+    // What is printed must itself be a valid config.
+    var env = ProcessInfo.processInfo.environment
+    env["NEEDLETAIL_API_KEY"] = env["NEEDLETAIL_API_KEY"] ?? "x"
+    env["NEEDLETAIL_API_SECRET"] = env["NEEDLETAIL_API_SECRET"] ?? "x"
+    _ = try RunConfig.parse(out, file: "(imported)", environment: env)
+    return out
+  }
+
+  /// A node written back as flow-style YAML on one line.
+  static func yamlValue(_ n: ConfigNode) throws -> String {
+    guard let node = n.node else { return "~" }
+    return flow(node)
+  }
+
+  static func flow(_ node: Node) -> String {
+    switch node {
+    case .scalar(let s):
+      let v = s.string
+      if Double(v) != nil || ["true", "false"].contains(v.lowercased()) { return v }
+      return "\"\(v.replacingOccurrences(of: "\"", with: "\\\""))\""
+    case .sequence(let seq):
+      return "[" + seq.map(flow).joined(separator: ", ") + "]"
+    case .mapping(let m):
+      return "{ " + m.map { "\($0.key.string ?? "?"): \(flow($0.value))" }.joined(separator: ", ") + " }"
+    case .alias:
+      return "~"
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import Engine
+import FastBook
+import Foundation
+import Strategies
+import Testing
+
+@testable import needletail
+
+@Suite struct RunConfigTests {
+  let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+
+  func message(_ yaml: String, env: [String: String] = [:]) -> String {
+    do {
+      _ = try RunConfig.parse(yaml, file: "r.yml", environment: env)
+      return "accepted"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  /// The example parses, and its Hummingbot units become the engine's: percentages to fractions,
+  /// seconds to nanoseconds, amounts to raws at the market's scale.
+  @Test func theExampleParsesAndConvertsUnits() throws {
+    let c = try RunConfig.parse(RunConfig.example, file: "example", environment: [:])
+    #expect(c.mode == .paper && c.market == "BTCUSDT" && c.paperBalances.count == 2)
+    let s = try c.strategyConfig(instrument: inst)
+    #expect(s.bidSpread == 0.0001 && s.orderAmount == 100 && s.orderRefreshTimeNs == 30_000_000_000)
+    #expect(s.minimumSpread == nil && s.priceCeiling == nil && s.movingPriceFloor == 0.01)
+    #expect(s.waitForCancelConfirmation && !s.eventDriven)
+    let l = try c.riskLimits(instrument: inst)
+    #expect(l.maxOpenOrders == 20 && l.priceBandBps == 200 && l.maxOrdersPerSecond == 20)
+  }
+
+  /// Bad configs are refused before anything connects, and the message names the key, the value
+  /// and what is allowed; a secret's value never appears in one.
+  @Test func badConfigsAreRefusedWithAPreciseMessage() {
+    let base = "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"
+    let pmm = "pure_market_making: {bid_spread: 0.1, ask_spread: 0.1, order_amount: \"0.001\"}\n"
+    #expect(message(base + pmm) == "accepted")
+    #expect(
+      message(base + pmm + "colour: red\n").hasPrefix(
+        "r.yml: colour: unknown key; allowed here: mode, exchange"))
+    #expect(
+      message(base + "pure_market_making: {bid_spred: 0.1, ask_spread: 0.1, order_amount: \"1\"}\n")
+        .hasPrefix("r.yml: pure_market_making.bid_spred: unknown key; allowed here: bid_spread"))
+    #expect(
+      message(base + "pure_market_making: {bid_spread: wide, ask_spread: 0.1, order_amount: \"1\"}\n")
+        == "r.yml: pure_market_making.bid_spread: 'wide' is not a number")
+    #expect(
+      message(base + "pure_market_making: {bid_spread: 150, ask_spread: 0.1, order_amount: \"1\"}\n")
+        == "r.yml: pure_market_making.bid_spread: 150 is not allowed (a percentage, -100 to 100)")
+    #expect(
+      message(base + "pure_market_making: {bid_spread: 1, ask_spread: 1, order_amount: \"0\"}\n")
+        == "r.yml: pure_market_making.order_amount: 0 is not allowed (an amount above 0)")
+    #expect(
+      message(
+        base + "pure_market_making: {bid_spread: 1, ask_spread: 1, order_amount: \"1\", order_levels: 0}\n")
+        == "r.yml: pure_market_making.order_levels: 0 is out of range (allowed 1...100)")
+    #expect(
+      message(
+        base
+          + "pure_market_making: {bid_spread: 1, ask_spread: 1, order_amount: \"1\", ping_pong_enabled: maybe}\n"
+      )
+        == "r.yml: pure_market_making.ping_pong_enabled: 'maybe' is not true or false")
+    #expect(
+      message(
+        base + "pure_market_making: {bid_spread: 1, ask_spread: 1, order_amount: \"1\", price_type: vwap}\n"
+      )
+      .hasPrefix("r.yml: pure_market_making.price_type: 'vwap' is not allowed (mid_price, last_price"))
+    #expect(message(base) == "r.yml: pure_market_making: missing (the strategy's parameters)")
+    #expect(
+      message("market: BTCUSDT\nstrategy: pure_market_making\n" + pmm).hasPrefix(
+        "r.yml: paper_balances: missing (paper mode trades these balances"))
+    #expect(message(base + pmm + "mode: maybe\n") == "r.yml: mode: 'maybe' is not allowed (live or paper)")
+    #expect(
+      message(base + pmm + "risk: {max_open_orders: 0}\n")
+        == "r.yml: risk.max_open_orders: 0 is out of range (allowed 1...10000)")
+    // Live mode needs the key and the secret, from the environment or a 0600 file.
+    let live =
+      "mode: live\nexchange: {api_key_env: K, secret_env: S}\nmarket: BTCUSDT\nstrategy: pure_market_making\n"
+      + pmm
+    #expect(
+      message(live)
+        == "r.yml: exchange.api_key_env: environment variable K is not set (live mode needs the API key)")
+    #expect(message(live, env: ["K": "key"]).contains("environment variable S is not set"))
+    #expect(message(live, env: ["K": "key", "S": "topsecret"]) == "accepted")
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("nt-secret-\(UUID().uuidString)")
+      .path
+    FileManager.default.createFile(
+      atPath: file, contents: Data("topsecret\n".utf8), attributes: [.posixPermissions: 0o644])
+    let withFile = live.replacingOccurrences(of: "secret_env: S", with: "secret_file: \(file)")
+    let m = message(withFile, env: ["K": "key"])
+    #expect(m.contains("is readable by others (mode 644); make it 0600") && !m.contains("topsecret"))
+  }
+
+  /// An amount finer than the market's lot is an error that names the key, once the market's
+  /// scales are known.
+  @Test func amountsFinerThanTheMarketAreRefused() throws {
+    let yaml =
+      "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"
+      + "pure_market_making: {bid_spread: 1, ask_spread: 1, order_amount: \"0.0000001\"}\n"
+    let c = try RunConfig.parse(yaml, file: "r.yml", environment: [:])
+    #expect(throws: ConfigError.self) { try c.strategyConfig(instrument: inst) }
+    do {
+      _ = try c.strategyConfig(instrument: inst)
+    } catch let e as ConfigError {
+      #expect(e.path == "pure_market_making.order_amount" && e.message.contains("quantity scale (5)"))
+    }
+  }
+
+  /// A Hummingbot pure market making config imports: every parameter keeps its name and value,
+  /// the market becomes Binance's symbol, and what is printed is itself a valid config. A
+  /// parameter Needletail does not have is refused by name.
+  @Test func hummingbotConfigsImport() throws {
+    let hb = """
+      template_version: 24
+      strategy: pure_market_making
+      exchange: binance
+      market: ETH-USDT
+      bid_spread: 0.2
+      ask_spread: 0.3
+      order_amount: 0.05
+      order_levels: 3
+      order_level_spread: 0.5
+      inventory_skew_enabled: true
+      inventory_price: 1.0
+      hanging_orders_enabled: true
+      ping_pong_enabled: false
+      price_source: current_market
+      price_type: mid_price
+      price_source_exchange:
+      order_override:
+        special: [sell, 0.7, 0.01]
+      take_if_crossed: false
+      """
+    let out = try HummingbotImport.translate(hb, file: "hb.yml")
+    let c = try RunConfig.parse(out, file: "imported", environment: [:])
+    #expect(c.market == "ETHUSDT" && c.mode == .paper)
+    #expect(c.pmm.bidSpread == 0.2 && c.pmm.askSpread == 0.3 && c.pmm.orderAmount == "0.05")
+    #expect(c.pmm.orderLevels == 3 && c.pmm.inventorySkewEnabled && c.pmm.hangingOrdersEnabled)
+    #expect(c.pmm.orderOverride.count == 1 && c.pmm.orderOverride[0].side == .sell)
+    #expect(out.contains("inventory_price"), "what was not kept is said")
+    let custom = hb.replacingOccurrences(of: "price_source: current_market", with: "price_source: custom_api")
+    #expect(throws: ConfigError.self) { try HummingbotImport.translate(custom, file: "hb.yml") }
+    let unknown = hb + "\nmagic_spread: 3"
+    do {
+      _ = try HummingbotImport.translate(unknown, file: "hb.yml")
+      Issue.record("an unknown parameter was accepted")
+    } catch let e as ConfigError {
+      #expect(e.path == "magic_spread")
+    }
+  }
+}
