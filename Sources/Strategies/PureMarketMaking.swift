@@ -162,6 +162,8 @@ public final class PureMarketMaking: Strategy {
   public private(set) var lastTradePrice: Int64 = 0
   public private(set) var lastOwnTradePrice: Int64 = 0
   var band: (ceiling: Double, floor: Double, setNs: Int64)? = nil
+  /// The reference price the working quotes were made from (event-driven re-quotes compare with it).
+  var quotedReference = 0.0
   var book: LadderBook?
   var buys: [Proposed] = []
   var sells: [Proposed] = []
@@ -209,17 +211,13 @@ public final class PureMarketMaking: Strategy {
     }
     guard config.eventDriven, stoppedReason == nil else { return }
     guard let ref = referencePrice() else { return }
-    // Re-quote at once when the quotes have drifted beyond the tolerance; place at once when
-    // nothing is out and the delay allows it.
-    var drifted = false
-    for (_, q) in orders where !q.hanging && !q.cancelling {
-      let want = q.side == .buy ? ref * (1 - config.bidSpread) : ref * (1 + config.askSpread)
-      if abs(want - Double(q.price)) / Double(q.price) > max(config.orderRefreshTolerance, 0) {
-        drifted = true
-        break
-      }
-    }
+    // Re-quote at once when the reference price has moved beyond the tolerance since the quotes
+    // were placed; place at once when nothing is out and the delay allows it.
+    let drifted =
+      quotedReference > 0 && hasActiveNonHanging
+      && abs(ref - quotedReference) / quotedReference > max(config.orderRefreshTolerance, 0)
     if drifted {
+      quotedReference = 0
       requotes += 1
       cancelAtNs = min(cancelAtNs, now)
       createAtNs = min(createAtNs, now)
@@ -343,6 +341,7 @@ public final class PureMarketMaking: Strategy {
       && !(config.waitForCancelConfirmation && hasCancelsInFlight) && !(buys.isEmpty && sells.isEmpty)
     {
       place(now: now, book: book, intents: &intents)
+      quotedReference = ref
       setTimers(now: now)
     }
   }

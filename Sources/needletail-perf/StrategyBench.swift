@@ -70,6 +70,8 @@ func benchStrategy(_ dir: String) {
     var orderMallocs: UInt64
     var eventsWithOrders: Int
     var commands: Int
+    /// Full PMM cycles run (proposal → cancels → placement).
+    var cycles = 0
   }
 
   func run(_ name: String, _ strategy: Strategy, ticks: Bool) -> Result {
@@ -110,19 +112,8 @@ func benchStrategy(_ dir: String) {
         r.orderMallocs += m
         r.eventsWithOrders += 1
         r.commands += pending.count
-        // The venue answers (untimed).
-        for c in pending {
-          switch c {
-          case .place(let id, _, _, _, _):
-            venueID += 1
-            tracker.accepted(id, venueID: VenueOrderID(venueID), now: now)
-          case .cancel(let id):
-            tracker.cancelledAtVenue(id, now: now)
-          }
-        }
-        pending.removeAll(keepingCapacity: true)
-        host.drainTracker(referencePrice: StrategyHost.mid(book), now: now)
-        // Answers may cause more commands (a re-quote after the cancels): answered too.
+        // The venue answers (untimed); answers may cause more commands (a re-quote after the
+        // cancels), answered too.
         while !pending.isEmpty {
           let batch = pending
           pending.removeAll(keepingCapacity: true)
@@ -140,6 +131,7 @@ func benchStrategy(_ dir: String) {
       }
     }
     r.samples = samples
+    if let p = strategy as? PureMarketMaking { r.cycles = p.cycles }
     return r
   }
 
@@ -153,7 +145,7 @@ func benchStrategy(_ dir: String) {
     let s = r.samples.sorted()
     print(
       "strategy_\(r.name)_events=\(s.count) ns_p50=\(percentile(s, 0.5)) ns_p99=\(percentile(s, 0.99)) ns_p999=\(percentile(s, 0.999)) ns_max=\(s.last ?? 0)"
-        + " events_with_orders=\(r.eventsWithOrders) commands=\(r.commands)"
+        + " events_with_orders=\(r.eventsWithOrders) commands=\(r.commands) cycles=\(r.cycles)"
         + " mallocs_quiet=\(counter.available ? String(r.quietMallocs) : "n/a") mallocs_with_orders=\(counter.available ? String(r.orderMallocs) : "n/a")"
         + String(
           format: " p50_ratio_to_noop=%.2f",
