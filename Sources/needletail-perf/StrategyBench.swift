@@ -135,10 +135,28 @@ func benchStrategy(_ dir: String) {
     return r
   }
 
+  func avellanedaStoikov() -> AvellanedaStoikov {
+    var c = AvellanedaStoikovConfig()
+    c.riskFactor = 0.01
+    c.kappa = 0.01
+    c.orderAmount = 100_000
+    c.orderLevels = 3
+    c.levelDistances = 0.5
+    c.orderRefreshTimeNs = 5_000_000_000
+    c.orderRefreshTolerance = 0.00005
+    c.orderAmountShapeFactor = 0.2
+    return AvellanedaStoikov(
+      config: c, rule: rule, instrument: instrument,
+      portfolio: Portfolio(
+        base: 10 * unit, quote: 1_000_000 * unit, fees: FeeSchema(makerRate: 100_000, takerRate: 100_000),
+        priceScale: 2, quantityScale: 8))
+  }
+
   let results = [
     run("noop", NoopStrategy(), ticks: false),
     run("pmm_event", pmm(eventDriven: true), ticks: false),
     run("pmm_tick", pmm(eventDriven: false), ticks: true),
+    run("as_tick", avellanedaStoikov(), ticks: true),
   ]
   let base = results[0].samples.sorted()
   for r in results {
