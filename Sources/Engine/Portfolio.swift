@@ -1,5 +1,3 @@
-import Engine
-
 /// A strategy's own account of one market, kept on the strategy thread from its fills: base and
 /// quote held, the average cost of the base position, realized PnL, fees paid and volume.
 ///
