@@ -142,7 +142,7 @@ public struct AvellanedaStoikovConfig: Sendable, Equatable {
 /// intensity λ(δ) = A·e^(−kδ) fitted from public trades. Sizes shrink by e^(−η|q|) on the side
 /// that would add to the inventory. Orders are replaced when the refresh time has passed and the
 /// new prices are beyond the tolerance, and not before `filledOrderDelay` after a fill.
-public final class AvellanedaStoikov: Strategy {
+public final class AvellanedaStoikov: MarketMakingStrategy {
   public let config: AvellanedaStoikovConfig
   public let rule: TradingRule
   public let instrument: Instrument
@@ -155,6 +155,8 @@ public final class AvellanedaStoikov: Strategy {
   public private(set) var optimalSpread = 0.0
   public private(set) var inventoryQ = 0.0
   public private(set) var placed = 0
+  public private(set) var cancelsSent = 0
+  public private(set) var stoppedReason: String?
   var nextTag: UInt64 = 1
   var createAtNs: Int64 = 0
   var book: LadderBook?
@@ -173,6 +175,14 @@ public final class AvellanedaStoikov: Strategy {
     intensity = TradingIntensity(bucketWidth: Double(instrument.tickSize) * 5)
     orders.reserveCapacity(4 * config.orderLevels + 8)
     scratch.reserveCapacity(4 * config.orderLevels + 8)
+  }
+
+  /// The mid (the model's s).
+  public func referencePrice() -> Double? { mid() }
+
+  public func stop(reason: String, intents: inout Intents) {
+    if stoppedReason == nil { stoppedReason = reason }
+    cancelAll(intents: &intents)
   }
 
   func mid() -> Double? {
@@ -205,7 +215,7 @@ public final class AvellanedaStoikov: Strategy {
   }
 
   public func onTick(now: Int64, intents: inout Intents) {
-    guard let s = mid() else { return }
+    guard stoppedReason == nil, let s = mid() else { return }
     volatility.add(mid: s)
     guard volatility.count >= 2, let k = kappa else { return }
     guard let tau = config.timeframe.timeLeftFraction(wallNs: wallNs()) else {
@@ -272,6 +282,7 @@ public final class AvellanedaStoikov: Strategy {
     for t in scratch {
       orders[t]?.cancelling = true
       intents.cancel(tag: t)
+      cancelsSent += 1
     }
   }
 

@@ -25,6 +25,20 @@ public struct OrderOverride: Sendable, Equatable {
   }
 }
 
+/// What the command line needs of a market-making strategy to run it, show its status and stop
+/// it: its portfolio, its working orders, its reference price, and a stop that cancels all.
+public protocol MarketMakingStrategy: Strategy {
+  var portfolio: Portfolio { get set }
+  /// Working orders by tag (cancels not yet confirmed included).
+  var orders: [UInt64: PureMarketMaking.Quote] { get }
+  func referencePrice() -> Double?
+  var stoppedReason: String? { get }
+  /// Cancels every order and places nothing more.
+  func stop(reason: String, intents: inout Intents)
+  var placed: Int { get }
+  var cancelsSent: Int { get }
+}
+
 /// Hummingbot's pure market making parameters, with its defaults and meanings. Spreads and
 /// percentages are fractions here (Hummingbot's `bid_spread: 1` is 1 % = 0.01); times are
 /// nanoseconds; prices are price raws and amounts quantity raws of the instrument.
@@ -113,7 +127,7 @@ public struct PureMarketMakingConfig: Sendable, Equatable {
 ///
 /// It keeps its own portfolio from its fills (balances, position, PnL). Nothing it does per book
 /// event allocates once its tables have grown to the number of orders it keeps.
-public final class PureMarketMaking: Strategy {
+public final class PureMarketMaking: MarketMakingStrategy {
   /// One of our orders as the strategy sees it.
   public struct Quote: Sendable, Equatable {
     public var side: TradeSide

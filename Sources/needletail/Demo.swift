@@ -109,7 +109,7 @@ let interrupted = Atomic<Bool>(false)
 /// the venue to confirm) and closes the connections. Returns the status printer (for the summary)
 /// and whether every order was confirmed done.
 func trade(
-  session: BinanceSession, pmm: PureMarketMaking, tracker: OrderTracker, instrument: Instrument,
+  session: BinanceSession, pmm: any MarketMakingStrategy, tracker: OrderTracker, instrument: Instrument,
   duration: Double, statusEvery: Double
 ) throws -> (StatusPrinter, Bool) {
   let start = pmm.portfolio
@@ -263,12 +263,12 @@ final class EmbeddedVenue: @unchecked Sendable {
 
 /// Hummingbot-style status: balances, active orders with spread and age, inventory, PnL.
 final class StatusPrinter {
-  let pmm: PureMarketMaking
+  let pmm: any MarketMakingStrategy
   let inst: Instrument
   let start: Portfolio
   let t0: Int64
 
-  init(pmm: PureMarketMaking, instrument: Instrument, start: Portfolio, t0: Int64) {
+  init(pmm: any MarketMakingStrategy, instrument: Instrument, start: Portfolio, t0: Int64) {
     self.pmm = pmm
     self.inst = instrument
     self.start = start

@@ -56,26 +56,32 @@ struct Run: ParsableCommand {
       host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host)
     let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: cfg.market)
     let instrument = info.instrument
-    let strategyConfig: PureMarketMakingConfig
+    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
+    let empty = Portfolio(
+      base: 0, quote: 0, fees: fees, priceScale: instrument.priceScale,
+      quantityScale: instrument.quantityScale)
+    let strategy: any MarketMakingStrategy
     let limits: RiskLimits
     do {
-      strategyConfig = try cfg.strategyConfig(instrument: instrument)
       limits = try cfg.riskLimits(instrument: instrument)
+      if cfg.strategy == "avellaneda_market_making" {
+        strategy = AvellanedaStoikov(
+          config: try cfg.avellanedaConfig(instrument: instrument), rule: info.rule, instrument: instrument,
+          portfolio: empty)
+      } else {
+        strategy = PureMarketMaking(
+          config: try cfg.strategyConfig(instrument: instrument), rule: info.rule, instrument: instrument,
+          portfolio: empty)
+      }
     } catch let e as ConfigError {
       throw ValidationError("\(config): \(e.path): \(e.message)")
     }
-    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
-    let pmm = PureMarketMaking(
-      config: strategyConfig, rule: info.rule, instrument: instrument,
-      portfolio: Portfolio(
-        base: 0, quote: 0, fees: fees, priceScale: instrument.priceScale,
-        quantityScale: instrument.quantityScale))
     let tracker = OrderTracker()
     let ms: Int64 = 1_000_000
     let session = BinanceSession(
       loop: loop, endpoint: endpoint, tls: tls, apiKey: cfg.apiKey, secret: cfg.secret,
       instrument: instrument,
-      strategy: pmm, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
+      strategy: strategy, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
       centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
     var base: Int128 = 0
@@ -93,11 +99,12 @@ struct Run: ParsableCommand {
       base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
       quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)
     }
-    pmm.portfolio = Portfolio(
+    strategy.portfolio = Portfolio(
       base: base, quote: quote, fees: fees, priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)
     let (status, flat) = try trade(
-      session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: cfg.durationSeconds,
+      session: session, pmm: strategy, tracker: tracker, instrument: instrument,
+      duration: cfg.durationSeconds,
       statusEvery: cfg.statusEverySeconds)
     status.summary(record: nil, allCancelled: flat)
   }

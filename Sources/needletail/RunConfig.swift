@@ -24,8 +24,37 @@ struct RunConfig {
   var clockTickSeconds = 1.0
   var durationSeconds = 0.0
   var statusEverySeconds = 10.0
+  var strategy = "pure_market_making"
   var pmm = PMMParameters()
+  var avellaneda = ASParameters()
   var risk = RiskParameters()
+
+  /// Avellaneda–Stoikov's parameters as written (Hummingbot's names; prices in quote units).
+  struct ASParameters {
+    var riskFactor = 1.0
+    var orderAmountShapeFactor = 0.0
+    var minSpread = 0.0
+    var orderAmount = "0"
+    var orderLevels = 1
+    var levelDistances = 0.0
+    var orderRefreshTime = 30.0
+    var orderRefreshTolerancePct = 0.0
+    var filledOrderDelay = 60.0
+    var inventoryTargetBasePct = 50.0
+    var volatilityBufferSize = 200
+    var tradingIntensityBufferSize = 200
+    var timeframe = ExecutionTimeframe.infinite
+    var kappaPrior: Double? = nil
+  }
+
+  static let asKeys = [
+    "risk_factor", "order_amount_shape_factor", "min_spread", "order_amount", "order_levels",
+    "level_distances",
+    "order_refresh_time", "order_refresh_tolerance_pct", "filled_order_delay", "inventory_target_base_pct",
+    "volatility_buffer_size", "trading_intensity_buffer_size", "execution_timeframe", "start_time",
+    "end_time",
+    "kappa_prior",
+  ]
 
   /// Pure market making's parameters as written (percentages as Hummingbot writes them).
   struct PMMParameters {
@@ -105,7 +134,9 @@ struct RunConfig {
     clock_tick: 1                    # seconds between strategy ticks (0.001 .. 60)
     duration: 0                      # seconds to run; 0: until interrupted
     status_every: 10
-    strategy: pure_market_making
+    strategy: pure_market_making     # or avellaneda_market_making (section of that name: risk_factor,
+                                     # order_amount, order_amount_shape_factor, min_spread, order_levels,
+                                     # level_distances, kappa_prior, execution_timeframe, ...)
     pure_market_making:              # Hummingbot's keys and units (spreads in %)
       bid_spread: 0.01
       ask_spread: 0.01
@@ -148,7 +179,7 @@ struct RunConfig {
     let root = try ConfigNode.load(text, file: file)
     try root.only([
       "mode", "exchange", "market", "paper_balances", "clock_tick", "duration", "status_every", "strategy",
-      "pure_market_making", "risk",
+      "pure_market_making", "avellaneda_market_making", "risk",
     ])
     var c = RunConfig()
     let mode = try root.key("mode").string(default: "paper")
@@ -205,11 +236,14 @@ struct RunConfig {
       default: 0, range: 0...31_536_000, what: "seconds, 0 for no limit")
     c.statusEverySeconds = try root.key("status_every").double(
       default: 10, range: 0.1...86_400, what: "seconds")
-    let strategy = try root.key("strategy").string()
-    guard strategy == "pure_market_making" else {
-      throw root.key("strategy").fail("'\(strategy)' is not available (allowed: pure_market_making)")
+    c.strategy = try root.key("strategy").string()
+    switch c.strategy {
+    case "pure_market_making": c.pmm = try parsePMM(root.key("pure_market_making"))
+    case "avellaneda_market_making": c.avellaneda = try parseAS(root.key("avellaneda_market_making"))
+    default:
+      throw root.key("strategy").fail(
+        "'\(c.strategy)' is not available (allowed: pure_market_making, avellaneda_market_making)")
     }
-    c.pmm = try parsePMM(root.key("pure_market_making"))
     let risk = root.key("risk")
     try risk.only([
       "max_order_amount", "max_open_orders", "max_position", "price_band_bps", "max_orders_per_second",
@@ -327,6 +361,86 @@ struct RunConfig {
     return p
   }
 
+  static func parseAS(_ n: ConfigNode) throws -> ASParameters {
+    guard n.exists else { throw n.fail("missing (the strategy's parameters)") }
+    try n.only(asKeys)
+    var p = ASParameters()
+    p.riskFactor = try n.key("risk_factor").double(range: 1e-9...1e9, what: "γ, above 0")
+    p.orderAmountShapeFactor = try n.key("order_amount_shape_factor").double(
+      default: 0, range: 0...1e6, what: "η, 0 or more")
+    p.minSpread = try n.key("min_spread").double(
+      default: 0, range: 0...100, what: "a percentage of the mid, 0 to 100")
+    p.orderAmount = try n.key("order_amount").decimal(range: 1e-18...1e12, what: "an amount above 0")
+    p.orderLevels = try n.key("order_levels").int(default: 1, range: 1...100)
+    p.levelDistances = try n.key("level_distances").double(
+      default: 0, range: 0...10_000, what: "a percentage of the optimal half-spread")
+    p.orderRefreshTime = try n.key("order_refresh_time").double(
+      default: 30, range: 0...86_400, what: "seconds")
+    p.orderRefreshTolerancePct = try n.key("order_refresh_tolerance_pct").double(
+      default: 0, range: 0...10, what: "a percentage, 0 to 10")
+    p.filledOrderDelay = try n.key("filled_order_delay").double(
+      default: 60, range: 0...86_400, what: "seconds")
+    p.inventoryTargetBasePct = try n.key("inventory_target_base_pct").double(
+      default: 50, range: 0...100, what: "a percentage, 0 to 100")
+    p.volatilityBufferSize = try n.key("volatility_buffer_size").int(default: 200, range: 2...100_000)
+    p.tradingIntensityBufferSize = try n.key("trading_intensity_buffer_size").int(
+      default: 200, range: 2...100_000)
+    let tf = try n.key("execution_timeframe").string(default: "infinite")
+    switch tf {
+    case "infinite": p.timeframe = .infinite
+    case "daily_between_times":
+      func seconds(_ k: String) throws -> Int {
+        let t = try n.key(k).string()
+        let parts = t.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 3, (0..<24).contains(parts[0]), (0..<60).contains(parts[1]),
+          (0..<60).contains(parts[2])
+        else { throw n.key(k).fail("'\(t)' is not a time of day (HH:MM:SS, UTC)") }
+        return parts[0] * 3_600 + parts[1] * 60 + parts[2]
+      }
+      let start = try seconds("start_time")
+      let end = try seconds("end_time")
+      guard end > start else { throw n.key("end_time").fail("must be after start_time") }
+      p.timeframe = .daily(startSecond: start, endSecond: end)
+    default:
+      throw n.key("execution_timeframe").fail("'\(tf)' is not allowed (infinite, daily_between_times)")
+    }
+    if n.key("kappa_prior").exists {
+      p.kappaPrior = try n.key("kappa_prior").double(
+        range: 1e-12...1e12, what: "k per unit of price, above 0")
+    }
+    return p
+  }
+
+  /// Avellaneda–Stoikov's parameters in the engine's units: γ and k per price raw.
+  func avellanedaConfig(instrument: Instrument) throws -> AvellanedaStoikovConfig {
+    let a = avellaneda
+    let perRaw = pow(10.0, Double(instrument.priceScale))
+    var c = AvellanedaStoikovConfig()
+    c.riskFactor = a.riskFactor / perRaw
+    c.orderAmountShapeFactor = a.orderAmountShapeFactor
+    c.minimumSpread = a.minSpread / 100
+    do {
+      c.orderAmount = try FixedPoint.parse(a.orderAmount, scale: instrument.quantityScale)
+    } catch {
+      throw ConfigError(
+        file: "config", path: "avellaneda_market_making.order_amount",
+        message:
+          "'\(a.orderAmount)' has more decimals than \(instrument.symbol)'s quantity scale (\(instrument.quantityScale))"
+      )
+    }
+    c.orderLevels = a.orderLevels
+    c.levelDistances = a.levelDistances / 100
+    c.orderRefreshTimeNs = Int64(a.orderRefreshTime * 1e9)
+    c.orderRefreshTolerance = a.orderRefreshTolerancePct / 100
+    c.filledOrderDelayNs = Int64(a.filledOrderDelay * 1e9)
+    c.inventoryTargetBase = a.inventoryTargetBasePct / 100
+    c.volatilityBufferSize = a.volatilityBufferSize
+    c.tradingIntensityBufferSize = a.tradingIntensityBufferSize
+    c.timeframe = a.timeframe
+    c.kappa = a.kappaPrior.map { $0 / perRaw }
+    return c
+  }
+
   /// The strategy's parameters in the engine's units, once the market's scales are known.
   func strategyConfig(instrument: Instrument) throws -> PureMarketMakingConfig {
     func qty(_ s: String, _ key: String) throws -> Int64 {
@@ -413,6 +527,11 @@ struct RunConfig {
 
   /// One line on what this config will do (no secret in it).
   var summary: String {
+    if strategy == "avellaneda_market_making" {
+      let a = avellaneda
+      return
+        "Avellaneda–Stoikov on \(market) (\(exchange) spot at \(host):\(port), \(mode.rawValue)): γ \(a.riskFactor), η \(a.orderAmountShapeFactor), \(a.orderLevels) level\(a.orderLevels == 1 ? "" : "s") of \(a.orderAmount), refresh \(a.orderRefreshTime) s"
+    }
     var levels = "\(pmm.orderLevels) level\(pmm.orderLevels == 1 ? "" : "s")"
     if pmm.splitOrderLevelsEnabled { levels = "split levels" }
     if !pmm.orderOverride.isEmpty { levels = "\(pmm.orderOverride.count) override orders" }

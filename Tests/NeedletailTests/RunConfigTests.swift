@@ -150,4 +150,40 @@ import Testing
       #expect(e.path == "magic_spread")
     }
   }
+
+  /// Avellaneda–Stoikov from a config: γ and k in quote units become per price raw, percentages
+  /// fractions; a bad time of day or timeframe names its key.
+  @Test func avellanedaStoikovConfigs() throws {
+    let yaml = """
+      market: BTCUSDT
+      paper_balances: {BTC: "1", USDT: "60000"}
+      strategy: avellaneda_market_making
+      avellaneda_market_making:
+        risk_factor: 0.5
+        order_amount: "0.01"
+        order_amount_shape_factor: 0.3
+        min_spread: 0.02
+        order_levels: 2
+        level_distances: 50
+        kappa_prior: 2
+        execution_timeframe: daily_between_times
+        start_time: "09:00:00"
+        end_time: "17:30:00"
+      """
+    let c = try RunConfig.parse(yaml, file: "as.yml", environment: [:])
+    let a = try c.avellanedaConfig(instrument: inst)
+    #expect(a.riskFactor == 0.005 && a.kappa == 0.02 && a.orderAmount == 1_000)
+    #expect(a.minimumSpread == 0.0002 && a.levelDistances == 0.5 && a.orderLevels == 2)
+    #expect(a.timeframe == .daily(startSecond: 9 * 3_600, endSecond: 17 * 3_600 + 1_800))
+    #expect(c.summary.hasPrefix("Avellaneda–Stoikov on BTCUSDT"))
+    #expect(
+      message(yaml.replacingOccurrences(of: "\"17:30:00\"", with: "\"25:00:00\""))
+        == "r.yml: avellaneda_market_making.end_time: '25:00:00' is not a time of day (HH:MM:SS, UTC)")
+    #expect(
+      message(yaml.replacingOccurrences(of: "risk_factor: 0.5", with: "risk_factor: 0"))
+        == "r.yml: avellaneda_market_making.risk_factor: 0 is not allowed (γ, above 0)")
+    #expect(
+      message(yaml.replacingOccurrences(of: "strategy: avellaneda_market_making", with: "strategy: grid"))
+        == "r.yml: strategy: 'grid' is not available (allowed: pure_market_making, avellaneda_market_making)")
+  }
 }
