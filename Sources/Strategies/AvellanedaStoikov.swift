@@ -280,23 +280,29 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
     scratch.removeAll(keepingCapacity: true)
     for (t, q) in orders where !q.cancelling { scratch.append(t) }
     for t in scratch {
-      orders[t]?.cancelling = true
+      // Read, change, write back: `orders[t]?.cancelling = true` allocates (measured).
+      if var q = orders[t] {
+        q.cancelling = true
+        orders[t] = q
+      }
       intents.cancel(tag: t)
       cancelsSent += 1
     }
   }
 
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard let q = orders[tag] else { return }
+    guard var q = orders[tag] else { return }
     switch event {
     case .filled(_, let f):
-      orders[tag]?.filled += f.quantity
+      q.filled += f.quantity
+      orders[tag] = q
       portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: false)
       createAtNs = max(createAtNs, now + config.filledOrderDelayNs)
     case .completed, .cancelled, .failed, .lost:
       orders[tag] = nil
     case .cancelRefused:
-      orders[tag]?.cancelling = false
+      q.cancelling = false
+      orders[tag] = q
     case .created:
       break
     }

@@ -277,7 +277,13 @@ public final class PureMarketMaking: MarketMakingStrategy {
         if q.side == .buy { filledBuysBalance += 1 } else { filledSellsBalance += 1 }
         if config.hangingOrders {
           select { $0.side != q.side && !$0.hanging && !$0.cancelling }
-          for t in scratch { orders[t]?.hanging = true }
+          for t in scratch {
+            // Read, change, write back: optional chaining through the subscript allocates.
+            if var o = orders[t] {
+              o.hanging = true
+              orders[t] = o
+            }
+          }
         }
       }
     case .cancelled, .failed, .lost:
