@@ -244,13 +244,12 @@ public final class BinanceOrderManager {
   func applyStatus(_ id: ClientOrderID, _ o: [String: Any]) {
     let now = nowNs()
     if let vid = int64(o["orderId"]) { tracker.acceptedIfFirst(id, venueID: VenueOrderID(vid), now: now) }
-    switch o["status"] as? String {
-    case "NEW", "PARTIALLY_FILLED", "FILLED":
+    switch binanceStatusKind(o["status"] as? String) {
+    case .accepted?:
       if let vid = int64(o["orderId"]) { tracker.accepted(id, venueID: VenueOrderID(vid), now: now) }
-    // Fills themselves come from myTrades (with trade ids); a FILLED status waits for them.
-    case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH":
+    case .cancelled?:
       tracker.cancelledAtVenue(id, now: now)
-    case "REJECTED":
+    case .rejected?:
       tracker.rejected(id, reason: "REJECTED", now: now)
     default: break
     }
@@ -274,6 +273,19 @@ public final class BinanceOrderManager {
         Fill(clientOrderID: id, tradeID: tid, price: trade.price, quantity: trade.quantity), now: now)
     }
     return unattributed
+  }
+}
+
+/// What a Binance order status (`GET /api/v3/order`, `order.status`) says about the order, as
+/// the execution event it amounts to: working or filled → `accepted` (fills themselves come from
+/// myTrades, with trade ids; a FILLED order completes when they arrive), ended without more fills
+/// → `cancelled`, refused → `rejected`; nil for anything else.
+func binanceStatusKind(_ status: String?) -> ExecEvent.Kind? {
+  switch status {
+  case "NEW", "PARTIALLY_FILLED", "FILLED": .accepted
+  case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH": .cancelled
+  case "REJECTED": .rejected
+  default: nil
   }
 }
 

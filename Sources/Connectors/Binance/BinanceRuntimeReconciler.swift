@@ -49,14 +49,13 @@ public final class BinanceRuntimeReconciler {
         guard let o = body as? [String: Any] else { return }
         let venueID = int64(o["orderId"]) ?? 0
         if venueID != 0 { self.tagOfVenueID[venueID] = tag }
-        switch o["status"] as? String {
-        case "NEW", "PARTIALLY_FILLED", "FILLED":
-          // Fills come from myTrades (with trade ids); FILLED completes when they arrive.
+        switch binanceStatusKind(o["status"] as? String) {
+        case .accepted?:
           self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
-        case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH":
+        case .cancelled?:
           self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
           self.push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
-        case "REJECTED":
+        case .rejected?:
           self.push(ExecEvent(kind: .rejected, tag: tag))
         default: break
         }
