@@ -1,23 +1,19 @@
 import Engine
 
-/// Status polling as the fallback for user data, ticked by the Clock: while the user stream is
-/// down or quiet, orders in flight are reconciled over REST every `quietIntervalNs`; while it is
-/// live, every `liveIntervalNs` (a safety net for dropped events). After every (re)subscription it
+/// Status polling as the fallback for user data, ticked by the Clock, by `StatusPollRule`: while
+/// the user stream is down or quiet, orders in flight are reconciled over REST every
+/// `quietIntervalNs`; while it is live, every `liveIntervalNs` (a safety net for dropped events). After every (re)subscription it
 /// reconciles at once and holds trading (`tradingAllowed` false) until that reconciliation is done:
 /// what the stream missed while it was down is known before anything new is sent.
 public final class BinanceStatusPoller: TimeIterator {
   let orders: BinanceOrderManager
   let stream: BinanceUserStream?
-  public var quietIntervalNs: Int64
-  public var liveIntervalNs: Int64
-  /// The stream counts as quiet when no event came for this long (and orders are in flight).
-  public var quietAfterNs: Int64
+  public var rule: StatusPollRule
   public private(set) var polls = 0
   public private(set) var reconcilesAfterResubscribe = 0
   /// False from a (re)subscription until its reconciliation has finished.
   public private(set) var tradingAllowed = true
   var running = false
-  var lastPollNs: Int64 = 0
   var resubscribed = false
 
   public init(
@@ -26,9 +22,8 @@ public final class BinanceStatusPoller: TimeIterator {
   ) {
     self.orders = orders
     self.stream = stream
-    self.quietIntervalNs = quietIntervalNs
-    self.liveIntervalNs = liveIntervalNs
-    self.quietAfterNs = quietAfterNs
+    rule = StatusPollRule(
+      quietIntervalNs: quietIntervalNs, liveIntervalNs: liveIntervalNs, quietAfterNs: quietAfterNs)
     let previous = stream?.onSubscribed
     stream?.onSubscribed = { [weak self] in
       previous?()
@@ -41,14 +36,14 @@ public final class BinanceStatusPoller: TimeIterator {
 
   /// Whether the stream is down or has been silent while orders are in flight.
   public func streamIsQuiet(now: Int64) -> Bool {
-    guard let s = stream, s.subscribed else { return true }
     let inFlight = orders.tracker.orders.values.contains { !$0.state.isDone }
-    return inFlight && now - max(s.lastEventNs, lastPollNs) >= quietAfterNs
+    return rule.isQuiet(
+      now: now, lastEventNs: stream?.lastEventNs ?? 0, inFlight: inFlight,
+      streamUp: stream?.subscribed ?? false)
   }
 
   public func tick(now: Int64) {
-    let interval = streamIsQuiet(now: now) ? quietIntervalNs : liveIntervalNs
-    if now - lastPollNs >= interval { reconcile(now: now, afterResubscribe: false) }
+    if rule.isDue(now: now, quiet: streamIsQuiet(now: now)) { reconcile(now: now, afterResubscribe: false) }
   }
 
   func reconcile(now: Int64, afterResubscribe: Bool) {
@@ -58,7 +53,7 @@ public final class BinanceStatusPoller: TimeIterator {
     }
     running = true
     resubscribed = false
-    lastPollNs = now
+    rule.polled(at: now)
     polls += 1
     if afterResubscribe { reconcilesAfterResubscribe += 1 }
     orders.reconcile { [weak self] in
