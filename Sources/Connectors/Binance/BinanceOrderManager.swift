@@ -44,28 +44,30 @@ public final class BinanceOrderManager {
     rest.account { [weak self] outcome in
       guard let self else { return done(false) }
       self.pending -= 1
-      guard case .ok(let body) = outcome, let obj = body as? [String: Any],
-        let list = obj["balances"] as? [[String: Any]]
-      else {
+      guard case .ok(let body) = outcome, let fresh = Self.balances(body) else {
         if case .limited(let st, let ra, let msg) = outcome {
           self.limited(status: st, retryAfter: ra, message: msg)
         }
         if case .ok = outcome { self.malformedBalances += 1 }
         return done(false)
       }
-      var fresh: [String: (free: Int128, locked: Int128)] = [:]
-      for b in list {
-        guard let a = b["asset"] as? String, let f = (b["free"] as? String).flatMap(Self.units8),
-          let l = (b["locked"] as? String).flatMap(Self.units8)
-        else {
-          self.malformedBalances += 1
-          return done(false)
-        }
-        fresh[a] = (f, l)
-      }
       self.balances = fresh
       done(true)
     }
+  }
+
+  /// The balances of a `GET /api/v3/account` answer: asset → (free, locked) in units of 10⁻⁸;
+  /// nil when any entry cannot be read.
+  static func balances(_ body: Any) -> [String: (free: Int128, locked: Int128)]? {
+    guard let obj = body as? [String: Any], let list = obj["balances"] as? [[String: Any]] else { return nil }
+    var out: [String: (free: Int128, locked: Int128)] = [:]
+    for b in list {
+      guard let a = b["asset"] as? String, let f = (b["free"] as? String).flatMap(units8),
+        let l = (b["locked"] as? String).flatMap(units8)
+      else { return nil }
+      out[a] = (f, l)
+    }
+    return out
   }
 
   /// "123.45678901" → 12345678901 (units of 10⁻⁸); nil for anything else or more decimals.

@@ -143,18 +143,8 @@ public final class BinanceSession {
     var done = false
     rest.account { outcome in
       done = true
-      guard case .ok(let body) = outcome, let obj = body as? [String: Any],
-        let list = obj["balances"] as? [[String: Any]]
-      else { return }
-      var out: [String: (free: Int128, locked: Int128)] = [:]
-      for b in list {
-        guard let a = b["asset"] as? String,
-          let f = (b["free"] as? String).flatMap(BinanceOrderManager.units8),
-          let l = (b["locked"] as? String).flatMap(BinanceOrderManager.units8)
-        else { return }
-        out[a] = (f * 10_000_000_000, l * 10_000_000_000)
-      }
-      result = out
+      guard case .ok(let body) = outcome, let units8 = BinanceOrderManager.balances(body) else { return }
+      result = units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) }
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
     return result
