@@ -30,7 +30,7 @@ public final class BinanceSession {
   public let loop: EventLoop
   public let host: StrategyHost
   public let runtime: StrategyRuntime
-  public let marketData: BinanceMarketData<SessionBookSink>
+  public let marketData: BinanceMarketData<PaperBookSink<RingBookSink>>
   /// Paper mode: orders are filled here against the live book instead of going to the venue.
   public let paper: PaperExchange?
   public let entry: BinanceWSOrderEntry
@@ -67,7 +67,7 @@ public final class BinanceSession {
     self.paper = paper
     marketData = BinanceMarketData(
       loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
-      instrument: instrument, sink: SessionBookSink(ring: RingBookSink(ring: runtime.bookIn), paper: paper))
+      instrument: instrument, sink: PaperBookSink(inner: RingBookSink(ring: runtime.bookIn), paper: paper))
     entry = BinanceWSOrderEntry(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
       instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
@@ -148,18 +148,5 @@ public final class BinanceSession {
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
     return result
-  }
-}
-
-/// The session's book tap: book events go to the strategy thread's ring, and in paper mode into
-/// the paper exchange's book as well.
-public struct SessionBookSink: BookEventSink {
-  public var ring: RingBookSink
-  public let paper: PaperExchange?
-
-  @inline(__always)
-  public mutating func emit(_ event: BookEvent) {
-    if let paper, paper.applier.apply(event), paper.applier.isLive { paper.onBook() }
-    ring.emit(event)
   }
 }
