@@ -1,3 +1,5 @@
+import FastBook
+
 /// A strategy's own account of one market, kept on the strategy thread from its fills: base and
 /// quote held, the average cost of the base position, realized PnL, fees paid and volume.
 ///
@@ -37,8 +39,8 @@ public struct Portfolio: Sendable, Equatable {
     self.base = base
     self.quote = quote
     self.fees = fees
-    unitsPerBaseRaw = pow10(Self.unitScale - quantityScale)
-    unitsPerQuoteRaw = pow10(Self.unitScale - priceScale - quantityScale)
+    unitsPerBaseRaw = Int128(FixedPoint.pow10(Self.unitScale - quantityScale))
+    unitsPerQuoteRaw = Int128(FixedPoint.pow10(Self.unitScale - priceScale - quantityScale))
   }
 
   /// Applies one fill of `quantity` at `price` on `side`; `taker` selects the fee rate.
@@ -106,10 +108,4 @@ public struct Portfolio: Sendable, Equatable {
   public var averageCost: Int64? {
     position == 0 ? nil : Int64(positionCost / Int128(position))
   }
-}
-
-func pow10(_ n: Int) -> Int128 {
-  var v: Int128 = 1
-  for _ in 0..<n { v *= 10 }
-  return v
 }

@@ -277,22 +277,15 @@ final class StatusPrinter {
 
   func px(_ raw: Int64) -> String { FixedPoint.format(raw, scale: inst.priceScale) }
   func qty(_ raw: Int64) -> String { FixedPoint.format(raw, scale: inst.quantityScale) }
-  /// A price·quantity raw as quote with 2 decimals.
+  /// A price·quantity raw as quote with 2 decimals (cut, not rounded).
   func quote(_ raw: Int128) -> String {
     let scale = inst.priceScale + inst.quantityScale
-    let cents = raw / Int128(pow10i(scale - 2))
-    let sign = cents < 0 ? "-" : ""
-    let a = cents < 0 ? -cents : cents
-    return "\(sign)\(a / 100).\(String(format: "%02d", Int(a % 100)))"
+    guard scale > 2 else { return FixedPoint.format(Int64(raw), scale: scale) }
+    return FixedPoint.format(Int64(raw / Int128(FixedPoint.pow10(scale - 2))), scale: 2)
   }
-  /// Asset units (10⁻¹⁸) with `decimals` shown.
+  /// Asset units (10⁻¹⁸) with `decimals` shown (cut, not rounded).
   func units(_ u: Int128, _ decimals: Int) -> String {
-    let q = u / Int128(pow10i(18 - decimals))
-    let sign = q < 0 ? "-" : ""
-    let a = q < 0 ? -q : q
-    let d = Int128(pow10i(decimals))
-    let frac = String(a % d)
-    return "\(sign)\(a / d).\(String(repeating: "0", count: decimals - frac.count))\(frac)"
+    FixedPoint.format(Int64(u / Int128(FixedPoint.pow10(Portfolio.unitScale - decimals))), scale: decimals)
   }
 
   var mark: Int64 { Int64(pmm.referencePrice() ?? 0) }
@@ -356,10 +349,4 @@ final class StatusPrinter {
     return r.trades == p.fills && r.bought == p.boughtQuantity && r.sold == p.soldQuantity && r.base == p.base
       && r.quote == p.quote && r.openOrders == 0
   }
-}
-
-func pow10i(_ n: Int) -> Int64 {
-  var v: Int64 = 1
-  for _ in 0..<max(n, 0) { v *= 10 }
-  return v
 }
