@@ -127,7 +127,8 @@ extension BinanceOrderManagerTests {
 }
 
 /// A Venue on loopback (TLS) with BTCUSDT at a 0.01 tick and 0.00001 lot, account 1 (key k1,
-/// secret s1) for the client and account 9 resting `liquidityOrders` around 10,000 to trade with.
+/// secret s1) for the client and account 9 resting `liquidityOrders` around 10,000 to trade with;
+/// with `market`, synthetic participants trade on it too.
 struct LoopbackVenue {
   let certs: (ca: String, cert: String, key: String)
   let loop: EventLoop
@@ -135,7 +136,10 @@ struct LoopbackVenue {
   let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
   let host: VenueHost
 
-  init(faults: FaultPlan, liquidityOrders: Int, liquidityQuantity: Int64) throws {
+  init(
+    faults: FaultPlan, liquidityOrders: Int, liquidityQuantity: Int64,
+    market: SyntheticMarket.Parameters? = nil
+  ) throws {
     certs = try VenueHost.ensureCertificates(
       dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
         "needletail-lv-\(UUID().uuidString)"
@@ -153,7 +157,7 @@ struct LoopbackVenue {
     }
     host = try VenueHost(
       loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: faults)
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), market: market, faults: faults)
     for i in 0..<liquidityOrders {
       var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
       o.priceTicks = i % 2 == 0 ? 9_990 - Int64(i) : 10_010 + Int64(i)

@@ -42,25 +42,13 @@ final class TouchQuoter: Strategy {
 /// answers back through the exec ring into the tracker — and not one order reaches the venue.
 @Suite(.serialized) struct PaperRuntimeTests {
   @Test func paperOrdersFillFromLiveDataAndNeverReachTheVenue() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "needletail-paper-\(UUID().uuidString)")
-    let certs = try VenueHost.ensureCertificates(dataDir: dir.path)
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.maxNumOrders = 0
-    sym.minNotional = 0
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    engine.addSymbol(sym)
     var p = SyntheticMarket.Parameters()
     p.startTicks = 10_000
     p.seed = 5
     p.maxLots = 2_000
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [], tls: TLSContext(server: certs.cert, keyFile: certs.key),
-      market: p)
-    _ = host
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 0, liquidityQuantity: 0, market: p)
+    let (loop, engine, inst, certs, host) = (v.loop, v.engine, v.instrument, v.certs, v.host)
+    defer { loop.shutdown() }
 
     let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
     let quoter = TouchQuoter(quantity: 1_000)

@@ -115,21 +115,6 @@ import Wire
   /// synthetic flow, which the venue must publish on the account stream — so the strategy's
   /// portfolio equals the venue's balances to the unit, and nothing is left open.
   @Test func marketMakingAgainstSyntheticFlowMatchesTheVenuesRecord() throws {
-    let certs = try VenueHost.ensureCertificates(
-      dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
-        "needletail-syn-\(UUID().uuidString)"
-      )
-      .path)
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let inst = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
-    sym.minQty = 1
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    engine.addSymbol(sym)
-    let unit: Int128 = 1_000_000_000_000_000_000
-    engine.deposit(account: 1, asset: "USDT", units: 30_000 * unit)
-    engine.deposit(account: 1, asset: "BTC", units: unit / 2)
     var p = SyntheticMarket.Parameters()
     p.seed = 7
     p.startTicks = 6_000_000
@@ -137,9 +122,9 @@ import Wire
     p.meanDepthTicks = 400
     p.marketRate = 60
     p.maxLots = 1_500
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), market: p)
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 0, liquidityQuantity: 0, market: p)
+    let (loop, engine, inst) = (v.loop, v.engine, v.instrument)
+    defer { loop.shutdown() }
     let ms: Int64 = 1_000_000
     var c = PureMarketMakingConfig()
     c.bidSpread = 0.00003
@@ -153,8 +138,8 @@ import Wire
       portfolio: Portfolio(base: 0, quote: 0, fees: fees, priceScale: 2, quantityScale: 5))
     let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
     let session = try BinanceSession(
-      loop: loop, endpoint: .init(host: "127.0.0.1", port: host.port, serverName: "localhost"),
-      tls: TLSContext(client: certs.ca), apiKey: "k1", secret: "s1", instrument: inst, strategy: pmm,
+      loop: loop, endpoint: .init(host: "127.0.0.1", port: v.host.port, serverName: "localhost"),
+      tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: inst, strategy: pmm,
       rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), limits: RiskLimits(), prefix: "syn-",
       tracker: tracker, clock: Clock(tickNs: 50 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
     let b = try #require(session.fetchBalances())

@@ -3,7 +3,9 @@ import Testing
 @testable import Venue
 
 @Suite struct SyntheticMarketTests {
-  func run(seed: UInt64) -> (MatchingEngine, SyntheticMarket) {
+  /// BTCUSDT without order-count or notional limits, account 1 holding 1,000,000 USDT, and a
+  /// synthetic market around 100.00.
+  func market(seed: UInt64) -> (MatchingEngine, SyntheticMarket) {
     let e = MatchingEngine()
     var s = btcusdt()
     s.maxNumOrders = 0
@@ -13,7 +15,11 @@ import Testing
     var p = SyntheticMarket.Parameters()
     p.seed = seed
     p.startTicks = 10_000
-    let m = SyntheticMarket(engine: e, symbol: "BTCUSDT", parameters: p)
+    return (e, SyntheticMarket(engine: e, symbol: "BTCUSDT", parameters: p))
+  }
+
+  func run(seed: UInt64) -> (MatchingEngine, SyntheticMarket) {
+    let (e, m) = market(seed: seed)
     for i in 0..<2_000 {
       m.step(seconds: 0.01)
       if i == 500 { _ = try? e.place(limit(1, .BUY, Double(m.fairTicks.rounded()) / 100 - 0.02, 0.5)) }
@@ -42,16 +48,7 @@ import Testing
   /// (the venue host publishes them on the account stream): every trade of ours is reported for
   /// our order, once.
   @Test func fillsOfOurOrdersByTheFlowAreReported() {
-    let e = MatchingEngine()
-    var s = btcusdt()
-    s.maxNumOrders = 0
-    s.minNotional = 0
-    e.addSymbol(s)
-    e.deposit(account: 1, asset: "USDT", units: 1_000_000 * unit)
-    var p = SyntheticMarket.Parameters()
-    p.seed = 5
-    p.startTicks = 10_000
-    let m = SyntheticMarket(engine: e, symbol: "BTCUSDT", parameters: p)
+    let (e, m) = market(seed: 5)
     var reported: [Int64] = []
     m.onEvents = { events in
       for ev in events where ev.order.account == 1 && ev.execution == .TRADE {
