@@ -150,30 +150,14 @@ func trade(
   return (status, flat)
 }
 
-/// GET /api/v3/exchangeInfo for one symbol (blocking on `loop`).
+/// The symbol's instrument and trading rule from the venue, or a CLI error saying why not.
 func fetchExchangeInfo(
   loop: EventLoop, endpoint: BinanceSession.Endpoint, tls: TLSContext, symbol: String
 ) throws -> BinanceExchangeInfo.SymbolInfo {
-  let http = HTTPClient(
-    loop: loop, host: endpoint.host, port: endpoint.port, tls: tls, serverName: endpoint.serverName)
-  defer { http.close() }
-  var body: [UInt8]?
-  var failure = "no answer"
-  http.request(
-    HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"), timeoutNs: 5_000_000_000
-  ) { r in
-    switch r {
-    case .success(let resp) where resp.head.status == 200: body = resp.body
-    case .success(let resp): failure = "HTTP \(resp.head.status)"
-    case .failure(let e): failure = "\(e)"
-    }
-  }
-  _ = loop.run(timeoutNs: 6_000_000_000) { body != nil || failure != "no answer" }
-  guard let body else { throw ValidationError("exchangeInfo failed: \(failure)") }
   do {
-    return try BinanceExchangeInfo.parse(body, symbol: symbol)
+    return try BinanceSession.exchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: symbol)
   } catch {
-    throw ValidationError("exchangeInfo unreadable: \(error)")
+    throw ValidationError("\(error)")
   }
 }
 

@@ -137,6 +137,39 @@ public final class BinanceSession {
     }
   }
 
+  /// Why a set-up call before trading failed.
+  public struct SetupError: Error, CustomStringConvertible {
+    public var description: String
+  }
+
+  /// GET /api/v3/exchangeInfo for one symbol: its instrument and trading rule (blocking on
+  /// `loop`, before trading starts).
+  public static func exchangeInfo(
+    loop: EventLoop, endpoint: Endpoint, tls: TLSContext?, symbol: String, timeoutNs: Int64 = 5_000_000_000
+  ) throws(SetupError) -> BinanceExchangeInfo.SymbolInfo {
+    let http = HTTPClient(
+      loop: loop, host: endpoint.host, port: endpoint.port, tls: tls, serverName: endpoint.serverName)
+    defer { http.close() }
+    var body: [UInt8]?
+    var failure: String?
+    http.request(
+      HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"), timeoutNs: timeoutNs
+    ) { r in
+      switch r {
+      case .success(let resp) where resp.head.status == 200: body = resp.body
+      case .success(let resp): failure = "HTTP \(resp.head.status)"
+      case .failure(let e): failure = "\(e)"
+      }
+    }
+    _ = loop.run(timeoutNs: timeoutNs + 1_000_000_000) { body != nil || failure != nil }
+    guard let body else { throw SetupError(description: "exchangeInfo failed: \(failure ?? "no answer")") }
+    do {
+      return try BinanceExchangeInfo.parse(body, symbol: symbol)
+    } catch {
+      throw SetupError(description: "exchangeInfo unreadable: \(error)")
+    }
+  }
+
   /// Balances from GET /api/v3/account, in units of 10⁻¹⁸ per asset (nil: the call failed).
   public func fetchBalances(timeoutNs: Int64 = 5_000_000_000) -> [String: (free: Int128, locked: Int128)]? {
     var result: [String: (free: Int128, locked: Int128)]?
