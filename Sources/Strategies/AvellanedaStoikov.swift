@@ -149,7 +149,7 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
   public var portfolio: Portfolio
   public private(set) var volatility: VolatilityEstimator
   public private(set) var intensity: TradingIntensity
-  public private(set) var orders: [UInt64: PureMarketMaking.Quote] = [:]
+  public private(set) var orders: [UInt64: OwnOrder] = [:]
   /// The last computed model values (for status and tests).
   public private(set) var reservationPrice = 0.0
   public private(set) var optimalSpread = 0.0
@@ -271,7 +271,7 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
   func add(_ side: TradeSide, price: Int64, quantity: Int64, now: Int64, intents: inout Intents) {
     let tag = nextTag
     nextTag += 1
-    orders[tag] = PureMarketMaking.Quote(side: side, price: price, quantity: quantity, createdNs: now)
+    orders[tag] = OwnOrder(side: side, price: price, quantity: quantity, createdNs: now)
     intents.place(PlaceIntent(tag: tag, side: side, price: price, quantity: quantity))
     placed += 1
   }

@@ -25,12 +25,28 @@ public struct OrderOverride: Sendable, Equatable {
   }
 }
 
+/// One of a strategy's own orders as the strategy sees it (it keeps them by tag).
+public struct OwnOrder: Sendable, Equatable {
+  public var side: TradeSide
+  public var price: Int64
+  public var quantity: Int64
+  public var filled: Int64 = 0
+  public var createdNs: Int64
+  /// Kept through refreshes (hanging orders).
+  public var hanging = false
+  /// A cancel was asked for and not yet confirmed.
+  public var cancelling = false
+  /// It crossed the book when placed (fills at the taker rate).
+  public var taker = false
+  public var remaining: Int64 { quantity - filled }
+}
+
 /// What the command line needs of a market-making strategy to run it, show its status and stop
 /// it: its portfolio, its working orders, its reference price, and a stop that cancels all.
 public protocol MarketMakingStrategy: Strategy {
   var portfolio: Portfolio { get set }
   /// Working orders by tag (cancels not yet confirmed included).
-  var orders: [UInt64: PureMarketMaking.Quote] { get }
+  var orders: [UInt64: OwnOrder] { get }
   func referencePrice() -> Double?
   var stoppedReason: String? { get }
   /// Cancels every order and places nothing more.
@@ -128,21 +144,7 @@ public struct PureMarketMakingConfig: Sendable, Equatable {
 /// It keeps its own portfolio from its fills (balances, position, PnL). Nothing it does per book
 /// event allocates once its tables have grown to the number of orders it keeps.
 public final class PureMarketMaking: MarketMakingStrategy {
-  /// One of our orders as the strategy sees it.
-  public struct Quote: Sendable, Equatable {
-    public var side: TradeSide
-    public var price: Int64
-    public var quantity: Int64
-    public var filled: Int64 = 0
-    public var createdNs: Int64
-    /// Kept through refreshes (hanging orders).
-    public var hanging = false
-    /// A cancel was asked for and not yet confirmed.
-    public var cancelling = false
-    /// It crossed the book when placed (fills at the taker rate).
-    public var taker = false
-    public var remaining: Int64 { quantity - filled }
-  }
+  public typealias Quote = OwnOrder
 
   struct Proposed {
     var price: Int64
