@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "Venue", targets: ["Venue"]),
     .library(name: "Engine", targets: ["Engine"]),
     .library(name: "Strategies", targets: ["Strategies"]),
+    .library(name: "Persistence", targets: ["Persistence"]),
     .library(name: "CRing", targets: ["CRing"]),
     .library(name: "CPlatform", targets: ["CPlatform"]),
     .library(name: "CSimdJSON", targets: ["CSimdJSON"]),
@@ -43,6 +44,8 @@ let package = Package(
     ),
     // OpenSSL 3 (libssl/libcrypto) for TLS and request signing; used from the Wire issue on.
     .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+    // SQLite 3, for the trade history (libsqlite3-dev).
+    .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
     // zlib, to read gzip captures.
     .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
     .target(name: "FastBook", dependencies: ["CPlatform"]),
@@ -50,6 +53,8 @@ let package = Package(
     .target(name: "Engine", dependencies: ["FastBook", "CPlatform"]),
     // Market-making strategies on the Strategy protocol (pure MM, …), run on the strategy thread.
     .target(name: "Strategies", dependencies: ["Engine", "FastBook"]),
+    // The trade history in SQLite: the journal writer (side thread), reload after a restart, history.
+    .target(name: "Persistence", dependencies: ["Engine", "FastBook", "CSQLite", "CPlatform"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
@@ -58,7 +63,7 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies",
+        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies", "Persistence",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]
@@ -82,7 +87,8 @@ let package = Package(
     .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Engine", "FastBook"]),
-    .testTarget(name: "NeedletailTests", dependencies: ["needletail"]),
+    .testTarget(name: "NeedletailTests", dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire"]),
+    .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "FastBook"]),
     .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance", "Strategies"]),
   ],
   cxxLanguageStandard: .cxx17

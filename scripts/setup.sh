@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Needletail builds and tests against (Debian 12).
 set -euo pipefail
-pkgs=(liburing-dev libsimdjson-dev libjemalloc-dev libssl-dev zlib1g-dev pkg-config g++ python3 python3-pip curl openssl ca-certificates)
+pkgs=(liburing-dev libsimdjson-dev libjemalloc-dev libssl-dev zlib1g-dev libsqlite3-dev pkg-config g++ python3 python3-pip curl openssl ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -356,26 +356,32 @@ public struct SideRecord: BitwiseCopyable, Sendable, Equatable {
   }
 }
 
-/// The side thread: drains a ring of `SideRecord`s and hands each to `handle` (which may format,
-/// write files, talk to SQLite — it is off the hot path). It sleeps briefly when idle rather than
-/// spinning, so it costs the pinned threads nothing. A full ring drops the record and counts it:
-/// a hot thread never waits for logging.
-public final class SideThread: @unchecked Sendable {
-  public let ring: SPSCRing<SideRecord>
-  let handle: (SideRecord) -> Void
+/// The side thread: drains a ring of fixed-size records (`SideRecord` for logs, `JournalRecord`
+/// for the trade history) and hands each to `handle` (which may format, write files, talk to
+/// SQLite — it is off the hot path), then calls `batchEnd` once per drained batch (a database
+/// commits there). It sleeps briefly when idle rather than spinning, so it costs the pinned
+/// threads nothing. A full ring drops the record and counts it: a hot thread never waits for the
+/// side thread.
+public final class SideThread<Record: BitwiseCopyable>: @unchecked Sendable {
+  public let ring: SPSCRing<Record>
+  let handle: (Record) -> Void
+  let batchEnd: (() -> Void)?
   let stopping = Atomic<Bool>(false)
   var thread: NativeThread?
   public private(set) var dropped = 0
   public private(set) var handled = 0
 
-  public init(capacity: Int = 1 << 14, handle: @escaping (SideRecord) -> Void) {
+  public init(
+    capacity: Int = 1 << 14, batchEnd: (() -> Void)? = nil, handle: @escaping (Record) -> Void
+  ) {
     ring = SPSCRing(capacity: capacity)
     self.handle = handle
+    self.batchEnd = batchEnd
   }
 
   /// Called from the one producing thread.
   @inline(__always)
-  public func post(_ r: SideRecord) {
+  public func post(_ r: Record) {
     if !ring.tryPush(r) { dropped &+= 1 }
   }
 
@@ -386,7 +392,9 @@ public final class SideThread: @unchecked Sendable {
           handle(r)
           handled &+= 1
         }
-        if n == 0 {
+        if n > 0 {
+          batchEnd?()
+        } else {
           if stopping.load(ordering: .acquiring) && ring.count == 0 { return }
           usleep(200)
         }

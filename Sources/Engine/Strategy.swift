@@ -77,6 +77,9 @@ public final class StrategyHost {
   public var wireOut: SPSCRing<WireOrder>?
   /// The stage times of the batch being handled, copied into the orders it causes.
   public var stamps = StageStamps()
+  /// Where every order change goes for the trade history (a side thread writing SQLite); nil:
+  /// none kept. Posting copies a fixed-size record into a ring (a full ring drops and counts).
+  public var journal: OrderJournal?
 
   /// `prefix` starts every client order id (Binance allows 36 characters of `[.A-Z:/a-z0-9_-]`);
   /// make it unique per run so ids never repeat across restarts.
@@ -155,6 +158,7 @@ public final class StrategyHost {
       case .filled(let i, _), .failed(let i, _): id = i
       }
       guard let tag = tag(of: id), let order = tracker.orders[id] else { return }
+      if let journal { Self.post(e, tag: tag, order: order, now: now, to: journal) }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
       case .completed, .cancelled, .failed, .lost: gate.finished(side: order.side, unfilled: order.remaining)
@@ -163,6 +167,26 @@ public final class StrategyHost {
       strategy.onOrder(e, tag: tag, now: now, intents: &intents)
     }
     execute(referencePrice: referencePrice, now: now)
+  }
+
+  static func post(_ e: TrackerEvent, tag: UInt64, order o: InFlightOrder, now: Int64, to j: OrderJournal) {
+    var r = JournalRecord(
+      kind: .created, tag: tag, side: o.side, price: o.price, quantity: o.quantity,
+      venueOrderID: o.venueOrderID?.value ?? 0, filled: o.filledQuantity, timeNs: now)
+    switch e {
+    case .created: r.kind = .created
+    case .filled(_, let f):
+      r.kind = .filled
+      r.tradeID = f.tradeID
+      r.price = f.price
+      r.quantity = f.quantity
+    case .completed: r.kind = .completed
+    case .cancelled: r.kind = .cancelled
+    case .failed: r.kind = .failed
+    case .lost: r.kind = .lost
+    case .cancelRefused: r.kind = .cancelRefused
+    }
+    j.post(r)
   }
 
   /// The book's mid in price raws, or 0 when a side is empty or the book is crossed.
@@ -179,6 +203,7 @@ public final class StrategyHost {
         unknownCancels += 1
         continue
       }
+      journal?.post(JournalRecord(kind: .cancelRequested, tag: tag, timeNs: now))
       if let ring = wireOut {
         var s = stamps
         s.decidedNs = cplat_now_ns()
@@ -211,6 +236,8 @@ public final class StrategyHost {
       }
       let id = ClientOrderID(prefix + String(i.tag))
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
+      journal?.post(
+        JournalRecord(kind: .placed, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity, timeNs: now))
       if let ring = wireOut {
         var s = stamps
         s.decidedNs = cplat_now_ns()

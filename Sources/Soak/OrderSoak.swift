@@ -193,7 +193,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     var first: [String] = []
   }
   let lines = LogLines()
-  let side = SideThread(capacity: 1 << 12) { r in
+  let side = SideThread<SideRecord>(capacity: 1 << 12) { r in
     guard let line = ProblemLog.describe(r) else { return }
     lines.count += 1
     if lines.first.count < 4 { lines.first.append(line) }

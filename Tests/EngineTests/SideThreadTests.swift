@@ -9,7 +9,7 @@ import Testing
   @Test func recordsArriveInOrderAndAFullRingDropsAndCounts() {
     final class Seen: @unchecked Sendable { var tags: [UInt64] = [] }
     let seen = Seen()
-    let side = SideThread(capacity: 64) { seen.tags.append($0.tag) }
+    let side = SideThread<SideRecord>(capacity: 64) { seen.tags.append($0.tag) }
     for i in 0..<70 { side.post(SideRecord(code: 1, tag: UInt64(i))) }  // not started: the ring fills
     #expect(side.dropped == 70 - side.ring.capacity)
     side.start()
@@ -32,7 +32,7 @@ import Testing
   @Test func aReportIsCountedAndLoggedOnTheSideThread() {
     final class Lines: @unchecked Sendable { var all: [String] = [] }
     let lines = Lines()
-    let side = SideThread(capacity: 16) { r in ProblemLog.describe(r).map { lines.all.append($0) } }
+    let side = SideThread<SideRecord>(capacity: 16) { r in ProblemLog.describe(r).map { lines.all.append($0) } }
     let log = ProblemLog(post: side.post)
     log.report(
       .malformedMarketMessage, .bookResync, message: Array("{\"e\":\"depthUpdate\",\"U\":1,\"u\"".utf8))
