@@ -596,7 +596,11 @@ public final class VenueREST {
 
   func myTrades(_ account: Int, _ p: [String: String]) throws(VenueError) -> String {
     let s = try symbol(p)
-    let list = engine.myTrades(account: account, symbol: s.name)
+    var list = engine.myTrades(account: account, symbol: s.name)
+    // orderId: only that order's trades (Binance: with symbol only).
+    if let oid = p["orderId"].flatMap({ Int64($0) }) {
+      list = list.filter { ($0.buyerAccount == account ? $0.buyerOrderId : $0.sellerOrderId) == oid }
+    }
     let limit = min(Int(p["limit"] ?? "500") ?? 500, 1000)
     // fromId: trades with id ≥ it, oldest first; otherwise the most recent ones.
     let page: ArraySlice<VenueTrade>

@@ -4,6 +4,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Persistence
 import Strategies
 import Synchronization
 import Venue
@@ -34,6 +35,9 @@ struct Demo: ParsableCommand {
 
   @Option(help: "Where the venue's local CA and certificate are written.")
   var dataDir: String = ".needletail/demo"
+
+  @Option(help: "The trade history (SQLite; default: demo.sqlite in the data directory).")
+  var db: String?
 
   func validate() throws {
     guard duration > 0, duration <= 86_400 else {
@@ -81,9 +85,10 @@ struct Demo: ParsableCommand {
     limits.maxOrdersPerSecond = 50
     limits.priceBandBps = 200
     let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 2_000 * ms)
+    let prefix = newClientIDPrefix()
     let session = BinanceSession(
       loop: loop, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, instrument: instrument,
-      strategy: pmm, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
+      strategy: pmm, rule: info.rule, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
     guard let balances = session.fetchBalances() else {
       throw ValidationError("the venue did not answer GET /api/v3/account")
@@ -92,12 +97,35 @@ struct Demo: ParsableCommand {
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
       quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees, priceScale: 2,
       quantityScale: 5)
+    // The history: each demo's venue ends with it, so what an interrupted earlier demo left open
+    // is closed as lost; this run's orders and fills are written by the side thread.
+    let dbPath = db ?? dataDir + "/demo.sqlite"
+    let venueName = "embedded:\(venue.port)"
+    if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueName, symbol: "BTCUSDT") {
+      say("history \(dbPath): \(note)")
+    }
+    let writer = try JournalWriter(
+      path: dbPath,
+      run: RunInfo(
+        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueName, symbol: "BTCUSDT",
+        baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
+        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote))
+    session.host.journal = writer.journal
+    writer.start()
+    defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
       statusEvery: statusEvery)
     let record = venue.stopAndRead(account: 1)
     status.summary(record: record, allCancelled: flat)
-    if !status.agrees(record) { throw ExitCode(1) }
+    writer.stop()
+    say(try historyLine(writer: writer, path: dbPath))
+    let history = try RunHistory.load(writer.store, run: writer.run.id).first
+    let historyAgrees = history.map { record.agrees(with: $0) } ?? false
+    say(
+      "history vs venue: \(historyAgrees ? "the same" : "DIFFERENT"): \(history?.fills ?? 0) fills (venue \(record.trades)), bought \(status.qty(history?.bought ?? 0)) / sold \(status.qty(history?.sold ?? 0)) BTC, balances \(historyAgrees ? "equal" : "differ")"
+    )
+    if !status.agrees(record) || !historyAgrees { throw ExitCode(1) }
   }
 }
 
@@ -169,6 +197,14 @@ struct VenueRecord {
   var base: Int128
   var quote: Int128
   var openOrders: Int
+}
+
+extension VenueRecord {
+  /// The history of the same run says the same: every trade, both directions, the balances.
+  func agrees(with h: RunHistory) -> Bool {
+    h.fills == trades && h.bought == bought && h.sold == sold && h.endBase == base && h.endQuote == quote
+      && h.inFlight == 0 && openOrders == 0
+  }
 }
 
 /// The simulated venue on a thread of its own (its own event loop), with synthetic flow.

@@ -4,6 +4,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Persistence
 import Strategies
 import Wire
 import Yams
@@ -39,6 +40,9 @@ struct Run: ParsableCommand {
 
   @Option(help: "Override the config's duration (seconds; 0: until interrupted).")
   var duration: Double?
+
+  @Option(help: "The trade history (SQLite; default: the config's path with .sqlite).")
+  var db: String?
 
   mutating func run() throws {
     if printExampleConfig {
@@ -78,12 +82,21 @@ struct Run: ParsableCommand {
     }
     let tracker = OrderTracker()
     let ms: Int64 = 1_000_000
+    let prefix = newClientIDPrefix()
     let session = BinanceSession(
       loop: loop, endpoint: endpoint, tls: tls, apiKey: cfg.apiKey, secret: cfg.secret,
       instrument: instrument,
-      strategy: strategy, rule: info.rule, limits: limits, prefix: "nt\(UInt32.random(in: 0...UInt32.max))-",
+      strategy: strategy, rule: info.rule, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
       centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
+    // Before anything is placed: what earlier runs left at the venue is settled and written.
+    let dbPath = db ?? (config as NSString).deletingPathExtension + ".sqlite"
+    let venueName = "\(cfg.host):\(cfg.port)"
+    if let note = try TradeHistory.recover(
+      path: dbPath, session: cfg.mode == .paper ? nil : session, venue: venueName, symbol: cfg.market)
+    {
+      say("history \(dbPath): \(note)")
+    }
     var base: Int128 = 0
     var quote: Int128 = 0
     if cfg.mode == .paper {
@@ -102,11 +115,23 @@ struct Run: ParsableCommand {
     strategy.portfolio = Portfolio(
       base: base, quote: quote, fees: fees, priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)
+    let writer = try JournalWriter(
+      path: dbPath,
+      run: RunInfo(
+        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: cfg.mode == .paper ? "paper" : "live",
+        venue: venueName, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
+        priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees, prefix: prefix,
+        startBase: base, startQuote: quote))
+    session.host.journal = writer.journal
+    writer.start()
+    defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: strategy, tracker: tracker, instrument: instrument,
       duration: cfg.durationSeconds,
       statusEvery: cfg.statusEverySeconds)
     status.summary(record: nil, allCancelled: flat)
+    writer.stop()
+    say(try historyLine(writer: writer, path: dbPath))
   }
 }
 

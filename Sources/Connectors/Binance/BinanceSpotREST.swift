@@ -196,18 +196,30 @@ public final class BinanceSpotREST {
       done)
   }
 
+  /// GET /api/v3/order by the venue's order id.
+  public func status(symbol: String, venueOrderID: Int64, _ done: @escaping (Outcome) -> Void) {
+    send("GET", "/api/v3/order", [("symbol", symbol), ("orderId", String(venueOrderID))], signed: true, done)
+  }
+
+  /// GET /api/v3/openOrders for one symbol.
+  public func openOrders(symbol: String, _ done: @escaping (Outcome) -> Void) {
+    send("GET", "/api/v3/openOrders", [("symbol", symbol)], signed: true, done)
+  }
+
   /// GET /api/v3/account: balances (free and locked per asset) and permissions.
   public func account(_ done: @escaping (Outcome) -> Void) {
     send("GET", "/api/v3/account", [], signed: true, done)
   }
 
-  /// GET /api/v3/myTrades (the last 1,000 fills).
-  /// GET /api/v3/myTrades: the most recent `limit`, or from trade id `fromId` on, oldest first.
+  /// GET /api/v3/myTrades: the most recent `limit`, or from trade id `fromId` on, oldest first;
+  /// with `orderId`, only that order's.
   public func myTrades(
-    symbol: String, fromId: Int64? = nil, limit: Int = 1000, _ done: @escaping (Outcome) -> Void
+    symbol: String, fromId: Int64? = nil, orderId: Int64? = nil, limit: Int = 1000,
+    _ done: @escaping (Outcome) -> Void
   ) {
     var params = [("symbol", symbol), ("limit", String(limit))]
     if let fromId { params.append(("fromId", String(fromId))) }
+    if let orderId { params.append(("orderId", String(orderId))) }
     send("GET", "/api/v3/myTrades", params, signed: true, done)
   }
 }

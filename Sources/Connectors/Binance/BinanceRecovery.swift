@@ -1,0 +1,205 @@
+import Engine
+import FastBook
+import Foundation
+import Wire
+
+/// What a restart found out at the venue about the orders an earlier run left (see
+/// `BinanceSession.recover`): every order's final state, the fills the history had not seen, and
+/// what could not be settled.
+public struct BinanceRecovery: Sendable {
+  /// An order of an earlier run, as the venue (or, if it never got there, the recovery) ends it.
+  public struct Order: Sendable, Equatable {
+    public var clientOrderID: String
+    public var venueOrderID: Int64
+    public var side: TradeSide
+    public var price: Int64
+    public var quantity: Int64
+    public var filled: Int64
+    public var state: OrderState
+    /// The history did not have it (its placement was not written before the process ended).
+    public var adopted: Bool
+    /// The recovery cancelled it (it was still working at the venue).
+    public var cancelledNow: Bool
+  }
+  /// One of its fills, with the venue's commission (units of 10⁻⁸ of `commissionAsset`).
+  public struct Trade: Sendable, Equatable {
+    public var clientOrderID: String
+    public var tradeID: Int64
+    public var venueOrderID: Int64
+    public var side: TradeSide
+    public var price: Int64
+    public var quantity: Int64
+    public var commission: Int128
+    public var commissionAsset: String
+    public var timeMs: Int64
+  }
+  public var orders: [Order] = []
+  public var trades: [Trade] = []
+  /// Client ids whose state stayed unknown (the venue did not answer in time): they stay in flight.
+  public var unresolved: [String] = []
+  public var requests = 0
+}
+
+extension BinanceSession {
+  /// Before trading after a crash or restart: settles every order an earlier run may have left.
+  ///
+  /// - `known`: the history's in-flight orders (client id → venue id, 0 when unknown).
+  /// - `prefixes`: the client-id prefixes of earlier runs; an open order or a fill of an order
+  ///   with one of them that the history lacks (written after its last commit) is adopted.
+  /// - `fromTradeID`: the history's last trade id + 1 (nil: none kept); fills from there on are
+  ///   searched for orders of ours that finished while nobody watched.
+  ///
+  /// Orders still working are cancelled — the new run starts from a flat book of its own instead
+  /// of quoting twice — and each ends in its venue state with every fill (by the order's venue
+  /// id, so fills of any age are found). An order the venue does not know after three queries half
+  /// a second apart never reached it (`lost`). Blocking on the session's loop, bounded by
+  /// `timeoutNs` per request; REST only, so call it before `start()`.
+  public func recover(
+    known: [(clientOrderID: String, venueOrderID: Int64)], prefixes: [String], fromTradeID: Int64?,
+    timeoutNs: Int64 = 5_000_000_000
+  ) -> BinanceRecovery {
+    var out = BinanceRecovery()
+    let symbol = instrument.symbol
+    let inst = instrument
+    func call(_ f: (@escaping (BinanceSpotREST.Outcome) -> Void) -> Void) -> BinanceSpotREST.Outcome {
+      // A lost answer or a rate limit is asked again, a few times.
+      for attempt in 0..<4 {
+        var result: BinanceSpotREST.Outcome?
+        out.requests += 1
+        f { result = $0 }
+        loop.run(timeoutNs: timeoutNs + 1_000_000_000) { result != nil }
+        switch result {
+        case .ok?, .refused?: return result!
+        case .limited(_, let after, _)?:
+          let waitNs = Int64(max(after, 1)) * 1_000_000_000
+          loop.run(timeoutNs: waitNs) { false }
+        default:
+          loop.run(timeoutNs: Int64(100_000_000) << attempt) { false }
+        }
+      }
+      return .unknown("no answer")
+    }
+    func ours(_ id: String) -> Bool { prefixes.contains { id.hasPrefix($0) } }
+    func order(_ o: [String: Any], adopted: Bool) -> BinanceRecovery.Order? {
+      guard let cid = o["clientOrderId"] as? String, let vid = int64(o["orderId"]),
+        let p = (o["price"] as? String).flatMap({ try? inst.parseTick($0) }),
+        let q = (o["origQty"] as? String).flatMap({ try? inst.parseQuantity($0).raw }),
+        let x = (o["executedQty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
+      else { return nil }
+      let state: OrderState
+      switch o["status"] as? String {
+      case "NEW": state = .open
+      case "PARTIALLY_FILLED": state = .partiallyFilled
+      case "FILLED": state = .filled
+      case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH": state = .cancelled
+      case "REJECTED": state = .failed
+      default: return nil
+      }
+      return BinanceRecovery.Order(
+        clientOrderID: cid, venueOrderID: vid, side: (o["side"] as? String) == "SELL" ? .sell : .buy,
+        price: p * inst.tickSize, quantity: q, filled: x, state: state, adopted: adopted, cancelledNow: false)
+    }
+
+    // 1. Working orders of ours the history lacks.
+    var todo = known.map { (id: $0.clientOrderID, adopted: false) }
+    let knownIDs = Set(known.map(\.clientOrderID))
+    if case .ok(let body) = call({ self.rest.openOrders(symbol: symbol, $0) }), let list = body as? [[String: Any]] {
+      for o in list {
+        if let cid = o["clientOrderId"] as? String, ours(cid), !knownIDs.contains(cid) {
+          todo.append((cid, true))
+        }
+      }
+    }
+
+    // 2. Each one's state; cancel what still works; mark what never arrived.
+    var seenIDs = Set<String>()
+    for (cid, adopted) in todo {
+      seenIDs.insert(cid)
+      var final: BinanceRecovery.Order?
+      var notFound = 0
+      var settled = false
+      for _ in 0..<6 where !settled {
+        switch call({ self.rest.status(symbol: symbol, clientOrderID: ClientOrderID(cid), $0) }) {
+        case .ok(let body):
+          guard let o = body as? [String: Any], var got = order(o, adopted: adopted) else {
+            settled = true
+            break
+          }
+          if got.state == .open || got.state == .partiallyFilled {
+            let answer = call({ self.rest.cancel(symbol: symbol, clientOrderID: ClientOrderID(cid), $0) })
+            if case .ok(let c) = answer, let co = c as? [String: Any], let done = order(co, adopted: adopted) {
+              got = done
+              got.cancelledNow = true
+            } else {
+              continue  // refused (filled meanwhile) or unknown: ask the status again
+            }
+          }
+          final = got
+          settled = true
+        case .refused(let code, _, _) where code == -2013:
+          notFound += 1
+          if notFound >= 3 {
+            settled = true
+          } else {
+            loop.run(timeoutNs: 500_000_000) { false }
+          }
+        default:
+          settled = false
+        }
+      }
+      if let final {
+        out.orders.append(final)
+      } else if notFound >= 3 {
+        out.orders.append(
+          BinanceRecovery.Order(
+            clientOrderID: cid, venueOrderID: 0, side: .buy, price: 0, quantity: 0, filled: 0, state: .lost,
+            adopted: adopted, cancelledNow: false))
+      } else {
+        out.unresolved.append(cid)
+      }
+    }
+
+    // 3. Orders of ours that finished while nobody watched: from the fills since the history's last.
+    var from = fromTradeID
+    var byVenueID = Dictionary(out.orders.map { ($0.venueOrderID, $0.clientOrderID) }, uniquingKeysWith: { a, _ in a })
+    var pages = 0
+    while pages < 50 {
+      pages += 1
+      guard case .ok(let body) = call({ self.rest.myTrades(symbol: symbol, fromId: from, limit: 1000, $0) }),
+        let list = body as? [[String: Any]]
+      else { break }
+      for t in list {
+        guard let f = myTrade(t, inst), byVenueID[f.orderID] == nil else { continue }
+        if case .ok(let body) = call({ self.rest.status(symbol: symbol, venueOrderID: f.orderID, $0) }),
+          let o = body as? [String: Any], let cid = o["clientOrderId"] as? String, ours(cid), !seenIDs.contains(cid),
+          let got = order(o, adopted: !knownIDs.contains(cid))
+        {
+          seenIDs.insert(cid)
+          out.orders.append(got)
+        }
+        byVenueID[f.orderID] = out.orders.last(where: { $0.venueOrderID == f.orderID })?.clientOrderID ?? ""
+      }
+      guard list.count == 1000, let last = list.last.flatMap({ int64($0["id"]) }) else { break }
+      from = last + 1
+    }
+
+    // 4. Every fill of each order that traded, by its venue id.
+    for o in out.orders where o.filled > 0 && o.venueOrderID != 0 {
+      guard case .ok(let body) = call({ self.rest.myTrades(symbol: symbol, orderId: o.venueOrderID, $0) }),
+        let list = body as? [[String: Any]]
+      else {
+        out.unresolved.append(o.clientOrderID)
+        continue
+      }
+      for t in list {
+        guard let f = myTrade(t, inst) else { continue }
+        out.trades.append(
+          BinanceRecovery.Trade(
+            clientOrderID: o.clientOrderID, tradeID: f.tradeID, venueOrderID: f.orderID, side: o.side, price: f.price,
+            quantity: f.quantity, commission: (t["commission"] as? String).flatMap(BinanceOrderManager.units8) ?? 0,
+            commissionAsset: t["commissionAsset"] as? String ?? "", timeMs: int64(t["time"]) ?? 0))
+      }
+    }
+    return out
+  }
+}
