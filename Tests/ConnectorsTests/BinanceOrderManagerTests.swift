@@ -138,14 +138,14 @@ struct LoopbackVenue {
 
   init(
     faults: FaultPlan, liquidityOrders: Int, liquidityQuantity: Int64,
-    market: SyntheticMarket.Parameters? = nil
+    market: SyntheticMarket.Parameters? = nil, loop shared: EventLoop? = nil
   ) throws {
     certs = try VenueHost.ensureCertificates(
       dataDir: FileManager.default.temporaryDirectory.appendingPathComponent(
         "needletail-lv-\(UUID().uuidString)"
       )
       .path)
-    loop = try EventLoop()
+    loop = try shared ?? EventLoop()
     let unit: Int128 = 1_000_000_000_000_000_000
     var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
     sym.minQty = 1
