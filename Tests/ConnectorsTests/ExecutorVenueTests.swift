@@ -15,30 +15,40 @@ import Wire
 final class ExecutorHarness {
   let v: LoopbackVenue
   let session: BinanceSession
-  let orchestrator: ExecutorOrchestrator
+  let strategy: Strategy
   let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
   let unit: Int128 = 1_000_000_000_000_000_000
   static let ms: Int64 = 1_000_000
+  static let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
+  var orchestrator: ExecutorOrchestrator { strategy as! ExecutorOrchestrator }
 
-  init() throws {
+  /// The Venue with someone else's book at 99.99 / 100.01 and `make`'s strategy trading it
+  /// (given the rule and the account's balances as a portfolio).
+  init(
+    clockTickMs: Int64 = 20,
+    _ make: (TradingRule, Portfolio) -> Strategy = { rule, p in ExecutorOrchestrator(rule: rule, portfolio: p) }
+  ) throws {
     v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 0, liquidityQuantity: 0)
     let rule = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1)
-    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
-    orchestrator = ExecutorOrchestrator(
-      rule: rule, portfolio: Portfolio(base: 0, quote: 0, fees: fees, priceScale: 2, quantityScale: 5))
+    let b = try Self.balances(v)
+    strategy = make(
+      rule,
+      Portfolio(base: b.base, quote: b.quote, fees: Self.fees, priceScale: 2, quantityScale: 5))
     session = try BinanceSession(
       loop: v.loop, endpoint: .init(host: "127.0.0.1", port: v.host.port, serverName: "localhost"),
       tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: v.instrument,
-      strategy: orchestrator, rule: rule, limits: RiskLimits(), prefix: "ex-", tracker: tracker,
-      clock: Clock(tickNs: 20 * Self.ms, start: cplat_now_ns()), centreTick: 10_000)
-    let b = try #require(session.fetchBalances())
-    orchestrator.portfolio = Portfolio(
-      base: b["BTC"]!.free, quote: b["USDT"]!.free, fees: fees, priceScale: 2, quantityScale: 5)
+      strategy: strategy, rule: rule, limits: RiskLimits(), prefix: "ex-", tracker: tracker,
+      clock: Clock(tickNs: clockTickMs * Self.ms, start: cplat_now_ns()), centreTick: 10_000)
     v.engine.deposit(account: 7, asset: "BTC", units: 100 * unit)
     v.engine.deposit(account: 7, asset: "USDT", units: 1_000_000 * unit)
     try market(bid: 9_999, ask: 10_001)
     session.start()
     #expect(run(10_000) { self.session.ready })
+  }
+
+  /// Account 1's balances at the venue (units of 10⁻¹⁸), read before trading.
+  static func balances(_ v: LoopbackVenue) throws -> (base: Int128, quote: Int128) {
+    (v.engine.balance(account: 1, asset: "BTC").free, v.engine.balance(account: 1, asset: "USDT").free)
   }
 
   deinit {
