@@ -237,7 +237,8 @@ public final class StrategyHost {
       let id = ClientOrderID(prefix + String(i.tag))
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
       journal?.post(
-        JournalRecord(kind: .placed, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity, timeNs: now))
+        JournalRecord(
+          kind: .placed, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity, timeNs: now))
       if let ring = wireOut {
         var s = stamps
         s.decidedNs = cplat_now_ns()

@@ -40,7 +40,8 @@ public struct RunHistory: Sendable {
       }
       let mark = fills.last?.price ?? 0
       return RunHistory(
-        run: r, orders: orders.count, inFlight: orders.filter { TradeStore.inFlightStates.contains($0.state) }.count,
+        run: r, orders: orders.count,
+        inFlight: orders.filter { TradeStore.inFlightStates.contains($0.state) }.count,
         fills: fills.count, bought: p.boughtQuantity, sold: p.soldQuantity, volume: p.volume, fees: fees,
         realized: p.realized, unrealized: p.unrealized(mark: mark), position: p.position, mark: mark,
         endBase: p.base, endQuote: p.quote)

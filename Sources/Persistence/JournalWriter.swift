@@ -59,7 +59,8 @@ public final class JournalWriter: @unchecked Sendable {
         try store.add(
           StoredOrder(
             clientOrderID: cid, runID: run.id, symbol: run.symbol, side: r.side, price: r.price,
-            quantity: r.quantity, venueOrderID: 0, state: .pendingCreate, filled: 0, createdNs: at, updatedNs: at))
+            quantity: r.quantity, venueOrderID: 0, state: .pendingCreate, filled: 0, createdNs: at,
+            updatedNs: at))
       case .cancelRequested: try store.setState(cid, .pendingCancel, atNs: at)
       case .created: try store.setState(cid, .open, venueOrderID: r.venueOrderID, atNs: at)
       case .cancelRefused: try store.setState(cid, .open, atNs: at)
@@ -73,7 +74,8 @@ public final class JournalWriter: @unchecked Sendable {
         let fee = Int64(feeBook.feesInQuote - before)
         let added = try store.add(
           StoredFill(
-            symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side, price: r.price,
+            symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side,
+            price: r.price,
             quantity: r.quantity, feeQuote: fee, atNs: at, source: "stream"),
           orderFilled: r.filled)
         if added { fillsWritten += 1 }

@@ -39,7 +39,8 @@ public final class SQLiteDatabase {
 
   public func prepare(_ sql: String) throws -> Statement {
     var s: OpaquePointer?
-    guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil) == SQLITE_OK, let s else {
+    guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &s, nil) == SQLITE_OK, let s
+    else {
       throw SQLiteError(description: "\(message) (preparing: \(sql.prefix(80)))")
     }
     return Statement(s, db: self)

@@ -22,7 +22,8 @@ public struct RunInfo: Sendable, Equatable {
 
   public init(
     startedAtNs: Int64, mode: String, venue: String, symbol: String, baseAsset: String, quoteAsset: String,
-    priceScale: Int, quantityScale: Int, fees: FeeSchema, prefix: String, startBase: Int128, startQuote: Int128
+    priceScale: Int, quantityScale: Int, fees: FeeSchema, prefix: String, startBase: Int128,
+    startQuote: Int128
   ) {
     self.startedAtNs = startedAtNs
     self.mode = mode
@@ -156,7 +157,8 @@ public final class TradeStore {
       WHERE client_order_id = ?1 AND (state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')
         OR ?2 IN ('filled', 'cancelled', 'failed', 'lost'))
       """)
-    insertStatus = try db.prepare("INSERT INTO order_status(client_order_id, state, at_ns) VALUES(?1, ?2, ?3)")
+    insertStatus = try db.prepare(
+      "INSERT INTO order_status(client_order_id, state, at_ns) VALUES(?1, ?2, ?3)")
     insertFill = try db.prepare(
       """
       INSERT INTO fills(symbol, trade_id, client_order_id, run_id, side, price, quantity, fee_quote, at_ns, source)
@@ -231,7 +233,8 @@ public final class TradeStore {
   @discardableResult
   public func add(_ f: StoredFill, orderFilled: Int64? = nil) throws -> Bool {
     try insertFill.run([
-      .text(f.symbol), .int(f.tradeID), .text(f.clientOrderID), .int(f.runID), .text(f.side == .buy ? "BUY" : "SELL"),
+      .text(f.symbol), .int(f.tradeID), .text(f.clientOrderID), .int(f.runID),
+      .text(f.side == .buy ? "BUY" : "SELL"),
       .int(f.price), .int(f.quantity), .int(f.feeQuote), .int(f.atNs), .text(f.source),
     ])
     guard db.changes > 0 else { return false }
@@ -253,15 +256,18 @@ public final class TradeStore {
 
   func orders(where clause: String, _ values: [SQLiteDatabase.Value]) throws -> [StoredOrder] {
     var out: [StoredOrder] = []
-    try db.prepare("SELECT \(Self.orderColumns) FROM orders WHERE \(clause) ORDER BY created_ns, client_order_id")
-      .query(values) { r in
-        out.append(
-          StoredOrder(
-            clientOrderID: r.text(0), runID: r.int(1), symbol: r.text(2), side: r.text(3) == "BUY" ? .buy : .sell,
-            price: r.int(4), quantity: r.int(5), venueOrderID: r.int(6),
-            state: OrderState(rawValue: r.text(7)) ?? .lost, filled: r.int(8), createdNs: r.int(9),
-            updatedNs: r.int(10)))
-      }
+    try db.prepare(
+      "SELECT \(Self.orderColumns) FROM orders WHERE \(clause) ORDER BY created_ns, client_order_id"
+    )
+    .query(values) { r in
+      out.append(
+        StoredOrder(
+          clientOrderID: r.text(0), runID: r.int(1), symbol: r.text(2),
+          side: r.text(3) == "BUY" ? .buy : .sell,
+          price: r.int(4), quantity: r.int(5), venueOrderID: r.int(6),
+          state: OrderState(rawValue: r.text(7)) ?? .lost, filled: r.int(8), createdNs: r.int(9),
+          updatedNs: r.int(10)))
+    }
     return out
   }
 
@@ -272,7 +278,9 @@ public final class TradeStore {
       [.text(symbol)])
   }
 
-  public func orders(symbol: String) throws -> [StoredOrder] { try orders(where: "symbol = ?1", [.text(symbol)]) }
+  public func orders(symbol: String) throws -> [StoredOrder] {
+    try orders(where: "symbol = ?1", [.text(symbol)])
+  }
   public func orders(run: Int64) throws -> [StoredOrder] { try orders(where: "run_id = ?1", [.int(run)]) }
 
   public func order(_ id: String) throws -> StoredOrder? {
@@ -297,7 +305,9 @@ public final class TradeStore {
   }
 
   public func fills(run: Int64) throws -> [StoredFill] { try fills(where: "run_id = ?1", [.int(run)]) }
-  public func fills(symbol: String) throws -> [StoredFill] { try fills(where: "symbol = ?1", [.text(symbol)]) }
+  public func fills(symbol: String) throws -> [StoredFill] {
+    try fills(where: "symbol = ?1", [.text(symbol)])
+  }
 
   /// The highest trade id kept for `symbol` (nil: none).
   public func lastTradeID(symbol: String) throws -> Int64? {
@@ -311,7 +321,8 @@ public final class TradeStore {
   /// The status changes of one order, oldest first.
   public func statusHistory(_ id: String) throws -> [String] {
     var out: [String] = []
-    try db.prepare("SELECT state FROM order_status WHERE client_order_id = ?1 ORDER BY id").query([.text(id)]) {
+    try db.prepare("SELECT state FROM order_status WHERE client_order_id = ?1 ORDER BY id").query([.text(id)])
+    {
       out.append($0.text(0))
     }
     return out

@@ -45,13 +45,21 @@ public final class CrossExchangeMarketMaking {
     let isMaker: Bool
     init(isMaker: Bool) { self.isMaker = isMaker }
     public func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
-      if isMaker { core.makerBook(book, now: now, intents: &intents) } else { core.takerBook(book, now: now, intents: &intents) }
+      if isMaker {
+        core.makerBook(book, now: now, intents: &intents)
+      } else {
+        core.takerBook(book, now: now, intents: &intents)
+      }
     }
     public func onTick(now: Int64, intents: inout Intents) {
       if isMaker { core.makerTick(now: now, intents: &intents) }
     }
     public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-      if isMaker { core.makerOrder(event, tag: tag, now: now, intents: &intents) } else { core.hedgeOrder(event, tag: tag, now: now, intents: &intents) }
+      if isMaker {
+        core.makerOrder(event, tag: tag, now: now, intents: &intents)
+      } else {
+        core.hedgeOrder(event, tag: tag, now: now, intents: &intents)
+      }
     }
     public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {
       if isMaker { core.quotes[tag] = nil } else { core.hedgeRefused(tag: tag, now: now) }
@@ -144,7 +152,8 @@ public final class CrossExchangeMarketMaking {
     var price = side == .buy ? Int64(Double(vwap) / (1 + p)) : Int64((Double(vwap) * (1 + p)).rounded(.up))
     if config.adjustOrderEnabled, let mb = lastMakerBook, let top = topNotOurs(mb, side) {
       let t = mb.instrument.tickSize
-      price = side == .buy ? min(price, top * t + makerRule.tickSize) : max(price, top * t - makerRule.tickSize)
+      price =
+        side == .buy ? min(price, top * t + makerRule.tickSize) : max(price, top * t - makerRule.tickSize)
     }
     price = makerRule.quantize(price: price, side: side)
     return (price, size)
@@ -168,7 +177,9 @@ public final class CrossExchangeMarketMaking {
 
   /// Profitability of a resting maker order against the taker book now (nil: cannot hedge it).
   func profitability(_ q: OwnOrder) -> Double? {
-    guard let v = takerVWAP(hedgeSide: q.side == .buy ? .sell : .buy, quantity: q.remaining) else { return nil }
+    guard let v = takerVWAP(hedgeSide: q.side == .buy ? .sell : .buy, quantity: q.remaining) else {
+      return nil
+    }
     return q.side == .buy ? Double(v) / Double(q.price) - 1 : Double(q.price) / Double(v) - 1
   }
 
@@ -260,7 +271,8 @@ public final class CrossExchangeMarketMaking {
     guard let worst = w.worstTick else { return }
     let ref = Double(worst * b.instrument.tickSize)
     let limit = takerRule.quantize(
-      price: Int64(side == .buy ? ref * (1 + config.slippageBuffer) : ref * (1 - config.slippageBuffer)), side: side)
+      price: Int64(side == .buy ? ref * (1 + config.slippageBuffer) : ref * (1 - config.slippageBuffer)),
+      side: side)
     let tag = nextTag
     nextTag += 1
     hedges[tag] = OwnOrder(side: side, price: limit, quantity: qty, createdNs: now, taker: true)
@@ -295,7 +307,8 @@ public final class CrossExchangeMarketMaking {
             cancel = true
           }
         } else {
-          cancel = profit == nil || profit! < config.cancelOrderThreshold
+          cancel =
+            profit == nil || profit! < config.cancelOrderThreshold
             || now - q.createdNs >= config.limitOrderMinExpirationNs
         }
         if cancel || stoppedReason != nil {

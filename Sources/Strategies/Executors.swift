@@ -37,7 +37,8 @@ public struct TripleBarrier: Sendable, Equatable {
   }
   public static func == (a: Self, b: Self) -> Bool {
     a.stopLoss == b.stopLoss && a.takeProfit == b.takeProfit && a.timeLimitNs == b.timeLimitNs
-      && a.trailingStop?.activation == b.trailingStop?.activation && a.trailingStop?.delta == b.trailingStop?.delta
+      && a.trailingStop?.activation == b.trailingStop?.activation
+      && a.trailingStop?.delta == b.trailingStop?.delta
       && a.takeProfitOrderType == b.takeProfitOrderType && a.stopLossOrderType == b.stopLossOrderType
       && a.timeLimitOrderType == b.timeLimitOrderType
   }
@@ -47,13 +48,17 @@ public struct TripleBarrier: Sendable, Equatable {
 public enum ExecutorConfig: Sendable, Equatable {
   /// Open `amount` on `side` (at `entryPrice`, or at once when nil / order type market), then
   /// close it by the first barrier reached.
-  case position(side: TradeSide, amount: Int64, entryPrice: Int64?, openOrderType: ExecutorOrderType, barrier: TripleBarrier)
+  case position(
+    side: TradeSide, amount: Int64, entryPrice: Int64?, openOrderType: ExecutorOrderType,
+    barrier: TripleBarrier)
   /// Enter at several prices (limit orders), then close the whole position by the barrier
   /// measured from the average entry.
   case dca(side: TradeSide, levels: [(price: Int64, amount: Int64)], barrier: TripleBarrier)
   /// Buy at each grid level below the price, sell one level up when a buy fills (and the
   /// reverse), between `lower` and `upper` with `levels` levels of `amountPerLevel`.
-  case grid(lower: Int64, upper: Int64, levels: Int, amountPerLevel: Int64, limit: (stopLoss: Int64?, takeProfit: Int64?))
+  case grid(
+    lower: Int64, upper: Int64, levels: Int, amountPerLevel: Int64,
+    limit: (stopLoss: Int64?, takeProfit: Int64?))
   /// `amount` in `slices` equal orders, one every `intervalNs`.
   case twap(side: TradeSide, amount: Int64, slices: Int, intervalNs: Int64, orderType: ExecutorOrderType)
   /// One order; `limitChaser` keeps a limit `distance` (fraction) from the best price on its side,
@@ -118,13 +123,15 @@ public class Executor {
 
   var info: ExecutorInfo {
     ExecutorInfo(
-      id: id, config: config, isActive: isActive, closeType: closeType, position: position, quoteFlow: quoteFlow,
+      id: id, config: config, isActive: isActive, closeType: closeType, position: position,
+      quoteFlow: quoteFlow,
       filledOrders: filledOrders)
   }
 
   // What subclasses do.
   func step(book: LadderBook, now: Int64, intents: inout Intents) {}
-  func filled(_ o: OwnOrder, tag: UInt64, price: Int64, quantity: Int64, now: Int64, intents: inout Intents) {}
+  func filled(_ o: OwnOrder, tag: UInt64, price: Int64, quantity: Int64, now: Int64, intents: inout Intents) {
+  }
   func ended(_ o: OwnOrder, tag: UInt64, completed: Bool, now: Int64, intents: inout Intents) {}
   /// The host refused the order before it left (risk gate, trading rule, a reconciliation under
   /// way): by default, the executor sends it again at its next step.
@@ -138,14 +145,17 @@ public class Executor {
     let again = retry
     retry.removeAll()
     for o in again {
-      place(o.side, o.quantity, price: o.price, type: o.taker ? .market : .limit, book: book, now: now, intents: &intents)
+      place(
+        o.side, o.quantity, price: o.price, type: o.taker ? .market : .limit, book: book, now: now,
+        intents: &intents)
     }
   }
 
   // MARK: orders
 
   func place(
-    _ side: TradeSide, _ quantity: Int64, price: Int64?, type: ExecutorOrderType, book: LadderBook, now: Int64,
+    _ side: TradeSide, _ quantity: Int64, price: Int64?, type: ExecutorOrderType, book: LadderBook,
+    now: Int64,
     intents: inout Intents
   ) {
     guard quantity > 0 else { return }
@@ -336,7 +346,10 @@ final class PositionExecutor: Executor {
 
   var exitSide: TradeSide { side == .buy ? .sell : .buy }
 
-  func placeExit(_ quantity: Int64, price: Int64?, type: ExecutorOrderType, book: LadderBook, now: Int64, intents: inout Intents)
+  func placeExit(
+    _ quantity: Int64, price: Int64?, type: ExecutorOrderType, book: LadderBook, now: Int64,
+    intents: inout Intents
+  )
     -> UInt64
   {
     let tag = orchestrator.nextTag
@@ -352,7 +365,9 @@ final class PositionExecutor: Executor {
       case .position(let s, let a, let p, let t, _):
         place(s, a, price: p, type: p == nil ? .market : t, book: book, now: now, intents: &intents)
       case .dca(let s, let levels, _):
-        for l in levels { place(s, l.amount, price: l.price, type: .limit, book: book, now: now, intents: &intents) }
+        for l in levels {
+          place(s, l.amount, price: l.price, type: .limit, book: book, now: now, intents: &intents)
+        }
       default: break
       }
       return
@@ -365,9 +380,12 @@ final class PositionExecutor: Executor {
         return
       }
       let type =
-        why == .stopLoss ? barrier.stopLossOrderType : why == .timeLimit ? barrier.timeLimitOrderType : .market
+        why == .stopLoss
+        ? barrier.stopLossOrderType : why == .timeLimit ? barrier.timeLimitOrderType : .market
       let far = (exitSide == .buy ? book.bestAsk : book.bestBid).map { $0.tick * book.instrument.tickSize }
-      _ = placeExit(abs(position), price: far, type: type == .market ? .market : .limit, book: book, now: now, intents: &intents)
+      _ = placeExit(
+        abs(position), price: far, type: type == .market ? .market : .limit, book: book, now: now,
+        intents: &intents)
       return
     }
     if stopping { return startClosing(.earlyStop, intents: &intents) }
@@ -383,7 +401,8 @@ final class PositionExecutor: Executor {
       } else {
         let price = Int64(Double(entry) * (side == .buy ? 1 + tp : 1 - tp))
         takeProfitTag = placeExit(
-          abs(position), price: price, type: barrier.takeProfitOrderType, book: book, now: now, intents: &intents)
+          abs(position), price: price, type: barrier.takeProfitOrderType, book: book, now: now,
+          intents: &intents)
       }
     }
     if let sl = barrier.stopLoss, r <= -sl {
@@ -412,7 +431,9 @@ final class PositionExecutor: Executor {
     if orders.isEmpty && position == 0 { finish(why) }
   }
 
-  override func filled(_ o: OwnOrder, tag: UInt64, price: Int64, quantity: Int64, now: Int64, intents: inout Intents) {
+  override func filled(
+    _ o: OwnOrder, tag: UInt64, price: Int64, quantity: Int64, now: Int64, intents: inout Intents
+  ) {
     if !exits.contains(tag) {
       entryNotional += Int128(price) * Int128(quantity)
       entryQuantity += quantity
@@ -462,7 +483,9 @@ final class GridExecutor: Executor {
       takeProfit = limit.takeProfit
       let n = max(levels, 2)
       prices = (0..<n).map { lower + (upper - lower) * Int64($0) / Int64(n - 1) }
-      for p in prices where p < mid { place(.buy, a, price: p, type: .limitMaker, book: book, now: now, intents: &intents) }
+      for p in prices where p < mid {
+        place(.buy, a, price: p, type: .limitMaker, book: book, now: now, intents: &intents)
+      }
       return
     }
     if closing {
@@ -470,7 +493,9 @@ final class GridExecutor: Executor {
         if position == 0 {
           finish(pendingClose)
         } else {
-          place(position > 0 ? .sell : .buy, abs(position), price: nil, type: .market, book: book, now: now, intents: &intents)
+          place(
+            position > 0 ? .sell : .buy, abs(position), price: nil, type: .market, book: book, now: now,
+            intents: &intents)
         }
       }
       return
@@ -517,7 +542,8 @@ final class TWAPExecutor: Executor {
     let q = min(slice, amount - done)
     nextNs = now + interval
     let price: Int64? =
-      type == .market ? nil : (side == .buy ? book.bestBid : book.bestAsk).map { $0.tick * book.instrument.tickSize }
+      type == .market
+      ? nil : (side == .buy ? book.bestBid : book.bestAsk).map { $0.tick * book.instrument.tickSize }
     place(side, q, price: price, type: type, book: book, now: now, intents: &intents)
     sent += q
   }

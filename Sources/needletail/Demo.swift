@@ -107,7 +107,8 @@ struct Demo: ParsableCommand {
     let writer = try JournalWriter(
       path: dbPath,
       run: RunInfo(
-        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueName, symbol: "BTCUSDT",
+        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueName,
+        symbol: "BTCUSDT",
         baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
         startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote))
     session.host.journal = writer.journal

@@ -51,7 +51,8 @@ enum TradeHistory {
   /// Settles the orders earlier runs on `venue` left in flight (see `BinanceSession.recover`) and
   /// writes their outcome; orders of earlier paper runs or of other venues (a demo's venue ended
   /// with it) cannot be asked about and are closed as `lost`. Returns what to tell the operator.
-  static func recover(path: String, session: BinanceSession?, venue: String, symbol: String) throws -> String? {
+  static func recover(path: String, session: BinanceSession?, venue: String, symbol: String) throws -> String?
+  {
     let store = try TradeStore(path: path)
     let runs = try store.runs().filter { $0.symbol == symbol }
     let inFlight = try store.inFlightOrders(symbol: symbol)
@@ -63,7 +64,8 @@ enum TradeHistory {
       try store.begin()
       for o in closed { try store.setState(o.clientOrderID, .lost, atNs: now) }
       try store.commit()
-      lines.append("\(closed.count) orders of earlier paper or demo runs closed as lost (their venue is gone)")
+      lines.append(
+        "\(closed.count) orders of earlier paper or demo runs closed as lost (their venue is gone)")
     }
     guard let session else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
     let known = inFlight.filter { askable.contains($0.runID) }
@@ -81,7 +83,8 @@ enum TradeHistory {
         try store.add(
           StoredOrder(
             clientOrderID: o.clientOrderID, runID: run.id, symbol: symbol, side: o.side, price: o.price,
-            quantity: o.quantity, venueOrderID: o.venueOrderID, state: .open, filled: 0, createdNs: now, updatedNs: now))
+            quantity: o.quantity, venueOrderID: o.venueOrderID, state: .open, filled: 0, createdNs: now,
+            updatedNs: now))
       }
       try store.setState(o.clientOrderID, o.state, venueOrderID: o.venueOrderID, atNs: now)
     }
@@ -98,7 +101,8 @@ enum TradeHistory {
       let added = try store.add(
         StoredFill(
           symbol: symbol, tradeID: t.tradeID, clientOrderID: t.clientOrderID, runID: run.id, side: t.side,
-          price: t.price, quantity: t.quantity, feeQuote: Int64(fee), atNs: t.timeMs * 1_000_000, source: "recovery"))
+          price: t.price, quantity: t.quantity, feeQuote: Int64(fee), atNs: t.timeMs * 1_000_000,
+          source: "recovery"))
       if added { newFills += 1 }
     }
     try store.commit()
@@ -125,5 +129,6 @@ func historyLine(writer: JournalWriter, path: String) throws -> String {
     ? " — WARNING: \(writer.writeErrors) writes failed (\(writer.lastError ?? "")), \(writer.dropped) records dropped"
     : ""
   let h = try RunHistory.load(writer.store, run: writer.run.id).first
-  return "history: run \(writer.run.id) in \(path): \(h?.orders ?? 0) orders, \(h?.fills ?? 0) fills (needletail history \(path) --run \(writer.run.id))\(problems)"
+  return
+    "history: run \(writer.run.id) in \(path): \(h?.orders ?? 0) orders, \(h?.fills ?? 0) fills (needletail history \(path) --run \(writer.run.id))\(problems)"
 }

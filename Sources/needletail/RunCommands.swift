@@ -120,7 +120,8 @@ struct Run: ParsableCommand {
       run: RunInfo(
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: cfg.mode == .paper ? "paper" : "live",
         venue: venueName, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
-        priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees, prefix: prefix,
+        priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees,
+        prefix: prefix,
         startBase: base, startQuote: quote))
     session.host.journal = writer.journal
     writer.start()

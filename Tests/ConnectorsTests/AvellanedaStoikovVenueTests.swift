@@ -36,7 +36,8 @@ import Wire
 
   static func quotes(_ h: ExecutorHarness) -> (bid: Int64, ask: Int64)? {
     let open = h.v.engine.openOrders(account: 1, symbol: "BTCUSDT")
-    guard let b = open.first(where: { $0.side == .BUY }), let a = open.first(where: { $0.side == .SELL }) else {
+    guard let b = open.first(where: { $0.side == .BUY }), let a = open.first(where: { $0.side == .SELL })
+    else {
       return nil
     }
     return (b.priceTicks, a.priceTicks)

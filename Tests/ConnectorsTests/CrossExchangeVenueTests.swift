@@ -42,10 +42,13 @@ import Wire
       OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max),
       OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: .max)
     )
-    func session(_ v: LoopbackVenue, _ s: Strategy, _ prefix: String, _ t: OrderTracker) throws -> BinanceSession {
+    func session(_ v: LoopbackVenue, _ s: Strategy, _ prefix: String, _ t: OrderTracker) throws
+      -> BinanceSession
+    {
       try BinanceSession(
         loop: loop, endpoint: .init(host: "127.0.0.1", port: v.host.port, serverName: "localhost"),
-        tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: v.instrument, strategy: s,
+        tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: v.instrument,
+        strategy: s,
         rule: rule, limits: RiskLimits(), prefix: prefix, tracker: t,
         clock: Clock(tickNs: 50 * ms, start: cplat_now_ns()), centreTick: 10_000)
     }
@@ -130,7 +133,9 @@ import Wire
     // Every answer in; then each portfolio is its venue's account, to the unit.
     #expect(
       pump(5_000_000_000) {
-        ![ta, tb].contains { $0.orders.values.contains { $0.state == .pendingCreate || $0.state == .pendingCancel } }
+        ![ta, tb].contains {
+          $0.orders.values.contains { $0.state == .pendingCreate || $0.state == .pendingCancel }
+        }
       })
     for (v, p) in [(a, xemm.makerPortfolio), (b, xemm.takerPortfolio)] {
       let btc = v.engine.balance(account: 1, asset: "BTC")

@@ -26,7 +26,8 @@ final class ExecutorHarness {
   /// (given the rule and the account's balances as a portfolio).
   init(
     clockTickMs: Int64 = 20,
-    _ make: (TradingRule, Portfolio) -> Strategy = { rule, p in ExecutorOrchestrator(rule: rule, portfolio: p) }
+    _ make: (TradingRule, Portfolio) -> Strategy = { rule, p in ExecutorOrchestrator(rule: rule, portfolio: p)
+    }
   ) throws {
     v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 0, liquidityQuantity: 0)
     let rule = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1)
@@ -82,12 +83,16 @@ final class ExecutorHarness {
   }
 
   func ours(_ side: OrderSide) -> [VenueOrder] {
-    v.engine.openOrders(account: 1, symbol: "BTCUSDT").filter { $0.side == side }.sorted { $0.priceTicks < $1.priceTicks }
+    v.engine.openOrders(account: 1, symbol: "BTCUSDT").filter { $0.side == side }.sorted {
+      $0.priceTicks < $1.priceTicks
+    }
   }
 
   /// Base bought minus sold by account 1 at the venue.
   var venuePosition: Int64 {
-    v.engine.myTrades(account: 1, symbol: "BTCUSDT").reduce(0) { $0 + ($1.buyerAccount == 1 ? $1.qty : -$1.qty) }
+    v.engine.myTrades(account: 1, symbol: "BTCUSDT").reduce(0) {
+      $0 + ($1.buyerAccount == 1 ? $1.qty : -$1.qty)
+    }
   }
 
   func start(_ c: ExecutorConfig) -> Executor? {
@@ -104,7 +109,10 @@ final class ExecutorHarness {
   @Test func takeProfitRestsAndCloses() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.position(side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market, barrier: TripleBarrier(stopLoss: 0.05, takeProfit: 0.01))))
+      h.start(
+        .position(
+          side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market,
+          barrier: TripleBarrier(stopLoss: 0.05, takeProfit: 0.01))))
     #expect(h.run(3_000) { h.ours(.SELL).count == 1 })
     #expect(h.venuePosition == 10_000 && e.averageEntry == 10_001)
     #expect(h.ours(.SELL).map(\.priceTicks) == [10_101] && h.ours(.SELL).map(\.origQty) == [10_000])
@@ -123,7 +131,10 @@ final class ExecutorHarness {
   @Test func stopLossClosesAtMarket() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.position(side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market, barrier: TripleBarrier(stopLoss: 0.01, takeProfit: 0.03))))
+      h.start(
+        .position(
+          side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market,
+          barrier: TripleBarrier(stopLoss: 0.01, takeProfit: 0.03))))
     #expect(h.run(3_000) { h.ours(.SELL).count == 1 })
     try h.market(bid: 9_949, ask: 9_951)
     h.run(300) { false }
@@ -141,7 +152,10 @@ final class ExecutorHarness {
     let h = try ExecutorHarness()
     let t0 = cplat_now_ns()
     let e = try #require(
-      h.start(.position(side: .sell, amount: 10_000, entryPrice: nil, openOrderType: .market, barrier: TripleBarrier(timeLimitNs: 400 * ExecutorHarness.ms))))
+      h.start(
+        .position(
+          side: .sell, amount: 10_000, entryPrice: nil, openOrderType: .market,
+          barrier: TripleBarrier(timeLimitNs: 400 * ExecutorHarness.ms))))
     #expect(h.run(2_000) { h.venuePosition == -10_000 })
     #expect(h.run(3_000) { !e.isActive })
     #expect(cplat_now_ns() - t0 >= 400 * ExecutorHarness.ms)
@@ -153,7 +167,10 @@ final class ExecutorHarness {
   @Test func trailingStopFollowsTheBestReturn() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.position(side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market, barrier: TripleBarrier(trailingStop: (0.01, 0.005)))))
+      h.start(
+        .position(
+          side: .buy, amount: 10_000, entryPrice: nil, openOrderType: .market,
+          barrier: TripleBarrier(trailingStop: (0.01, 0.005)))))
     #expect(h.run(2_000) { h.venuePosition == 10_000 })
     // Entry 100.01; marks are mids.
     for (mid, stays) in [(Int64(10_081), true), (10_201, true), (10_171, true), (10_121, false)] {
@@ -172,7 +189,10 @@ final class ExecutorHarness {
   @Test func unfilledEntryExpires() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.position(side: .buy, amount: 10_000, entryPrice: 9_900, openOrderType: .limitMaker, barrier: TripleBarrier(stopLoss: 0.01, timeLimitNs: 300 * ExecutorHarness.ms))))
+      h.start(
+        .position(
+          side: .buy, amount: 10_000, entryPrice: 9_900, openOrderType: .limitMaker,
+          barrier: TripleBarrier(stopLoss: 0.01, timeLimitNs: 300 * ExecutorHarness.ms))))
     #expect(h.run(2_000) { h.ours(.BUY).map(\.priceTicks) == [9_900] })
     #expect(h.run(3_000) { !e.isActive })
     #expect(e.closeType == .expired && h.venuePosition == 0 && h.v.engine.openOrders(account: 1).isEmpty)
@@ -183,7 +203,10 @@ final class ExecutorHarness {
   @Test func dcaAveragesItsEntriesAndTakesProfitOnTheWhole() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.dca(side: .buy, levels: [(9_950, 10_000), (9_900, 10_000)], barrier: TripleBarrier(stopLoss: 0.05, takeProfit: 0.01))))
+      h.start(
+        .dca(
+          side: .buy, levels: [(9_950, 10_000), (9_900, 10_000)],
+          barrier: TripleBarrier(stopLoss: 0.05, takeProfit: 0.01))))
     #expect(h.run(2_000) { h.ours(.BUY).count == 2 })
     try h.market(bid: 9_940, ask: 9_960)
     try h.take(.SELL, lots: 10_000, at: 9_950)
@@ -206,7 +229,10 @@ final class ExecutorHarness {
   @Test func gridPlacesTheNextLevelOnEachFill() throws {
     let h = try ExecutorHarness()
     let e = try #require(
-      h.start(.grid(lower: 9_900, upper: 10_100, levels: 5, amountPerLevel: 10_000, limit: (stopLoss: 9_000, takeProfit: nil))))
+      h.start(
+        .grid(
+          lower: 9_900, upper: 10_100, levels: 5, amountPerLevel: 10_000,
+          limit: (stopLoss: 9_000, takeProfit: nil))))
     #expect(h.run(2_000) { h.ours(.BUY).map(\.priceTicks) == [9_900, 9_950] })
     try h.market(bid: 9_940, ask: 9_960)
     try h.take(.SELL, lots: 10_000, at: 9_950)
@@ -225,7 +251,9 @@ final class ExecutorHarness {
     let h = try ExecutorHarness()
     let t0 = cplat_now_ns()
     let e = try #require(
-      h.start(.twap(side: .buy, amount: 30_000, slices: 3, intervalNs: 150 * ExecutorHarness.ms, orderType: .market)))
+      h.start(
+        .twap(side: .buy, amount: 30_000, slices: 3, intervalNs: 150 * ExecutorHarness.ms, orderType: .market)
+      ))
     #expect(h.run(5_000) { !e.isActive })
     let trades = h.v.engine.myTrades(account: 1, symbol: "BTCUSDT")
     #expect(trades.map(\.qty) == [10_000, 10_000, 10_000])
@@ -237,7 +265,8 @@ final class ExecutorHarness {
   /// 0.2 % threshold): re-priced under the new bid; someone sells into it: completed.
   @Test func limitChaserFollowsTheBestBid() throws {
     let h = try ExecutorHarness()
-    let e = try #require(h.start(.limitChaser(side: .buy, amount: 10_000, distance: 0.001, refreshThreshold: 0.002)))
+    let e = try #require(
+      h.start(.limitChaser(side: .buy, amount: 10_000, distance: 0.001, refreshThreshold: 0.002)))
     #expect(h.run(2_000) { h.ours(.BUY).map(\.priceTicks) == [9_989] })  // 99.99 × 0.999 = 99.89
     try h.market(bid: 10_049, ask: 10_060)
     #expect(h.run(3_000) { h.ours(.BUY).map(\.priceTicks) == [10_038] })  // 100.49 × 0.999 = 100.38
@@ -255,13 +284,19 @@ final class ExecutorHarness {
       func determineActions(book: LadderBook, executors: [ExecutorInfo], now: Int64) -> [ExecutorAction] {
         guard created < 3, !executors.contains(where: \.isActive) else { return [] }
         created += 1
-        return [.create(.single(side: created % 2 == 1 ? .buy : .sell, amount: 5_000, price: nil, orderType: .market))]
+        return [
+          .create(
+            .single(side: created % 2 == 1 ? .buy : .sell, amount: 5_000, price: nil, orderType: .market))
+        ]
       }
     }
     let h = try ExecutorHarness()
     let c = Repeat()
     h.orchestrator.controller = c
-    #expect(h.run(5_000) { h.orchestrator.executors.count == 3 && h.orchestrator.executors.allSatisfy { !$0.isActive } })
+    #expect(
+      h.run(5_000) {
+        h.orchestrator.executors.count == 3 && h.orchestrator.executors.allSatisfy { !$0.isActive }
+      })
     #expect(h.orchestrator.executors.map(\.closeType) == [.completed, .completed, .completed])
     #expect(h.v.engine.myTrades(account: 1, symbol: "BTCUSDT").map(\.qty) == [5_000, 5_000, 5_000])
     #expect(h.venuePosition == 5_000)

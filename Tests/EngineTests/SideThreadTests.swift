@@ -32,7 +32,8 @@ import Testing
   @Test func aReportIsCountedAndLoggedOnTheSideThread() {
     final class Lines: @unchecked Sendable { var all: [String] = [] }
     let lines = Lines()
-    let side = SideThread<SideRecord>(capacity: 16) { r in ProblemLog.describe(r).map { lines.all.append($0) } }
+    let side = SideThread<SideRecord>(capacity: 16) { r in ProblemLog.describe(r).map { lines.all.append($0) }
+    }
     let log = ProblemLog(post: side.post)
     log.report(
       .malformedMarketMessage, .bookResync, message: Array("{\"e\":\"depthUpdate\",\"U\":1,\"u\"".utf8))

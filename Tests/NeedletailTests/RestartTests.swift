@@ -16,8 +16,10 @@ import Wire
 
   /// The `needletail` binary built beside this test bundle.
   var binary: String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("needletail")
-      .path
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+      "needletail"
+    )
+    .path
   }
 
   func start(_ args: [String], output: Pipe) throws -> Process {
@@ -39,7 +41,8 @@ import Wire
       Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
       return
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-restart-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-restart-\(UUID().uuidString)")
+      .path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
     let loop = try EventLoop()
@@ -86,13 +89,16 @@ import Wire
     """.write(toFile: config, atomically: true, encoding: .utf8)
     let db = dir + "/history.sqlite"
     let reader = try TradeStore(path: db)
-    func ours() -> [VenueOrder] { engine.orders.values.filter { $0.account == 1 }.sorted { $0.orderId < $1.orderId } }
+    func ours() -> [VenueOrder] {
+      engine.orders.values.filter { $0.account == 1 }.sorted { $0.orderId < $1.orderId }
+    }
 
     // Run 1: until its four quotes rest and a fill of one of them is in the history.
     let out1 = Pipe()
     let run1 = try start(["run", config, "--db", db], output: out1)
     loop.run(timeoutNs: 30_000_000_000) {
-      engine.openOrders(account: 1).count == 4 && ((try? reader.inFlightOrders(symbol: "BTCUSDT").count) ?? 0) == 4
+      engine.openOrders(account: 1).count == 4
+        && ((try? reader.inFlightOrders(symbol: "BTCUSDT").count) ?? 0) == 4
     }
     #expect(engine.openOrders(account: 1).count == 4, "run 1 never quoted")
     try trade(.SELL, lots: 400)  // into our best bid
@@ -107,7 +113,8 @@ import Wire
     // While nobody watches: the rest of that bid fills, the best ask fills in part.
     try trade(.SELL, lots: 600)
     try trade(.BUY, lots: 300)
-    let bestAsk = try #require(engine.openOrders(account: 1).filter { $0.side == .SELL }.min { $0.priceTicks < $1.priceTicks })
+    let bestAsk = try #require(
+      engine.openOrders(account: 1).filter { $0.side == .SELL }.min { $0.priceTicks < $1.priceTicks })
     #expect(bestAsk.executedQty == 300)
     // The last writes before the crash never committed: the best ask's placement and the first fill
     // are gone from the history (the side thread commits every batch, so this is the window a
@@ -155,8 +162,10 @@ import Wire
     #expect(fills.reduce(0) { $0 + $1.quantity } == trades.reduce(0) { $0 + $1.qty })
     let runs = try RunHistory.load(reader)
     #expect(runs.count == 2)
-    #expect(runs.reduce(0) { $0 + $1.bought } == trades.filter { $0.buyerAccount == 1 }.reduce(0) { $0 + $1.qty })
-    #expect(runs.reduce(0) { $0 + $1.sold } == trades.filter { $0.sellerAccount == 1 }.reduce(0) { $0 + $1.qty })
+    #expect(
+      runs.reduce(0) { $0 + $1.bought } == trades.filter { $0.buyerAccount == 1 }.reduce(0) { $0 + $1.qty })
+    #expect(
+      runs.reduce(0) { $0 + $1.sold } == trades.filter { $0.sellerAccount == 1 }.reduce(0) { $0 + $1.qty })
     #expect(runs.allSatisfy { $0.inFlight == 0 })
   }
 }

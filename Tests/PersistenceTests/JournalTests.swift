@@ -10,7 +10,8 @@ final class Idle: Strategy {
 }
 
 func temporaryPath(_ name: String) -> String {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-persist-\(UInt32.random(in: 0...UInt32.max))")
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "nt-persist-\(UInt32.random(in: 0...UInt32.max))")
   try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   return dir.appendingPathComponent(name).path
 }
@@ -93,7 +94,8 @@ func temporaryPath(_ name: String) -> String {
     let id = try store.addRun(run(prefix: "d-"))
     try store.add(
       StoredOrder(
-        clientOrderID: "d-1", runID: id, symbol: "BTCUSDT", side: .buy, price: 1, quantity: 10, venueOrderID: 0,
+        clientOrderID: "d-1", runID: id, symbol: "BTCUSDT", side: .buy, price: 1, quantity: 10,
+        venueOrderID: 0,
         state: .pendingCreate, filled: 0, createdNs: 1, updatedNs: 1))
     try store.setState("d-1", .open, venueOrderID: 55, atNs: 2)
     try store.setState("d-1", .cancelled, atNs: 3)

@@ -103,7 +103,9 @@ extension BinanceSession {
     // 1. Working orders of ours the history lacks.
     var todo = known.map { (id: $0.clientOrderID, adopted: false) }
     let knownIDs = Set(known.map(\.clientOrderID))
-    if case .ok(let body) = call({ self.rest.openOrders(symbol: symbol, $0) }), let list = body as? [[String: Any]] {
+    if case .ok(let body) = call({ self.rest.openOrders(symbol: symbol, $0) }),
+      let list = body as? [[String: Any]]
+    {
       for o in list {
         if let cid = o["clientOrderId"] as? String, ours(cid), !knownIDs.contains(cid) {
           todo.append((cid, true))
@@ -127,7 +129,8 @@ extension BinanceSession {
           }
           if got.state == .open || got.state == .partiallyFilled {
             let answer = call({ self.rest.cancel(symbol: symbol, clientOrderID: ClientOrderID(cid), $0) })
-            if case .ok(let c) = answer, let co = c as? [String: Any], let done = order(co, adopted: adopted) {
+            if case .ok(let c) = answer, let co = c as? [String: Any], let done = order(co, adopted: adopted)
+            {
               got = done
               got.cancelledNow = true
             } else {
@@ -161,7 +164,8 @@ extension BinanceSession {
 
     // 3. Orders of ours that finished while nobody watched: from the fills since the history's last.
     var from = fromTradeID
-    var byVenueID = Dictionary(out.orders.map { ($0.venueOrderID, $0.clientOrderID) }, uniquingKeysWith: { a, _ in a })
+    var byVenueID = Dictionary(
+      out.orders.map { ($0.venueOrderID, $0.clientOrderID) }, uniquingKeysWith: { a, _ in a })
     var pages = 0
     while pages < 50 {
       pages += 1
@@ -171,7 +175,8 @@ extension BinanceSession {
       for t in list {
         guard let f = myTrade(t, inst), byVenueID[f.orderID] == nil else { continue }
         if case .ok(let body) = call({ self.rest.status(symbol: symbol, venueOrderID: f.orderID, $0) }),
-          let o = body as? [String: Any], let cid = o["clientOrderId"] as? String, ours(cid), !seenIDs.contains(cid),
+          let o = body as? [String: Any], let cid = o["clientOrderId"] as? String, ours(cid),
+          !seenIDs.contains(cid),
           let got = order(o, adopted: !knownIDs.contains(cid))
         {
           seenIDs.insert(cid)
@@ -195,8 +200,10 @@ extension BinanceSession {
         guard let f = myTrade(t, inst) else { continue }
         out.trades.append(
           BinanceRecovery.Trade(
-            clientOrderID: o.clientOrderID, tradeID: f.tradeID, venueOrderID: f.orderID, side: o.side, price: f.price,
-            quantity: f.quantity, commission: (t["commission"] as? String).flatMap(BinanceOrderManager.units8) ?? 0,
+            clientOrderID: o.clientOrderID, tradeID: f.tradeID, venueOrderID: f.orderID, side: o.side,
+            price: f.price,
+            quantity: f.quantity,
+            commission: (t["commission"] as? String).flatMap(BinanceOrderManager.units8) ?? 0,
             commissionAsset: t["commissionAsset"] as? String ?? "", timeMs: int64(t["time"]) ?? 0))
       }
     }
