@@ -48,9 +48,11 @@ struct HistoryCommand: ParsableCommand {
 
 /// The history of a run being traded: settles what earlier runs left, then records this run.
 enum TradeHistory {
-  /// Settles the orders earlier runs on `venue` left in flight (see `BinanceSession.recover`) and
-  /// writes their outcome; orders of earlier paper runs or of other venues (a demo's venue ended
-  /// with it) cannot be asked about and are closed as `lost`. Returns what to tell the operator.
+  /// Settles the orders earlier live runs on `venue` left in flight (see `BinanceSession.recover`)
+  /// and writes their outcome. Orders of earlier paper and demo runs lived only in their process
+  /// (a demo's venue ended with it) and are closed as `lost`; those of live runs on other venues,
+  /// or when no session is given (paper), wait for a live run there. Returns what to tell the
+  /// operator.
   static func recover(path: String, session: BinanceSession?, venue: String, symbol: String) throws -> String?
   {
     let store = try TradeStore(path: path)
@@ -59,7 +61,8 @@ enum TradeHistory {
     let askable = Set(runs.filter { $0.mode == "live" && $0.venue == venue && session != nil }.map(\.id))
     var lines: [String] = []
     let now = Int64(Date().timeIntervalSince1970 * 1e9)
-    let closed = inFlight.filter { !askable.contains($0.runID) }
+    let live = Set(runs.filter { $0.mode == "live" }.map(\.id))
+    let closed = inFlight.filter { !live.contains($0.runID) }
     if !closed.isEmpty {
       try store.begin()
       for o in closed { try store.setState(o.clientOrderID, .lost, atNs: now) }
