@@ -68,18 +68,7 @@ import Wire
       sb.stop()
     }
     func pump(_ timeoutNs: Int64, until cond: () -> Bool) -> Bool {
-      var waking = true
-      func wake() {
-        guard waking else { return }
-        _ = loop.schedule(after: ms) { wake() }
-      }
-      wake()
-      defer { waking = false }
-      return loop.run(timeoutNs: timeoutNs) {
-        sa.turn()
-        sb.turn()
-        return cond()
-      }
+      BinanceSession.run([sa, sb], timeoutNs: timeoutNs, until: cond)
     }
     func ours(_ v: LoopbackVenue, _ side: OrderSide) -> [VenueOrder] {
       v.engine.openOrders(account: 1, symbol: "BTCUSDT").filter { $0.side == side }

@@ -124,6 +124,17 @@ public final class BinanceSession {
   /// A timer wakes the loop every `wakeNs` so the Clock ticks even when the venue is quiet.
   @discardableResult
   public func run(timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool) -> Bool {
+    Self.run([self], timeoutNs: timeoutNs, wakeNs: wakeNs, until: condition)
+  }
+
+  /// The same for several sessions sharing one loop (a strategy trading two venues on one
+  /// thread, e.g. cross-exchange market making): each takes its turn at every wake-up.
+  @discardableResult
+  public static func run(
+    _ sessions: [BinanceSession], timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool
+  ) -> Bool {
+    guard let loop = sessions.first?.loop else { return condition() }
+    precondition(sessions.allSatisfy { $0.loop === loop }, "sessions run together share one loop")
     var waking = true
     func wake() {
       guard waking else { return }
@@ -132,7 +143,7 @@ public final class BinanceSession {
     wake()
     defer { waking = false }
     return loop.run(timeoutNs: timeoutNs) {
-      turn()
+      for s in sessions { s.turn() }
       return condition()
     }
   }
