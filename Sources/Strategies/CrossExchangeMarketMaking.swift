@@ -91,7 +91,9 @@ public final class CrossExchangeMarketMaking {
   public private(set) var cancelsSent = 0
   public private(set) var stoppedReason: String?
   var nextTag: UInt64 = 1
-  var lastRepriceNs: [TradeSide: Int64] = [.buy: 0, .sell: 0]
+  /// When each side was last re-priced (the anti-hysteresis clock): bid, ask.
+  var lastRepriceNs: (buy: Int64, sell: Int64) = (0, 0)
+  static let sides: [TradeSide] = [.buy, .sell]
 
   public init(
     config: CrossExchangeMarketMakingConfig, makerRule: TradingRule, takerRule: TradingRule,
@@ -292,7 +294,7 @@ public final class CrossExchangeMarketMaking {
   /// Per side: cancel a quote that should go (see the config's active/passive rules), place one
   /// where there is none.
   func requote(now: Int64, intents: inout Intents) {
-    for side in [TradeSide.buy, .sell] {
+    for side in Self.sides {
       let current = quotes.first { $0.value.side == side }
       if let (tag, q) = current {
         if q.cancelling { continue }
@@ -302,7 +304,7 @@ public final class CrossExchangeMarketMaking {
           if profit == nil || profit! < config.minProfitability {
             cancel = true
           } else if let want = quote(side), want.price != q.price,
-            now - (lastRepriceNs[side] ?? 0) >= config.antiHysteresisNs
+            now - (side == .buy ? lastRepriceNs.buy : lastRepriceNs.sell) >= config.antiHysteresisNs
           {
             cancel = true
           }
@@ -312,7 +314,7 @@ public final class CrossExchangeMarketMaking {
             || now - q.createdNs >= config.limitOrderMinExpirationNs
         }
         if cancel || stoppedReason != nil {
-          lastRepriceNs[side] = now
+          if side == .buy { lastRepriceNs.buy = now } else { lastRepriceNs.sell = now }
           cancelQuote(tag, q, intents: &intents)
         }
         continue

@@ -16,7 +16,7 @@ public enum CloseType: String, Sendable, Equatable {
 
 /// Hummingbot's triple barrier: stop loss, take profit, time limit and trailing stop, each with
 /// the order type that closes the position. Returns as fractions of the entry price.
-public struct TripleBarrier: Sendable, Equatable {
+public struct TripleBarrier: Sendable {
   public var stopLoss: Double?
   public var takeProfit: Double?
   public var timeLimitNs: Int64?
@@ -35,17 +35,10 @@ public struct TripleBarrier: Sendable, Equatable {
     self.timeLimitNs = timeLimitNs
     self.trailingStop = trailingStop
   }
-  public static func == (a: Self, b: Self) -> Bool {
-    a.stopLoss == b.stopLoss && a.takeProfit == b.takeProfit && a.timeLimitNs == b.timeLimitNs
-      && a.trailingStop?.activation == b.trailingStop?.activation
-      && a.trailingStop?.delta == b.trailingStop?.delta
-      && a.takeProfitOrderType == b.takeProfitOrderType && a.stopLossOrderType == b.stopLossOrderType
-      && a.timeLimitOrderType == b.timeLimitOrderType
-  }
 }
 
 /// What an executor is asked to do (Hummingbot V2's executor configs).
-public enum ExecutorConfig: Sendable, Equatable {
+public enum ExecutorConfig: Sendable {
   /// Open `amount` on `side` (at `entryPrice`, or at once when nil / order type market), then
   /// close it by the first barrier reached.
   case position(
@@ -65,12 +58,10 @@ public enum ExecutorConfig: Sendable, Equatable {
   /// re-priced when the best moves more than `refreshThreshold` (fraction) from where it was.
   case single(side: TradeSide, amount: Int64, price: Int64?, orderType: ExecutorOrderType)
   case limitChaser(side: TradeSide, amount: Int64, distance: Double, refreshThreshold: Double)
-
-  public static func == (a: Self, b: Self) -> Bool { "\(a)" == "\(b)" }
 }
 
 /// An executor's state as a controller sees it.
-public struct ExecutorInfo: Sendable, Equatable {
+public struct ExecutorInfo: Sendable {
   public var id: Int
   public var config: ExecutorConfig
   public var isActive: Bool
@@ -89,7 +80,7 @@ public protocol Controller: AnyObject {
   func determineActions(book: LadderBook, executors: [ExecutorInfo], now: Int64) -> [ExecutorAction]
 }
 
-public enum ExecutorAction: Sendable, Equatable {
+public enum ExecutorAction: Sendable {
   case create(ExecutorConfig)
   case stop(id: Int)
 }
@@ -190,7 +181,7 @@ public class Executor {
     }
   }
 
-  func apply(_ e: TrackerEvent, tag: UInt64, now: Int64, book: LadderBook?, intents: inout Intents) {
+  func apply(_ e: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
     guard var o = orders[tag] else { return }
     switch e {
     case .filled(_, let f):
@@ -297,7 +288,7 @@ public final class ExecutorOrchestrator: Strategy {
 
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
     guard let e = owner[tag] else { return }
-    e.apply(event, tag: tag, now: now, book: lastBook, intents: &intents)
+    e.apply(event, tag: tag, now: now, intents: &intents)
     switch event {
     case .completed, .cancelled, .failed, .lost: owner[tag] = nil
     default: break
@@ -465,7 +456,6 @@ final class PositionExecutor: Executor {
 /// level down when a sell fills). Stops (closing what it holds at market) outside the limits.
 final class GridExecutor: Executor {
   var prices: [Int64] = []
-  var amount: Int64 = 0
   var started = false
   var stopLoss: Int64?
   var takeProfit: Int64?
@@ -478,7 +468,6 @@ final class GridExecutor: Executor {
     guard mid > 0 else { return }
     if !started {
       started = true
-      amount = a
       stopLoss = limit.stopLoss
       takeProfit = limit.takeProfit
       let n = max(levels, 2)
@@ -522,7 +511,6 @@ final class GridExecutor: Executor {
 /// TWAP: the amount in equal slices, one every interval; done when all are filled (a market
 /// slice that did not fill completely is sent again at the next interval).
 final class TWAPExecutor: Executor {
-  var sent: Int64 = 0
   var nextNs: Int64 = 0
 
   override func step(book: LadderBook, now: Int64, intents: inout Intents) {
@@ -545,11 +533,10 @@ final class TWAPExecutor: Executor {
       type == .market
       ? nil : (side == .buy ? book.bestBid : book.bestAsk).map { $0.tick * book.instrument.tickSize }
     place(side, q, price: price, type: type, book: book, now: now, intents: &intents)
-    sent += q
   }
 
-  /// A refused slice is sent at the next interval (what is left decides its size).
-  override func refused(_ o: OwnOrder, tag: UInt64, now: Int64) { sent -= o.quantity }
+  /// A refused slice is not resent as it was: the next interval sends what is left then.
+  override func refused(_ o: OwnOrder, tag: UInt64, now: Int64) {}
 }
 
 /// One order: limit, limit-maker, market, or a limit chaser that follows the best price.
