@@ -45,7 +45,6 @@ public struct Portfolio: Sendable, Equatable {
 
   /// Applies one fill of `quantity` at `price` on `side`; `taker` selects the fee rate.
   public mutating func fill(side: TradeSide, price: Int64, quantity: Int64, taker: Bool) {
-    let rate = Int128(taker ? fees.takerRate : fees.makerRate)
     let notional = Int128(price) * Int128(quantity)
     fills += 1
     volume += notional
@@ -68,19 +67,33 @@ public struct Portfolio: Sendable, Equatable {
     position += signed
     let baseUnits = Int128(quantity) * unitsPerBaseRaw
     let quoteUnits = notional * unitsPerQuoteRaw
+    let fee = self.fee(side: side, price: price, quantity: quantity, taker: taker)
+    feesInQuote += fee.inQuote
     switch side {
     case .buy:
-      let fee = Self.commission(baseUnits, rate: rate)
-      base += baseUnits - fee
+      base += baseUnits - fee.units
       quote -= quoteUnits
       boughtQuantity += quantity
-      feesInQuote += fee * Int128(price) / unitsPerBaseRaw
     case .sell:
-      let fee = Self.commission(quoteUnits, rate: rate)
       base -= baseUnits
-      quote += quoteUnits - fee
+      quote += quoteUnits - fee.units
       soldQuantity += quantity
-      feesInQuote += fee / unitsPerQuoteRaw
+    }
+  }
+
+  /// The fee one fill pays, in its own asset's units (the buyer's in base, the seller's in
+  /// quote), and the same in quote as price·quantity raws at the fill's price (rounded down).
+  public func fee(side: TradeSide, price: Int64, quantity: Int64, taker: Bool) -> (
+    units: Int128, inQuote: Int128
+  ) {
+    let rate = Int128(taker ? fees.takerRate : fees.makerRate)
+    switch side {
+    case .buy:
+      let fee = Self.commission(Int128(quantity) * unitsPerBaseRaw, rate: rate)
+      return (fee, fee * Int128(price) / unitsPerBaseRaw)
+    case .sell:
+      let fee = Self.commission(Int128(price) * Int128(quantity) * unitsPerQuoteRaw, rate: rate)
+      return (fee, fee / unitsPerQuoteRaw)
     }
   }
 

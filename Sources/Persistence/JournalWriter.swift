@@ -16,7 +16,8 @@ public final class JournalWriter: @unchecked Sendable {
   public private(set) var journal: OrderJournal!
   /// Wall clock minus the monotonic clock the records carry, taken at construction.
   let wallOffsetNs: Int64
-  var feeBook: Portfolio
+  /// The run's fee rules (only its `fee(side:price:quantity:taker:)` is used).
+  let feeRules: Portfolio
   var inTransaction = false
   public private(set) var writeErrors = 0
   public private(set) var lastError: String?
@@ -29,7 +30,7 @@ public final class JournalWriter: @unchecked Sendable {
     r.id = try store.addRun(run)
     self.run = r
     wallOffsetNs = Int64(Date().timeIntervalSince1970 * 1e9) - cplat_now_ns()
-    feeBook = Portfolio(
+    feeRules = Portfolio(
       base: 0, quote: 0, fees: run.fees, priceScale: run.priceScale, quantityScale: run.quantityScale)
     journal = OrderJournal(capacity: capacity, batchEnd: { [unowned self] in self.commit() }) {
       [unowned self] r in self.write(r)
@@ -69,9 +70,8 @@ public final class JournalWriter: @unchecked Sendable {
       case .failed: try store.setState(cid, .failed, atNs: at)
       case .lost: try store.setState(cid, .lost, atNs: at)
       case .filled:
-        let before = feeBook.feesInQuote
-        feeBook.fill(side: r.side, price: r.price, quantity: r.quantity, taker: false)
-        let fee = Int64(feeBook.feesInQuote - before)
+        let fee = Int64(
+          feeRules.fee(side: r.side, price: r.price, quantity: r.quantity, taker: false).inQuote)
         let added = try store.add(
           StoredFill(
             symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side,
