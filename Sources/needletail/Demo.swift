@@ -104,24 +104,20 @@ struct Demo: ParsableCommand {
     if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueName, symbol: "BTCUSDT") {
       say("history \(dbPath): \(note)")
     }
-    let writer = try JournalWriter(
+    let writer = try startHistory(
       path: dbPath,
       run: RunInfo(
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueName,
         symbol: "BTCUSDT",
         baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
-        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote))
-    session.host.journal = writer.journal
-    writer.start()
+        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), session: session)
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
       statusEvery: statusEvery)
     let record = venue.stopAndRead(account: 1)
     status.summary(record: record, allCancelled: flat)
-    writer.stop()
-    say(try historyLine(writer: writer, path: dbPath))
-    let history = try RunHistory.load(writer.store, run: writer.run.id).first
+    let history = try finishHistory(writer, path: dbPath)
     let historyAgrees = history.map { record.agrees(with: $0) } ?? false
     say(
       "history vs venue: \(historyAgrees ? "the same" : "DIFFERENT"): \(history?.fills ?? 0) fills (venue \(record.trades)), bought \(status.qty(history?.bought ?? 0)) / sold \(status.qty(history?.sold ?? 0)) BTC, balances \(historyAgrees ? "equal" : "differ")"

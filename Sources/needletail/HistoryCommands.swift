@@ -125,13 +125,27 @@ enum TradeHistory {
 /// characters; the tag after it is at most 20 digits. The history finds a run's orders by it.
 func newClientIDPrefix() -> String { "nt" + String(UInt32.random(in: 0...UInt32.max), radix: 16) + "-" }
 
-/// The closing line about the history just written (the side thread has stopped).
-func historyLine(writer: JournalWriter, path: String) throws -> String {
+/// Opens the history at `path` for a new run and attaches it to `session`'s host: from now on
+/// every order change goes to the side thread, which writes it. End with `finishHistory`.
+func startHistory(path: String, run: RunInfo, session: BinanceSession) throws -> JournalWriter {
+  let writer = try JournalWriter(path: path, run: run)
+  session.host.journal = writer.journal
+  writer.start()
+  return writer
+}
+
+/// Stops the side thread (what is queued is written), prints the closing line about this run's
+/// history, and returns that history.
+@discardableResult
+func finishHistory(_ writer: JournalWriter, path: String) throws -> RunHistory? {
+  writer.stop()
   let problems =
     writer.writeErrors > 0 || writer.dropped > 0
     ? " — WARNING: \(writer.writeErrors) writes failed (\(writer.lastError ?? "")), \(writer.dropped) records dropped"
     : ""
   let h = try RunHistory.load(writer.store, run: writer.run.id).first
-  return
+  say(
     "history: run \(writer.run.id) in \(path): \(h?.orders ?? 0) orders, \(h?.fills ?? 0) fills (needletail history \(path) --run \(writer.run.id))\(problems)"
+  )
+  return h
 }

@@ -115,24 +115,21 @@ struct Run: ParsableCommand {
     strategy.portfolio = Portfolio(
       base: base, quote: quote, fees: fees, priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)
-    let writer = try JournalWriter(
+    let writer = try startHistory(
       path: dbPath,
       run: RunInfo(
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: cfg.mode == .paper ? "paper" : "live",
         venue: venueName, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
         priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees,
         prefix: prefix,
-        startBase: base, startQuote: quote))
-    session.host.journal = writer.journal
-    writer.start()
+        startBase: base, startQuote: quote), session: session)
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: strategy, tracker: tracker, instrument: instrument,
       duration: cfg.durationSeconds,
       statusEvery: cfg.statusEverySeconds)
     status.summary(record: nil, allCancelled: flat)
-    writer.stop()
-    say(try historyLine(writer: writer, path: dbPath))
+    try finishHistory(writer, path: dbPath)
   }
 }
 
