@@ -43,6 +43,11 @@ public final class FaultInjector {
   public internal(set) var counts: [String: Int] = [:]
   /// Until when (venue ms) the last 429/418 told the client to stay away.
   var backoffUntilMs: Int64 = 0
+  /// When (venue ms) that 429/418 was handed to its connection (`.max` until then). Requests
+  /// already on their way at that moment — from another connection of the same client, say —
+  /// could not have obeyed it, and are refused without a ban.
+  var limitSentMs: Int64 = .max
+  static let inFlightGraceMs: Int64 = 250
 
   public init(_ plan: FaultPlan) {
     self.plan = plan
@@ -106,20 +111,31 @@ extension VenueREST {
     let isOrderCall = req.path == "/api/v3/order" && (req.method == "POST" || req.method == "DELETE")
     var answer: (HTTPResponseHead, [UInt8])?
     let now = clockMs()
-    if now < f.backoffUntilMs {
+    if now < f.backoffUntilMs && !f.couldHaveObeyed(req, body, now: now) {
+      // Sent before the client could know: refused like its neighbours, not held against it.
+      f.counts["429 for a request already in flight", default: 0] += 1
+      var a = json(
+        429, -1003,
+        "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
+      a.0.headers.add("Retry-After", String(max(1, (f.backoffUntilMs - now + 999) / 1000)))
+      answer = a
+    } else if now < f.backoffUntilMs {
       f.counts["418 for ignoring Retry-After", default: 0] += 1
       let wait = 2 * f.plan.retryAfterSeconds
       f.backoffUntilMs = now + Int64(wait) * 1000
+      f.limitSentMs = .max
       var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
       a.0.headers.add("Retry-After", String(wait))
       answer = a
     } else if f.roll(f.plan.force418, "forced 418") {
       f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.limitSentMs = .max
       var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
       a.0.headers.add("Retry-After", String(f.plan.retryAfterSeconds))
       answer = a
     } else if f.roll(f.plan.force429, "forced 429") {
       f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.limitSentMs = .max
       var a = json(
         429, -1003,
         "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
@@ -142,10 +158,32 @@ extension VenueREST {
     if let a = answer, a.0.status == 200, f.roll(f.plan.malformedResponse, "REST body cut short") {
       answer = (a.0, Array(a.1.prefix(a.1.count / 2)))
     }
-    if let delay = f.latency() {
-      loop.schedule(after: delay) { respond(answer) }
-    } else {
+    // A 429/418 that starts a Retry-After: note when the client is told.
+    let tells = f.limitSentMs == .max && now < f.backoffUntilMs
+    let clock = clockMs
+    func send() {
+      if tells && f.limitSentMs == .max { f.limitSentMs = clock() }
       respond(answer)
     }
+    if let delay = f.latency() {
+      loop.schedule(after: delay) { send() }
+    } else {
+      send()
+    }
+  }
+}
+
+extension FaultInjector {
+  /// False when the request was on its way before the last 429/418 reached its connection: while
+  /// that answer is still held back (injected latency); for a signed request, a `timestamp` not
+  /// later than the moment it was sent; for an unsigned one, arriving within `inFlightGraceMs`.
+  func couldHaveObeyed(_ req: HTTPRequestHead, _ body: [UInt8], now: Int64) -> Bool {
+    if limitSentMs == .max { return false }
+    let query = req.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+    let signedAt =
+      VenueREST.params(query)["timestamp"].flatMap { Int64($0) }
+      ?? VenueREST.params(String(decoding: body, as: UTF8.self))["timestamp"].flatMap { Int64($0) }
+    if let signedAt { return signedAt > limitSentMs }
+    return now >= limitSentMs + Self.inFlightGraceMs
   }
 }

@@ -29,6 +29,31 @@ import Wire
     #expect(rest.faults?.counts["response lost after accept"] == 1)
   }
 
+  /// A 429 bans only a client that comes back after it was told: a request signed before the
+  /// 429 went out (in flight on another connection) gets a 429 and no ban; one signed after it,
+  /// within the Retry-After, gets the 418 with a doubled Retry-After.
+  @Test func onlyRequestsSentAfterA429AreBanned() throws {
+    var plan = FaultPlan()
+    plan.retryAfterSeconds = 5
+    let (loop, rest, server, c) = try venue(plan)
+    defer { withExtendedLifetime(server) {} }
+    defer { loop.shutdown() }
+    let f = try #require(rest.faults)
+    f.arm("forced 429")
+    let signedBefore = nowMs() - 1
+    let first = c.send("POST", "/api/v3/order", query: "\(order)&timestamp=\(nowMs())")
+    #expect(first.status == 429 && first.headers["retry-after"] == "5")
+    let inFlight = c.send("POST", "/api/v3/order", query: "\(order)&timestamp=\(signedBefore)")
+    #expect(inFlight.status == 429, "signed before the 429 went out: refused, not banned")
+    #expect(
+      f.counts["429 for a request already in flight"] == 1 && f.counts["418 for ignoring Retry-After"] == nil)
+    loop.run(timeoutNs: 5_000_000) { false }
+    let ignoring = c.send("POST", "/api/v3/order", query: "\(order)&timestamp=\(nowMs())")
+    #expect(ignoring.status == 418 && ignoring.headers["retry-after"] == "10")
+    #expect(f.counts["418 for ignoring Retry-After"] == 1)
+    #expect(rest.engine.openOrders(account: 1).isEmpty, "nothing was placed")
+  }
+
   @Test func serverErrorsBeforeAndAfterProcessing() throws {
     var plan = FaultPlan()
     plan.serverErrorBefore = 1
