@@ -177,7 +177,8 @@ public final class PureMarketMaking: MarketMakingStrategy {
   public private(set) var filledSellsBalance = 0
   public private(set) var lastTradePrice: Int64 = 0
   public private(set) var lastOwnTradePrice: Int64 = 0
-  var band: (ceiling: Double, floor: Double, setNs: Int64)? = nil
+  /// The moving price band in force (ceiling, floor, when it was last set), when one is on.
+  public private(set) var band: (ceiling: Double, floor: Double, setNs: Int64)? = nil
   /// The reference price the working quotes were made from (event-driven re-quotes compare with it).
   var quotedReference = 0.0
   var book: LadderBook?

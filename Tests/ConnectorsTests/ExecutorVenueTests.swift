@@ -23,13 +23,20 @@ final class ExecutorHarness {
   var orchestrator: ExecutorOrchestrator { strategy as! ExecutorOrchestrator }
 
   /// The Venue with someone else's book at 99.99 / 100.01 and `make`'s strategy trading it
-  /// (given the rule and the account's balances as a portfolio).
+  /// (given the rule and the account's balances as a portfolio). `balances` (BTC, USDT), when
+  /// given, replace account 1's 100 BTC and 1,000,000 USDT.
   init(
-    clockTickMs: Int64 = 20,
+    clockTickMs: Int64 = 20, balances: (btc: Double, usdt: Double)? = nil,
     _ make: (TradingRule, Portfolio) -> Strategy = { rule, p in ExecutorOrchestrator(rule: rule, portfolio: p)
     }
   ) throws {
     v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 0, liquidityQuantity: 0)
+    if let balances {
+      for (asset, amount) in [("BTC", balances.btc), ("USDT", balances.usdt)] {
+        let have = v.engine.balance(account: 1, asset: asset).free
+        v.engine.deposit(account: 1, asset: asset, units: Int128(amount * 1e6) * 1_000_000_000_000 - have)
+      }
+    }
     let rule = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1)
     let b = try Self.balances(v)
     strategy = make(

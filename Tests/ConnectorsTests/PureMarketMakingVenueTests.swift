@@ -170,3 +170,150 @@ import Wire
     )
   }
 }
+
+/// Pure market making's inventory skew, ping-pong and price band at the Venue, against another
+/// account's book at 99.99 / 100.01 (mid 100.00), with what Hummingbot's documentation says each
+/// one does checked on the orders the venue holds.
+@Suite(.serialized) struct PureMarketMakingModifierVenueTests {
+  static func start(
+    _ edit: (inout PureMarketMakingConfig) -> Void, balances: (btc: Double, usdt: Double)? = nil
+  ) throws -> (ExecutorHarness, PureMarketMaking) {
+    var c = PureMarketMakingConfig()
+    c.orderAmount = 10_000
+    c.orderRefreshTimeNs = 200 * ExecutorHarness.ms
+    c.filledOrderDelayNs = 300 * ExecutorHarness.ms
+    edit(&c)
+    var pmm: PureMarketMaking!
+    let h = try ExecutorHarness(balances: balances) { rule, p in
+      pmm = PureMarketMaking(
+        config: c, rule: rule,
+        instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1),
+        portfolio: p)
+      return pmm
+    }
+    return (h, pmm)
+  }
+
+  /// Our orders at the venue: (price, size) by side, best first.
+  static func book(_ h: ExecutorHarness) -> (buys: [[Int64]], sells: [[Int64]]) {
+    (
+      h.ours(.BUY).reversed().map { [$0.priceTicks, $0.origQty] },
+      h.ours(.SELL).map { [$0.priceTicks, $0.origQty] }
+    )
+  }
+
+  /// Someone fills our best `side` order: they trade through the other account's 10 BTC at the
+  /// top and then our order, and the other account's book is put back.
+  static func fillOurTop(_ h: ExecutorHarness, _ side: OrderSide, lots: Int64, at ticks: Int64) throws {
+    try h.take(side == .BUY ? .SELL : .BUY, lots: 1_000_000 + lots, at: ticks)
+    try h.market(bid: 9_999, ask: 10_001)
+  }
+
+  /// Inventory skew (target 50 %, range 3 × the order amount): holding 1.2 BTC and 80 USDT at
+  /// 100.00 is 60 % in base, two thirds of the way to the range's edge, so the bid is sized
+  /// ⅓ × 0.1 and the ask 1⅔ × 0.1 (the two always sum to twice the amount). After someone buys
+  /// the whole ask at 101.00, base is 103.33 of 200.15 in value: the bid grows to 0.08913 and the
+  /// ask shrinks to 0.11086, closer to even — at the venue, order by order.
+  @Test func inventorySkewSizesOrdersTowardTheTarget() throws {
+    let (h, pmm) = try Self.start(
+      {
+        $0.inventorySkew = true
+        $0.inventoryTargetBase = 0.5
+        $0.inventoryRangeMultiplier = 3
+      }, balances: (btc: 1.2, usdt: 80))
+    #expect(h.run(5_000) { h.ours(.BUY).count == 1 && h.ours(.SELL).count == 1 })
+    #expect(
+      Self.book(h).buys == [[9_900, 3_333]] && Self.book(h).sells == [[10_100, 16_666]], "\(Self.book(h))")
+    try Self.fillOurTop(h, .SELL, lots: 16_666, at: 10_100)
+    #expect(h.run(5_000) { pmm.portfolio.fills == 1 })
+    // base 1.2 − 0.16666 = 1.03334 BTC; quote 80 + 16.83266 − 0.01683 fee = 96.81583 USDT;
+    // (103.334 − 100.0749) / 30 of the way to the edge: bid × 0.89136, ask × 1.10864.
+    #expect(
+      h.run(5_000) { h.ours(.BUY).first?.origQty == 8_913 && h.ours(.SELL).first?.origQty == 11_086 },
+      "\(Self.book(h))")
+    #expect(Self.book(h).buys == [[9_900, 8_913]] && Self.book(h).sells == [[10_100, 11_086]])
+    #expect(h.run(3_000) { !h.tracker.orders.values.contains { !$0.state.isDone && $0.state != .open } })
+    #expect(expectAgreement(engine: h.v.engine, tracker: h.tracker) >= 4)
+  }
+
+  /// Ping-pong with two levels: after our top bid fills, the next set has one bid (the top level
+  /// gone) and both asks; after an ask fills too, buys and sells are even again and both sides
+  /// have both levels.
+  @Test func pingPongTakesTheFilledSidesTopLevelUntilTheOtherSideFills() throws {
+    let (h, pmm) = try Self.start {
+      $0.orderLevels = 2
+      $0.orderLevelSpread = 0.005
+      $0.pingPong = true
+    }
+    let both = (
+      buys: [[Int64(9_900), 10_000], [9_850, 10_000]], sells: [[Int64(10_100), 10_000], [10_150, 10_000]]
+    )
+    #expect(h.run(5_000) { h.ours(.BUY).count == 2 && h.ours(.SELL).count == 2 })
+    #expect(Self.book(h) == both, "\(Self.book(h))")
+    try Self.fillOurTop(h, .BUY, lots: 10_000, at: 9_900)
+    #expect(h.run(5_000) { pmm.portfolio.fills == 1 })
+    let placedBefore = pmm.placed
+    #expect(h.run(5_000) { pmm.placed >= placedBefore + 3 && h.ours(.SELL).count == 2 }, "\(Self.book(h))")
+    #expect(Self.book(h).buys == [[9_850, 10_000]] && Self.book(h).sells == both.sells, "\(Self.book(h))")
+    #expect(pmm.filledBuysBalance == 1 && pmm.filledSellsBalance == 0)
+    // It stays so refresh after refresh.
+    let deferred = pmm.refreshesDeferred
+    #expect(h.run(5_000) { pmm.refreshesDeferred >= deferred + 3 })
+    #expect(Self.book(h).buys == [[9_850, 10_000]] && Self.book(h).sells == both.sells, "\(Self.book(h))")
+    try Self.fillOurTop(h, .SELL, lots: 10_000, at: 10_100)
+    #expect(h.run(5_000) { pmm.portfolio.fills == 2 })
+    #expect(h.run(5_000) { h.ours(.BUY).count == 2 && h.ours(.SELL).count == 2 }, "\(Self.book(h))")
+    #expect(Self.book(h) == both)
+    #expect(h.venuePosition == 0)
+  }
+
+  /// A price ceiling of 100.50 and a floor of 99.50: with the mid at 100.81 only the ask is
+  /// quoted (no buying above the ceiling), at 99.21 only the bid (no selling below the floor),
+  /// and back at 100.00 both.
+  @Test func priceCeilingAndFloorQuoteOneSide() throws {
+    let (h, _) = try Self.start {
+      $0.priceCeiling = 10_050
+      $0.priceFloor = 9_950
+    }
+    #expect(h.run(5_000) { h.ours(.BUY).count == 1 && h.ours(.SELL).count == 1 })
+    try h.market(bid: 10_080, ask: 10_082)
+    // 100.81 × 1.01 = 101.8181 → 101.82.
+    #expect(
+      h.run(5_000) { h.ours(.BUY).isEmpty && h.ours(.SELL).map(\.priceTicks) == [10_182] }, "\(Self.book(h))")
+    #expect(h.run(1_000) { !h.ours(.BUY).isEmpty } == false, "no bid while above the ceiling")
+    try h.market(bid: 9_920, ask: 9_922)
+    // 99.21 × 0.99 = 98.2179 → 98.21.
+    #expect(
+      h.run(5_000) { h.ours(.SELL).isEmpty && h.ours(.BUY).map(\.priceTicks) == [9_821] }, "\(Self.book(h))")
+    #expect(h.run(1_000) { !h.ours(.SELL).isEmpty } == false, "no ask while below the floor")
+    try h.market(bid: 9_999, ask: 10_001)
+    #expect(
+      h.run(5_000) {
+        h.ours(.BUY).map(\.priceTicks) == [9_900] && h.ours(.SELL).map(\.priceTicks) == [10_100]
+      })
+  }
+
+  /// A moving band of ±0.5 % set from the mid and renewed every 1.5 s: at first 99.50–100.50,
+  /// so a move to 100.81 leaves only the ask; when the band is renewed around 100.81 the bid
+  /// comes back, at 99.80.
+  @Test func movingPriceBandFollowsThePriceAfterItsRefreshTime() throws {
+    let (h, pmm) = try Self.start {
+      $0.movingPriceBand = true
+      $0.movingPriceCeiling = 0.005
+      $0.movingPriceFloor = 0.005
+      $0.movingPriceBandRefreshNs = 1_500 * ExecutorHarness.ms
+    }
+    #expect(h.run(5_000) { h.ours(.BUY).count == 1 && h.ours(.SELL).count == 1 })
+    let first = try #require(pmm.band)
+    #expect(abs(first.ceiling - 10_050) < 1e-6 && abs(first.floor - 9_950) < 1e-6)
+    try h.market(bid: 10_080, ask: 10_082)
+    #expect(
+      h.run(5_000) { h.ours(.BUY).isEmpty && h.ours(.SELL).map(\.priceTicks) == [10_182] }, "\(Self.book(h))")
+    #expect(pmm.band?.setNs == first.setNs, "the band has not moved yet")
+    // 100.81 × 0.99 = 99.8019 → 99.80.
+    #expect(h.run(5_000) { h.ours(.BUY).map(\.priceTicks) == [9_980] }, "\(Self.book(h))")
+    let renewed = try #require(pmm.band)
+    #expect(renewed.setNs - first.setNs >= 1_500 * ExecutorHarness.ms)
+    #expect(abs(renewed.ceiling - 10_081 * 1.005) < 1e-6 && abs(renewed.floor - 10_081 * 0.995) < 1e-6)
+  }
+}
