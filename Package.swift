@@ -63,7 +63,8 @@ let package = Package(
     .executableTarget(
       name: "needletail",
       dependencies: [
-        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies", "Persistence",
+        "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies",
+        "Persistence",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]
@@ -71,7 +72,9 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The order-tracking soak against the Venue (a CI test runs it small, perf/soak.sh at 100,000).
     .target(name: "Conformance", dependencies: ["Engine", "FastBook"]),
-    .target(name: "Soak", dependencies: ["Connectors", "Conformance", "Engine", "FastBook", "Venue", "Wire"]),
+    .target(
+      name: "Soak",
+      dependencies: ["Connectors", "Conformance", "Engine", "FastBook", "Strategies", "Venue", "Wire"]),
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
@@ -84,12 +87,20 @@ let package = Package(
     .testTarget(name: "CSimdJSONTests", dependencies: ["CSimdJSON", "FastBook", "TestSupport"]),
     .testTarget(name: "CRingTests", dependencies: ["CRing"]),
     .testTarget(name: "WireTests", dependencies: ["Wire", "CPlatform", "TestSupport"]),
-    .testTarget(name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
+    .testTarget(
+      name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Engine", "FastBook"]),
-    .testTarget(name: "NeedletailTests", dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire"]),
+    .testTarget(
+      name: "NeedletailTests",
+      dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire"]),
     .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "FastBook"]),
-    .testTarget(name: "ConnectorsTests", dependencies: ["Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance", "Strategies"]),
+    .testTarget(
+      name: "ConnectorsTests",
+      dependencies: [
+        "Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance",
+        "Strategies",
+      ]),
   ],
   cxxLanguageStandard: .cxx17
 )

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Tick-to-trade against the Venue over loopback TLS (see Sources/Soak/TickToTrade.swift):
 # the venue changes its book and sends the depth diff, the engine's probe strategy answers each
-# book change with an order, the venue stamps its arrival. Three layouts, then a same-run
+# book change with an order, the venue stamps its arrival. Three layouts; then the same with
+# event-driven pure market making instead of the probe (each change moves the mid, the first
+# cancel of the re-quote is the sample) on the two spinning layouts; then a same-run
 # baseline: a WebSocket-over-TLS echo round trip between two busy-polling Wire processes (the
 # transport floor under venue-to-venue, which crosses that same path once each way).
-#   bash perf/t2t.sh [SAMPLES]        (default 100000)
+#   bash perf/t2t.sh [SAMPLES [PMM_SAMPLES]]        (defaults 100000, 50000)
 # Writes perf/out/t2t-raw.txt and prints a summary (perf/out/t2t-summary.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
+NP=${2:-50000}
 OUT=perf/out
 mkdir -p "$OUT/pki" perf/baselines/bin
 swift build -c release --product needletail-perf >/dev/null
@@ -21,6 +24,10 @@ LOG=$OUT/t2t-raw.txt
 for layout in one-thread-spin one-thread two-threads; do
   echo "== $layout" | tee -a "$LOG"
   LD_PRELOAD=$B/malloc_count.so $P t2t "$N" $layout >>"$LOG"
+done
+for layout in one-thread-spin two-threads; do
+  echo "== pmm $layout" | tee -a "$LOG"
+  LD_PRELOAD=$B/malloc_count.so $P t2t "$NP" $layout pmm >>"$LOG"
 done
 # Baseline: WSS echo round trips, client CPU 0, server CPU 1, both busy-polling.
 source perf/pki.sh
@@ -48,7 +55,11 @@ for b in blocks:
     print(f"\nsamples {kv.get('t2t_samples')}, engine allocations {kv.get('t2t_engine_allocations')}, "
           f"step timeouts {kv.get('t2t_step_timeouts')}, unmatched {kv.get('t2t_unmatched_arrivals')}, "
           f"tracker {kv.get('t2t_tracker_cancelled')}/{kv.get('t2t_tracker_orders')} expired = venue "
-          f"{kv.get('t2t_venue_expired')}/{kv.get('t2t_venue_orders')}\n")
+          f"{kv.get('t2t_venue_expired')}/{kv.get('t2t_venue_orders')}")
+    if "t2t_pmm_placed" in kv:
+        print(f"pmm: placed {kv['t2t_pmm_placed']}, cancels {kv['t2t_pmm_cancels']}, venue cancelled "
+              f"{kv['t2t_venue_cancelled']} open {kv['t2t_venue_open']}, tracker open {kv['t2t_tracker_open']}")
+    print()
     if rtt:
         pass
     v2v = float(kv.get("t2t_venue_to_venue_p50_us", "nan"))

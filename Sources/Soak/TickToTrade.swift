@@ -3,6 +3,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Strategies
 import Synchronization
 import Venue
 import Wire
@@ -17,6 +18,11 @@ import Wire
 ///
 /// The venue steps one book change at a time and waits for the probe's order (or a timeout)
 /// before the next, so every sample is one clean round with no queue in front of it.
+///
+/// With `strategy = .pureMarketMaking` the engine runs event-driven pure market making instead
+/// (one level a side, refresh tolerance 0): each step moves the mid by half a tick, the strategy
+/// pulls both quotes (the sample ends at the first cancel's arrival) and, once the venue has
+/// confirmed the cancels, places two new ones; the venue steps again when both have arrived.
 public struct TickToTradeConfig: Sendable {
   public enum Layout: String, Sendable {
     /// DESIGN.md's runtime: a wire thread and a strategy thread, each busy-polling.
@@ -40,6 +46,16 @@ public struct TickToTradeConfig: Sendable {
   /// Whether the venue's loop busy-polls too (one-thread layout: venue and engine each spin on a
   /// core of their own, so neither side pays a wake-up).
   public var venueSpin = false
+  public enum StrategyKind: String, Sendable {
+    /// An IOC order at the touch for every book change, tagged with the change's update id.
+    case probe
+    /// Event-driven pure market making: a mid move re-quotes (cancel both, place both).
+    case pureMarketMaking = "pmm"
+  }
+  public var strategy = StrategyKind.probe
+  /// Pure market making: how long the venue waits after a re-quote's last order before the next
+  /// book change (the order answers reach the engine first).
+  public var settleNs: Int64 = 200_000
   public init() {}
 }
 
@@ -77,6 +93,13 @@ public struct TickToTradeReport: Sendable {
   public var venueOrders = 0
   public var venueExpired = 0
   public var probePlaced = 0
+  /// Pure market making: orders placed and cancels sent, and the venue's open orders at the end
+  /// (its last two quotes) against the tracker's.
+  public var strategyPlaced = 0
+  public var strategyCancels = 0
+  public var venueCancelled = 0
+  public var venueOpen = 0
+  public var trackerOpen = 0
   public var ruleRefusals = 0
   public var gateRefusals = 0
   public var outboundFull = 0
@@ -149,6 +172,8 @@ final class T2TShared: @unchecked Sendable {
   var unmatched = 0
   var venueOrders = 0
   var venueExpired = 0
+  var venueCancelled = 0
+  var venueOpen = 0
   var error: String?
 }
 
@@ -177,21 +202,24 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   }
 
   // MARK: engine (strategy side, owned by the strategy thread once it starts)
-  let tracker = OrderTracker(capacity: c.samples + c.warmup + 4096)
-  tracker.prefault(count: c.samples + c.warmup + 4096)
+  // The probe sends one order a step; the market maker places two and cancels two.
+  let (ordersPerStep, commandsPerStep) = c.strategy == .pureMarketMaking ? (2, 4) : (1, 1)
+  let tracker = OrderTracker(capacity: ordersPerStep * (c.samples + c.warmup) + 4096)
+  tracker.prefault(count: ordersPerStep * (c.samples + c.warmup) + 4096)
   let probe = ProbeStrategy(quantity: 10)  // 0.0001 BTC
+  let rule = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1)
+  let pmm = c.strategy == .pureMarketMaking ? t2tMarketMaker(rule: rule) : nil
   var limits = RiskLimits()
   limits.maxOrderQuantity = 1_000
   limits.maxOpenOrders = 1_000
   limits.priceBandBps = 100
   let host = StrategyHost(
-    strategy: probe, symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
-    limits: limits, tracker: tracker, prefix: prefix)
+    strategy: pmm ?? probe, symbol: "BTCUSDT", rule: rule, limits: limits, tracker: tracker, prefix: prefix)
   probe.host = host
   let book = LadderBook(instrument: inst, windowTicks: 1 << 16, overflowCapacity: 4096, centreTick: 5_000_000)
   let runtime = StrategyRuntime(
     host: host, book: book, clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()))
-  let log = LatencyLog(capacity: c.samples + c.warmup + 4096)
+  let log = LatencyLog(capacity: commandsPerStep * (c.samples + c.warmup) + 4096)
   var wireAllocs: UInt64 = 0
   var strategyAllocs: UInt64 = 0
   var report = TickToTradeReport()
@@ -286,21 +314,35 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   report.venueOrders = shared.venueOrders
   report.venueExpired = shared.venueExpired
   report.probePlaced = probe.placed
+  report.strategyPlaced = pmm?.placed ?? probe.placed
+  report.strategyCancels = pmm?.cancelsSent ?? 0
+  report.venueCancelled = shared.venueCancelled
+  report.venueOpen = shared.venueOpen
   report.ruleRefusals = host.ruleRefusals
   report.gateRefusals = RiskRefusal.allCases.reduce(0) { $0 + host.gate.refusals($1) }
   report.outboundFull = host.outboundFull
   report.resets = runtime.applier.resets
   report.trackerOrders = tracker.orders.count
   for o in tracker.orders.values {
-    if o.state == .cancelled { report.trackerCancelled += 1 } else { report.trackerOther += 1 }
+    if o.state == .cancelled {
+      report.trackerCancelled += 1
+    } else if o.state == .open {
+      report.trackerOpen += 1
+    } else {
+      report.trackerOther += 1
+    }
   }
-  for s in log.all where Int64(s.tag) >= shared.firstMeasuredID {
-    guard let sent = shared.venueSent[Int64(s.tag)], let arrived = shared.venueArrival[Int64(s.tag)] else {
+  // The first order command each measured book change caused (the probe's order; the market
+  // maker's first cancel — its places, caused by the cancels' answers, carry no update id).
+  var seen = Set<Int64>()
+  for s in log.all where s.stamps.updateID >= shared.firstMeasuredID {
+    let u = s.stamps.updateID
+    guard seen.insert(u).inserted, let sent = shared.venueSent[u], let arrived = shared.venueArrival[u] else {
       continue
     }
     report.samples.append(
       TickToTradeSample(
-        updateID: Int64(s.tag), venueSentNs: sent, recvNs: s.stamps.recvNs, decodedNs: s.stamps.decodedNs,
+        updateID: u, venueSentNs: sent, recvNs: s.stamps.recvNs, decodedNs: s.stamps.decodedNs,
         appliedNs: s.stamps.appliedNs, decidedNs: s.stamps.decidedNs, queuedNs: s.queuedNs, sentNs: s.sentNs,
         venueArrivalNs: arrived))
   }
@@ -334,10 +376,18 @@ func runVenue(
   var step = 0
   let prefixBytes = Array(("\"newClientOrderId\":\"" + prefix).utf8)
 
+  let pmm = c.strategy == .pureMarketMaking
+  let anyOurs = Array(("ClientOrderId\":\"" + prefix).utf8)
+  let placeMethod = Array("\"order.place\"".utf8)
+  var placesThisStep = 0
   var started = false
+  var stepping = false
   host.streams.onDiffSent = { _, u, ns in
     shared.venueSent[u] = ns
     guard started else { return }  // diffs of the initial book, before stepping
+    // The market maker's own orders change the book too, and the venue's periodic diffs carry
+    // them: only the diff a step sends is a change to answer.
+    guard stepping || !pmm else { return }
     pending = u
     pendingSince = ns
   }
@@ -353,15 +403,39 @@ func runVenue(
       shared.firstMeasuredID = engine.bookUpdateID(symbol: "BTCUSDT") + 1
       shared.measuring.store(true, ordering: .releasing)
     }
-    // One change a step: the size of one level below the touch, cycling over five levels.
     step += 1
-    let k = Int64(1 + step % 5)
-    engine.setMarketLevel(
-      symbol: "BTCUSDT", side: .BUY, ticks: mid - 1 - k, quantity: 100_000 + Int64(step % 7) * 1_000)
+    if pmm {
+      // The best bid goes and comes back: the mid moves by half a tick each step.
+      placesThisStep = 0
+      engine.setMarketLevel(
+        symbol: "BTCUSDT", side: .BUY, ticks: mid - 1, quantity: step % 2 == 1 ? 0 : 100_000)
+    } else {
+      // One change a step: the size of one level below the touch, cycling over five levels.
+      let k = Int64(1 + step % 5)
+      engine.setMarketLevel(
+        symbol: "BTCUSDT", side: .BUY, ticks: mid - 1 - k, quantity: 100_000 + Int64(step % 7) * 1_000)
+    }
     shared.steps += 1
+    stepping = true
     host.streams.emitNow()
+    stepping = false
   }
   host.api.onRequest = { payload, ns in
+    if pmm {
+      // Any request of ours (place or cancel) after a change is the answer to it; the step ends
+      // when the re-quote's two new orders have arrived.
+      guard started, pending != 0, find(payload, anyOurs) else { return }
+      if shared.venueArrival[pending] == nil { shared.venueArrival[pending] = ns }
+      if find(payload, placeMethod) {
+        placesThisStep += 1
+        if placesThisStep == 2 {
+          pending = 0
+          arrivals += 1
+          _ = loop.schedule(after: c.settleNs) { next() }
+        }
+      }
+      return
+    }
     guard let tag = parseTag(payload, after: prefixBytes) else { return }
     guard shared.venueSent[tag] != nil else {
       shared.unmatched += 1
@@ -377,7 +451,9 @@ func runVenue(
   // Start once the engine is synced and its order socket is open; a watchdog steps on when an
   // order does not come (the probe skipped, the gate refused) so the run always ends.
   func waitForEngine() {
-    if shared.engineReady.load(ordering: .acquiring) {
+    // The market maker's first two quotes rest before the first step.
+    let quoting = !pmm || engine.openOrders(account: 1).count == 2
+    if shared.engineReady.load(ordering: .acquiring) && quoting {
       started = true
       next()
       watchdog()
@@ -404,9 +480,49 @@ func runVenue(
   for o in engine.orders.values where o.account == 1 {
     shared.venueOrders += 1
     if o.status == .EXPIRED { shared.venueExpired += 1 }
+    if o.status == .CANCELED { shared.venueCancelled += 1 }
+    if o.status == .NEW { shared.venueOpen += 1 }
   }
   host.streams.close()
   loop.run(timeoutNs: 50_000_000) { false }
+}
+
+/// The market maker the tick-to-trade harness runs: event-driven, one level a side 0.5 % from
+/// the mid (inside the gate's 100 bp band), 0.0001 BTC, refresh tolerance 0 (every mid move
+/// re-quotes), no tick-driven refresh within the run, cancels confirmed before new orders.
+func t2tMarketMaker(rule: TradingRule) -> PureMarketMaking {
+  var c = PureMarketMakingConfig()
+  c.bidSpread = 0.005
+  c.askSpread = 0.005
+  c.orderAmount = 10
+  c.orderRefreshTolerance = 0
+  c.orderRefreshTimeNs = 3_600_000_000_000
+  c.maxOrderAgeNs = 3_600_000_000_000
+  c.filledOrderDelayNs = 0
+  c.eventDriven = true
+  c.waitForCancelConfirmation = true
+  let unit: Int128 = 1_000_000_000_000_000_000
+  let p = Portfolio(
+    base: 100_000 * unit, quote: 1_000_000_000 * unit,
+    fees: FeeSchema(makerRate: 100_000, takerRate: 100_000),
+    priceScale: harnessInstrument.priceScale, quantityScale: harnessInstrument.quantityScale)
+  return PureMarketMaking(config: c, rule: rule, instrument: harnessInstrument, portfolio: p)
+}
+
+/// Whether `needle` occurs in a request frame.
+func find(_ p: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
+  let n = needle.count
+  guard p.count >= n, n > 0 else { return false }
+  var i = 0
+  while i + n <= p.count {
+    if p[i] == needle[0] {
+      var j = 1
+      while j < n && p[i + j] == needle[j] { j += 1 }
+      if j == n { return true }
+    }
+    i += 1
+  }
+  return false
 }
 
 /// The decimal tag after `needle` in a request frame, or nil.

@@ -2,14 +2,17 @@ import Foundation
 import Histogram
 import Soak
 
-// needletail-perf t2t [SAMPLES] [two-threads|one-thread|one-thread-spin] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]]
+// needletail-perf t2t [SAMPLES] [two-threads|one-thread|one-thread-spin] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]] [pmm]
 //   one-thread-spin: the engine on one busy-polling thread (CPU 1) and the venue busy-polling on CPU 0
+//   pmm: event-driven pure market making instead of the probe (each book change is a re-quote)
 //
 // Runs the tick-to-trade harness (Soak/TickToTrade.swift) and prints, as key=value lines and a
 // table, HdrHistogram percentiles of every stage and of the venue-to-venue round, plus the
 // correctness counts (every order matched to its diff, tracker vs venue) and allocations.
-func benchTickToTrade(_ args: [String]) throws {
+func benchTickToTrade(_ allArgs: [String]) throws {
   var c = TickToTradeConfig()
+  if allArgs.contains("pmm") { c.strategy = .pureMarketMaking }
+  let args = allArgs.filter { $0 != "pmm" }
   if args.count > 0, let n = Int(args[0]) { c.samples = n }
   if args.count > 1, let l = TickToTradeConfig.Layout(rawValue: args[1]) { c.layout = l }
   if args.count > 1, args[1] == "one-thread-spin" {
@@ -49,7 +52,9 @@ func benchTickToTrade(_ args: [String]) throws {
     ("queued_to_sent", "SQE → io_uring_submit returned (kernel send)", { $0.sentNs - $0.queuedNs }),
     ("wire_out", "engine sent → venue order frame handled", { $0.venueArrivalNs - $0.sentNs }),
   ]
-  print("t2t_layout=\(r.layout.rawValue)\(c.venueSpin ? "+venue-spinning" : "")")
+  print(
+    "t2t_layout=\(r.layout.rawValue)\(c.venueSpin ? "+venue-spinning" : "") t2t_strategy=\(c.strategy.rawValue)"
+  )
   print("t2t_samples=\(r.samples.count)")
   print("t2t_wire_pinned=\(r.wirePinned) t2t_strategy_pinned=\(r.strategyPinned)")
   print("| stage | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs |")
@@ -76,6 +81,11 @@ func benchTickToTrade(_ args: [String]) throws {
   print(
     "t2t_rule_refusals=\(r.ruleRefusals) t2t_gate_refusals=\(r.gateRefusals) t2t_outbound_full=\(r.outboundFull) t2t_book_ring_waits=\(r.bookRingWaits) t2t_rejects=\(r.entryRejects) t2t_unknown=\(r.entryUnknown) t2t_malformed=\(r.entryMalformed) t2t_resets=\(r.resets)"
   )
+  if c.strategy == .pureMarketMaking {
+    print(
+      "t2t_pmm_placed=\(r.strategyPlaced) t2t_pmm_cancels=\(r.strategyCancels) t2t_venue_cancelled=\(r.venueCancelled) t2t_venue_open=\(r.venueOpen) t2t_tracker_open=\(r.trackerOpen)"
+    )
+  }
   print("t2t_disconnects=\(r.disconnects) last errors: \(r.lastErrors)")
   print("t2t_elapsed_s=\(String(format: "%.1f", r.elapsedSeconds))")
 }

@@ -52,6 +52,44 @@ import Wire
     }
   }
 
+  /// The same path with event-driven pure market making instead of the probe: every half-tick
+  /// move of the mid makes it pull both quotes and, once the venue has confirmed the cancels,
+  /// quote again. The first command each change causes (a cancel) reaches the venue with its
+  /// stages in causal order; at the end the venue holds exactly the last two quotes, every other
+  /// order of ours is cancelled there, and the tracker says the same of each.
+  @Test(arguments: [TickToTradeConfig.Layout.oneThread, .twoThreads])
+  func marketMakerRequotesOnEveryMidMoveAndTheTrackerAgrees(_ layout: TickToTradeConfig.Layout) throws {
+    var c = TickToTradeConfig()
+    c.strategy = .pureMarketMaking
+    c.samples = 300
+    c.warmup = 30
+    c.layout = layout
+    c.wireCPU = nil
+    c.strategyCPU = nil
+    c.venueCPU = nil
+    c.countAllocations = false
+    c.spin = false
+    c.settleNs = 2_000_000
+    let r = try runTickToTrade(c, certificateDir: certDir())
+    #expect(r.stepTimeouts == 0, "timed out: \(r.timedOutUpdateIDs), sync \(r.syncCounters)")
+    #expect(r.samples.count == 300)
+    // Two quotes at the start, then two cancels and two places per step.
+    #expect(
+      r.strategyPlaced == 2 + 2 * r.steps && r.strategyCancels == 2 * r.steps,
+      "\(r.strategyPlaced) \(r.steps)")
+    #expect(r.venueOrders == r.strategyPlaced && r.venueOpen == 2 && r.venueCancelled == r.venueOrders - 2)
+    #expect(r.trackerOrders == r.venueOrders && r.trackerOpen == 2 && r.trackerCancelled == r.venueCancelled)
+    #expect(r.ruleRefusals == 0 && r.gateRefusals == 0 && r.outboundFull == 0)
+    #expect(r.entryRejects == 0 && r.entryUnknown == 0 && r.entryMalformed == 0)
+    for s in r.samples {
+      #expect(
+        s.venueSentNs <= s.recvNs && s.recvNs <= s.decodedNs && s.decodedNs <= s.appliedNs
+          && s.appliedNs <= s.decidedNs && s.decidedNs <= s.queuedNs && s.queuedNs <= s.sentNs
+          && s.queuedNs <= s.venueArrivalNs,
+        "stage times out of order for update \(s.updateID)")
+    }
+  }
+
   /// Order entry over the WebSocket API: orders that cross the book come back as accepted + one
   /// fill per trade (trade id, price, quantity as the venue recorded them) + the final state; an
   /// order the venue refuses comes back rejected; a cancel of a resting order comes back cancelled.
