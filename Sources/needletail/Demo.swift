@@ -4,6 +4,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Logging
 import Persistence
 import Strategies
 import Synchronization
@@ -39,6 +40,8 @@ struct Demo: ParsableCommand {
   @Option(help: "The trade history (SQLite; default: demo.sqlite in the data directory).")
   var db: String?
 
+  @OptionGroup var logging: LogOptions
+
   func validate() throws {
     guard duration > 0, duration <= 86_400 else {
       throw ValidationError("--duration must be in (0, 86400] seconds, not \(duration)")
@@ -51,6 +54,7 @@ struct Demo: ParsableCommand {
     // A fresh key and secret for this run; the secret is never printed.
     let apiKey = "demo-\(UInt32.random(in: 0...UInt32.max))"
     let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    let log = try logging.start(secrets: [apiKey, secret], label: "needletail.demo")
     let venue = try EmbeddedVenue(
       instrument: instrument, apiKey: apiKey, secret: secret, seed: seed, dataDir: dataDir)
     defer { venue.stop() }
@@ -102,7 +106,7 @@ struct Demo: ParsableCommand {
     let dbPath = db ?? dataDir + "/demo.sqlite"
     let venueName = "embedded:\(venue.port)"
     if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueName, symbol: "BTCUSDT") {
-      say("history \(dbPath): \(note)")
+      log.notice("history \(dbPath): \(note)")
     }
     let writer = try startHistory(
       path: dbPath,
@@ -114,7 +118,7 @@ struct Demo: ParsableCommand {
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
-      statusEvery: statusEvery)
+      statusEvery: statusEvery, log: log)
     let record = venue.stopAndRead(account: 1)
     status.summary(record: record, allCancelled: flat)
     let history = try finishHistory(writer, path: dbPath)
@@ -135,14 +139,26 @@ let interrupted = Atomic<Bool>(false)
 /// and whether every order was confirmed done.
 func trade(
   session: BinanceSession, pmm: any MarketMakingStrategy, tracker: OrderTracker, instrument: Instrument,
-  duration: Double, statusEvery: Double
+  duration: Double, statusEvery: Double, log: Logger
 ) throws -> (StatusPrinter, Bool) {
   let start = pmm.portfolio
   signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
   signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+  // What the connectors find malformed is logged from a side thread; what changes in the
+  // session (connections, resyncs, reconciliations, rate limits) from this loop.
+  let problems = ProblemLogThread(logger: Logger(label: "needletail.connector"))
+  problems.attach(session)
+  problems.start()
+  defer { problems.stop(logger: log) }
+  let watch = SessionWatch(session: session, logger: Logger(label: "needletail.session"))
   session.start()
   guard
-    session.run(timeoutNs: 15_000_000_000, until: { session.ready || interrupted.load(ordering: .relaxed) }),
+    session.run(
+      timeoutNs: 15_000_000_000,
+      until: {
+        watch.poll(now: cplat_now_ns())
+        return session.ready || interrupted.load(ordering: .relaxed)
+      }),
     session.ready
   else {
     throw ValidationError(
@@ -153,21 +169,35 @@ func trade(
   let end = duration > 0 ? t0 + Int64(duration * 1e9) : Int64.max
   var nextStatus = t0 + Int64(statusEvery * 1e9)
   let status = StatusPrinter(pmm: pmm, instrument: instrument, start: start, t0: t0)
+  log.info("trading", metadata: ["duration_s": "\(duration > 0 ? "\(duration)" : "until interrupted")"])
   session.run(timeoutNs: duration > 0 ? Int64(duration * 1e9) + 1_000_000_000 : .max) {
     let now = cplat_now_ns()
+    watch.poll(now: now)
     if now >= nextStatus {
       nextStatus += Int64(statusEvery * 1e9)
       status.print(now: now, session: session)
     }
     return now >= end || interrupted.load(ordering: .relaxed) || pmm.stoppedReason != nil
   }
-  if let why = pmm.stoppedReason { say("stopped: \(why)") }
+  if let why = pmm.stoppedReason {
+    say("stopped: \(why)")
+    log.warning("strategy stopped", metadata: ["reason": "\(why)"])
+  } else if interrupted.load(ordering: .relaxed) {
+    log.notice("interrupted: cancelling every order")
+  }
   // Stop: cancel everything, wait (bounded) for the venue to confirm.
   session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
     pmm.stop(reason: "stopped by the operator", intents: &$0)
   }
   let flat = session.run(timeoutNs: 5_000_000_000) {
     pmm.orders.isEmpty && !tracker.orders.values.contains { !$0.state.isDone }
+  }
+  watch.poll(now: cplat_now_ns(), force: true)
+  if !flat {
+    let open = tracker.orders.values.filter { !$0.state.isDone }.map { "\($0.clientOrderID)" }
+    log.error(
+      "not every order was confirmed done within 5 s: check the exchange",
+      metadata: ["orders": "\(open.joined(separator: ","))"])
   }
   session.stop()
   _ = session.run(timeoutNs: 200_000_000) { false }

@@ -4,6 +4,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Logging
 import Persistence
 import Strategies
 import Wire
@@ -44,6 +45,8 @@ struct Run: ParsableCommand {
   @Option(help: "The trade history (SQLite; default: the config's path with .sqlite).")
   var db: String?
 
+  @OptionGroup var logging: LogOptions
+
   mutating func run() throws {
     if printExampleConfig {
       print(RunConfig.example)
@@ -52,6 +55,7 @@ struct Run: ParsableCommand {
     guard let config else { throw ValidationError("give a config file (or --print-example-config)") }
     var cfg = try loadRunConfig(config)
     if let duration { cfg.durationSeconds = duration }
+    let log = try logging.start(secrets: [cfg.apiKey, cfg.secret], label: "needletail.run")
     say(cfg.summary)
     let loop = try EventLoop()
     defer { loop.shutdown() }
@@ -95,7 +99,7 @@ struct Run: ParsableCommand {
     if let note = try TradeHistory.recover(
       path: dbPath, session: cfg.mode == .paper ? nil : session, venue: venueName, symbol: cfg.market)
     {
-      say("history \(dbPath): \(note)")
+      log.notice("history \(dbPath): \(note)")
     }
     var base: Int128 = 0
     var quote: Int128 = 0
@@ -127,7 +131,7 @@ struct Run: ParsableCommand {
     let (status, flat) = try trade(
       session: session, pmm: strategy, tracker: tracker, instrument: instrument,
       duration: cfg.durationSeconds,
-      statusEvery: cfg.statusEverySeconds)
+      statusEvery: cfg.statusEverySeconds, log: log)
     status.summary(record: nil, allCancelled: flat)
     try finishHistory(writer, path: dbPath)
   }

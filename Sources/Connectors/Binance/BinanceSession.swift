@@ -107,6 +107,12 @@ public final class BinanceSession {
     user.stop()
   }
 
+  /// Every connector's bad-input counters and log hook (market data, REST, account stream, order
+  /// entry): set their `post` to a side thread to have each report logged.
+  public var problemLogs: [ProblemLog] {
+    [marketData.problems, rest.problems, user.problems, entry.problems]
+  }
+
   /// The book is live and both order connections are up (paper: the book is live).
   public var ready: Bool { runtime.applier.isLive && (paper != nil || (entry.isOpen && user.subscribed)) }
 

@@ -16,7 +16,7 @@ public final class BinanceUserStream {
     case ed25519(privateKeySeed: [UInt8])
   }
 
-  let socket: ReconnectingWebSocket
+  public let socket: ReconnectingWebSocket
   let apiKey: String
   /// The key as used: an HMAC key prepared once (the secret string is not kept), or the seed.
   enum Signer {

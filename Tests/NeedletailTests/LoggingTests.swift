@@ -1,0 +1,173 @@
+import Engine
+import FastBook
+import Foundation
+import Logging
+import Testing
+import Venue
+import Wire
+
+@testable import needletail
+
+@Suite struct LogLineTests {
+  func tempFile() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("nt-log-\(UUID().uuidString).log").path
+  }
+
+  /// A line is UTC time to the millisecond, level, label, message and sorted metadata; a secret
+  /// quoted in the message or the metadata comes out as ***; the file is created 0600.
+  @Test func linesCarryTimeLevelLabelAndMetadataButNoSecret() throws {
+    let path = tempFile()
+    let sink = try LogSink(path: path)
+    let secret = "9f2c41d7e0a8b35c6d1e4f7a2b9c0d3e"
+    let key = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
+    let logger = Logger(label: "needletail.test") {
+      LineLogHandler(label: $0, sink: sink, redactor: Redactor(secrets: [key, secret, "ab"]), level: .info)
+    }
+    logger.debug("below the level")
+    logger.warning("signed with \(secret)", metadata: ["key": "\(key)", "b": "2", "a": "1"])
+    logger.info("about a tab")
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let lines = text.split(separator: "\n").map(String.init)
+    #expect(lines.count == 2, "\(lines)")
+    let format = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (warning|info) needletail\.test: .+$/#
+    #expect(lines.allSatisfy { $0.wholeMatch(of: format) != nil }, "\(lines)")
+    #expect(lines[0].hasSuffix("warning needletail.test: signed with *** a=1 b=2 key=***"), "\(lines[0])")
+    #expect(lines[1].hasSuffix("info needletail.test: about a tab"), "a 2-character 'secret' is not redacted")
+    #expect(!text.contains(secret) && !text.contains(key))
+    let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+  }
+
+  /// A connector's problem report, posted as a fixed-size record on its thread, becomes a warning
+  /// on the side thread saying what arrived and what was done about it.
+  @Test func problemReportsBecomeWarningsOnTheSideThread() throws {
+    let path = tempFile()
+    let sink = try LogSink(path: path)
+    let logger = Logger(label: "needletail.connector") {
+      LineLogHandler(label: $0, sink: sink, redactor: Redactor(secrets: []), level: .info)
+    }
+    let thread = ProblemLogThread(logger: logger)
+    let problems = ProblemLog()
+    problems.post = thread.side.post
+    thread.start()
+    problems.report(.malformedUserEvent, .reconcileOrders, message: Array(#"{"e":"executionRep"#.utf8))
+    problems.report(.malformedMarketMessage, .bookResync, message: Array("\u{1}garbage".utf8))
+    thread.stop(logger: logger)
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    #expect(lines.count == 2)
+    #expect(
+      lines[0].hasSuffix(
+        #"warning needletail.connector: malformed user-data event (18 bytes, starting "{"e":"executionR…"): orders to be reconciled with the venue"#
+      ), "\(lines)")
+    #expect(
+      lines[1].hasSuffix(
+        #"warning needletail.connector: malformed market-stream message (8 bytes, starting ".garbage"): book reset, snapshot requested"#
+      ), "\(lines)")
+    #expect(problems[.malformedUserEvent] == 1 && problems.total == 2)
+  }
+
+  @Test func unknownLevelIsRefusedWithTheChoices() {
+    #expect(throws: LogSetupError.self) { try Logs.level("loud") }
+    do {
+      _ = try Logs.level("loud")
+    } catch {
+      #expect("\(error)".contains("trace, debug, info, notice, warning, error, critical"))
+    }
+    #expect((try? Logs.level("NOTICE")) == .notice)
+  }
+}
+
+/// `needletail run` (the real binary) against a Venue in this process, with `--log-file`: the log
+/// says when each connection came up, warns of an account event the venue cut short and notes
+/// the reconciliation that followed, and never carries the API key or secret — nor does the
+/// binary's own output.
+@Suite(.serialized) struct RunLogTests {
+  @Test func runLogsConnectionsProblemsAndTheReconciliationButNoSecret() throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("needletail").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+      Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+      return
+    }
+    let (key, secret) = ("log-test-key-7Hq2Zr", "log-test-secret-c0ffee0123456789abcdef")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-runlog-\(UUID().uuidString)")
+      .path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
+    sym.minQty = 1
+    engine.addSymbol(sym)
+    let unit: Int128 = 1_000_000_000_000_000_000
+    for account in [1, 9] {
+      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
+      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
+    }
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: key, account: 1, hmacSecret: secret)],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: FaultPlan())
+    defer { host.server.close() }
+    for side in [OrderSide.BUY, .SELL] {
+      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: side, type: .LIMIT)
+      o.priceTicks = side == .BUY ? 9_990 : 10_010
+      o.quantity = 50_000
+      _ = try engine.place(o)
+    }
+    let config = dir + "/mm.yml"
+    try """
+    mode: live
+    exchange: {host: 127.0.0.1, port: \(host.port), server_name: localhost, ca_file: "\(certs.ca)", api_key_env: NT_LOG_KEY, secret_env: NT_LOG_SECRET}
+    market: BTCUSDT
+    clock_tick: 0.1
+    duration: 0
+    status_every: 1
+    strategy: pure_market_making
+    pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, filled_order_delay: 600}
+    risk: {max_open_orders: 20, max_orders_per_second: 20, price_band_bps: 500}
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let logPath = dir + "/run.log"
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = ["run", config, "--db", dir + "/h.sqlite", "--duration", "4", "--log-file", logPath]
+    var env = ProcessInfo.processInfo.environment
+    env["NT_LOG_KEY"] = key
+    env["NT_LOG_SECRET"] = secret
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    loop.run(timeoutNs: 30_000_000_000) { engine.openOrders(account: 1).count == 2 || !p.isRunning }
+    #expect(engine.openOrders(account: 1).count == 2, "the run never quoted")
+    // The next account event is cut short on the wire; then someone trades into our bid.
+    host.rest.faults?.arm("user event cut short")
+    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .MARKET)
+    o.quantity = 400
+    host.rest.notifyEvents(try engine.place(o).events)
+    loop.run(timeoutNs: 60_000_000_000) { !p.isRunning }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    p.waitUntilExit()
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(p.terminationStatus == 0, "\(output)")
+    let log = try String(contentsOfFile: logPath, encoding: .utf8)
+    for expected in [
+      "info needletail.session: market data connected", "info needletail.session: order entry connected",
+      "info needletail.session: account stream connected", "info needletail.run: trading",
+      "warning needletail.connector: malformed user-data event",
+      "): orders to be reconciled with the venue",
+      "notice needletail.session: orders reconciled with the venue",
+    ] {
+      #expect(log.contains(expected), "missing \(expected) in:\n\(log)")
+    }
+    #expect((host.rest.faults?.counts["user event cut short"] ?? 0) == 1)
+    #expect(!log.contains(secret) && !log.contains(key) && !output.contains(secret), "\(log)\n\(output)")
+    let mode = try FileManager.default.attributesOfItem(atPath: logPath)[.posixPermissions] as? Int
+    #expect(mode == 0o600)
+    // The trade reached the strategy anyway (through the reconciliation): the run's fill.
+    #expect(engine.myTrades(account: 1, symbol: "BTCUSDT").count == 1)
+    #expect(output.contains("fills 1"), "\(output)")
+  }
+}
