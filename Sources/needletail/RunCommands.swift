@@ -64,9 +64,9 @@ struct Run: ParsableCommand {
       host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host)
     let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: cfg.market)
     let instrument = info.instrument
-    let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
     let empty = Portfolio(
-      base: 0, quote: 0, fees: fees, priceScale: instrument.priceScale,
+      base: 0, quote: 0, fees: cfg.fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000),
+      priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)
     let strategy: any MarketMakingStrategy
     let limits: RiskLimits
@@ -103,6 +103,8 @@ struct Run: ParsableCommand {
     }
     var base: Int128 = 0
     var quote: Int128 = 0
+    var fees = cfg.fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000)
+    var feesFrom = cfg.fees == nil ? "paper default" : "config"
     if cfg.mode == .paper {
       for (asset, amount) in cfg.paperBalances {
         let units = Int128(try FixedPoint.parse(amount, scale: 8)) * 10_000_000_000
@@ -110,12 +112,36 @@ struct Run: ParsableCommand {
         if asset == info.quoteAsset { quote = units }
       }
     } else {
-      guard let b = session.fetchBalances() else {
+      guard let account = session.fetchAccount() else {
         throw ValidationError("GET /api/v3/account failed: no balances, no trading")
       }
+      let b = account.balances
       base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
       quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)
+      // The account's own rates (its VIP tier, any discount) unless the config overrides them.
+      if cfg.fees == nil {
+        if let f = account.fees {
+          fees = f
+          feesFrom = "account"
+        } else {
+          feesFrom = "default: the account answer had no commissionRates"
+          log.warning("the account answer had no commissionRates: assuming 0.1 % maker and taker")
+        }
+      } else if let f = account.fees, f != fees {
+        log.warning(
+          "the config's fees differ from the account's",
+          metadata: [
+            "account_maker_pct": "\(Double(f.makerRate) / 1e6)",
+            "account_taker_pct": "\(Double(f.takerRate) / 1e6)",
+          ])
+      }
     }
+    log.info(
+      "fees",
+      metadata: [
+        "maker_pct": "\(Double(fees.makerRate) / 1e6)", "taker_pct": "\(Double(fees.takerRate) / 1e6)",
+        "from": "\(feesFrom)",
+      ])
     strategy.portfolio = Portfolio(
       base: base, quote: quote, fees: fees, priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)

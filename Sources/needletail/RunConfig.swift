@@ -28,6 +28,9 @@ struct RunConfig {
   var pmm = PMMParameters()
   var avellaneda = ASParameters()
   var risk = RiskParameters()
+  /// Maker and taker rates (fractions at scale 8) from `fees:`; nil: live runs read the
+  /// account's rates, paper runs use 0.1 % each.
+  var fees: FeeSchema? = nil
 
   /// Avellaneda–Stoikov's parameters as written (Hummingbot's names; prices in quote units).
   struct ASParameters {
@@ -169,6 +172,8 @@ struct RunConfig {
       take_if_crossed: false
       should_wait_order_cancel_confirmation: true
       event_driven: false            # Needletail: also re-quote on book changes
+    # fees: { maker_pct: 0.1, taker_pct: 0.1 }   # default: live reads the account's rates,
+                                                 # paper uses 0.1 % each
     risk:
       max_open_orders: 20
       max_orders_per_second: 20
@@ -179,7 +184,7 @@ struct RunConfig {
     let root = try ConfigNode.load(text, file: file)
     try root.only([
       "mode", "exchange", "market", "paper_balances", "clock_tick", "duration", "status_every", "strategy",
-      "pure_market_making", "avellaneda_market_making", "risk",
+      "pure_market_making", "avellaneda_market_making", "risk", "fees",
     ])
     var c = RunConfig()
     let mode = try root.key("mode").string(default: "paper")
@@ -243,6 +248,14 @@ struct RunConfig {
     default:
       throw root.key("strategy").fail(
         "'\(c.strategy)' is not available (allowed: pure_market_making, avellaneda_market_making)")
+    }
+    let fees = root.key("fees")
+    if fees.exists {
+      try fees.only(["maker_pct", "taker_pct"])
+      // Percent, as Hummingbot writes fee overrides; a negative maker fee is a rebate.
+      let maker = try fees.key("maker_pct").double(range: -1...10, what: "a percentage from -1 to 10")
+      let taker = try fees.key("taker_pct").double(range: -1...10, what: "a percentage from -1 to 10")
+      c.fees = FeeSchema(makerRate: Int64((maker * 1e6).rounded()), takerRate: Int64((taker * 1e6).rounded()))
     }
     let risk = root.key("risk")
     try risk.only([

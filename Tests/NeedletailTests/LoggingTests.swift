@@ -2,6 +2,7 @@ import Engine
 import FastBook
 import Foundation
 import Logging
+import Persistence
 import Testing
 import Venue
 import Wire
@@ -100,6 +101,9 @@ import Wire
     let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
     var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
     sym.minQty = 1
+    // This account's tier: 0.05 % maker, 0.075 % taker (not the 0.1 % a run assumes without it).
+    sym.makerFeeRate = 50_000
+    sym.takerFeeRate = 75_000
     engine.addSymbol(sym)
     let unit: Int128 = 1_000_000_000_000_000_000
     for account in [1, 9] {
@@ -159,6 +163,7 @@ import Wire
       "warning needletail.connector: malformed user-data event",
       "): orders to be reconciled with the venue",
       "notice needletail.session: orders reconciled with the venue",
+      "info needletail.run: fees from=account maker_pct=0.05 taker_pct=0.075",
     ] {
       #expect(log.contains(expected), "missing \(expected) in:\n\(log)")
     }
@@ -169,5 +174,12 @@ import Wire
     // The trade reached the strategy anyway (through the reconciliation): the run's fill.
     #expect(engine.myTrades(account: 1, symbol: "BTCUSDT").count == 1)
     #expect(output.contains("fills 1"), "\(output)")
+    // The history, written with the account's rates, ends where the venue's balances are.
+    let runs = try RunHistory.load(try TradeStore(path: dir + "/h.sqlite"))
+    #expect(runs.count == 1 && runs[0].run.fees == FeeSchema(makerRate: 50_000, takerRate: 75_000))
+    #expect(runs[0].fills == 1 && runs[0].fees > 0)
+    let btc = engine.balance(account: 1, asset: "BTC")
+    let usdt = engine.balance(account: 1, asset: "USDT")
+    #expect(runs[0].endBase == btc.free + btc.locked && runs[0].endQuote == usdt.free + usdt.locked)
   }
 }

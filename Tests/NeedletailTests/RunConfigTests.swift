@@ -95,6 +95,27 @@ import Testing
 
   /// An amount finer than the market's lot is an error that names the key, once the market's
   /// scales are known.
+  /// `fees:` overrides the rates in percent (a negative maker fee is a rebate); without it the
+  /// rates are left to the account (live) or 0.1 % (paper); bad values name the key.
+  @Test func feesFromTheConfigOrLeftToTheAccount() throws {
+    let base =
+      "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"
+      + "pure_market_making: {bid_spread: 0.1, ask_spread: 0.1, order_amount: \"0.001\"}\n"
+    #expect(try RunConfig.parse(base, file: "r.yml", environment: [:]).fees == nil)
+    let c = try RunConfig.parse(
+      base + "fees: {maker_pct: -0.0025, taker_pct: 0.075}\n", file: "r.yml", environment: [:])
+    #expect(c.fees == FeeSchema(makerRate: -2_500, takerRate: 75_000))
+    #expect(
+      message(base + "fees: {maker_pct: 12, taker_pct: 0.1}\n")
+        == "r.yml: fees.maker_pct: 12 is not allowed (a percentage from -1 to 10)")
+    #expect(
+      message(base + "fees: {maker: 0.1}\n").hasPrefix(
+        "r.yml: fees.maker: unknown key; allowed here: maker_pct"))
+    #expect(
+      message(base + "fees: {maker_pct: 0.1}\n").hasPrefix("r.yml: fees.taker_pct: "),
+      "\(message(base + "fees: {maker_pct: 0.1}\n"))")
+  }
+
   @Test func amountsFinerThanTheMarketAreRefused() throws {
     let yaml =
       "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"

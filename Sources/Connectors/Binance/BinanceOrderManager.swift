@@ -70,6 +70,17 @@ public final class BinanceOrderManager {
     return out
   }
 
+  /// The account's maker and taker rates from `commissionRates` ("0.00100000" → 100_000 at scale
+  /// 8), or nil when the answer has none (Binance spot deducts the fee from what an order
+  /// receives unless BNB pays it).
+  static func commissionRates(_ body: Any) -> FeeSchema? {
+    guard let rates = (body as? [String: Any])?["commissionRates"] as? [String: Any],
+      let maker = (rates["maker"] as? String).flatMap(units8),
+      let taker = (rates["taker"] as? String).flatMap(units8)
+    else { return nil }
+    return FeeSchema(makerRate: Int64(maker), takerRate: Int64(taker))
+  }
+
   /// "123.45678901" → 12345678901 (units of 10⁻⁸); nil for anything else or more decimals.
   static func units8(_ s: String) -> Int128? {
     let parts = s.split(separator: ".", omittingEmptySubsequences: false)

@@ -189,12 +189,23 @@ public final class BinanceSession {
 
   /// Balances from GET /api/v3/account, in units of 10⁻¹⁸ per asset (nil: the call failed).
   public func fetchBalances(timeoutNs: Int64 = 5_000_000_000) -> [String: (free: Int128, locked: Int128)]? {
-    var result: [String: (free: Int128, locked: Int128)]?
+    fetchAccount(timeoutNs: timeoutNs)?.balances
+  }
+
+  /// GET /api/v3/account: the balances (units of 10⁻¹⁸) and the account's commission rates
+  /// (`commissionRates`; nil when the answer has none), or nil when there is no answer.
+  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> (
+    balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?
+  )? {
+    var result: (balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?)?
     var done = false
     rest.account { outcome in
       done = true
       guard case .ok(let body) = outcome, let units8 = BinanceOrderManager.balances(body) else { return }
-      result = units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) }
+      result = (
+        units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
+        BinanceOrderManager.commissionRates(body)
+      )
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
     return result
