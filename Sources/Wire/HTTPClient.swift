@@ -28,6 +28,8 @@ public final class HTTPClient: ByteStreamDelegate {
   var inFlight: Pending?
   var timer: UInt64?
   var connected = false
+  /// Whether the current connection got as far as open (a close before that is a failed connect).
+  var opened = false
   public private(set) var connectionsOpened = 0
   public private(set) var requestsCompleted = 0
 
@@ -86,6 +88,7 @@ public final class HTTPClient: ByteStreamDelegate {
   }
 
   func connect() {
+    opened = false
     do throws(WireError) {
       let c = try TCPConnection.connect(loop: loop, host: host, port: port, delegate: nil)
       tcp = c
@@ -125,7 +128,10 @@ public final class HTTPClient: ByteStreamDelegate {
 
   // MARK: ByteStreamDelegate
 
-  public func streamDidOpen(_ stream: any ByteStream) { pump() }
+  public func streamDidOpen(_ stream: any ByteStream) {
+    opened = true
+    pump()
+  }
 
   public func stream(_ stream: any ByteStream, didReceive bytes: UnsafeMutableRawBufferPointer) {
     var rest = UnsafeRawBufferPointer(bytes)
@@ -161,7 +167,18 @@ public final class HTTPClient: ByteStreamDelegate {
         finish(.failure(error ?? .closedByPeer))
       }
     }
-    if !queue.isEmpty { connect() }
+    guard !queue.isEmpty else { return }
+    if opened {
+      // A connection that worked and was closed (keep-alive ended, HTTP/1.0): a new one for the
+      // requests still queued.
+      connect()
+    } else {
+      // It never opened (refused, unreachable, TLS handshake failed): the queued requests fail
+      // with that error instead of retrying in a loop; the caller decides when to try again.
+      let q = queue
+      queue = []
+      for p in q { p.completion(.failure(error ?? .closedByPeer)) }
+    }
   }
 }
 

@@ -50,6 +50,39 @@ import Testing
     client.close()
   }
 
+  /// Python's plain http.server answers in HTTP/1.0 and closes after every answer: three requests
+  /// in a row each get theirs, on a connection of their own. Once it is gone, a request fails with
+  /// the refused connect — at once, with one attempt, not a reconnect loop that never ends.
+  @Test func http10ClosesAreReopenedAndARefusedConnectFailsTheRequest() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-http10-\(UUID().uuidString)")
+      .path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try "42.5\n".write(toFile: dir + "/price", atomically: true, encoding: .utf8)
+    let peer = try PeerProcess(
+      pythonPath(), ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir])
+    defer { peer.stop() }
+    let serving = try #require(peer.waitForLine("Serving HTTP on 127.0.0.1 port "), "\(peer.text)")
+    let port = try #require(serving.split(separator: " ").first.flatMap { UInt16($0) })
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let client = HTTPClient(loop: loop, host: "127.0.0.1", port: port)
+    var bodies: [String] = []
+    for _ in 0..<3 {
+      client.request(HTTPRequestHead(method: "GET", target: "/price")) {
+        bodies.append((try? $0.get()).map { String(decoding: $0.body, as: UTF8.self) } ?? "failed")
+      }
+    }
+    #expect(loop.run(timeoutNs: 10_000_000_000) { bodies.count == 3 })
+    #expect(bodies == ["42.5\n", "42.5\n", "42.5\n"] && client.connectionsOpened == 3)
+    peer.stop()
+    var refused: Result<HTTPClient.Response, WireError>? = nil
+    client.request(HTTPRequestHead(method: "GET", target: "/price")) { refused = $0 }
+    #expect(loop.run(timeoutNs: 5_000_000_000) { refused != nil })
+    if case .success? = refused { Issue.record("a request to a closed port succeeded") }
+    loop.run(timeoutNs: 200_000_000) { false }
+    #expect(client.connectionsOpened == 4, "one connect attempt for the refused request, not a loop")
+  }
+
   /// curl against our HTTP server, plain and HTTPS; and a header flood gets 431 and a close.
   @Test(arguments: [false, true])
   func curlAgainstOurServer(https: Bool) throws {
