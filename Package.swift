@@ -53,7 +53,7 @@ let package = Package(
     .target(name: "Wire", dependencies: ["CRing", "COpenSSL", "CPlatform"]),
     .target(name: "Engine", dependencies: ["FastBook", "CPlatform"]),
     // Market-making strategies on the Strategy protocol (pure MM, …), run on the strategy thread.
-    .target(name: "Strategies", dependencies: ["Engine", "FastBook"]),
+    .target(name: "Strategies", dependencies: ["Engine", "FastBook", "CPlatform"]),
     // The trade history in SQLite: the journal writer (side thread), reload after a restart, history.
     .target(name: "Persistence", dependencies: ["Engine", "FastBook", "CSQLite", "CPlatform"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),

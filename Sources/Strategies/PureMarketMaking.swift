@@ -1,3 +1,4 @@
+import CPlatform
 import Engine
 import FastBook
 
@@ -111,6 +112,12 @@ public struct PureMarketMakingConfig: Sendable, Equatable {
   /// After a buy fills, the next buy waits for a sell to fill (and the other way round).
   public var pingPong = false
   public var priceType: PriceType = .mid
+  /// Hummingbot's `price_source` other than the current market (an external market's ticker or
+  /// a custom HTTP feed): the reference price comes from here instead of this market's book,
+  /// and counts as missing when older than `externalPriceMaxAgeNs` — then nothing is placed and
+  /// the working quotes are pulled.
+  public var externalPrice: ExternalPrice? = nil
+  public var externalPriceMaxAgeNs: Int64 = 30_000_000_000
   /// Keep proposals that would cross the book (they trade at once as takers).
   public var takeIfCrossed = false
   public var orderOverrides: [OrderOverride] = []
@@ -204,6 +211,9 @@ public final class PureMarketMaking: MarketMakingStrategy {
   /// The reference price (a price raw, fractional for a mid between ticks), or nil when the
   /// price type has nothing yet.
   public func referencePrice() -> Double? {
+    if let ext = config.externalPrice {
+      return ext.read(now: cplat_now_ns(), maxAgeNs: config.externalPriceMaxAgeNs)
+    }
     guard let book, let b = book.best(.bid), let a = book.best(.ask), b.tick < a.tick else { return nil }
     let t = Double(instrument.tickSize)
     let mid = Double(b.tick + a.tick) * t / 2
@@ -342,7 +352,12 @@ public final class PureMarketMaking: MarketMakingStrategy {
 
   /// One pass of Hummingbot's `c_tick` for this market.
   func cycle(now: Int64, intents: inout Intents) {
-    guard let ref = referencePrice(), let book else { return }
+    guard let book else { return }
+    guard let ref = referencePrice() else {
+      // An external price gone stale: quotes made from it are not left working.
+      if config.externalPrice != nil { cancelAll(where: { _ in true }, intents: &intents) }
+      return
+    }
     cycles += 1
     var haveProposal = false
     if createAtNs <= now {

@@ -4,6 +4,7 @@ import Engine
 import FastBook
 import Foundation
 import Strategies
+import TestSupport
 import Testing
 import Wire
 
@@ -315,5 +316,50 @@ import Wire
     let renewed = try #require(pmm.band)
     #expect(renewed.setNs - first.setNs >= 1_500 * ExecutorHarness.ms)
     #expect(abs(renewed.ceiling - 10_081 * 1.005) < 1e-6 && abs(renewed.floor - 10_081 * 0.995) < 1e-6)
+  }
+
+  /// `price_source: custom_api`: the quotes are made around a price another program serves
+  /// (Python's http.server, serving a JSON file), not around the venue's mid of 100.00; when the
+  /// file changes they follow at the next refresh; when the feed goes quiet for longer than the
+  /// age limit the quotes are pulled rather than left at a price nobody vouches for.
+  @Test func quotesFollowACustomHTTPPriceFeed() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-feed-\(UUID().uuidString)")
+      .path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try #"{"symbol": "BTCUSDT", "price": "100.50"}"#.write(
+      toFile: dir + "/price.json", atomically: true, encoding: .utf8)
+    let server = try PeerProcess(
+      PeerProcess.python, ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir])
+    defer { server.stop() }
+    let serving = try #require(server.waitForLine("Serving HTTP on 127.0.0.1 port "), "\(server.text)")
+    let port = try #require(serving.split(separator: " ").first.flatMap { Int($0) })
+    let external = ExternalPrice()
+    let (h, pmm) = try Self.start {
+      $0.externalPrice = external
+      $0.externalPriceMaxAgeNs = 1_000 * ExecutorHarness.ms
+    }
+    let source = try HTTPPriceFeed.Source.parse("http://127.0.0.1:\(port)/price.json").get()
+    let feed = HTTPPriceFeed(
+      loop: h.v.loop, source: source, tls: nil, priceScale: 2, intervalNs: 100 * ExecutorHarness.ms,
+      into: external)
+    feed.start()
+    defer { feed.stop() }
+    // 100.50 × 0.99 = 99.495 → 99.49; × 1.01 = 101.505 → 101.51.
+    #expect(
+      h.run(5_000) {
+        h.ours(.BUY).map(\.priceTicks) == [9_949] && h.ours(.SELL).map(\.priceTicks) == [10_151]
+      },
+      "\(Self.book(h)) feed \(feed.updates)/\(feed.failures) \(feed.lastError ?? "")")
+    try #"{"symbol": "BTCUSDT", "price": "99.50"}"#.write(
+      toFile: dir + "/price.json", atomically: true, encoding: .utf8)
+    // 99.50 × 0.99 = 98.505 → 98.50; × 1.01 = 100.495 → 100.50.
+    #expect(
+      h.run(5_000) {
+        h.ours(.BUY).map(\.priceTicks) == [9_850] && h.ours(.SELL).map(\.priceTicks) == [10_050]
+      },
+      "\(Self.book(h))")
+    server.stop()
+    #expect(h.run(5_000) { h.ours(.BUY).isEmpty && h.ours(.SELL).isEmpty }, "\(Self.book(h))")
+    #expect(pmm.referencePrice() == nil && feed.failures > 0 && feed.updates >= 2)
   }
 }
