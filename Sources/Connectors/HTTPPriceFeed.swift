@@ -60,16 +60,19 @@ public final class HTTPPriceFeed {
   public private(set) var failures = 0
   public private(set) var lastError: String?
 
+  /// `serverName`: the TLS name to verify when it is not the URL's host (a local venue's).
   public init(
-    loop: EventLoop, source: Source, tls: TLSContext?, priceScale: Int, intervalNs: Int64,
-    into price: ExternalPrice
+    loop: EventLoop, source: Source, tls: TLSContext?, serverName: String? = nil, priceScale: Int,
+    intervalNs: Int64, into price: ExternalPrice
   ) {
     self.loop = loop
     self.source = source
     self.price = price
     self.intervalNs = intervalNs
     rawsPerUnit = pow(10, Double(priceScale))
-    http = HTTPClient(loop: loop, host: source.host, port: source.port, tls: source.useTLS ? tls : nil)
+    http = HTTPClient(
+      loop: loop, host: source.host, port: source.port, tls: source.useTLS ? tls : nil, serverName: serverName
+    )
   }
 
   /// Fetches now, then every interval until `stop`.

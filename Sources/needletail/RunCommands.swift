@@ -70,6 +70,8 @@ struct Run: ParsableCommand {
       quantityScale: instrument.quantityScale)
     let strategy: any MarketMakingStrategy
     let limits: RiskLimits
+    var feed: HTTPPriceFeed? = nil
+    defer { feed?.stop() }
     do {
       limits = try cfg.riskLimits(instrument: instrument)
       if cfg.strategy == "avellaneda_market_making" {
@@ -77,9 +79,18 @@ struct Run: ParsableCommand {
           config: try cfg.avellanedaConfig(instrument: instrument), rule: info.rule, instrument: instrument,
           portfolio: empty)
       } else {
-        strategy = PureMarketMaking(
-          config: try cfg.strategyConfig(instrument: instrument), rule: info.rule, instrument: instrument,
-          portfolio: empty)
+        var pc = try cfg.strategyConfig(instrument: instrument)
+        if let f = cfg.priceFeed() {
+          let external = ExternalPrice()
+          pc.externalPrice = external
+          pc.externalPriceMaxAgeNs = max(3 * f.intervalNs, 2_000_000_000)
+          let source = try HTTPPriceFeed.Source.parse(f.url, field: f.field).get()
+          feed = HTTPPriceFeed(
+            loop: loop, source: source, tls: tls, serverName: source.host == cfg.host ? cfg.serverName : nil,
+            priceScale: instrument.priceScale, intervalNs: f.intervalNs, into: external)
+          log.info("reference price from \(f.url)", metadata: ["field": "\(f.field.rawValue)"])
+        }
+        strategy = PureMarketMaking(config: pc, rule: info.rule, instrument: instrument, portfolio: empty)
       }
     } catch let e as ConfigError {
       throw ValidationError("\(config): \(e.path): \(e.message)")
@@ -154,6 +165,7 @@ struct Run: ParsableCommand {
         prefix: prefix,
         startBase: base, startQuote: quote), session: session)
     defer { writer.stop() }
+    feed?.start()
     let (status, flat) = try trade(
       session: session, pmm: strategy, tracker: tracker, instrument: instrument,
       duration: cfg.durationSeconds,

@@ -1,3 +1,4 @@
+import Connectors
 import Engine
 import FastBook
 import Foundation
@@ -99,6 +100,10 @@ struct RunConfig {
     var shouldWaitOrderCancelConfirmation = true
     var eventDriven = false
     var killSwitchRate: Double? = nil
+    var priceSource = "current_market"
+    var priceSourceMarket: String? = nil
+    var priceSourceCustomAPI: String? = nil
+    var customAPIUpdateInterval = 5.0
   }
 
   struct RiskParameters {
@@ -119,7 +124,8 @@ struct RunConfig {
     "price_band_refresh_time", "ping_pong_enabled", "price_type", "take_if_crossed", "order_override",
     "split_order_levels_enabled", "bid_order_level_spreads", "ask_order_level_spreads",
     "bid_order_level_amounts", "ask_order_level_amounts", "should_wait_order_cancel_confirmation",
-    "event_driven", "kill_switch_rate",
+    "event_driven", "kill_switch_rate", "price_source", "price_source_exchange", "price_source_market",
+    "price_source_custom_api", "custom_api_update_interval",
   ]
 
   static let example = """
@@ -169,6 +175,11 @@ struct RunConfig {
       price_band_refresh_time: 86400
       ping_pong_enabled: false
       price_type: mid_price
+      price_source: current_market   # or external_market (price_source_market: ETHUSDT, read from
+                                     # the exchange's ticker) or custom_api (price_source_custom_api:
+                                     # a URL answering a number or JSON with "price")
+      custom_api_update_interval: 5  # seconds between polls; a price 3 polls old (at least 2 s)
+                                     # counts as none, and the quotes are pulled
       take_if_crossed: false
       should_wait_order_cancel_confirmation: true
       event_driven: false            # Needletail: also re-quote on book changes
@@ -332,6 +343,40 @@ struct RunConfig {
         "'\(pt)' is not allowed (\(PriceType.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     p.priceType = t
+    p.priceSource = try n.key("price_source").string(default: "current_market")
+    switch p.priceSource {
+    case "current_market":
+      break
+    case "external_market":
+      if n.key("price_source_exchange").exists {
+        let ex = try n.key("price_source_exchange").string()
+        guard ex == "binance" else {
+          throw n.key("price_source_exchange").fail(
+            "'\(ex)' is not supported (the external market is on the run's own exchange: binance)")
+        }
+      }
+      let m = try n.key("price_source_market").string()
+      guard m.count >= 2, m.allSatisfy({ $0.isUppercase || $0.isNumber }) else {
+        throw n.key("price_source_market").fail("'\(m)' is not a Binance symbol (e.g. ETHUSDT)")
+      }
+      guard [.mid, .bestBid, .bestAsk, .last].contains(p.priceType) else {
+        throw n.key("price_type").fail(
+          "'\(p.priceType.rawValue)' cannot come from an external market (mid_price, best_bid, best_ask or last_price)"
+        )
+      }
+      p.priceSourceMarket = m
+    case "custom_api":
+      let url = try n.key("price_source_custom_api").string()
+      if case .failure(let e) = HTTPPriceFeed.Source.parse(url) {
+        throw n.key("price_source_custom_api").fail("\(e)")
+      }
+      p.priceSourceCustomAPI = url
+    default:
+      throw n.key("price_source").fail(
+        "'\(p.priceSource)' is not allowed (current_market, external_market or custom_api)")
+    }
+    p.customAPIUpdateInterval = try n.key("custom_api_update_interval").double(
+      default: 5, range: 0.1...3_600, what: "seconds")
     p.takeIfCrossed = try n.key("take_if_crossed").bool(default: false)
     for (name, o) in try n.key("order_override").entries() {
       let parts = try o.list()
@@ -523,6 +568,23 @@ struct RunConfig {
     c.eventDriven = p.eventDriven
     c.killSwitch = p.killSwitchRate.map { $0 / 100 }
     return c
+  }
+
+  /// Where pure market making's reference price is polled from when it is not this market's own
+  /// book (`price_source: external_market` or `custom_api`), or nil. An external market is read
+  /// from the exchange's ticker (bookTicker for mid and best bid/ask, ticker/price for last).
+  func priceFeed() -> (url: String, field: HTTPPriceFeed.Field, intervalNs: Int64)? {
+    guard strategy == "pure_market_making" else { return nil }
+    let interval = Int64(pmm.customAPIUpdateInterval * 1e9)
+    if let url = pmm.priceSourceCustomAPI { return (url, .price, interval) }
+    guard let m = pmm.priceSourceMarket else { return nil }
+    let origin = "https://\(host)\(port == 443 ? "" : ":\(port)")"
+    switch pmm.priceType {
+    case .bestBid: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestBid, interval)
+    case .bestAsk: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestAsk, interval)
+    case .last: return ("\(origin)/api/v3/ticker/price?symbol=\(m)", .price, interval)
+    default: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .mid, interval)
+    }
   }
 
   /// The risk limits in raws.

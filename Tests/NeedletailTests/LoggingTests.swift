@@ -183,3 +183,85 @@ import Wire
     #expect(runs[0].endBase == btc.free + btc.locked && runs[0].endQuote == usdt.free + usdt.locked)
   }
 }
+
+/// `price_source: external_market` from the command line: the real binary quotes BTCUSDT around
+/// ETHUSDT's mid (read from the venue's bookTicker), not around BTCUSDT's own.
+@Suite(.serialized) struct ExternalPriceRunTests {
+  @Test func runQuotesAroundAnotherMarketsMid() throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("needletail").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+      Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+      return
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-ext-\(UUID().uuidString)")
+      .path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    for (name, base) in [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")] {
+      var sym = VenueSymbol(
+        name: name, baseAsset: base, quoteAsset: "USDT",
+        instrument: Instrument(symbol: name, priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1))
+      sym.minQty = 1
+      engine.addSymbol(sym)
+    }
+    let unit: Int128 = 1_000_000_000_000_000_000
+    for account in [1, 9] {
+      for asset in ["BTC", "ETH"] { engine.deposit(account: account, asset: asset, units: 100 * unit) }
+      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
+    }
+    let host = try VenueHost(
+      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
+      tls: TLSContext(server: certs.cert, keyFile: certs.key))
+    defer { host.server.close() }
+    // BTCUSDT 99.90 / 100.10 (mid 100.00); ETHUSDT 101.99 / 102.01 (mid 102.00).
+    for (symbol, bid, ask) in [("BTCUSDT", Int64(9_990), Int64(10_010)), ("ETHUSDT", 10_199, 10_201)] {
+      for (side, ticks) in [(OrderSide.BUY, bid), (.SELL, ask)] {
+        var o = NewOrder(account: 9, symbol: symbol, side: side, type: .LIMIT)
+        o.priceTicks = ticks
+        o.quantity = 50_000
+        _ = try engine.place(o)
+      }
+    }
+    let config = dir + "/mm.yml"
+    try """
+    mode: live
+    exchange: {host: 127.0.0.1, port: \(host.port), server_name: localhost, ca_file: "\(certs.ca)", api_key_env: NT_K, secret_env: NT_S}
+    market: BTCUSDT
+    clock_tick: 0.1
+    status_every: 60
+    strategy: pure_market_making
+    pure_market_making: {bid_spread: 5, ask_spread: 5, order_amount: "0.01", order_refresh_time: 600, price_source: external_market, price_source_market: ETHUSDT, custom_api_update_interval: 0.2}
+    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = ["run", config, "--db", dir + "/h.sqlite", "--duration", "3"]
+    var env = ProcessInfo.processInfo.environment
+    env["NT_K"] = "k1"
+    env["NT_S"] = "s1"
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    func ours(_ side: OrderSide) -> [Int64] {
+      engine.openOrders(account: 1, symbol: "BTCUSDT").filter { $0.side == side }.map(\.priceTicks)
+    }
+    // 102.00 × 0.95 = 96.90 and × 1.05 = 107.10 (its own mid would give 95.00 and 105.00).
+    loop.run(timeoutNs: 30_000_000_000) { (ours(.BUY).count == 1 && ours(.SELL).count == 1) || !p.isRunning }
+    #expect(ours(.BUY) == [9_690] && ours(.SELL) == [10_710])
+    loop.run(timeoutNs: 60_000_000_000) { !p.isRunning }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    p.waitUntilExit()
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(p.terminationStatus == 0, "\(output)")
+    #expect(
+      output.contains(
+        "info needletail.run: reference price from https://127.0.0.1:\(host.port)/api/v3/ticker/bookTicker?symbol=ETHUSDT field=mid"
+      ), "\(output)")
+    #expect(engine.openOrders(account: 1).isEmpty)
+  }
+}

@@ -116,6 +116,51 @@ import Testing
       "\(message(base + "fees: {maker_pct: 0.1}\n"))")
   }
 
+  /// Hummingbot's price sources: this market, another market of the exchange (its ticker), or a
+  /// custom URL; each misuse names its key.
+  @Test func priceSources() throws {
+    let base = "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"
+    func pmm(_ extra: String) -> String {
+      base + "pure_market_making: {bid_spread: 0.1, ask_spread: 0.1, order_amount: \"0.001\"\(extra)}\n"
+    }
+    #expect(try RunConfig.parse(pmm(""), file: "r.yml", environment: [:]).priceFeed() == nil)
+    let ext = try RunConfig.parse(
+      pmm(", price_source: external_market, price_source_market: ETHUSDT, price_type: best_bid"),
+      file: "r.yml",
+      environment: [:])
+    let f = try #require(ext.priceFeed())
+    #expect(f.url == "https://api.binance.com/api/v3/ticker/bookTicker?symbol=ETHUSDT" && f.field == .bestBid)
+    #expect(f.intervalNs == 5_000_000_000)
+    let api = try RunConfig.parse(
+      pmm(
+        ", price_source: custom_api, price_source_custom_api: \"http://127.0.0.1:8080/p\", custom_api_update_interval: 1"
+      ),
+      file: "r.yml", environment: [:])
+    #expect(api.priceFeed()?.url == "http://127.0.0.1:8080/p" && api.priceFeed()?.intervalNs == 1_000_000_000)
+    #expect(
+      message(pmm(", price_source: oracle"))
+        == "r.yml: pure_market_making.price_source: 'oracle' is not allowed (current_market, external_market or custom_api)"
+    )
+    #expect(
+      message(pmm(", price_source: external_market")).hasPrefix(
+        "r.yml: pure_market_making.price_source_market: "))
+    #expect(
+      message(
+        pmm(", price_source: external_market, price_source_market: ETHUSDT, price_source_exchange: kraken")
+      )
+      .hasPrefix("r.yml: pure_market_making.price_source_exchange: 'kraken' is not supported"))
+    #expect(
+      message(
+        pmm(", price_source: external_market, price_source_market: ETHUSDT, price_type: inventory_cost")
+      )
+      .hasPrefix("r.yml: pure_market_making.price_type: 'inventory_cost' cannot come from an external market")
+    )
+    #expect(
+      message(pmm(", price_source: custom_api, price_source_custom_api: \"ftp://x/p\""))
+        == "r.yml: pure_market_making.price_source_custom_api: 'ftp://x/p' is not an http:// or https:// URL with a host"
+    )
+  }
+
   @Test func amountsFinerThanTheMarketAreRefused() throws {
     let yaml =
       "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"
