@@ -84,78 +84,40 @@ import Wire
 /// binary's own output.
 @Suite(.serialized) struct RunLogTests {
   @Test func runLogsConnectionsProblemsAndTheReconciliationButNoSecret() throws {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("needletail").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-      Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+    guard BinaryVenue.built else {
+      Issue.record(
+        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
       return
     }
     let (key, secret) = ("log-test-key-7Hq2Zr", "log-test-secret-c0ffee0123456789abcdef")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-runlog-\(UUID().uuidString)")
-      .path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
-    sym.minQty = 1
     // This account's tier: 0.05 % maker, 0.075 % taker (not the 0.1 % a run assumes without it).
-    sym.makerFeeRate = 50_000
-    sym.takerFeeRate = 75_000
-    engine.addSymbol(sym)
-    let unit: Int128 = 1_000_000_000_000_000_000
-    for account in [1, 9] {
-      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
-      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
+    let v = try BinaryVenue(key: key, secret: secret, faults: FaultPlan()) {
+      $0.makerFeeRate = 50_000
+      $0.takerFeeRate = 75_000
     }
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: key, account: 1, hmacSecret: secret)],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key), faults: FaultPlan())
-    defer { host.server.close() }
-    for side in [OrderSide.BUY, .SELL] {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: side, type: .LIMIT)
-      o.priceTicks = side == .BUY ? 9_990 : 10_010
-      o.quantity = 50_000
-      _ = try engine.place(o)
-    }
-    let config = dir + "/mm.yml"
-    try """
-    mode: live
-    exchange: {host: 127.0.0.1, port: \(host.port), server_name: localhost, ca_file: "\(certs.ca)", api_key_env: NT_LOG_KEY, secret_env: NT_LOG_SECRET}
-    market: BTCUSDT
-    clock_tick: 0.1
-    duration: 0
-    status_every: 1
-    strategy: pure_market_making
-    pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, filled_order_delay: 600}
-    risk: {max_open_orders: 20, max_orders_per_second: 20, price_band_bps: 500}
-    """.write(toFile: config, atomically: true, encoding: .utf8)
+    let (loop, engine, host, dir) = (v.loop, v.engine, v.host, v.dir)
+    try v.rest([("BTCUSDT", .BUY, 9_990), ("BTCUSDT", .SELL, 10_010)])
+    let config = try v.config(
+      """
+      market: BTCUSDT
+      clock_tick: 0.1
+      duration: 0
+      status_every: 1
+      strategy: pure_market_making
+      pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, filled_order_delay: 600}
+      risk: {max_open_orders: 20, max_orders_per_second: 20, price_band_bps: 500}
+      """)
     let logPath = dir + "/run.log"
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = ["run", config, "--db", dir + "/h.sqlite", "--duration", "4", "--log-file", logPath]
-    var env = ProcessInfo.processInfo.environment
-    env["NT_LOG_KEY"] = key
-    env["NT_LOG_SECRET"] = secret
-    p.environment = env
     let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
+    let p = try v.start(
+      ["run", config, "--db", dir + "/h.sqlite", "--duration", "4", "--log-file", logPath], output: out)
     loop.run(timeoutNs: 30_000_000_000) { engine.openOrders(account: 1).count == 2 || !p.isRunning }
     #expect(engine.openOrders(account: 1).count == 2, "the run never quoted")
     // The next account event is cut short on the wire; then someone trades into our bid.
     host.rest.faults?.arm("user event cut short")
-    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: .SELL, type: .MARKET)
-    o.quantity = 400
-    host.rest.notifyEvents(try engine.place(o).events)
-    loop.run(timeoutNs: 60_000_000_000) { !p.isRunning }
-    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(p.terminationStatus == 0, "\(output)")
+    try v.trade(.SELL, lots: 400)
+    let (status, output) = v.finish(p, output: out)
+    #expect(status == 0, "\(output)")
     let log = try String(contentsOfFile: logPath, encoding: .utf8)
     for expected in [
       "info needletail.session: market data connected", "info needletail.session: order entry connected",
@@ -188,76 +150,36 @@ import Wire
 /// ETHUSDT's mid (read from the venue's bookTicker), not around BTCUSDT's own.
 @Suite(.serialized) struct ExternalPriceRunTests {
   @Test func runQuotesAroundAnotherMarketsMid() throws {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-      .appendingPathComponent("needletail").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-      Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+    guard BinaryVenue.built else {
+      Issue.record(
+        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
       return
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-ext-\(UUID().uuidString)")
-      .path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    for (name, base) in [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")] {
-      var sym = VenueSymbol(
-        name: name, baseAsset: base, quoteAsset: "USDT",
-        instrument: Instrument(symbol: name, priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1))
-      sym.minQty = 1
-      engine.addSymbol(sym)
-    }
-    let unit: Int128 = 1_000_000_000_000_000_000
-    for account in [1, 9] {
-      for asset in ["BTC", "ETH"] { engine.deposit(account: account, asset: asset, units: 100 * unit) }
-      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
-    }
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key))
-    defer { host.server.close() }
+    let v = try BinaryVenue(symbols: [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")])
+    let (loop, engine, host, dir) = (v.loop, v.engine, v.host, v.dir)
     // BTCUSDT 99.90 / 100.10 (mid 100.00); ETHUSDT 101.99 / 102.01 (mid 102.00).
-    for (symbol, bid, ask) in [("BTCUSDT", Int64(9_990), Int64(10_010)), ("ETHUSDT", 10_199, 10_201)] {
-      for (side, ticks) in [(OrderSide.BUY, bid), (.SELL, ask)] {
-        var o = NewOrder(account: 9, symbol: symbol, side: side, type: .LIMIT)
-        o.priceTicks = ticks
-        o.quantity = 50_000
-        _ = try engine.place(o)
-      }
-    }
-    let config = dir + "/mm.yml"
-    try """
-    mode: live
-    exchange: {host: 127.0.0.1, port: \(host.port), server_name: localhost, ca_file: "\(certs.ca)", api_key_env: NT_K, secret_env: NT_S}
-    market: BTCUSDT
-    clock_tick: 0.1
-    status_every: 60
-    strategy: pure_market_making
-    pure_market_making: {bid_spread: 5, ask_spread: 5, order_amount: "0.01", order_refresh_time: 600, price_source: external_market, price_source_market: ETHUSDT, custom_api_update_interval: 0.2}
-    """.write(toFile: config, atomically: true, encoding: .utf8)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = ["run", config, "--db", dir + "/h.sqlite", "--duration", "3"]
-    var env = ProcessInfo.processInfo.environment
-    env["NT_K"] = "k1"
-    env["NT_S"] = "s1"
-    p.environment = env
+    try v.rest([
+      ("BTCUSDT", .BUY, 9_990), ("BTCUSDT", .SELL, 10_010), ("ETHUSDT", .BUY, 10_199),
+      ("ETHUSDT", .SELL, 10_201),
+    ])
+    let config = try v.config(
+      """
+      market: BTCUSDT
+      clock_tick: 0.1
+      status_every: 60
+      strategy: pure_market_making
+      pure_market_making: {bid_spread: 5, ask_spread: 5, order_amount: "0.01", order_refresh_time: 600, price_source: external_market, price_source_market: ETHUSDT, custom_api_update_interval: 0.2}
+      """)
     let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
+    let p = try v.start(["run", config, "--db", dir + "/h.sqlite", "--duration", "3"], output: out)
     func ours(_ side: OrderSide) -> [Int64] {
       engine.openOrders(account: 1, symbol: "BTCUSDT").filter { $0.side == side }.map(\.priceTicks)
     }
     // 102.00 × 0.95 = 96.90 and × 1.05 = 107.10 (its own mid would give 95.00 and 105.00).
     loop.run(timeoutNs: 30_000_000_000) { (ours(.BUY).count == 1 && ours(.SELL).count == 1) || !p.isRunning }
     #expect(ours(.BUY) == [9_690] && ours(.SELL) == [10_710])
-    loop.run(timeoutNs: 60_000_000_000) { !p.isRunning }
-    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(p.terminationStatus == 0, "\(output)")
+    let (status, output) = v.finish(p, output: out)
+    #expect(status == 0, "\(output)")
     #expect(
       output.contains(
         "info needletail.run: reference price from https://127.0.0.1:\(host.port)/api/v3/ticker/bookTicker?symbol=ETHUSDT field=mid"

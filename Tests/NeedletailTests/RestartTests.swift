@@ -12,81 +12,29 @@ import Wire
 /// figures are the venue's. The venue runs in this process (its loop pumped by the test); the
 /// engine is the real `needletail` binary in a child process, so SIGKILL is a real crash.
 @Suite(.serialized) struct RestartTests {
-  let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
-
-  /// The `needletail` binary built beside this test bundle.
-  var binary: String {
-    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-      "needletail"
-    )
-    .path
-  }
-
-  func start(_ args: [String], output: Pipe) throws -> Process {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    env["NEEDLETAIL_API_KEY"] = "k1"
-    env["NEEDLETAIL_API_SECRET"] = "s1"
-    p.environment = env
-    p.standardOutput = output
-    p.standardError = output
-    try p.run()
-    return p
-  }
-
   @Test func killDashNineThenRestartForgetsAndDuplicatesNothing() throws {
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-      Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+    guard BinaryVenue.built else {
+      Issue.record(
+        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
       return
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-restart-\(UUID().uuidString)")
-      .path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let certs = try VenueHost.ensureCertificates(dataDir: dir + "/venue")
-    let loop = try EventLoop()
-    defer { loop.shutdown() }
-    let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
-    var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: instrument)
-    sym.minQty = 1
-    engine.addSymbol(sym)
-    let unit: Int128 = 1_000_000_000_000_000_000
-    for account in [1, 9] {
-      engine.deposit(account: account, asset: "USDT", units: 1_000_000 * unit)
-      engine.deposit(account: account, asset: "BTC", units: 100 * unit)
-    }
-    let host = try VenueHost(
-      loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
-      tls: TLSContext(server: certs.cert, keyFile: certs.key))
-    defer { host.server.close() }
+    let v = try BinaryVenue()
+    let (loop, engine, dir) = (v.loop, v.engine, v.dir)
     // Someone else's book around 100.00: 99.90 … and 100.10 ….
-    for i in 0..<10 {
-      for side in [OrderSide.BUY, .SELL] {
-        var o = NewOrder(account: 9, symbol: "BTCUSDT", side: side, type: .LIMIT)
-        o.priceTicks = side == .BUY ? 9_990 - Int64(i) : 10_010 + Int64(i)
-        o.quantity = 50_000
-        _ = try engine.place(o)
-      }
-    }
-    /// Account 9 trades into account 1's orders, told on the account stream as the venue does.
-    func trade(_ side: OrderSide, lots: Int64) throws {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: side, type: .MARKET)
-      o.quantity = lots
-      host.rest.notifyEvents(try engine.place(o).events)
-    }
-    let config = dir + "/mm.yml"
-    try """
-    mode: live
-    exchange: {host: 127.0.0.1, port: \(host.port), server_name: localhost, ca_file: "\(certs.ca)", api_key_env: NEEDLETAIL_API_KEY, secret_env: NEEDLETAIL_API_SECRET}
-    market: BTCUSDT
-    clock_tick: 0.1
-    duration: 0
-    status_every: 60
-    strategy: pure_market_making
-    pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_levels: 2, order_level_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, filled_order_delay: 600}
-    risk: {max_open_orders: 20, max_orders_per_second: 20, price_band_bps: 500}
-    """.write(toFile: config, atomically: true, encoding: .utf8)
+    try v.rest(
+      (0..<10).flatMap { i in
+        [("BTCUSDT", OrderSide.BUY, 9_990 - Int64(i)), ("BTCUSDT", .SELL, 10_010 + Int64(i))]
+      })
+    let config = try v.config(
+      """
+      market: BTCUSDT
+      clock_tick: 0.1
+      duration: 0
+      status_every: 60
+      strategy: pure_market_making
+      pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_levels: 2, order_level_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, filled_order_delay: 600}
+      risk: {max_open_orders: 20, max_orders_per_second: 20, price_band_bps: 500}
+      """)
     let db = dir + "/history.sqlite"
     let reader = try TradeStore(path: db)
     func ours() -> [VenueOrder] {
@@ -95,13 +43,13 @@ import Wire
 
     // Run 1: until its four quotes rest and a fill of one of them is in the history.
     let out1 = Pipe()
-    let run1 = try start(["run", config, "--db", db], output: out1)
+    let run1 = try v.start(["run", config, "--db", db], output: out1)
     loop.run(timeoutNs: 30_000_000_000) {
       engine.openOrders(account: 1).count == 4
         && ((try? reader.inFlightOrders(symbol: "BTCUSDT").count) ?? 0) == 4
     }
     #expect(engine.openOrders(account: 1).count == 4, "run 1 never quoted")
-    try trade(.SELL, lots: 400)  // into our best bid
+    try v.trade(.SELL, lots: 400)  // into our best bid
     loop.run(timeoutNs: 10_000_000_000) { ((try? reader.fills(symbol: "BTCUSDT").count) ?? 0) == 1 }
     #expect(try reader.fills(symbol: "BTCUSDT").count == 1, "run 1's fill did not reach the history")
 
@@ -111,8 +59,8 @@ import Wire
     let run1IDs = Set(ours().map(\.clientOrderId))
 
     // While nobody watches: the rest of that bid fills, the best ask fills in part.
-    try trade(.SELL, lots: 600)
-    try trade(.BUY, lots: 300)
+    try v.trade(.SELL, lots: 600)
+    try v.trade(.BUY, lots: 300)
     let bestAsk = try #require(
       engine.openOrders(account: 1).filter { $0.side == .SELL }.min { $0.priceTicks < $1.priceTicks })
     #expect(bestAsk.executedQty == 300)
@@ -126,12 +74,9 @@ import Wire
 
     // Run 2: settles what run 1 left, trades briefly, stops cleanly.
     let out2 = Pipe()
-    let run2 = try start(["run", config, "--db", db, "--duration", "2"], output: out2)
-    loop.run(timeoutNs: 60_000_000_000) { !run2.isRunning }
-    if run2.isRunning { kill(run2.processIdentifier, SIGKILL) }
-    run2.waitUntilExit()
-    let text = String(decoding: out2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    #expect(run2.terminationStatus == 0, "\(text)")
+    let run2 = try v.start(["run", config, "--db", db, "--duration", "2"], output: out2)
+    let (status, text) = v.finish(run2, output: out2)
+    #expect(status == 0, "\(text)")
     #expect(
       text.contains(
         "settled 4 orders earlier runs left (\(workingAtRestart) still working, cancelled now; 1 had ended; 0 never reached the venue; 1 the history had not written), 3 fills the history lacked"
