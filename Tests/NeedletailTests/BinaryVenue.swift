@@ -1,6 +1,7 @@
 import Engine
 import FastBook
 import Foundation
+import Testing
 import Venue
 import Wire
 
@@ -14,7 +15,12 @@ final class BinaryVenue {
       "needletail"
     ).path
   }
-  static var built: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+  /// True (and the test records why) when the binary is not there to run.
+  static func missing() -> Bool {
+    if FileManager.default.isExecutableFile(atPath: binary) { return false }
+    Issue.record("no needletail binary at \(binary): build it first (swift build --build-tests builds it)")
+    return true
+  }
 
   let dir: String
   let certs: (ca: String, cert: String, key: String)

@@ -84,11 +84,7 @@ import Wire
 /// binary's own output.
 @Suite(.serialized) struct RunLogTests {
   @Test func runLogsConnectionsProblemsAndTheReconciliationButNoSecret() throws {
-    guard BinaryVenue.built else {
-      Issue.record(
-        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
-      return
-    }
+    if BinaryVenue.missing() { return }
     let (key, secret) = ("log-test-key-7Hq2Zr", "log-test-secret-c0ffee0123456789abcdef")
     // This account's tier: 0.05 % maker, 0.075 % taker (not the 0.1 % a run assumes without it).
     let v = try BinaryVenue(key: key, secret: secret, faults: FaultPlan()) {
@@ -150,11 +146,7 @@ import Wire
 /// ETHUSDT's mid (read from the venue's bookTicker), not around BTCUSDT's own.
 @Suite(.serialized) struct ExternalPriceRunTests {
   @Test func runQuotesAroundAnotherMarketsMid() throws {
-    guard BinaryVenue.built else {
-      Issue.record(
-        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
-      return
-    }
+    if BinaryVenue.missing() { return }
     let v = try BinaryVenue(symbols: [("BTCUSDT", "BTC"), ("ETHUSDT", "ETH")])
     let (loop, engine, host, dir) = (v.loop, v.engine, v.host, v.dir)
     // BTCUSDT 99.90 / 100.10 (mid 100.00); ETHUSDT 101.99 / 102.01 (mid 102.00).

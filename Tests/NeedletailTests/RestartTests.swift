@@ -13,11 +13,7 @@ import Wire
 /// engine is the real `needletail` binary in a child process, so SIGKILL is a real crash.
 @Suite(.serialized) struct RestartTests {
   @Test func killDashNineThenRestartForgetsAndDuplicatesNothing() throws {
-    guard BinaryVenue.built else {
-      Issue.record(
-        "no needletail binary at \(BinaryVenue.binary): build it first (swift build --build-tests builds it)")
-      return
-    }
+    if BinaryVenue.missing() { return }
     let v = try BinaryVenue()
     let (loop, engine, dir) = (v.loop, v.engine, v.dir)
     // Someone else's book around 100.00: 99.90 … and 100.10 ….
