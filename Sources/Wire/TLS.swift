@@ -80,7 +80,7 @@ public final class TLSContext: @unchecked Sendable {
       if e == 0 { break }
       var buf = [CChar](repeating: 0, count: 256)
       ERR_error_string_n(e, &buf, buf.count)
-      parts.append(String(cString: buf))
+      parts.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     return parts.isEmpty ? "unknown TLS error" : parts.joined(separator: "; ")
   }
@@ -316,10 +316,8 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
   public func keyUpdate(requestPeer: Bool) throws(WireError) {
     guard handshakeDone, !closed else { throw .closedByPeer }
     if usesNativeRecords {
-      var msg: [UInt8] = [24, 0, 0, 1, requestPeer ? 1 : 0]
-      try sealNative(inner: 22, count: msg.count) {
-        $0.copyMemory(from: UnsafeRawBufferPointer(start: &msg, count: 5))
-      }
+      let msg: [UInt8] = [24, 0, 0, 1, requestPeer ? 1 : 0]
+      try sealNative(inner: 22, count: msg.count) { dst in msg.withUnsafeBytes { dst.copyMemory(from: $0) } }
       guard sealer?.update() == true else { throw .tls("cannot update the write key") }
     } else {
       guard SSL_key_update(ssl, requestPeer ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) == 1
@@ -468,10 +466,10 @@ extension TLSStream {
           return false
         }
         if body[off + 4] == 1 {  // update_requested: send ours, then move our write key
-          var msg: [UInt8] = [24, 0, 0, 1, 0]
+          let msg: [UInt8] = [24, 0, 0, 1, 0]
           do throws(WireError) {
-            try sealNative(inner: 22, count: msg.count) {
-              $0.copyMemory(from: UnsafeRawBufferPointer(start: &msg, count: msg.count))
+            try sealNative(inner: 22, count: msg.count) { dst in
+              msg.withUnsafeBytes { dst.copyMemory(from: $0) }
             }
           } catch {
             return false
