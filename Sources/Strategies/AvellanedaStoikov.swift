@@ -291,21 +291,9 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
   }
 
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard var q = orders[tag] else { return }
-    switch event {
-    case .filled(_, let f):
-      q.filled += f.quantity
-      orders[tag] = q
-      portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: false)
-      createAtNs = max(createAtNs, now + config.filledOrderDelayNs)
-    case .completed, .cancelled, .failed, .lost:
-      orders[tag] = nil
-    case .cancelRefused:
-      q.cancelling = false
-      orders[tag] = q
-    case .created:
-      break
-    }
+    guard let q = orders.record(event, tag: tag), case .filled(_, let f) = event else { return }
+    portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: false)
+    createAtNs = max(createAtNs, now + config.filledOrderDelayNs)
   }
 
   public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) { orders[tag] = nil }

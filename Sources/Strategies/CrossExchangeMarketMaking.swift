@@ -215,11 +215,9 @@ public final class CrossExchangeMarketMaking {
   }
 
   func makerOrder(_ e: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard var q = quotes[tag] else { return }
+    guard let q = quotes.record(e, tag: tag) else { return }
     switch e {
     case .filled(_, let f):
-      q.filled += f.quantity
-      quotes[tag] = q
       makerFilled += f.quantity
       makerPortfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: q.taker)
       // Hedge now: the opposite side on the taker venue, in this same callback.
@@ -228,29 +226,22 @@ public final class CrossExchangeMarketMaking {
       onTaker(now: now) { self.hedge(now: now, intents: &$0) }
       hedgesOnFill += hedgesSent - before
     case .completed, .cancelled, .failed, .lost:
-      quotes[tag] = nil
       requote(now: now, intents: &intents)
-    case .cancelRefused:
-      q.cancelling = false
-      quotes[tag] = q
-    case .created:
+    case .cancelRefused, .created:
       break
     }
   }
 
   func hedgeOrder(_ e: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard var h = hedges[tag] else { return }
+    guard let h = hedges.record(e, tag: tag) else { return }
     switch e {
     case .filled(_, let f):
-      h.filled += f.quantity
-      hedges[tag] = h
       hedgeFilled += f.quantity
       takerPortfolio.fill(side: h.side, price: f.price, quantity: f.quantity, taker: true)
     case .completed:
-      hedges[tag] = nil
+      break
     case .cancelled, .failed, .lost:
       // An IOC hedge that did not fill completely: the rest is owed again, sent at once.
-      hedges[tag] = nil
       unhedged += h.side == .buy ? h.remaining : -h.remaining
       hedge(now: now, intents: &intents)
     case .created, .cancelRefused:

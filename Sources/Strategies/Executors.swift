@@ -182,28 +182,21 @@ public class Executor {
   }
 
   func apply(_ e: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard var o = orders[tag] else { return }
+    guard let o = orders.record(e, tag: tag) else { return }
     switch e {
     case .filled(_, let f):
-      o.filled += f.quantity
-      orders[tag] = o
       position += o.side == .buy ? f.quantity : -f.quantity
       let n = Int128(f.price) * Int128(f.quantity)
       quoteFlow += o.side == .buy ? -n : n
       orchestrator.portfolio.fill(side: o.side, price: f.price, quantity: f.quantity, taker: o.taker)
       filled(o, tag: tag, price: f.price, quantity: f.quantity, now: now, intents: &intents)
     case .completed:
-      orders[tag] = nil
       filledOrders += 1
       ended(o, tag: tag, completed: true, now: now, intents: &intents)
     case .cancelled, .failed, .lost:
-      orders[tag] = nil
       if o.filled > 0 { filledOrders += 1 }
       ended(o, tag: tag, completed: false, now: now, intents: &intents)
-    case .cancelRefused:
-      o.cancelling = false
-      orders[tag] = o
-    case .created:
+    case .cancelRefused, .created:
       break
     }
   }

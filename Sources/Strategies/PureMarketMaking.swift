@@ -42,6 +42,31 @@ public struct OwnOrder: Sendable, Equatable {
   public var remaining: Int64 { quantity - filled }
 }
 
+extension Dictionary where Key == UInt64, Value == OwnOrder {
+  /// The bookkeeping every strategy does for its own order `tag` on a tracker event: a fill adds
+  /// to `filled`, an end (completed, cancelled, failed, lost) removes it, a refused cancel makes
+  /// it working again. Returns the order after the change (for an end, as it last was), or nil
+  /// when `tag` is not one of these orders. Read, change, write back: optional chaining through
+  /// the subscript allocates.
+  @inline(__always)
+  mutating func record(_ event: TrackerEvent, tag: UInt64) -> OwnOrder? {
+    guard var o = self[tag] else { return nil }
+    switch event {
+    case .filled(_, let f):
+      o.filled += f.quantity
+      self[tag] = o
+    case .completed, .cancelled, .failed, .lost:
+      self[tag] = nil
+    case .cancelRefused:
+      o.cancelling = false
+      self[tag] = o
+    case .created:
+      break
+    }
+    return o
+  }
+}
+
 /// What the command line needs of a market-making strategy to run it, show its status and stop
 /// it: its portfolio, its working orders, its reference price, and a stop that cancels all.
 public protocol MarketMakingStrategy: Strategy {
@@ -266,22 +291,16 @@ public final class PureMarketMaking: MarketMakingStrategy {
   }
 
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
-    guard var q = orders[tag] else { return }
+    guard let q = orders.record(event, tag: tag) else { return }
     switch event {
-    case .created:
+    case .created, .cancelRefused:
+      // A refused cancel leaves it working: the next cycle decides about it afresh.
       break
-    case .cancelRefused:
-      // Working again: the next cycle decides about it afresh (and cancels it again if need be).
-      q.cancelling = false
-      orders[tag] = q
     case .filled(_, let f):
-      q.filled += f.quantity
-      orders[tag] = q
       portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: q.taker)
       lastOwnTradePrice = f.price
       checkKillSwitch(intents: &intents)
     case .completed:
-      orders[tag] = nil
       if !q.hanging {
         // Hummingbot: the next orders wait `filled_order_delay`; the rest are cancelled at the
         // next cancel time (not later than that).
@@ -300,7 +319,6 @@ public final class PureMarketMaking: MarketMakingStrategy {
         }
       }
     case .cancelled, .failed, .lost:
-      orders[tag] = nil
       if config.eventDriven && stoppedReason == nil && createAtNs <= now && !hasActiveNonHanging {
         cycle(now: now, intents: &intents)
       }
