@@ -27,7 +27,7 @@ import Wire
       cc.inventoryTargetBase = baseValue / (baseValue + Double(p.quoteRaw))
       strategy = AvellanedaStoikov(
         config: cc, rule: rule,
-        instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1),
+        instrument: LoopbackVenue.btcusdt,
         portfolio: p)
       return strategy
     }

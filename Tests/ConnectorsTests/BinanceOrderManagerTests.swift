@@ -132,7 +132,9 @@ extension BinanceOrderManagerTests {
 struct LoopbackVenue {
   let certs: (ca: String, cert: String, key: String)
   let loop: EventLoop
-  let instrument = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+  /// BTCUSDT at 0.01 / 0.00001, the instrument of every LoopbackVenue.
+  static let btcusdt = Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1)
+  let instrument = LoopbackVenue.btcusdt
   let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
   let host: VenueHost
 

@@ -188,7 +188,7 @@ import Wire
     let h = try ExecutorHarness(balances: balances) { rule, p in
       pmm = PureMarketMaking(
         config: c, rule: rule,
-        instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 5, tickSize: 1, lotSize: 1),
+        instrument: LoopbackVenue.btcusdt,
         portfolio: p)
       return pmm
     }

@@ -20,17 +20,25 @@ import Wire
   /// order for it comes back to the venue tagged with that change's update id, every order's
   /// answer reaches the tracker (IOC at the touch: all expire), and each order's stage times are
   /// in causal order.
-  @Test(arguments: [TickToTradeConfig.Layout.oneThread, .twoThreads])
-  func probeOrdersFollowEveryBookChangeAndTheTrackerAgrees(_ layout: TickToTradeConfig.Layout) throws {
+  /// The tick-to-trade harness at a test's size: unpinned, not counting allocations, polling
+  /// every 100 µs instead of spinning (tests share the machine; perf/t2t.sh measures the
+  /// spinning runtime).
+  static func t2t(_ layout: TickToTradeConfig.Layout, samples: Int, warmup: Int) -> TickToTradeConfig {
     var c = TickToTradeConfig()
-    c.samples = 400
-    c.warmup = 50
+    c.samples = samples
+    c.warmup = warmup
     c.layout = layout
     c.wireCPU = nil
     c.strategyCPU = nil
     c.venueCPU = nil
     c.countAllocations = false
-    c.spin = false  // tests share the machine; perf/t2t.sh measures the spinning runtime
+    c.spin = false
+    return c
+  }
+
+  @Test(arguments: [TickToTradeConfig.Layout.oneThread, .twoThreads])
+  func probeOrdersFollowEveryBookChangeAndTheTrackerAgrees(_ layout: TickToTradeConfig.Layout) throws {
+    let c = Self.t2t(layout, samples: 400, warmup: 50)
     let r = try runTickToTrade(c, certificateDir: certDir())
     #expect(r.unmatchedArrivals == 0)
     #expect(
@@ -59,16 +67,8 @@ import Wire
   /// order of ours is cancelled there, and the tracker says the same of each.
   @Test(arguments: [TickToTradeConfig.Layout.oneThread, .twoThreads])
   func marketMakerRequotesOnEveryMidMoveAndTheTrackerAgrees(_ layout: TickToTradeConfig.Layout) throws {
-    var c = TickToTradeConfig()
+    var c = Self.t2t(layout, samples: 300, warmup: 30)
     c.strategy = .pureMarketMaking
-    c.samples = 300
-    c.warmup = 30
-    c.layout = layout
-    c.wireCPU = nil
-    c.strategyCPU = nil
-    c.venueCPU = nil
-    c.countAllocations = false
-    c.spin = false
     c.settleNs = 2_000_000
     let r = try runTickToTrade(c, certificateDir: certDir())
     #expect(r.stepTimeouts == 0, "timed out: \(r.timedOutUpdateIDs), sync \(r.syncCounters)")
