@@ -10,6 +10,9 @@ public struct RunHistory: Sendable {
   /// Orders not known to be done (after a clean stop: 0).
   public var inFlight: Int
   public var fills: Int
+  /// Fills of this run not kept because their trade id on the venue was already kept for
+  /// another order, side, price or quantity (`TradeStore.conflicts(run:)`): not in the figures.
+  public var conflicts: Int
   public var bought: Int64
   public var sold: Int64
   /// Σ price·quantity (raws at price scale + quantity scale).
@@ -42,7 +45,8 @@ public struct RunHistory: Sendable {
       return RunHistory(
         run: r, orders: orders.count,
         inFlight: orders.filter { TradeStore.inFlightStates.contains($0.state) }.count,
-        fills: fills.count, bought: p.boughtQuantity, sold: p.soldQuantity, volume: p.volume, fees: fees,
+        fills: fills.count, conflicts: try store.conflicts(run: r.id).count, bought: p.boughtQuantity,
+        sold: p.soldQuantity, volume: p.volume, fees: fees,
         realized: p.realized, unrealized: p.unrealized(mark: mark), position: p.position, mark: mark,
         endBase: p.base, endQuote: p.quote)
     }
@@ -65,11 +69,15 @@ public struct RunHistory: Sendable {
   /// The lines `needletail history` prints for this run.
   public var report: String {
     let (b, q) = (run.baseAsset, run.quoteAsset)
+    let conflictLine =
+      conflicts == 0
+      ? ""
+      : "\n  CONFLICTS: \(conflicts) fills were not kept: the venue's trade id was already kept for another order, side, price or quantity (--fills lists them)"
     return """
       run \(run.id) (\(run.mode), \(run.symbol) on \(run.venue), ids \(run.prefix)…): \(orders) orders\(inFlight > 0 ? " (\(inFlight) not known to be done)" : ""), \(fills) fills
         bought \(qty(bought)) \(b), sold \(qty(sold)) \(b), volume \(quote(volume)) \(q), fees \(quote(fees)) \(q)
         PnL: realized \(quote(realized)) \(q), unrealized \(quote(unrealized)) \(q) on \(qty(position)) \(b) at \(px(mark)) (fees not included)
         inventory: \(b) \(units(run.startBase, 5)) → \(units(endBase, 5)), \(q) \(units(run.startQuote, 2)) → \(units(endQuote, 2))
-      """
+      """ + conflictLine
   }
 }

@@ -9,7 +9,9 @@ import Foundation
 /// stream's fills do not say maker or taker).
 ///
 /// A write that fails is counted (`writeErrors`, `lastError`) and the writer goes on; nothing the
-/// strategy thread holds depends on it.
+/// strategy thread holds depends on it. A fill whose trade id this venue already has for another
+/// order, side, price or quantity is kept in `fill_conflicts`, counted (`conflicts`) and told to
+/// `problem`, never dropped without a word.
 public final class JournalWriter: @unchecked Sendable {
   public let store: TradeStore
   public let run: RunInfo
@@ -22,13 +24,15 @@ public final class JournalWriter: @unchecked Sendable {
   public private(set) var writeErrors = 0
   public private(set) var lastError: String?
   public private(set) var fillsWritten = 0
+  /// Fills not kept because their trade id on this venue was already kept for something else.
+  public private(set) var conflicts = 0
+  /// Told (on the side thread) of each failed write and each conflicting fill, in words.
+  public var problem: (@Sendable (String) -> Void)?
 
   /// Opens (or creates) the history at `path` and records `run` in it (its id is set here).
   public init(path: String, run: RunInfo, capacity: Int = 1 << 16) throws {
     store = try TradeStore(path: path)
-    var r = run
-    r.id = try store.addRun(run)
-    self.run = r
+    self.run = try store.addRun(run)
     wallOffsetNs = Int64(Date().timeIntervalSince1970 * 1e9) - cplat_now_ns()
     feeRules = Portfolio(
       base: 0, quote: 0, fees: run.fees, priceScale: run.priceScale, quantityScale: run.quantityScale)
@@ -55,6 +59,7 @@ public final class JournalWriter: @unchecked Sendable {
       }
       let at = r.timeNs + wallOffsetNs
       let cid = id(r.tag)
+      let venue = run.venueID
       switch r.kind {
       case .placed:
         try store.add(
@@ -62,28 +67,41 @@ public final class JournalWriter: @unchecked Sendable {
             clientOrderID: cid, runID: run.id, symbol: run.symbol, side: r.side, price: r.price,
             quantity: r.quantity, venueOrderID: 0, state: .pendingCreate, filled: 0, createdNs: at,
             updatedNs: at))
-      case .cancelRequested: try store.setState(cid, .pendingCancel, atNs: at)
-      case .created: try store.setState(cid, .open, venueOrderID: r.venueOrderID, atNs: at)
-      case .cancelRefused: try store.setState(cid, .open, atNs: at)
-      case .completed: try store.setState(cid, .filled, atNs: at)
-      case .cancelled: try store.setState(cid, .cancelled, atNs: at)
-      case .failed: try store.setState(cid, .failed, atNs: at)
-      case .lost: try store.setState(cid, .lost, atNs: at)
+      case .cancelRequested: try store.setState(cid, .pendingCancel, venue: venue, atNs: at)
+      case .created: try store.setState(cid, .open, venue: venue, venueOrderID: r.venueOrderID, atNs: at)
+      case .cancelRefused: try store.setState(cid, .open, venue: venue, atNs: at)
+      case .completed: try store.setState(cid, .filled, venue: venue, atNs: at)
+      case .cancelled: try store.setState(cid, .cancelled, venue: venue, atNs: at)
+      case .failed: try store.setState(cid, .failed, venue: venue, atNs: at)
+      case .lost: try store.setState(cid, .lost, venue: venue, atNs: at)
       case .filled:
         let fee = Int64(
           feeRules.fee(side: r.side, price: r.price, quantity: r.quantity, taker: false).inQuote)
-        let added = try store.add(
-          StoredFill(
-            symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side,
-            price: r.price,
-            quantity: r.quantity, feeQuote: fee, atNs: at, source: "stream"),
-          orderFilled: r.filled)
-        if added { fillsWritten += 1 }
+        let fill = StoredFill(
+          symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side,
+          price: r.price, quantity: r.quantity, feeQuote: fee, atNs: at, source: "stream")
+        switch try store.add(fill, orderFilled: r.filled, nowNs: at) {
+        case .added: fillsWritten += 1
+        case .duplicate: break
+        case .conflict(let kept):
+          conflicts += 1
+          problem?(Self.conflictText(fill, kept: kept, venue: run.venue))
+        }
       }
     } catch {
       writeErrors += 1
       lastError = "\(error)"
+      problem?("history write failed: \(error)")
     }
+  }
+
+  /// One line about a fill that conflicts with the one kept.
+  public static func conflictText(_ f: StoredFill, kept: StoredFill, venue: VenueIdentity) -> String {
+    func d(_ x: StoredFill) -> String {
+      "\(x.clientOrderID) \(x.side == .buy ? "BUY" : "SELL") \(x.quantity) @ \(x.price) (run \(x.runID), \(x.source))"
+    }
+    return
+      "fill CONFLICT on \(venue) \(f.symbol) trade \(f.tradeID): \(d(f)) differs from the kept \(d(kept)); kept in fill_conflicts, not counted as a fill"
   }
 
   func commit() {

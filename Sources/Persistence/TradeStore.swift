@@ -1,109 +1,6 @@
 import Engine
 import FastBook
 
-/// One run of a strategy, as the history keeps it: what it traded, at which scales and fees,
-/// with which client-order-id prefix, from which balances (asset units of 10⁻¹⁸).
-public struct RunInfo: Sendable, Equatable {
-  public var id: Int64 = 0
-  /// Wall clock, ns since 1970.
-  public var startedAtNs: Int64
-  /// "live", "paper" or "demo".
-  public var mode: String
-  public var venue: String
-  public var symbol: String
-  public var baseAsset: String
-  public var quoteAsset: String
-  public var priceScale: Int
-  public var quantityScale: Int
-  public var fees: FeeSchema
-  public var prefix: String
-  public var startBase: Int128
-  public var startQuote: Int128
-
-  public init(
-    startedAtNs: Int64, mode: String, venue: String, symbol: String, baseAsset: String, quoteAsset: String,
-    priceScale: Int, quantityScale: Int, fees: FeeSchema, prefix: String, startBase: Int128,
-    startQuote: Int128
-  ) {
-    self.startedAtNs = startedAtNs
-    self.mode = mode
-    self.venue = venue
-    self.symbol = symbol
-    self.baseAsset = baseAsset
-    self.quoteAsset = quoteAsset
-    self.priceScale = priceScale
-    self.quantityScale = quantityScale
-    self.fees = fees
-    self.prefix = prefix
-    self.startBase = startBase
-    self.startQuote = startQuote
-  }
-}
-
-/// An order as the history keeps it. `state` is an `OrderState` raw value; `venueOrderID` 0 is
-/// "not known".
-public struct StoredOrder: Sendable, Equatable {
-  public var clientOrderID: String
-  public var runID: Int64
-  public var symbol: String
-  public var side: TradeSide
-  public var price: Int64
-  public var quantity: Int64
-  public var venueOrderID: Int64
-  public var state: OrderState
-  public var filled: Int64
-  public var createdNs: Int64
-  public var updatedNs: Int64
-
-  public init(
-    clientOrderID: String, runID: Int64, symbol: String, side: TradeSide, price: Int64, quantity: Int64,
-    venueOrderID: Int64, state: OrderState, filled: Int64, createdNs: Int64, updatedNs: Int64
-  ) {
-    self.clientOrderID = clientOrderID
-    self.runID = runID
-    self.symbol = symbol
-    self.side = side
-    self.price = price
-    self.quantity = quantity
-    self.venueOrderID = venueOrderID
-    self.state = state
-    self.filled = filled
-    self.createdNs = createdNs
-    self.updatedNs = updatedNs
-  }
-}
-
-/// A fill as the history keeps it; `feeQuote` is the fee in quote, in price·quantity raws.
-public struct StoredFill: Sendable, Equatable {
-  public var symbol: String
-  public var tradeID: Int64
-  public var clientOrderID: String
-  public var runID: Int64
-  public var side: TradeSide
-  public var price: Int64
-  public var quantity: Int64
-  public var feeQuote: Int64
-  public var atNs: Int64
-  /// "stream" (seen while trading) or "recovery" (found at a restart).
-  public var source: String
-
-  public init(
-    symbol: String, tradeID: Int64, clientOrderID: String, runID: Int64, side: TradeSide, price: Int64,
-    quantity: Int64, feeQuote: Int64, atNs: Int64, source: String
-  ) {
-    self.symbol = symbol
-    self.tradeID = tradeID
-    self.clientOrderID = clientOrderID
-    self.runID = runID
-    self.side = side
-    self.price = price
-    self.quantity = quantity
-    self.feeQuote = feeQuote
-    self.atNs = atNs
-    self.source = source
-  }
-}
-
 /// The trade history in SQLite (WAL): runs, orders (their latest state — the tracker's in-flight
 /// state is the orders not done), every status change, and fills. The journal writer keeps it
 /// from the side thread while trading; a restart reads the in-flight orders back from it.
@@ -113,142 +10,212 @@ public final class TradeStore {
   let updateState: SQLiteDatabase.Statement
   let insertStatus: SQLiteDatabase.Statement
   let insertFill: SQLiteDatabase.Statement
+  let keptFill: SQLiteDatabase.Statement
+  let insertConflict: SQLiteDatabase.Statement
   let updateFilled: SQLiteDatabase.Statement
+  /// What opening the file did to an older history (nil: nothing), for the operator.
+  public let migration: String?
 
   /// In-flight: the states of orders not known to be done.
   public static let inFlightStates: [OrderState] = [.pendingCreate, .open, .partiallyFilled, .pendingCancel]
 
+  /// Opens the history at `path`, creating it or migrating an older one (see
+  /// `TradeStore+Schema.swift`); a history of a newer schema, or a file that is not a history,
+  /// is refused with a `TradeStoreError`.
   public init(path: String) throws {
     db = try SQLiteDatabase(path: path)
     try db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
-    try db.exec(
-      """
-      CREATE TABLE IF NOT EXISTS runs(
-        id INTEGER PRIMARY KEY, started_ns INTEGER NOT NULL, mode TEXT NOT NULL, venue TEXT NOT NULL,
-        symbol TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL,
-        price_scale INTEGER NOT NULL, quantity_scale INTEGER NOT NULL,
-        maker_rate INTEGER NOT NULL, taker_rate INTEGER NOT NULL, prefix TEXT NOT NULL,
-        start_base TEXT NOT NULL, start_quote TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS orders(
-        client_order_id TEXT PRIMARY KEY, run_id INTEGER NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
-        price INTEGER NOT NULL, quantity INTEGER NOT NULL, venue_order_id INTEGER NOT NULL DEFAULT 0,
-        state TEXT NOT NULL, filled INTEGER NOT NULL DEFAULT 0,
-        created_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS orders_state ON orders(symbol, state);
-      CREATE TABLE IF NOT EXISTS order_status(
-        id INTEGER PRIMARY KEY, client_order_id TEXT NOT NULL, state TEXT NOT NULL, at_ns INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS fills(
-        symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, client_order_id TEXT NOT NULL,
-        run_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
-        fee_quote INTEGER NOT NULL, at_ns INTEGER NOT NULL, source TEXT NOT NULL,
-        PRIMARY KEY(symbol, trade_id));
-      """)
+    migration = try Self.prepareSchema(db)
     insertOrder = try db.prepare(
       """
-      INSERT INTO orders(client_order_id, run_id, symbol, side, price, quantity, venue_order_id, state, filled,
-        created_ns, updated_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-      ON CONFLICT(client_order_id) DO NOTHING
+      INSERT INTO orders(venue_id, client_order_id, run_id, symbol, side, price, quantity, venue_order_id, state,
+        filled, created_ns, updated_ns)
+      VALUES((SELECT venue_id FROM runs WHERE id = ?2), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+      ON CONFLICT(venue_id, client_order_id) DO NOTHING
       """)
     // A terminal state is never replaced by a working one (a late event of a done order).
     updateState = try db.prepare(
       """
       UPDATE orders SET state = ?2, updated_ns = ?3,
         venue_order_id = CASE WHEN ?4 != 0 THEN ?4 ELSE venue_order_id END
-      WHERE client_order_id = ?1 AND (state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')
-        OR ?2 IN ('filled', 'cancelled', 'failed', 'lost'))
+      WHERE venue_id = ?5 AND client_order_id = ?1
+        AND (state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')
+          OR ?2 IN ('filled', 'cancelled', 'failed', 'lost'))
       """)
     insertStatus = try db.prepare(
-      "INSERT INTO order_status(client_order_id, state, at_ns) VALUES(?1, ?2, ?3)")
+      "INSERT INTO order_status(venue_id, client_order_id, state, at_ns) VALUES(?4, ?1, ?2, ?3)")
     insertFill = try db.prepare(
       """
-      INSERT INTO fills(symbol, trade_id, client_order_id, run_id, side, price, quantity, fee_quote, at_ns, source)
-      VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(symbol, trade_id) DO NOTHING
+      INSERT INTO fills(venue_id, symbol, trade_id, client_order_id, run_id, side, price, quantity, fee_quote,
+        at_ns, source)
+      VALUES((SELECT venue_id FROM runs WHERE id = ?4), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+      ON CONFLICT(venue_id, symbol, trade_id) DO NOTHING
+      """)
+    keptFill = try db.prepare(
+      """
+      SELECT \(Self.fillColumns) FROM fills
+      WHERE venue_id = (SELECT venue_id FROM runs WHERE id = ?3) AND symbol = ?1 AND trade_id = ?2
+      """)
+    insertConflict = try db.prepare(
+      """
+      INSERT INTO fill_conflicts(venue_id, symbol, trade_id, client_order_id, run_id, side, price, quantity,
+        fee_quote, at_ns, source, found_ns)
+      VALUES((SELECT venue_id FROM runs WHERE id = ?4), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
       """)
     updateFilled = try db.prepare(
       """
       UPDATE orders SET filled = max(filled, ?2), updated_ns = ?3,
         state = CASE WHEN state IN ('pendingCreate', 'open') AND ?2 < quantity THEN 'partiallyFilled'
                      WHEN ?2 >= quantity THEN 'filled' ELSE state END
-      WHERE client_order_id = ?1
+      WHERE venue_id = ?4 AND client_order_id = ?1
       """)
   }
 
   public func begin() throws { try db.exec("BEGIN") }
   public func commit() throws { try db.exec("COMMIT") }
 
-  /// Records a new run; returns its id.
+  var runVenues: [Int64: Int64] = [:]
+  /// The venue row of run `run` (0 for no such run).
+  func venueOf(run: Int64) throws -> Int64 {
+    if let v = runVenues[run] { return v }
+    var v: Int64 = 0
+    try db.prepare("SELECT venue_id FROM runs WHERE id = ?1").query([.int(run)]) { v = $0.int(0) }
+    if v != 0 { runVenues[run] = v }
+    return v
+  }
+
+  /// The venue's row, added when it is new.
+  public func venueID(_ v: VenueIdentity, nowNs: Int64) throws -> Int64 {
+    try db.prepare(
+      """
+      INSERT INTO venues(key, kind, environment, account, instance, created_ns) VALUES(?1, ?2, ?3, ?4, ?5, ?6)
+      ON CONFLICT(key) DO NOTHING
+      """
+    ).run([
+      .text(v.key), .text(v.kind), .text(v.environment), .text(v.account), .text(v.instance), .int(nowNs),
+    ])
+    var id: Int64 = 0
+    try db.prepare("SELECT id FROM venues WHERE key = ?1").query([.text(v.key)]) { id = $0.int(0) }
+    return id
+  }
+
+  /// Every venue the history knows, by row.
+  public func venues() throws -> [Int64: VenueIdentity] {
+    var out: [Int64: VenueIdentity] = [:]
+    try db.prepare("SELECT id, kind, environment, account, instance FROM venues").query { r in
+      out[r.int(0)] = VenueIdentity(
+        kind: r.text(1), environment: r.text(2), account: r.text(3), instance: r.text(4))
+    }
+    return out
+  }
+
+  /// Records a new run (and its venue, when new); returns it with its `id` and `venueID` set.
   @discardableResult
-  public func addRun(_ r: RunInfo) throws -> Int64 {
+  public func addRun(_ r: RunInfo) throws -> RunInfo {
+    var out = r
+    out.venueID = try venueID(r.venue, nowNs: r.startedAtNs)
     try db.prepare(
       """
       INSERT INTO runs(started_ns, mode, venue, symbol, base_asset, quote_asset, price_scale, quantity_scale,
-        maker_rate, taker_rate, prefix, start_base, start_quote)
-      VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+        maker_rate, taker_rate, prefix, start_base, start_quote, venue_id)
+      VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
       """
     ).run([
-      .int(r.startedAtNs), .text(r.mode), .text(r.venue), .text(r.symbol), .text(r.baseAsset),
+      .int(r.startedAtNs), .text(r.mode), .text(r.venue.description), .text(r.symbol), .text(r.baseAsset),
       .text(r.quoteAsset), .int(Int64(r.priceScale)), .int(Int64(r.quantityScale)), .int(r.fees.makerRate),
       .int(r.fees.takerRate), .text(r.prefix), .text(String(r.startBase)), .text(String(r.startQuote)),
+      .int(out.venueID),
     ])
-    return db.lastInsertRowID
+    out.id = db.lastInsertRowID
+    runVenues[out.id] = out.venueID
+    return out
   }
 
   public func runs() throws -> [RunInfo] {
     var out: [RunInfo] = []
     try db.prepare(
       """
-      SELECT id, started_ns, mode, venue, symbol, base_asset, quote_asset, price_scale, quantity_scale,
-        maker_rate, taker_rate, prefix, start_base, start_quote FROM runs ORDER BY id
+      SELECT r.id, started_ns, mode, v.kind, symbol, base_asset, quote_asset, price_scale, quantity_scale,
+        maker_rate, taker_rate, prefix, start_base, start_quote, v.environment, v.account, v.instance, v.id
+      FROM runs r JOIN venues v ON v.id = r.venue_id ORDER BY r.id
       """
     ).query { r in
       var info = RunInfo(
-        startedAtNs: r.int(1), mode: r.text(2), venue: r.text(3), symbol: r.text(4), baseAsset: r.text(5),
+        startedAtNs: r.int(1), mode: r.text(2),
+        venue: VenueIdentity(
+          kind: r.text(3), environment: r.text(14), account: r.text(15), instance: r.text(16)),
+        symbol: r.text(4), baseAsset: r.text(5),
         quoteAsset: r.text(6), priceScale: Int(r.int(7)), quantityScale: Int(r.int(8)),
         fees: FeeSchema(makerRate: r.int(9), takerRate: r.int(10)), prefix: r.text(11),
         startBase: Int128(r.text(12)) ?? 0, startQuote: Int128(r.text(13)) ?? 0)
       info.id = r.int(0)
+      info.venueID = r.int(17)
       out.append(info)
     }
     return out
   }
 
-  /// Adds an order (a placement, or one a restart found at the venue); an id already kept is left.
+  /// Adds an order (a placement, or one a restart found at the venue) on its run's venue; a
+  /// client id that venue already has in the history is left as it is.
   public func add(_ o: StoredOrder) throws {
+    let venue = try venueOf(run: o.runID)
+    guard venue != 0 else { throw TradeStoreError.noSuchRun(o.runID) }
     try insertOrder.run([
       .text(o.clientOrderID), .int(o.runID), .text(o.symbol), .text(o.side == .buy ? "BUY" : "SELL"),
       .int(o.price), .int(o.quantity), .int(o.venueOrderID), .text(o.state.rawValue), .int(o.filled),
       .int(o.createdNs), .int(o.updatedNs),
     ])
-    try insertStatus.run([.text(o.clientOrderID), .text(o.state.rawValue), .int(o.createdNs)])
+    if db.changes > 0 {
+      try insertStatus.run([.text(o.clientOrderID), .text(o.state.rawValue), .int(o.createdNs), .int(venue)])
+    }
   }
 
-  /// A new state (and the venue id when one is given); a done order keeps its final state.
-  public func setState(_ id: String, _ state: OrderState, venueOrderID: Int64 = 0, atNs: Int64) throws {
-    try updateState.run([.text(id), .text(state.rawValue), .int(atNs), .int(venueOrderID)])
-    if db.changes > 0 { try insertStatus.run([.text(id), .text(state.rawValue), .int(atNs)]) }
+  /// A new state of the order `id` on `venue` (and its venue id when one is given); a done order
+  /// keeps its final state.
+  public func setState(
+    _ id: String, _ state: OrderState, venue: Int64, venueOrderID: Int64 = 0, atNs: Int64
+  ) throws {
+    try updateState.run([.text(id), .text(state.rawValue), .int(atNs), .int(venueOrderID), .int(venue)])
+    if db.changes > 0 { try insertStatus.run([.text(id), .text(state.rawValue), .int(atNs), .int(venue)]) }
   }
 
-  /// Adds a fill once (by symbol and trade id) and raises its order's filled quantity to
-  /// `orderFilled` (nil: the sum of the order's fills). Returns false for a fill already kept.
+  /// Adds a fill once per (its run's venue, symbol, trade id) and raises its order's filled
+  /// quantity to `orderFilled` (nil: the sum of the order's fills). A fill already kept with the
+  /// same order, side, price and quantity is a `.duplicate`; one kept with anything else is a
+  /// `.conflict`, recorded in `fill_conflicts` (never silently dropped) and not counted as a fill.
   @discardableResult
-  public func add(_ f: StoredFill, orderFilled: Int64? = nil) throws -> Bool {
-    try insertFill.run([
+  public func add(_ f: StoredFill, orderFilled: Int64? = nil, nowNs: Int64 = 0) throws -> FillWrite {
+    let venue = try venueOf(run: f.runID)
+    guard venue != 0 else { throw TradeStoreError.noSuchRun(f.runID) }
+    let values: [SQLiteDatabase.Value] = [
       .text(f.symbol), .int(f.tradeID), .text(f.clientOrderID), .int(f.runID),
       .text(f.side == .buy ? "BUY" : "SELL"),
       .int(f.price), .int(f.quantity), .int(f.feeQuote), .int(f.atNs), .text(f.source),
-    ])
-    guard db.changes > 0 else { return false }
+    ]
+    try insertFill.run(values)
+    guard db.changes > 0 else {
+      var kept: StoredFill?
+      try keptFill.query([.text(f.symbol), .int(f.tradeID), .int(f.runID)]) { kept = Self.fill($0) }
+      guard let kept else { throw TradeStoreError.noSuchRun(f.runID) }
+      if kept.clientOrderID == f.clientOrderID && kept.side == f.side && kept.price == f.price
+        && kept.quantity == f.quantity
+      {
+        return .duplicate
+      }
+      try insertConflict.run(values + [.int(nowNs)])
+      return .conflict(kept: kept)
+    }
     var total = orderFilled ?? 0
     if orderFilled == nil {
-      try db.prepare("SELECT coalesce(sum(quantity), 0) FROM fills WHERE client_order_id = ?1").query([
-        .text(f.clientOrderID)
-      ]) { total = $0.int(0) }
+      try db.prepare(
+        "SELECT coalesce(sum(quantity), 0) FROM fills WHERE venue_id = ?2 AND client_order_id = ?1"
+      ).query([.text(f.clientOrderID), .int(venue)]) { total = $0.int(0) }
     }
-    try updateFilled.run([.text(f.clientOrderID), .int(total), .int(f.atNs)])
+    try updateFilled.run([.text(f.clientOrderID), .int(total), .int(f.atNs), .int(venue)])
     if db.changes > 0 {
-      try insertStatus.run([.text(f.clientOrderID), .text("fill \(f.tradeID)"), .int(f.atNs)])
+      try insertStatus.run([.text(f.clientOrderID), .text("fill \(f.tradeID)"), .int(f.atNs), .int(venue)])
     }
-    return true
+    return .added
   }
 
   static let orderColumns =
@@ -271,11 +238,18 @@ public final class TradeStore {
     return out
   }
 
-  /// Orders of `symbol` not known to be done: the tracker's in-flight state at the last write.
+  static let inFlightClause = "state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')"
+
+  /// Orders of `symbol` not known to be done, on every venue: the tracker's in-flight state at
+  /// the last write.
   public func inFlightOrders(symbol: String) throws -> [StoredOrder] {
+    try orders(where: "symbol = ?1 AND \(Self.inFlightClause)", [.text(symbol)])
+  }
+
+  /// Orders of `symbol` on `venue` not known to be done.
+  public func inFlightOrders(venue: Int64, symbol: String) throws -> [StoredOrder] {
     try orders(
-      where: "symbol = ?1 AND state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')",
-      [.text(symbol)])
+      where: "venue_id = ?2 AND symbol = ?1 AND \(Self.inFlightClause)", [.text(symbol), .int(venue)])
   }
 
   public func orders(symbol: String) throws -> [StoredOrder] {
@@ -283,46 +257,77 @@ public final class TradeStore {
   }
   public func orders(run: Int64) throws -> [StoredOrder] { try orders(where: "run_id = ?1", [.int(run)]) }
 
-  public func order(_ id: String) throws -> StoredOrder? {
-    try orders(where: "client_order_id = ?1", [.text(id)]).first
+  public func order(_ id: String, venue: Int64) throws -> StoredOrder? {
+    try orders(where: "venue_id = ?2 AND client_order_id = ?1", [.text(id), .int(venue)]).first
+  }
+
+  static let fillColumnNames = [
+    "symbol", "trade_id", "client_order_id", "run_id", "side", "price", "quantity", "fee_quote", "at_ns",
+    "source",
+  ]
+  static let fillColumns = fillColumns("")
+  /// The fill columns in `fill(_:from:)`'s order, each after `alias`.
+  static func fillColumns(_ alias: String) -> String {
+    fillColumnNames.map { alias + $0 }.joined(separator: ", ")
+  }
+
+  static func fill(_ r: SQLiteDatabase.Row, from c: Int32 = 0) -> StoredFill {
+    StoredFill(
+      symbol: r.text(c), tradeID: r.int(c + 1), clientOrderID: r.text(c + 2), runID: r.int(c + 3),
+      side: r.text(c + 4) == "BUY" ? .buy : .sell, price: r.int(c + 5), quantity: r.int(c + 6),
+      feeQuote: r.int(c + 7), atNs: r.int(c + 8), source: r.text(c + 9))
   }
 
   func fills(where clause: String, _ values: [SQLiteDatabase.Value]) throws -> [StoredFill] {
     var out: [StoredFill] = []
-    try db.prepare(
-      """
-      SELECT symbol, trade_id, client_order_id, run_id, side, price, quantity, fee_quote, at_ns, source
-      FROM fills WHERE \(clause) ORDER BY at_ns, trade_id
-      """
-    ).query(values) { r in
-      out.append(
-        StoredFill(
-          symbol: r.text(0), tradeID: r.int(1), clientOrderID: r.text(2), runID: r.int(3),
-          side: r.text(4) == "BUY" ? .buy : .sell, price: r.int(5), quantity: r.int(6), feeQuote: r.int(7),
-          atNs: r.int(8), source: r.text(9)))
-    }
+    try db.prepare("SELECT \(Self.fillColumns) FROM fills WHERE \(clause) ORDER BY at_ns, trade_id")
+      .query(values) { out.append(Self.fill($0)) }
     return out
   }
 
   public func fills(run: Int64) throws -> [StoredFill] { try fills(where: "run_id = ?1", [.int(run)]) }
+  /// The fills of `symbol` on every venue.
   public func fills(symbol: String) throws -> [StoredFill] {
     try fills(where: "symbol = ?1", [.text(symbol)])
   }
+  public func fills(venue: Int64, symbol: String) throws -> [StoredFill] {
+    try fills(where: "venue_id = ?2 AND symbol = ?1", [.text(symbol), .int(venue)])
+  }
 
-  /// The highest trade id kept for `symbol` (nil: none).
-  public func lastTradeID(symbol: String) throws -> Int64? {
+  /// The fills of run `run` that were not kept because their trade id on that venue was already
+  /// kept for something else, with what was kept.
+  public func conflicts(run: Int64) throws -> [FillConflict] {
+    var out: [FillConflict] = []
+    try db.prepare(
+      """
+      SELECT \(Self.fillColumns("c.")), \(Self.fillColumns("f.")), c.found_ns FROM fill_conflicts c
+      JOIN fills f ON f.venue_id = c.venue_id AND f.symbol = c.symbol AND f.trade_id = c.trade_id
+      WHERE c.run_id = ?1 ORDER BY c.id
+      """
+    ).query([.int(run)]) { r in
+      out.append(FillConflict(fill: Self.fill(r), kept: Self.fill(r, from: 10), foundNs: r.int(20)))
+    }
+    return out
+  }
+
+  /// The highest trade id of `symbol` kept for any of `venues` (nil: none).
+  public func lastTradeID(venues: [Int64], symbol: String) throws -> Int64? {
+    guard !venues.isEmpty else { return nil }
     var v: Int64?
-    try db.prepare("SELECT max(trade_id) FROM fills WHERE symbol = ?1").query([.text(symbol)]) {
+    try db.prepare(
+      "SELECT max(trade_id) FROM fills WHERE symbol = ?1 AND venue_id IN (\(venues.map(String.init).joined(separator: ",")))"
+    ).query([.text(symbol)]) {
       v = $0.isNull(0) ? nil : $0.int(0)
     }
     return v
   }
 
   /// The status changes of one order, oldest first.
-  public func statusHistory(_ id: String) throws -> [String] {
+  public func statusHistory(_ id: String, venue: Int64) throws -> [String] {
     var out: [String] = []
-    try db.prepare("SELECT state FROM order_status WHERE client_order_id = ?1 ORDER BY id").query([.text(id)])
-    {
+    try db.prepare(
+      "SELECT state FROM order_status WHERE venue_id = ?2 AND client_order_id = ?1 ORDER BY id"
+    ).query([.text(id), .int(venue)]) {
       out.append($0.text(0))
     }
     return out

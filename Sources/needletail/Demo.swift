@@ -104,17 +104,19 @@ struct Demo: ParsableCommand {
     // The history: each demo's venue ends with it, so what an interrupted earlier demo left open
     // is closed as lost; this run's orders and fills are written by the side thread.
     let dbPath = db ?? dataDir + "/demo.sqlite"
-    let venueName = "embedded:\(venue.port)"
-    if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueName, symbol: "BTCUSDT") {
+    // A new venue each run: its trade ids start again, so it is a venue of its own in the history.
+    let venueID = VenueIdentity.ephemeral(
+      kind: "demo", environment: "127.0.0.1:\(venue.port)", nowNs: Int64(Date().timeIntervalSince1970 * 1e9))
+    if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueID, symbol: "BTCUSDT") {
       log.notice("history \(dbPath): \(note)")
     }
     let writer = try startHistory(
       path: dbPath,
       run: RunInfo(
-        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueName,
+        startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueID,
         symbol: "BTCUSDT",
         baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
-        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), session: session)
+        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), session: session, log: log)
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,

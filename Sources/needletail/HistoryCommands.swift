@@ -3,6 +3,7 @@ import Connectors
 import Engine
 import FastBook
 import Foundation
+import Logging
 import Persistence
 
 /// `needletail history <db>`: what the trade history says of each run.
@@ -30,7 +31,11 @@ struct HistoryCommand: ParsableCommand {
     guard FileManager.default.fileExists(atPath: database) else {
       throw ValidationError("\(database): no such file")
     }
-    let store = try TradeStore(path: database)
+    let store: TradeStore
+    do { store = try TradeStore(path: database) } catch let e as TradeStoreError {
+      throw ValidationError(e.description)
+    }
+    if let m = store.migration { say("\(database): \(m)") }
     let runs = try RunHistory.load(store, run: onlyRun)
     if runs.isEmpty { say(onlyRun.map { "\(database): no run \($0)" } ?? "\(database): no runs yet") }
     for h in runs {
@@ -41,6 +46,12 @@ struct HistoryCommand: ParsableCommand {
             "    \(f.tradeID) \(f.side == .buy ? "BUY " : "SELL") \(h.qty(f.quantity)) @ \(h.px(f.price)) fee \(h.quote(Int128(f.feeQuote))) \(h.run.quoteAsset) \(f.clientOrderID) (\(f.source))"
           )
         }
+        for c in try store.conflicts(run: h.run.id) {
+          let f = c.fill
+          say(
+            "    CONFLICT \(f.tradeID) \(f.side == .buy ? "BUY " : "SELL") \(h.qty(f.quantity)) @ \(h.px(f.price)) \(f.clientOrderID) (\(f.source)), not kept: run \(c.kept.runID) has \(c.kept.side == .buy ? "BUY" : "SELL") \(h.qty(c.kept.quantity)) @ \(h.px(c.kept.price)) \(c.kept.clientOrderID)"
+          )
+        }
       }
     }
   }
@@ -49,35 +60,45 @@ struct HistoryCommand: ParsableCommand {
 /// The history of a run being traded: settles what earlier runs left, then records this run.
 enum TradeHistory {
   /// Settles the orders earlier live runs on `venue` left in flight (see `BinanceSession.recover`)
-  /// and writes their outcome. Orders of earlier paper and demo runs lived only in their process
-  /// (a demo's venue ended with it) and are closed as `lost`; those of live runs on other venues,
-  /// or when no session is given (paper), wait for a live run there. Returns what to tell the
-  /// operator.
-  static func recover(path: String, session: BinanceSession?, venue: String, symbol: String) throws -> String?
+  /// and writes their outcome — on that venue only: the same kind, environment and account (and
+  /// runs from a history of schema 1, whose account was not recorded, on the same environment).
+  /// Orders of earlier runs on venues that lived in their process (a demo's, a paper exchange)
+  /// are closed as `lost`; those of live runs on other venues, or when no session is given
+  /// (paper, demo), wait for a live run there. Returns what to tell the operator.
+  static func recover(path: String, session: BinanceSession?, venue: VenueIdentity, symbol: String) throws
+    -> String?
   {
     let store = try TradeStore(path: path)
+    var lines: [String] = store.migration.map { [$0] } ?? []
+    let venues = try store.venues()
     let runs = try store.runs().filter { $0.symbol == symbol }
+    let runByID = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0) })
     let inFlight = try store.inFlightOrders(symbol: symbol)
-    let askable = Set(runs.filter { $0.mode == "live" && $0.venue == venue && session != nil }.map(\.id))
-    var lines: [String] = []
     let now = Int64(Date().timeIntervalSince1970 * 1e9)
-    let live = Set(runs.filter { $0.mode == "live" }.map(\.id))
-    let closed = inFlight.filter { !live.contains($0.runID) }
+    let closed = inFlight.filter { runByID[$0.runID]?.venue.ephemeral ?? false }
     if !closed.isEmpty {
       try store.begin()
-      for o in closed { try store.setState(o.clientOrderID, .lost, atNs: now) }
+      for o in closed {
+        try store.setState(o.clientOrderID, .lost, venue: runByID[o.runID]!.venueID, atNs: now)
+      }
       try store.commit()
       lines.append(
-        "\(closed.count) orders of earlier paper or demo runs closed as lost (their venue is gone)")
+        "\(closed.count) orders of earlier runs on venues that ended with their process (demo, paper) closed as lost"
+      )
     }
-    guard let session else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
-    let known = inFlight.filter { askable.contains($0.runID) }
-    let prefixes = runs.filter { askable.contains($0.id) }.map(\.prefix)
-    guard !prefixes.isEmpty else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
+    guard let session, !venue.ephemeral else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
+    let here = Set(
+      venues.filter { _, v in
+        v == venue
+          || (!v.ephemeral && v.account.isEmpty && v.kind == venue.kind && v.environment == venue.environment)
+      }.keys)
+    let askable = runs.filter { $0.mode == "live" && here.contains($0.venueID) }
+    let known = inFlight.filter { o in askable.contains { $0.id == o.runID } }
+    guard !askable.isEmpty else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
     let r = session.recover(
-      known: known.map { ($0.clientOrderID, $0.venueOrderID) }, prefixes: prefixes,
-      fromTradeID: try store.lastTradeID(symbol: symbol).map { $0 + 1 })
-    let runOf = { (cid: String) in runs.last(where: { cid.hasPrefix($0.prefix) }) }
+      known: known.map { ($0.clientOrderID, $0.venueOrderID) }, prefixes: askable.map(\.prefix),
+      fromTradeID: try store.lastTradeID(venues: Array(here), symbol: symbol).map { $0 + 1 })
+    let runOf = { (cid: String) in askable.last(where: { cid.hasPrefix($0.prefix) }) }
     let inst = session.instrument
     try store.begin()
     for o in r.orders {
@@ -89,9 +110,11 @@ enum TradeHistory {
             quantity: o.quantity, venueOrderID: o.venueOrderID, state: .open, filled: 0, createdNs: now,
             updatedNs: now))
       }
-      try store.setState(o.clientOrderID, o.state, venueOrderID: o.venueOrderID, atNs: now)
+      try store.setState(
+        o.clientOrderID, o.state, venue: run.venueID, venueOrderID: o.venueOrderID, atNs: now)
     }
     var newFills = 0
+    var conflicts: [String] = []
     for t in r.trades {
       guard let run = runOf(t.clientOrderID) else { continue }
       // The venue's commission (10⁻⁸ units) in quote, as price·quantity raws.
@@ -101,12 +124,16 @@ enum TradeHistory {
         ? t.commission * q / 100_000_000
         : t.commissionAsset == run.baseAsset
           ? t.commission * Int128(t.price) * Int128(FixedPoint.pow10(inst.quantityScale)) / 100_000_000 : 0
-      let added = try store.add(
-        StoredFill(
-          symbol: symbol, tradeID: t.tradeID, clientOrderID: t.clientOrderID, runID: run.id, side: t.side,
-          price: t.price, quantity: t.quantity, feeQuote: Int64(fee), atNs: t.timeMs * 1_000_000,
-          source: "recovery"))
-      if added { newFills += 1 }
+      let fill = StoredFill(
+        symbol: symbol, tradeID: t.tradeID, clientOrderID: t.clientOrderID, runID: run.id, side: t.side,
+        price: t.price, quantity: t.quantity, feeQuote: Int64(fee), atNs: t.timeMs * 1_000_000,
+        source: "recovery")
+      switch try store.add(fill, nowNs: now) {
+      case .added: newFills += 1
+      case .duplicate: break
+      case .conflict(let kept):
+        conflicts.append(JournalWriter.conflictText(fill, kept: kept, venue: run.venue))
+      }
     }
     try store.commit()
     let cancelled = r.orders.filter(\.cancelledNow).count
@@ -117,6 +144,7 @@ enum TradeHistory {
         "settled \(r.orders.count) orders earlier runs left (\(cancelled) still working, cancelled now; \(r.orders.count - cancelled - lost) had ended; \(lost) never reached the venue; \(adopted) the history had not written), \(newFills) fills the history lacked"
           + (r.unresolved.isEmpty ? "" : "; UNSETTLED (no answer): \(r.unresolved.joined(separator: ", "))"))
     }
+    lines += conflicts
     return lines.isEmpty ? nil : lines.joined(separator: "; ")
   }
 }
@@ -127,8 +155,9 @@ func newClientIDPrefix() -> String { "nt" + String(UInt32.random(in: 0...UInt32.
 
 /// Opens the history at `path` for a new run and attaches it to `session`'s host: from now on
 /// every order change goes to the side thread, which writes it. End with `finishHistory`.
-func startHistory(path: String, run: RunInfo, session: BinanceSession) throws -> JournalWriter {
+func startHistory(path: String, run: RunInfo, session: BinanceSession, log: Logger) throws -> JournalWriter {
   let writer = try JournalWriter(path: path, run: run)
+  writer.problem = { log.error("\($0)", metadata: ["history": "\(path)"]) }
   session.host.journal = writer.journal
   writer.start()
   return writer
@@ -140,8 +169,8 @@ func startHistory(path: String, run: RunInfo, session: BinanceSession) throws ->
 func finishHistory(_ writer: JournalWriter, path: String) throws -> RunHistory? {
   writer.stop()
   let problems =
-    writer.writeErrors > 0 || writer.dropped > 0
-    ? " — WARNING: \(writer.writeErrors) writes failed (\(writer.lastError ?? "")), \(writer.dropped) records dropped"
+    writer.writeErrors > 0 || writer.dropped > 0 || writer.conflicts > 0
+    ? " — WARNING: \(writer.writeErrors) writes failed\(writer.lastError.map { " (\($0))" } ?? ""), \(writer.dropped) records dropped, \(writer.conflicts) fills conflicted with kept ones"
     : ""
   let h = try RunHistory.load(writer.store, run: writer.run.id).first
   say(

@@ -104,19 +104,17 @@ struct Run: ParsableCommand {
       strategy: strategy, rule: info.rule, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
       centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
-    // Before anything is placed: what earlier runs left at the venue is settled and written.
     let dbPath = db ?? (config as NSString).deletingPathExtension + ".sqlite"
-    let venueName = "\(cfg.host):\(cfg.port)"
-    if let note = try TradeHistory.recover(
-      path: dbPath, session: cfg.mode == .paper ? nil : session, venue: venueName, symbol: cfg.market)
-    {
-      log.notice("history \(dbPath): \(note)")
-    }
     var base: Int128 = 0
     var quote: Int128 = 0
     var fees = cfg.fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000)
     var feesFrom = cfg.fees == nil ? "paper default" : "config"
+    let venueID: VenueIdentity
     if cfg.mode == .paper {
+      // The paper exchange lives in this process: a venue of its own each run.
+      venueID = .ephemeral(
+        kind: "paper", environment: "\(cfg.host):\(cfg.port)",
+        nowNs: Int64(Date().timeIntervalSince1970 * 1e9))
       for (asset, amount) in cfg.paperBalances {
         let units = Int128(try FixedPoint.parse(amount, scale: 8)) * 10_000_000_000
         if asset == info.baseAsset { base = units }
@@ -126,6 +124,12 @@ struct Run: ParsableCommand {
       guard let account = session.fetchAccount() else {
         throw ValidationError("GET /api/v3/account failed: no balances, no trading")
       }
+      // The venue is the exchange where the account is: its trade and client ids are its own.
+      if account.account == nil {
+        log.warning("the account answer had no uid: the history cannot tell this account from another")
+      }
+      venueID = VenueIdentity(
+        kind: "binance-spot", environment: "\(cfg.host):\(cfg.port)", account: account.account ?? "")
       let b = account.balances
       base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
       quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)
@@ -147,6 +151,12 @@ struct Run: ParsableCommand {
           ])
       }
     }
+    // Before anything is placed: what earlier runs left at this venue is settled and written.
+    if let note = try TradeHistory.recover(
+      path: dbPath, session: cfg.mode == .paper ? nil : session, venue: venueID, symbol: cfg.market)
+    {
+      log.notice("history \(dbPath): \(note)")
+    }
     log.info(
       "fees",
       metadata: [
@@ -160,10 +170,10 @@ struct Run: ParsableCommand {
       path: dbPath,
       run: RunInfo(
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: cfg.mode == .paper ? "paper" : "live",
-        venue: venueName, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
+        venue: venueID, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
         priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees,
         prefix: prefix,
-        startBase: base, startQuote: quote), session: session)
+        startBase: base, startQuote: quote), session: session, log: log)
     defer { writer.stop() }
     feed?.start()
     let (status, flat) = try trade(

@@ -67,6 +67,23 @@ import Wire
     try reader.db.exec("DELETE FROM order_status WHERE client_order_id = '\(bestAsk.clientOrderId)'")
     try reader.db.exec("DELETE FROM fills")
     let workingAtRestart = engine.openOrders(account: 1).count
+    // Another account on the same exchange wrote to this history too: an order of its own still
+    // working and a fill with a high trade id. Run 2 must neither ask about that order (this venue
+    // would call it lost) nor start its search for missing fills after that trade id.
+    let elsewhere = try reader.addRun(
+      RunInfo(
+        startedAtNs: 1, mode: "live",
+        venue: VenueIdentity(kind: "binance-spot", environment: "127.0.0.1:\(v.host.port)", account: "9"),
+        symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5,
+        fees: FeeSchema(makerRate: 0, takerRate: 0), prefix: "ntother-", startBase: 0, startQuote: 0))
+    try reader.add(
+      StoredOrder(
+        clientOrderID: "ntother-1", runID: elsewhere.id, symbol: "BTCUSDT", side: .buy, price: 9_000,
+        quantity: 1_000, venueOrderID: 0, state: .pendingCreate, filled: 0, createdNs: 1, updatedNs: 1))
+    try reader.add(
+      StoredFill(
+        symbol: "BTCUSDT", tradeID: 1_000_000, clientOrderID: "ntother-1", runID: elsewhere.id, side: .buy,
+        price: 9_000, quantity: 100, feeQuote: 0, atNs: 1, source: "stream"))
 
     // Run 2: settles what run 1 left, trades briefly, stops cleanly.
     let out2 = Pipe()
@@ -78,6 +95,8 @@ import Wire
         "settled 4 orders earlier runs left (\(workingAtRestart) still working, cancelled now; 1 had ended; 0 never reached the venue; 1 the history had not written), 3 fills the history lacked"
       ), "\(text)")
 
+    #expect(try reader.order("ntother-1", venue: elsewhere.venueID)?.state == .partiallyFilled)
+
     // Nothing forgotten: every order account 1 ever had is in the history, in the venue's state,
     // with the venue's filled quantity; nothing duplicated: each client id once at the venue, no
     // order of run 1 still working, nothing working at all after run 2's stop.
@@ -85,7 +104,7 @@ import Wire
     #expect(Set(venueOrders.map(\.clientOrderId)).count == venueOrders.count)
     #expect(engine.openOrders(account: 1).isEmpty)
     #expect(venueOrders.filter { run1IDs.contains($0.clientOrderId) }.allSatisfy { !$0.status.isOpen })
-    let stored = try reader.orders(symbol: "BTCUSDT")
+    let stored = try reader.orders(symbol: "BTCUSDT").filter { $0.runID != elsewhere.id }
     #expect(stored.count == venueOrders.count)
     let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.clientOrderID, $0) })
     for v in venueOrders {
@@ -98,10 +117,10 @@ import Wire
     }
     // Every fill once, as the venue has it; the history's totals are the venue's.
     let trades = engine.myTrades(account: 1, symbol: "BTCUSDT")
-    let fills = try reader.fills(symbol: "BTCUSDT")
+    let fills = try reader.fills(symbol: "BTCUSDT").filter { $0.runID != elsewhere.id }
     #expect(fills.map(\.tradeID).sorted() == trades.map(\.tradeId).sorted())
     #expect(fills.reduce(0) { $0 + $1.quantity } == trades.reduce(0) { $0 + $1.qty })
-    let runs = try RunHistory.load(reader)
+    let runs = try RunHistory.load(reader).filter { $0.run.id != elsewhere.id }
     #expect(runs.count == 2)
     #expect(
       runs.reduce(0) { $0 + $1.bought } == trades.filter { $0.buyerAccount == 1 }.reduce(0) { $0 + $1.qty })

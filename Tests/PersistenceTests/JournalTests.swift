@@ -20,9 +20,11 @@ func temporaryPath(_ name: String) -> String {
   let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
   let unit: Int128 = 1_000_000_000_000_000_000
 
-  func run(prefix: String) -> RunInfo {
+  static let testVenue = VenueIdentity(kind: "binance-spot", environment: "test:443", account: "1")
+
+  func run(prefix: String, venue: VenueIdentity = testVenue, mode: String = "live") -> RunInfo {
     RunInfo(
-      startedAtNs: 1, mode: "live", venue: "test", symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
+      startedAtNs: 1, mode: mode, venue: venue, symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
       priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix, startBase: unit, startQuote: 10_000 * unit)
   }
 
@@ -68,7 +70,9 @@ func temporaryPath(_ name: String) -> String {
     #expect(orders.map(\.filled) == [2_000, 400, 0])
     #expect(try store.inFlightOrders(symbol: "BTCUSDT").map(\.clientOrderID) == ["j1-3"])
     #expect(
-      try store.statusHistory("j1-2") == ["pendingCreate", "open", "fill 9", "pendingCancel", "cancelled"])
+      try store.statusHistory("j1-2", venue: writer.run.venueID) == [
+        "pendingCreate", "open", "fill 9", "pendingCancel", "cancelled",
+      ])
     let fills = try store.fills(symbol: "BTCUSDT")
     #expect(fills.map(\.tradeID) == [7, 8, 9])
     // 0.1 % of each fill in quote (price·quantity raws at scale 7): 0.29995, 0.89985 and 0.24004 USDT;
@@ -91,20 +95,21 @@ func temporaryPath(_ name: String) -> String {
   /// it.
   @Test func aDoneOrderIsNotReopenedByALateEvent() throws {
     let store = try TradeStore(path: temporaryPath("d.sqlite"))
-    let id = try store.addRun(run(prefix: "d-"))
+    let r = try store.addRun(run(prefix: "d-"))
+    let (id, v) = (r.id, r.venueID)
     try store.add(
       StoredOrder(
         clientOrderID: "d-1", runID: id, symbol: "BTCUSDT", side: .buy, price: 1, quantity: 10,
         venueOrderID: 0,
         state: .pendingCreate, filled: 0, createdNs: 1, updatedNs: 1))
-    try store.setState("d-1", .open, venueOrderID: 55, atNs: 2)
-    try store.setState("d-1", .cancelled, atNs: 3)
-    try store.setState("d-1", .open, atNs: 4)
-    try store.setState("d-1", .pendingCancel, atNs: 5)
-    #expect(try store.order("d-1")?.state == .cancelled)
-    #expect(try store.order("d-1")?.venueOrderID == 55)
+    try store.setState("d-1", .open, venue: v, venueOrderID: 55, atNs: 2)
+    try store.setState("d-1", .cancelled, venue: v, atNs: 3)
+    try store.setState("d-1", .open, venue: v, atNs: 4)
+    try store.setState("d-1", .pendingCancel, venue: v, atNs: 5)
+    #expect(try store.order("d-1", venue: v)?.state == .cancelled)
+    #expect(try store.order("d-1", venue: v)?.venueOrderID == 55)
     #expect(try store.inFlightOrders(symbol: "BTCUSDT").isEmpty)
-    #expect(try store.statusHistory("d-1") == ["pendingCreate", "open", "cancelled"])
+    #expect(try store.statusHistory("d-1", venue: v) == ["pendingCreate", "open", "cancelled"])
   }
 
   /// The journal is written by the side thread, so the history's file is readable by another

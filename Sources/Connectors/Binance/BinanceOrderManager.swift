@@ -81,6 +81,15 @@ public final class BinanceOrderManager {
     return FeeSchema(makerRate: Int64(maker), takerRate: Int64(taker))
   }
 
+  /// The account's `uid` (a number in Binance's answer) as text, or nil when there is none.
+  static func accountID(_ body: Any) -> String? {
+    guard let uid = (body as? [String: Any])?["uid"] else { return nil }
+    if let n = uid as? Int64 { return String(n) }
+    if let n = uid as? Int { return String(n) }
+    if let t = uid as? String, !t.isEmpty { return t }
+    return nil
+  }
+
   /// "123.45678901" → 12345678901 (units of 10⁻⁸); nil for anything else or more decimals.
   static func units8(_ s: String) -> Int128? {
     let parts = s.split(separator: ".", omittingEmptySubsequences: false)

@@ -192,19 +192,20 @@ public final class BinanceSession {
     fetchAccount(timeoutNs: timeoutNs)?.balances
   }
 
-  /// GET /api/v3/account: the balances (units of 10⁻¹⁸) and the account's commission rates
-  /// (`commissionRates`; nil when the answer has none), or nil when there is no answer.
+  /// GET /api/v3/account: the balances (units of 10⁻¹⁸), the account's commission rates
+  /// (`commissionRates`; nil when the answer has none) and the venue's id of the account (`uid`;
+  /// nil when absent), or nil when there is no answer.
   public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> (
-    balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?
+    balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?, account: String?
   )? {
-    var result: (balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?)?
+    var result: (balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?, account: String?)?
     var done = false
     rest.account { outcome in
       done = true
       guard case .ok(let body) = outcome, let units8 = BinanceOrderManager.balances(body) else { return }
       result = (
         units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
-        BinanceOrderManager.commissionRates(body)
+        BinanceOrderManager.commissionRates(body), BinanceOrderManager.accountID(body)
       )
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
