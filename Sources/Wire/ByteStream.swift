@@ -11,6 +11,11 @@ public protocol ByteStream: AnyObject {
   /// Closes now, dropping what is queued; `didClose(error)` follows.
   func abort(_ error: WireError)
   var isOpen: Bool { get }
+  /// The loop the stream's I/O and timers run on (a TLS stream: its transport's).
+  var eventLoop: EventLoop { get }
+  /// Monotonic time of the last byte received from the network, 0 before any (a TLS stream: its
+  /// transport's, so a record still being assembled counts as life). Keep-alives read it.
+  var lastReceiveNs: Int64 { get }
 }
 
 public protocol ByteStreamDelegate: AnyObject {

@@ -10,6 +10,7 @@ public final class TCPConnection: Channel, ByteStream {
   public weak var delegate: (any ByteStreamDelegate)?
   public private(set) var state: State
   public var isOpen: Bool { state == .open }
+  public var eventLoop: EventLoop { loop }
   var out = OutboundBuffer()
   var sending = false
   var recvArmed = false

@@ -167,6 +167,8 @@ public final class TLSStream: ByteStream, ByteStreamDelegate {
   }
 
   public var isOpen: Bool { handshakeDone && !closing && !closed && transport.isOpen }
+  public var eventLoop: EventLoop { transport.eventLoop }
+  public var lastReceiveNs: Int64 { transport.lastReceiveNs }
 
   /// The negotiated protocol ("TLSv1.3").
   public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }

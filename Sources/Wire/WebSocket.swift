@@ -244,7 +244,10 @@ public final class WebSocket: ByteStreamDelegate {
   public func streamDidClose(_ stream: any ByteStream, error: WireError?) {
     let was = state
     state = .closed
-    if let t = pingTimer, let loop = (stream as? TCPConnection)?.loop { loop.cancelTimer(t) }
+    if let t = pingTimer {
+      stream.eventLoop.cancelTimer(t)
+      pingTimer = nil
+    }
     if was != .closed { delegate?.webSocketDidClose(self, code: closeCodeReceived, error: error) }
   }
 
@@ -380,11 +383,7 @@ public final class WebSocket: ByteStreamDelegate {
 
   func scheduleCloseWait() {
     // A client gives the server a moment to close TCP first (RFC 6455 §7.1.1), then closes itself.
-    if let loop = (stream as? TCPConnection)?.loop {
-      loop.schedule(after: 1_000_000_000) { [weak self] in self?.stream.close() }
-    } else {
-      stream.close()
-    }
+    stream.eventLoop.schedule(after: 1_000_000_000) { [weak self] in self?.stream.close() }
   }
 
   // MARK: sending
@@ -443,12 +442,9 @@ public final class WebSocket: ByteStreamDelegate {
     b.withUnsafeMutableBytes { try? sendFrame(.close, UnsafeRawBufferPointer($0)) }
     closeSent = true
     state = .closing
-    if role == .server {
-      // Wait for the client's close (handled in handleFrame), with a bound.
-      if let loop = (stream as? TCPConnection)?.loop {
-        loop.schedule(after: 2_000_000_000) { [weak self] in self?.stream.close() }
-      }
-    }
+    // Wait for the peer's close frame (handled in handleFrame), with a bound: a peer that never
+    // answers (a half-open connection, a venue that drops close frames) is disconnected anyway.
+    stream.eventLoop.schedule(after: 2_000_000_000) { [weak self] in self?.stream.close() }
   }
 
   /// Pings every `intervalNs` and fails the connection with `.idleTimeout` when no pong or data
@@ -457,7 +453,7 @@ public final class WebSocket: ByteStreamDelegate {
     pingTimer = loop.schedule(every: intervalNs) { [weak self] in
       guard let self, self.state == .open else { return false }
       let now = cplat_now_ns()
-      let lastData = (self.stream as? TCPConnection)?.lastReceiveNs ?? 0
+      let lastData = self.stream.lastReceiveNs
       if now - max(self.lastPongNs, lastData) > timeoutNs {
         self.fail(.idleTimeout, code: 1001)
         return false
