@@ -41,7 +41,7 @@ public struct VenueIdentity: Sendable, Hashable, CustomStringConvertible {
   public var description: String {
     var s = "\(kind) \(environment)"
     if !account.isEmpty { s += " account \(account)" }
-    if ephemeral { s += " #\(instance.prefix(8))" }
+    if ephemeral { s += " #\(instance.prefix { $0 != "@" })" }
     return s
   }
 }

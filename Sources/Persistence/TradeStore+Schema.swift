@@ -122,10 +122,10 @@ extension TradeStore {
       case "demo":
         v = VenueIdentity(
           kind: "demo", environment: r.venue.replacingPrefix("embedded:", with: "127.0.0.1:"), account: "",
-          instance: "run \(r.id) of schema 1")
+          instance: "schema1-run\(r.id)")
       default:
         v = VenueIdentity(
-          kind: r.mode, environment: r.venue, account: "", instance: "run \(r.id) of schema 1")
+          kind: r.mode, environment: r.venue, account: "", instance: "schema1-run\(r.id)")
       }
       try addVenue.run([
         .text(v.key), .text(v.kind), .text(v.environment), .text(v.account), .text(v.instance),
