@@ -177,6 +177,29 @@ public final class StrategyRuntime {
   @discardableResult
   public func pollOnce() -> Int {
     polls &+= 1
+    var handled = drainBook()
+    var execs = 0
+    while let x = execIn.tryPop() {
+      execs &+= 1
+      apply(x)
+    }
+    let now = cplat_now_ns()
+    if execs > 0 {
+      lastExecNs = now
+      handled &+= execs
+      execEvents &+= execs
+      host.stamps = StageStamps()
+      host.drainTracker(referencePrice: StrategyHost.mid(applier.book), now: now)
+    }
+    clock.advance(to: now)
+    return handled
+  }
+
+  /// Applies every book event waiting; the strategy is told at each batch end of a live book.
+  /// Part of `pollOnce`; in the one-thread layout also the book sink's answer to a full ring
+  /// (the wire side is mid-message then, so only book events are taken). Returns how many.
+  @discardableResult
+  public func drainBook() -> Int {
     var handled = 0
     while let e = bookIn.tryPop() {
       handled &+= 1
@@ -193,20 +216,6 @@ public final class StrategyRuntime {
         host.book(applier.book, now: applied)
       }
     }
-    var execs = 0
-    while let x = execIn.tryPop() {
-      execs &+= 1
-      apply(x)
-    }
-    let now = cplat_now_ns()
-    if execs > 0 {
-      lastExecNs = now
-      handled &+= execs
-      execEvents &+= execs
-      host.stamps = StageStamps()
-      host.drainTracker(referencePrice: StrategyHost.mid(applier.book), now: now)
-    }
-    clock.advance(to: now)
     return handled
   }
 

@@ -234,7 +234,8 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
       let tls = try TLSContext(client: certs.ca)
       let md = BinanceMarketData(
         loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
-        symbol: "BTCUSDT", instrument: inst, sink: RingBookSink(ring: runtime.bookIn))
+        symbol: "BTCUSDT", instrument: inst,
+        sink: c.layout == .oneThread ? runtime.sameThreadBookSink : RingBookSink(ring: runtime.bookIn))
       let entry = BinanceWSOrderEntry(
         loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
         apiKey: "t2t", secret: "t2t-secret", instrument: inst, clientIDPrefix: prefix, execOut: runtime.execIn

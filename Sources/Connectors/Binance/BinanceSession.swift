@@ -67,7 +67,7 @@ public final class BinanceSession {
     self.paper = paper
     marketData = BinanceMarketData(
       loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
-      instrument: instrument, sink: PaperBookSink(inner: RingBookSink(ring: runtime.bookIn), paper: paper))
+      instrument: instrument, sink: PaperBookSink(inner: runtime.sameThreadBookSink, paper: paper))
     entry = BinanceWSOrderEntry(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
       instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
