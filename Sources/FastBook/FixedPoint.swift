@@ -36,6 +36,26 @@ public enum FixedPoint {
   public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, scale: Int) throws(FixedPointError)
     -> Int64
   {
+    try parse(bytes, scale: scale, as: Int64.self)
+  }
+
+  /// Parses a decimal string into a raw of any signed width (`Int128` for balances in units of
+  /// 10⁻⁸, which pass `Int64` for large holdings); same rules.
+  public static func parse<T: FixedWidthInteger & SignedInteger>(
+    _ text: some StringProtocol, scale: Int, as type: T.Type
+  ) throws(FixedPointError) -> T {
+    var utf8 = Array(text.utf8)
+    return try utf8.withUnsafeMutableBufferPointer { (buf) throws(FixedPointError) -> T in
+      try parse(UnsafeBufferPointer(buf), scale: scale, as: type)
+    }
+  }
+
+  /// The one decimal parser (the C decoders' `nt_parse_fixed` follows the same rules and is
+  /// tested against it): `[-+]?digits[.digits]` into a raw at `scale`, never rounded.
+  @inlinable
+  public static func parse<T: FixedWidthInteger & SignedInteger>(
+    _ bytes: UnsafeBufferPointer<UInt8>, scale: Int, as _: T.Type
+  ) throws(FixedPointError) -> T {
     guard scale >= 0 && scale <= maxScale else { throw .scaleOutOfRange(scale) }
     var i = 0
     let n = bytes.count
@@ -44,13 +64,12 @@ public enum FixedPoint {
       negative = bytes[i] == UInt8(ascii: "-")
       i += 1
     }
-    var magnitude: UInt64 = 0
+    var magnitude: T.Magnitude = 0
     var digits = 0
     var fractionDigits = 0
     var seenDot = false
-    // Accumulate as a negative-capable magnitude: the limit is Int64.max, or Int64.max + 1
-    // for a negative value.
-    let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
+    // The limit is T.max, or T.max + 1 (|T.min|) for a negative value.
+    let limit: T.Magnitude = negative ? T.Magnitude(T.max) + 1 : T.Magnitude(T.max)
     while i < n {
       let c = bytes[i]
       if c == UInt8(ascii: ".") {
@@ -60,7 +79,7 @@ public enum FixedPoint {
         continue
       }
       guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { throw .malformed }
-      let d = UInt64(c &- UInt8(ascii: "0"))
+      let d = T.Magnitude(c &- UInt8(ascii: "0"))
       digits += 1
       if seenDot {
         if fractionDigits == scale {
@@ -86,22 +105,61 @@ public enum FixedPoint {
       k += 1
     }
     if negative {
-      return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+      return magnitude == T.Magnitude(T.max) + 1 ? T.min : -T(magnitude)
     }
-    return Int64(magnitude)
+    return T(magnitude)
+  }
+
+  /// The most bytes `write` produces for a raw of `T` (sign, digits, dot).
+  @inlinable
+  public static func maxWidth<T: FixedWidthInteger & SignedInteger>(_: T.Type) -> Int {
+    // Decimal digits of T.max: bitWidth · log10(2), rounded up, plus a leading zero, "-" and ".".
+    T.bitWidth * 30103 / 100_000 + 1 + 3
+  }
+
+  /// The one decimal writer: `raw` at `scale` with exactly `scale` fraction digits into `out`
+  /// (room for `maxWidth(T.self)` bytes), never exponent notation; every value including
+  /// `T.min`. Allocates nothing. Returns the bytes written.
+  @inlinable @inline(__always)
+  public static func write<T: FixedWidthInteger & SignedInteger>(
+    _ raw: T, scale: Int, into out: UnsafeMutableRawPointer
+  ) -> Int {
+    var m = raw.magnitude
+    var digits = 1
+    var t = m / 10
+    while t > 0 {
+      digits += 1
+      t /= 10
+    }
+    let total = max(digits, scale + 1)  // at least one whole digit
+    let sign = raw < 0 ? 1 : 0
+    let length = sign + total + (scale > 0 ? 1 : 0)
+    if sign == 1 { out.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self) }
+    var pos = length - 1
+    for k in 0..<total {
+      if scale > 0 && k == scale {
+        out.storeBytes(of: UInt8(ascii: "."), toByteOffset: pos, as: UInt8.self)
+        pos -= 1
+      }
+      out.storeBytes(of: UInt8(48 + UInt8(truncatingIfNeeded: m % 10)), toByteOffset: pos, as: UInt8.self)
+      m /= 10
+      pos -= 1
+    }
+    return length
   }
 
   /// Formats a raw at `scale` with exactly `scale` fraction digits (`6183763` at 2 → `"61837.63"`).
-  public static func format(_ raw: Int64, scale: Int) -> String {
+  public static func format(_ raw: Int64, scale: Int) -> String { format(raw, scale: scale, as: Int64.self) }
+
+  /// `format` for any signed width (`Int128` balances).
+  public static func format<T: FixedWidthInteger & SignedInteger>(_ raw: T, scale: Int, as _: T.Type = T.self)
+    -> String
+  {
     precondition(scale >= 0 && scale <= maxScale, "scale out of range")
-    let negative = raw < 0
-    let magnitude = raw.magnitude
-    if scale == 0 { return (negative ? "-" : "") + String(magnitude) }
-    let p = UInt64(pow10(scale))
-    let whole = magnitude / p
-    var frac = String(magnitude % p)
-    if frac.count < scale { frac = String(repeating: "0", count: scale - frac.count) + frac }
-    return (negative ? "-" : "") + String(whole) + "." + frac
+    let width = maxWidth(T.self) + scale
+    return String(unsafeUninitializedCapacity: width) { buf in
+      write(raw, scale: scale, into: UnsafeMutableRawPointer(buf.baseAddress!))
+    }
   }
 
   /// Number of significant fraction digits in a decimal string ("0.01000000" → 2, "5" → 0).

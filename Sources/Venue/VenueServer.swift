@@ -309,12 +309,7 @@ public final class VenueREST {
       r /= 10
       sc -= 1
     }
-    let neg = r < 0
-    let m = neg ? -r : r
-    let whole = m / 100_000_000
-    var frac = String(m % 100_000_000)
-    frac = String(repeating: "0", count: 8 - frac.count) + frac
-    return (neg ? "-" : "") + String(whole) + "." + frac
+    return FixedPoint.format(r, scale: 8)
   }
   func price(_ s: VenueSymbol, _ ticks: Int64) -> String { s.priceString(ticks) }
   func qty(_ s: VenueSymbol, _ q: Int64) -> String { s.quantityString(q) }

@@ -1,4 +1,3 @@
-import Connectors
 import Engine
 import FastBook
 import Foundation
@@ -7,6 +6,8 @@ import TestSupport
 import Testing
 import Venue
 import Wire
+
+@testable import Connectors
 
 /// Order tracking through the venue's faults: every order the venue knows ends in the same state
 /// in the tracker, with the same fills, none counted twice.
@@ -249,5 +250,19 @@ func expectAgreement(engine: MatchingEngine, tracker: OrderTracker) -> Int {
     // The balances the stream reported last equal the venue's.
     #expect(stream.balances["USDT"]?.free != nil)
     stream.stop()
+  }
+}
+
+/// Balances and commissions are read with the one decimal parser: signs are kept (a negative
+/// balance delta of less than one unit used to come out positive), and holdings past Int64 fit.
+@Suite struct BinanceUnitsTests {
+  @Test func unitsKeepTheirSignAndWidth() {
+    #expect(BinanceOrderManager.units8("-0.5") == -50_000_000)
+    #expect(BinanceOrderManager.units8("-1.50000000") == -150_000_000)
+    #expect(BinanceOrderManager.units8("0.00100000") == 100_000)
+    #expect(BinanceOrderManager.units8("1000000000000.00000000") == 100_000_000_000_000_000_000)
+    #expect(BinanceOrderManager.units8("0.000000001") == nil)
+    #expect(BinanceOrderManager.units8("1e3") == nil)
+    #expect(BinanceOrderManager.units8("") == nil)
   }
 }

@@ -90,16 +90,9 @@ public final class BinanceOrderManager {
     return nil
   }
 
-  /// "123.45678901" → 12345678901 (units of 10⁻⁸); nil for anything else or more decimals.
-  static func units8(_ s: String) -> Int128? {
-    let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-    guard parts.count <= 2, let whole = Int128(parts[0]) else { return nil }
-    var frac = parts.count == 2 ? String(parts[1]) : ""
-    guard frac.count <= 8, frac.allSatisfy(\.isASCII), frac.allSatisfy(\.isNumber) else { return nil }
-    frac += String(repeating: "0", count: 8 - frac.count)
-    guard let f = Int128(frac) else { return nil }
-    return whole * 100_000_000 + f
-  }
+  /// "123.45678901" → 12345678901 (units of 10⁻⁸, signed); nil for anything else or a non-zero
+  /// digit past the eighth.
+  static func units8(_ s: String) -> Int128? { try? FixedPoint.parse(s, scale: 8, as: Int128.self) }
 
   public init(rest: BinanceSpotREST, tracker: OrderTracker, symbol: String, nowNs: @escaping () -> Int64) {
     self.rest = rest

@@ -340,19 +340,7 @@ struct ByteWriter {
 
   /// `raw` at `scale` decimals, e.g. 12345 at 2 → "123.45"; never exponent notation.
   @inline(__always) mutating func put(decimal raw: Int64, scale: Int) {
-    var v = raw
-    if v < 0 {
-      cursor.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
-      cursor += 1
-      v = -v
-    }
-    var p: Int64 = 1
-    for _ in 0..<scale { p &*= 10 }
-    put(UInt64: UInt64(v / p))
-    guard scale > 0 else { return }
-    cursor.storeBytes(of: UInt8(ascii: "."), as: UInt8.self)
-    cursor += 1
-    put(digits: UInt64(v % p), width: scale)
+    cursor += FixedPoint.write(raw, scale: scale, into: cursor)
   }
 }
 
@@ -428,41 +416,12 @@ struct ByteReader {
     return neg ? -Int64(u) : Int64(u)
   }
 
-  /// A decimal string body up to its closing quote, as a raw at `scale`; nil when it has more
-  /// significant decimals than the scale or is not a number.
+  /// A decimal string body up to its closing quote, as a raw at `scale` (`FixedPoint`'s rules);
+  /// nil when it has more significant decimals than the scale or is not a number.
   mutating func decimal(scale: Int) -> Int64? {
-    var v: Int64 = 0
-    var decimals = -1
-    var any = false
-    while i < end, base[i] != UInt8(ascii: "\"") {
-      let c = base[i]
-      i += 1
-      if c == UInt8(ascii: ".") {
-        if decimals >= 0 { return nil }
-        decimals = 0
-        continue
-      }
-      guard c >= 48, c <= 57 else { return nil }
-      any = true
-      if decimals >= 0 {
-        if decimals == scale {
-          if c != 48 { return nil }
-          continue
-        }
-        decimals += 1
-      }
-      let (m, o1) = v.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(Int64(c - 48))
-      if o1 || o2 { return nil }
-      v = a
-    }
-    guard any else { return nil }
-    var d = max(decimals, 0)
-    while d < scale {
-      v = v &* 10
-      d += 1
-    }
-    return v
+    let from = i
+    while i < end, base[i] != UInt8(ascii: "\"") { i += 1 }
+    return try? FixedPoint.parse(UnsafeBufferPointer(start: base + from, count: i - from), scale: scale)
   }
 
   /// The order status word after `"status":"`.
