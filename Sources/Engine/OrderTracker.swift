@@ -19,7 +19,7 @@ public struct InFlightOrder: Sendable {
   public let createdNs: Int64
   public internal(set) var lastChangeNs: Int64
   public internal(set) var lastCancelNs: Int64 = 0
-  var tradeIDs: Set<Int64> = []
+  var tradeIDs = TradeIDSet()
 
   public var remaining: Int64 { quantity - filledQuantity }
   /// Distinct fills received.
@@ -38,6 +38,43 @@ public struct InFlightOrder: Sendable {
     filledNotional += Int128(f.price) * Int128(f.quantity)
     fee += f.fee
     tradeIDs.insert(f.tradeID)
+  }
+}
+
+/// The trade ids of one order's fills, for de-duplication: the first four inline (most orders
+/// fill once or a few times, and the first fill must not allocate on the order path), a set
+/// beyond.
+struct TradeIDSet: Sendable {
+  var inline: (Int64, Int64, Int64, Int64) = (0, 0, 0, 0)
+  var inlineCount = 0
+  var more: Set<Int64>? = nil
+
+  var count: Int { inlineCount + (more?.count ?? 0) }
+
+  func contains(_ id: Int64) -> Bool {
+    switch inlineCount {
+    case 4: if inline.3 == id { return true } else { fallthrough }
+    case 3: if inline.2 == id { return true } else { fallthrough }
+    case 2: if inline.1 == id { return true } else { fallthrough }
+    case 1: if inline.0 == id { return true }
+    default: break
+    }
+    return more?.contains(id) ?? false
+  }
+
+  /// Adds `id` (the caller checked it is new).
+  mutating func insert(_ id: Int64) {
+    switch inlineCount {
+    case 0: inline.0 = id
+    case 1: inline.1 = id
+    case 2: inline.2 = id
+    case 3: inline.3 = id
+    default:
+      if more == nil { more = [] }
+      more!.insert(id)
+      return
+    }
+    inlineCount += 1
   }
 }
 

@@ -101,12 +101,13 @@ public final class StrategyHost {
   /// The client order id of a tag: the prefix, then the tag in decimal. Ids are derived, not
   /// stored, so placing an order costs one map insert (the tracker's) instead of three.
   @inline(__always)
-  public func clientOrderID(tag: UInt64) -> ClientOrderID { ClientOrderID(prefix + String(tag)) }
+  public func clientOrderID(tag: UInt64) -> ClientOrderID {
+    prefixBytes.withUnsafeBytes { ClientOrderID(prefix: $0, tag: tag) }
+  }
 
   /// The tag of one of this host's client order ids, or nil for an id it did not make.
   public func tag(of id: ClientOrderID) -> UInt64? {
-    var v = id.value
-    return v.withUTF8 { u -> UInt64? in
+    id.withBytes { u -> UInt64? in
       let n = prefixBytes.count
       guard u.count > n, u.count <= n + 20 else { return nil }
       for k in 0..<n where u[k] != prefixBytes[k] { return nil }
@@ -234,7 +235,7 @@ public final class StrategyHost {
         refused.append(i.tag)
         continue
       }
-      let id = ClientOrderID(prefix + String(i.tag))
+      let id = clientOrderID(tag: i.tag)
       tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
       journal?.post(
         JournalRecord(

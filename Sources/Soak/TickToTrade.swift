@@ -182,7 +182,9 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   let certs = try VenueHost.ensureCertificates(dataDir: certificateDir)
   let shared = T2TShared()
   let inst = harnessInstrument
-  let prefix = "t2t-"
+  // The production id format ("nt", 8 hex digits, "-", the tag) with tags past 100,000: 17 bytes
+  // and more, beyond Swift's 15-byte inline strings, so an id that became a String would allocate.
+  let prefix = "nt5eed7e57-"
 
   // MARK: venue thread
   let venue = NativeThread(name: "nt-venue", cpu: c.venueCPU) {
@@ -209,6 +211,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   let probe = ProbeStrategy(quantity: 10)  // 0.0001 BTC
   let rule = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1)
   let pmm = c.strategy == .pureMarketMaking ? t2tMarketMaker(rule: rule) : nil
+  pmm?.nextTag = t2tFirstTag
   var limits = RiskLimits()
   limits.maxOrderQuantity = 1_000
   limits.maxOpenOrders = 1_000
@@ -352,6 +355,10 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   return report
 }
 
+/// Where the harness's tags start: production runs reach it within hours, and its ids are past
+/// inline-string length (see `runTickToTrade`).
+let t2tFirstTag: UInt64 = 40_000_000_000
+
 /// The venue side: a Venue on its own loop, stepping the book one change at a time.
 func runVenue(
   _ c: TickToTradeConfig, shared: T2TShared, prefix: String, certs: (ca: String, cert: String, key: String)
@@ -363,6 +370,8 @@ func runVenue(
     weightLimitPerMinute: 1 << 40)
   host.streams.pingIntervalNs = 3_600_000_000_000
   let engine = host.engine
+  // The probe tags its orders with the update id: real-sized ids (the tags go past 100,000).
+  engine.setBookUpdateID(symbol: "BTCUSDT", Int64(t2tFirstTag))
   // A two-sided book around 50,000.00 (ticks of 0.01).
   let mid: Int64 = 5_000_000
   for k in 1...20 {

@@ -202,7 +202,8 @@ public final class PureMarketMaking: MarketMakingStrategy {
   /// Event-driven re-quotes (the price moved beyond the tolerance between ticks).
   public private(set) var requotes = 0
 
-  var nextTag: UInt64 = 1
+  /// The tag of the next order (each order's own; a run that resumes numbering may start higher).
+  public var nextTag: UInt64 = 1
   public private(set) var createAtNs: Int64 = 0
   public private(set) var cancelAtNs: Int64 = 0
   public private(set) var filledBuysBalance = 0

@@ -545,6 +545,8 @@ public final class MatchingEngine {
   /// An update id per symbol, advanced on every change to its book (REST depth's lastUpdateId,
   /// and U/u of the diff stream).
   public func bookUpdateID(symbol: String) -> Int64 { updateIDs[symbol] ?? 0 }
+  /// Starts `symbol`'s update ids at `id` (a real venue's are in the tens of billions).
+  public func setBookUpdateID(symbol: String, _ id: Int64) { updateIDs[symbol] = id }
 
   /// Aggregated depth: price ticks and total quantity per level, best first.
   public func depth(symbol: String, limit: Int = 100) -> (bids: [BookLevel], asks: [BookLevel]) {

@@ -1,3 +1,4 @@
+import FastBook
 import TestSupport
 import Testing
 
@@ -172,5 +173,61 @@ import Testing
         if o.state == .filled || o.state == .failed { finishedAs = finishedAs ?? o.state }
       }
     }
+  }
+}
+
+/// Client ids held inline: the same id however it is made, by value, with no length limit short
+/// of any venue's.
+@Suite struct ClientOrderIDTests {
+  @Test func madeFromTextOrFromPrefixAndTagItIsOneID() {
+    let prefix = Array("nt5eed7e57-".utf8)
+    for tag: UInt64 in [0, 7, 10_000, 100_001, 40_000_000_123, .max] {
+      let made = prefix.withUnsafeBytes { ClientOrderID(prefix: $0, tag: tag) }
+      let text = "nt5eed7e57-\(tag)"
+      #expect(made == ClientOrderID(text) && made.value == text && Int(made.count) == text.utf8.count)
+      #expect(made.hashValue == ClientOrderID(text).hashValue)
+    }
+    #expect(ClientOrderID("nt5eed7e57-1") != ClientOrderID("nt5eed7e57-10"))
+    #expect(ClientOrderID("a") != ClientOrderID("b") && ClientOrderID("") == ClientOrderID(""))
+    // Ids that differ only past the first word, and in the last byte of the capacity.
+    let long = String(repeating: "x", count: 63)
+    #expect(ClientOrderID(long + "1") != ClientOrderID(long + "2"))
+    #expect(ClientOrderID(long + "1").value == long + "1")
+    // Past the capacity (only a foreign id could be): its first 64 bytes.
+    #expect(ClientOrderID(long + "12345").value == long + "1")
+    var set: Set<ClientOrderID> = []
+    for i in 0..<1000 { set.insert(ClientOrderID("nt5eed7e57-\(i)")) }
+    #expect(set.count == 1000 && set.contains(ClientOrderID("nt5eed7e57-999")))
+  }
+
+  @Test func theHostReadsTheTagBackFromItsIDs() {
+    let host = StrategyHost(
+      strategy: NoStrategy(), symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1),
+      limits: RiskLimits(),
+      tracker: OrderTracker(), prefix: "nt5eed7e57-")
+    for tag: UInt64 in [1, 100_000, 40_000_000_000, .max] {
+      #expect(host.tag(of: host.clientOrderID(tag: tag)) == tag)
+    }
+    #expect(host.tag(of: ClientOrderID("nt00000000-5")) == nil)
+    #expect(host.tag(of: ClientOrderID("nt5eed7e57-")) == nil)
+    #expect(host.tag(of: ClientOrderID("nt5eed7e57-12a")) == nil)
+  }
+
+  final class NoStrategy: Strategy {
+    func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {}
+  }
+
+  /// Fills are counted once per trade id past the inline four, each duplicate refused.
+  @Test func fillsAreDeduplicatedPastTheInlineFour() {
+    let t = OrderTracker()
+    let id = ClientOrderID("nt5eed7e57-100001")
+    t.track(id, symbol: "BTCUSDT", side: .buy, price: 100, quantity: 1_000, now: 0)
+    for trade: Int64 in [5, 6, 7, 8, 9, 10, 5, 9, 10, 6] {
+      t.fill(Fill(clientOrderID: id, tradeID: trade, price: 100, quantity: 10), now: 1)
+    }
+    #expect(t.orders[id]?.filledQuantity == 60 && t.orders[id]?.tradeIDCount == 6)
+    #expect(t.duplicateFills == 4)
+    #expect(
+      [5, 8, 10].allSatisfy { t.orders[id]?.hasTrade($0) == true } && t.orders[id]?.hasTrade(11) == false)
   }
 }
