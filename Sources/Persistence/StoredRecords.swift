@@ -7,8 +7,8 @@ import FastBook
 ///
 /// - `kind`: the connector ("binance-spot"), or "demo" / "paper" for venues that live in the process.
 /// - `environment`: where it is (the REST host and port: mainnet and testnet differ).
-/// - `account`: the venue's own account id (Binance's `uid`); "" when not known (histories
-///   written before venues were recorded).
+/// - `account`: the venue's own account id (Binance's `uid`); `unrecordedAccount` for live runs
+///   of histories written before venues were recorded; "" for the venues of one process.
 /// - `instance`: "" for a venue that outlives the process; otherwise an id of its own, so that a
 ///   venue made for one run (the demo's, a paper exchange) is never confused with the next one.
 public struct VenueIdentity: Sendable, Hashable, CustomStringConvertible {
@@ -23,6 +23,13 @@ public struct VenueIdentity: Sendable, Hashable, CustomStringConvertible {
     self.account = account
     self.instance = instance
   }
+
+  /// The account of a schema-1 live run (the history did not record it): a restart on the same
+  /// kind and environment settles such runs' orders too.
+  public static let unrecordedAccount = "(not recorded: schema 1)"
+
+  /// True for a venue migrated from a history that did not record the account.
+  public var accountUnrecorded: Bool { account == Self.unrecordedAccount }
 
   /// A venue that exists for this process only: a new instance id each call (64 random bits
   /// and the wall clock).

@@ -53,7 +53,7 @@ extension TradeStore {
       venue_id INTEGER NOT NULL, symbol TEXT NOT NULL, trade_id INTEGER NOT NULL, client_order_id TEXT NOT NULL,
       run_id INTEGER NOT NULL, side TEXT NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
       fee_quote INTEGER NOT NULL, at_ns INTEGER NOT NULL, source TEXT NOT NULL,
-      PRIMARY KEY(venue_id, symbol, trade_id));
+      PRIMARY KEY(venue_id, symbol, trade_id, side));
     CREATE INDEX IF NOT EXISTS fills_run ON fills(run_id);
     CREATE TABLE IF NOT EXISTS fill_conflicts(
       id INTEGER PRIMARY KEY, venue_id INTEGER NOT NULL, symbol TEXT NOT NULL, trade_id INTEGER NOT NULL,
@@ -65,15 +65,27 @@ extension TradeStore {
   /// Makes `db` a history of `schemaVersion`: creates one in an empty file, migrates a schema-1
   /// history in one transaction (returns what it did), refuses a newer or foreign file.
   static func prepareSchema(_ db: SQLiteDatabase) throws -> String? {
-    var version: Int64 = 0
-    try db.prepare("PRAGMA user_version").query { version = $0.int(0) }
-    if version == schemaVersion { return nil }
-    if version > schemaVersion { throw TradeStoreError.newerSchema(path: db.path, version: version) }
-    var tables: Set<String> = []
-    try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").query { tables.insert($0.text(0)) }
+    func version() throws -> Int64 {
+      var v: Int64 = 0
+      try db.prepare("PRAGMA user_version").query { v = $0.int(0) }
+      return v
+    }
+    // Without a lock first: the common case (the current schema) takes none.
+    if try version() == schemaVersion { return nil }
     var migrated: String?
+    // Then under the write lock, so two processes opening an old file migrate it once.
     try db.exec("BEGIN IMMEDIATE")
     do {
+      let version = try version()
+      if version == schemaVersion {
+        try db.exec("COMMIT")
+        return nil
+      }
+      if version > schemaVersion { throw TradeStoreError.newerSchema(path: db.path, version: version) }
+      var tables: Set<String> = []
+      try db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").query {
+        tables.insert($0.text(0))
+      }
       if tables.isEmpty {
         try db.exec(schema)
       } else if tables.isSuperset(of: ["runs", "orders", "order_status", "fills"]), version == 0 {
@@ -91,8 +103,8 @@ extension TradeStore {
   }
 
   /// Schema 1 → 2. Each live run's venue was "host:port": live runs on one host:port become one
-  /// Binance-spot venue whose account is not known (a restart there settles their orders as
-  /// before). Each demo and paper run traded a venue of its own (its process's) and gets one.
+  /// Binance-spot venue whose account was not recorded (`VenueIdentity.unrecordedAccount`; a
+  /// restart on that host:port settles their orders as before). Each demo and paper run traded a venue of its own (its process's) and gets one.
   /// Fills and orders take their run's venue. What schema 1 already dropped cannot be restored.
   static func migrateFromVersion1(_ db: SQLiteDatabase) throws -> String {
     var runs: [(id: Int64, mode: String, venue: String, started: Int64)] = []
@@ -118,7 +130,9 @@ extension TradeStore {
     for r in runs {
       let v: VenueIdentity
       switch r.mode {
-      case "live": v = VenueIdentity(kind: "binance-spot", environment: r.venue, account: "")
+      case "live":
+        v = VenueIdentity(
+          kind: "binance-spot", environment: r.venue, account: VenueIdentity.unrecordedAccount)
       case "demo":
         v = VenueIdentity(
           kind: "demo", environment: r.venue.replacingPrefix("embedded:", with: "127.0.0.1:"), account: "",
@@ -147,9 +161,21 @@ extension TradeStore {
       SELECT r.venue_id, f.symbol, f.trade_id, f.client_order_id, f.run_id, f.side, f.price, f.quantity,
         f.fee_quote, f.at_ns, f.source
       FROM fills_v1 f JOIN runs r ON r.id = f.run_id;
-      DROP TABLE orders_v1;
-      DROP TABLE fills_v1;
       """)
+    // Every row came across (a row whose run was missing would not have): else nothing is changed.
+    func count(_ table: String) throws -> Int64 {
+      var n: Int64 = 0
+      try db.prepare("SELECT count(*) FROM \(table)").query { n = $0.int(0) }
+      return n
+    }
+    for (old, new) in [("orders_v1", "orders"), ("fills_v1", "fills")] {
+      if try count(old) == count(new) { continue }
+      throw SQLiteError(
+        description:
+          "\(db.path): migrating \(new) kept \(try count(new)) of \(try count(old)) rows (some name a run the history lacks); the file is left as it was"
+      )
+    }
+    try db.exec("DROP TABLE orders_v1; DROP TABLE fills_v1;")
     var venues = 0
     try db.prepare("SELECT count(*) FROM venues").query { venues = Int($0.int(0)) }
     return

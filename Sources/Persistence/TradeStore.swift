@@ -24,8 +24,9 @@ public final class TradeStore {
   /// is refused with a `TradeStoreError`.
   public init(path: String) throws {
     db = try SQLiteDatabase(path: path)
-    try db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+    // The schema first: a file that is refused is left as it was (not switched to WAL).
     migration = try Self.prepareSchema(db)
+    try db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
     insertOrder = try db.prepare(
       """
       INSERT INTO orders(venue_id, client_order_id, run_id, symbol, side, price, quantity, venue_order_id, state,
@@ -49,12 +50,12 @@ public final class TradeStore {
       INSERT INTO fills(venue_id, symbol, trade_id, client_order_id, run_id, side, price, quantity, fee_quote,
         at_ns, source)
       VALUES((SELECT venue_id FROM runs WHERE id = ?4), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-      ON CONFLICT(venue_id, symbol, trade_id) DO NOTHING
+      ON CONFLICT(venue_id, symbol, trade_id, side) DO NOTHING
       """)
     keptFill = try db.prepare(
       """
       SELECT \(Self.fillColumns) FROM fills
-      WHERE venue_id = (SELECT venue_id FROM runs WHERE id = ?3) AND symbol = ?1 AND trade_id = ?2
+      WHERE venue_id = (SELECT venue_id FROM runs WHERE id = ?3) AND symbol = ?1 AND trade_id = ?2 AND side = ?4
       """)
     insertConflict = try db.prepare(
       """
@@ -71,7 +72,9 @@ public final class TradeStore {
       """)
   }
 
-  public func begin() throws { try db.exec("BEGIN") }
+  /// Starts a write transaction, taking the write lock now (a read that precedes the first write
+  /// cannot then be overtaken by another connection's commit).
+  public func begin() throws { try db.exec("BEGIN IMMEDIATE") }
   public func commit() throws { try db.exec("COMMIT") }
 
   var runVenues: [Int64: Int64] = [:]
@@ -179,9 +182,10 @@ public final class TradeStore {
     if db.changes > 0 { try insertStatus.run([.text(id), .text(state.rawValue), .int(atNs), .int(venue)]) }
   }
 
-  /// Adds a fill once per (its run's venue, symbol, trade id) and raises its order's filled
+  /// Adds a fill once per (its run's venue, symbol, trade id, side) — a self-trade is one trade id
+  /// with both sides ours — and raises its order's filled
   /// quantity to `orderFilled` (nil: the sum of the order's fills). A fill already kept with the
-  /// same order, side, price and quantity is a `.duplicate`; one kept with anything else is a
+  /// same order, price and quantity is a `.duplicate`; one kept with anything else is a
   /// `.conflict`, recorded in `fill_conflicts` (never silently dropped) and not counted as a fill.
   @discardableResult
   public func add(_ f: StoredFill, orderFilled: Int64? = nil, nowNs: Int64 = 0) throws -> FillWrite {
@@ -195,7 +199,11 @@ public final class TradeStore {
     try insertFill.run(values)
     guard db.changes > 0 else {
       var kept: StoredFill?
-      try keptFill.query([.text(f.symbol), .int(f.tradeID), .int(f.runID)]) { kept = Self.fill($0) }
+      try keptFill.query([
+        .text(f.symbol), .int(f.tradeID), .int(f.runID), .text(f.side == .buy ? "BUY" : "SELL"),
+      ]) {
+        kept = Self.fill($0)
+      }
       guard let kept else { throw TradeStoreError.noSuchRun(f.runID) }
       if kept.clientOrderID == f.clientOrderID && kept.side == f.side && kept.price == f.price
         && kept.quantity == f.quantity
@@ -302,6 +310,7 @@ public final class TradeStore {
       """
       SELECT \(Self.fillColumns("c.")), \(Self.fillColumns("f.")), c.found_ns FROM fill_conflicts c
       JOIN fills f ON f.venue_id = c.venue_id AND f.symbol = c.symbol AND f.trade_id = c.trade_id
+        AND f.side = c.side
       WHERE c.run_id = ?1 ORDER BY c.id
       """
     ).query([.int(run)]) { r in

@@ -90,7 +90,7 @@ enum TradeHistory {
     let here = Set(
       venues.filter { _, v in
         v == venue
-          || (!v.ephemeral && v.account.isEmpty && v.kind == venue.kind && v.environment == venue.environment)
+          || (v.accountUnrecorded && v.kind == venue.kind && v.environment == venue.environment)
       }.keys)
     let askable = runs.filter { $0.mode == "live" && here.contains($0.venueID) }
     let known = inFlight.filter { o in askable.contains { $0.id == o.runID } }

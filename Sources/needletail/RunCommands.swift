@@ -125,11 +125,13 @@ struct Run: ParsableCommand {
         throw ValidationError("GET /api/v3/account failed: no balances, no trading")
       }
       // The venue is the exchange where the account is: its trade and client ids are its own.
-      if account.account == nil {
-        log.warning("the account answer had no uid: the history cannot tell this account from another")
+      // The history keeps each account's orders and fills apart by it: without it a restart
+      // could settle another account's orders.
+      guard let uid = account.account else {
+        throw ValidationError(
+          "GET /api/v3/account answered without a uid: no trading (the history keys accounts by it)")
       }
-      venueID = VenueIdentity(
-        kind: "binance-spot", environment: "\(cfg.host):\(cfg.port)", account: account.account ?? "")
+      venueID = VenueIdentity(kind: "binance-spot", environment: "\(cfg.host):\(cfg.port)", account: uid)
       let b = account.balances
       base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
       quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)

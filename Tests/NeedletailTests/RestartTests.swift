@@ -68,8 +68,9 @@ import Wire
     try reader.db.exec("DELETE FROM fills")
     let workingAtRestart = engine.openOrders(account: 1).count
     // Another account on the same exchange wrote to this history too: an order of its own still
-    // working and a fill with a high trade id. Run 2 must neither ask about that order (this venue
-    // would call it lost) nor start its search for missing fills after that trade id.
+    // working, and a fill. Run 2 must not ask about that order (this venue would call it lost),
+    // and that account's fill is not run 1's. (That the search for missing fills starts from this
+    // venue's last trade id is FillKeyTests' lastTradeID check.)
     let elsewhere = try reader.addRun(
       RunInfo(
         startedAtNs: 1, mode: "live",

@@ -64,7 +64,7 @@ import Testing
     #expect(mainnet2.venueID == mainnet.venueID)
     try store.add(order(mainnet2, tag: 1))
     // …so its fill under trade id 42 for another order is a conflict: reported and kept apart.
-    let other = fill(mainnet2, tag: 1, trade: 42, side: .sell, qty: 250)
+    let other = fill(mainnet2, tag: 1, trade: 42, qty: 250)
     #expect(try store.add(other, nowNs: 5) == .conflict(kept: fill(mainnet, tag: 1, trade: 42)))
     #expect(try store.fills(venue: mainnet.venueID, symbol: "BTCUSDT").count == 1)
     #expect(try store.order("c-1", venue: mainnet.venueID)?.filled == 0)
@@ -74,6 +74,25 @@ import Testing
     #expect(h.first?.fills == 0 && h.first?.conflicts == 1)
     #expect(h.first?.report.contains("CONFLICTS: 1 fills were not kept") == true)
     #expect(try RunHistory.load(store, run: mainnet.id).first?.conflicts == 0)
+  }
+
+  /// A self-trade is one trade id with both sides ours: two fills, not a conflict. And the last
+  /// trade id a restart searches from is its own venue's.
+  @Test func aSelfTradeIsTwoFillsAndTheLastTradeIDIsPerVenue() throws {
+    let store = try TradeStore(path: temporaryPath("s.sqlite"))
+    let a = try store.addRun(
+      run(VenueIdentity(kind: "binance-spot", environment: "h:1", account: "1"), prefix: "a-"))
+    let b = try store.addRun(
+      run(VenueIdentity(kind: "binance-spot", environment: "h:1", account: "2"), prefix: "b-"))
+    for t in [1, 2] { try store.add(order(a, tag: t)) }
+    try store.add(order(b, tag: 1))
+    #expect(try store.add(fill(a, tag: 1, trade: 77, side: .buy)) == .added)
+    #expect(try store.add(fill(a, tag: 2, trade: 77, side: .sell)) == .added)
+    #expect(try store.fills(run: a.id).count == 2 && (try store.conflicts(run: a.id)).isEmpty)
+    #expect(try store.add(fill(b, tag: 1, trade: 1_000_000)) == .added)
+    #expect(try store.lastTradeID(venues: [a.venueID], symbol: "BTCUSDT") == 77)
+    #expect(try store.lastTradeID(venues: [a.venueID, b.venueID], symbol: "BTCUSDT") == 1_000_000)
+    #expect(try store.lastTradeID(venues: [], symbol: "BTCUSDT") == nil)
   }
 
   /// Through the side thread, as `run` writes: a conflicting fill is counted and told, and the
@@ -94,10 +113,10 @@ import Testing
     let w2 = try JournalWriter(path: path, run: run(venue, prefix: "y-"))
     w2.problem = { line in told.withLock { $0.append(line) } }
     w2.start()
-    w2.journal.post(JournalRecord(kind: .placed, tag: 1, side: .sell, price: 6, quantity: 100, timeNs: 3))
+    w2.journal.post(JournalRecord(kind: .placed, tag: 1, side: .buy, price: 6, quantity: 100, timeNs: 3))
     w2.journal.post(
       JournalRecord(
-        kind: .filled, tag: 1, side: .sell, price: 6, quantity: 100, tradeID: 9, filled: 100, timeNs: 4))
+        kind: .filled, tag: 1, side: .buy, price: 6, quantity: 100, tradeID: 9, filled: 100, timeNs: 4))
     w2.stop()
     #expect(w2.fillsWritten == 0 && w2.conflicts == 1 && w2.writeErrors == 0)
     let lines = told.withLock { $0 }
@@ -215,5 +234,8 @@ import Testing
       tables.append($0.text(0))
     }
     #expect(tables == ["notes"])
+    var mode = ""
+    try SQLiteDatabase(path: foreign).prepare("PRAGMA journal_mode").query { mode = $0.text(0) }
+    #expect(mode == "delete", "the refused file was switched to \(mode)")
   }
 }
