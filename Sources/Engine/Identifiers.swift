@@ -18,6 +18,9 @@ public struct ClientOrderID: Hashable, Sendable, BitwiseCopyable, CustomStringCo
     v.withUTF8 { set(UnsafeRawBufferPointer($0)) }
   }
 
+  /// The id whose bytes these are (a venue's answer read in place).
+  public init(bytes: UnsafeRawBufferPointer) { set(bytes) }
+
   /// `prefix` then `tag` in decimal, written in place.
   public init(prefix: UnsafeRawBufferPointer, tag: UInt64) {
     var digits = 1

@@ -143,6 +143,114 @@ nt_status nt_binance_decode(nt_decoder *decoder, const char *input, size_t len, 
 /// Returns NT_OK, NT_ERR_BAD_NUMBER, NT_ERR_TOO_PRECISE or NT_ERR_OUT_OF_RANGE.
 nt_status nt_parse_fixed(const char *text, size_t len, int32_t scale, int64_t *out);
 
+
+// ---- Binance account events and WebSocket API answers ----
+//
+// The account stream (userDataStream over the WebSocket API) carries events in an envelope,
+// {"subscriptionId":N,"event":{...}}, and the API's answers, {"id":..,"status":..,"result"|"error"}.
+// Texts (client ids, assets, reasons, messages) are copied into fixed buffers, cut at their size
+// (`*_len` is the copied length); decimals become raws at the scales given. A decimal that does
+// not fit the scales (an event of another symbol, say) does not fail the message: its field is
+// named in `bad_number` and the caller decides whether that event was its own.
+
+#define NT_TEXT_ID 64
+#define NT_TEXT_ASSET 16
+#define NT_TEXT_MESSAGE 192
+#define NT_TEXT_DECIMAL 48
+
+typedef enum nt_account_kind {
+  NT_ACCOUNT_NONE = 0,
+  NT_ACCOUNT_EXECUTION_REPORT = 1,
+  NT_ACCOUNT_POSITION = 2,        ///< outboundAccountPosition
+  NT_ACCOUNT_BALANCE_UPDATE = 3,  ///< balanceUpdate
+  NT_ACCOUNT_OTHER_EVENT = 4,     ///< an event of another type (`event_type` names it)
+  NT_ACCOUNT_ANSWER = 5,          ///< a WebSocket API answer: see `answer`
+} nt_account_kind;
+
+typedef enum nt_exec_type {
+  NT_EXEC_OTHER = 0,
+  NT_EXEC_NEW = 1,
+  NT_EXEC_CANCELED = 2,
+  NT_EXEC_REPLACED = 3,
+  NT_EXEC_REJECTED = 4,
+  NT_EXEC_TRADE = 5,
+  NT_EXEC_EXPIRED = 6,
+  NT_EXEC_TRADE_PREVENTION = 7,
+} nt_exec_type;
+
+typedef struct nt_execution_report {
+  char client_id[NT_TEXT_ID];          ///< c
+  uint8_t client_id_len;
+  char orig_client_id[NT_TEXT_ID];     ///< C (a cancel's original id); empty when absent or ""
+  uint8_t orig_client_id_len;
+  char symbol[NT_TEXT_ID];             ///< s
+  uint8_t symbol_len;
+  char reject_reason[NT_TEXT_ID];      ///< r
+  uint8_t reject_reason_len;
+  char commission_asset[NT_TEXT_ASSET];  ///< N; empty when null
+  uint8_t commission_asset_len;
+  uint8_t exec_type;                   ///< x, an nt_exec_type
+  uint8_t side;                        ///< S: 1 BUY, 2 SELL, 0 other
+  int64_t order_id;                    ///< i
+  int64_t trade_id;                    ///< t; -1 when none
+  int64_t price, qty;                  ///< p, q at the price and quantity scales
+  int64_t last_price, last_qty;        ///< L, l
+  int64_t cum_qty;                     ///< z
+  int64_t commission;                  ///< n at scale 8
+  int64_t event_time_ms;               ///< E; -1 when absent
+  int64_t transaction_time_ms;         ///< T; -1 when absent
+} nt_execution_report;
+
+typedef struct nt_balance {
+  char asset[NT_TEXT_ASSET];
+  uint8_t asset_len;
+  char free[NT_TEXT_DECIMAL];    ///< f (or a balanceUpdate's d), as written: balances pass int64
+  uint8_t free_len;
+  char locked[NT_TEXT_DECIMAL];  ///< l
+  uint8_t locked_len;
+} nt_balance;
+
+/// Caller-owned balance storage; the decoder sets `count`.
+typedef struct nt_balances {
+  nt_balance *items;
+  uint32_t capacity;
+  uint32_t count;
+} nt_balances;
+
+typedef struct nt_answer {
+  char id[NT_TEXT_ID];   ///< the request's id (a string, or a number as written)
+  uint8_t id_len;
+  int32_t status;        ///< HTTP-like status; 0 when absent
+  uint8_t has_result;
+  int64_t subscription_id;  ///< result.subscriptionId; -1 when absent
+  uint8_t has_error;
+  int64_t error_code;       ///< error.code
+  char error_msg[NT_TEXT_MESSAGE];
+  uint16_t error_msg_len;
+  int64_t retry_after_ms;   ///< error.data.retryAfter; -1 when absent
+} nt_answer;
+
+typedef struct nt_account_msg {
+  nt_account_kind kind;
+  int64_t subscription_id;  ///< the event envelope's; -1 when absent
+  char event_type[NT_TEXT_ID];  ///< e
+  uint8_t event_type_len;
+  /// The first decimal field that did not fit its scale ("L", "p", ...), or "".
+  const char *bad_number;
+  nt_execution_report report;
+  /// outboundAccountPosition's B (balanceUpdate: one entry, `free` holding the delta d).
+  nt_balances balances;
+  nt_answer answer;
+} nt_account_msg;
+
+/// Decodes one message of the Binance account stream or WebSocket API: an event in its envelope
+/// (or bare), or an answer. `out->balances` must point at caller storage. Same padding, lifetime
+/// and error rules as nt_binance_decode; an event with no "e", or JSON of another shape, is
+/// NT_ERR_UNKNOWN_MESSAGE.
+nt_status nt_binance_account_decode(nt_decoder *decoder, const char *input, size_t len, size_t capacity,
+                                    int32_t price_scale, int32_t qty_scale, nt_account_msg *out,
+                                    nt_error *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,4 @@
+import CSimdJSON
 import Engine
 import FastBook
 import Foundation
@@ -36,6 +37,10 @@ public final class BinanceUserStream {
     case ring(SPSCRing<ExecEvent>, clientIDPrefix: String)
   }
   public let target: Target
+  /// The ring target's prefix, as bytes (matched against each event's id without a String).
+  let prefixBytes: [UInt8]
+  /// Reads every message of the stream (no Foundation on this path).
+  let decoder: BinanceAccountDecoder
   /// Account events for orders this engine did not place (ring target only).
   public private(set) var foreignEvents = 0
   /// Events dropped because the exec ring was full.
@@ -92,6 +97,8 @@ public final class BinanceUserStream {
     case .ed25519(let seed): signer = .ed25519(seed)
     }
     self.target = target
+    if case .ring(_, let prefix) = target { prefixBytes = Array(prefix.utf8) } else { prefixBytes = [] }
+    decoder = BinanceAccountDecoder(instrument: instrument)
     self.instrument = instrument
     self.nowNs = nowNs
     socket.onOpen = { [weak self] ws in self?.subscribe(ws) }
@@ -131,70 +138,114 @@ public final class BinanceUserStream {
     onStateInDoubt?()
   }
 
+  /// Valid JSON this stream does not know (neither an event nor an answer): counted, skipped.
+  public private(set) var unknownMessages = 0
+
   func received(_ payload: UnsafeRawBufferPointer) {
-    guard let obj = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
-      return unreadable(payload)
-    }
-    if let result = obj["result"] as? [String: Any], result["subscriptionId"] != nil {
-      subscribed = true
-      onSubscribed?()
+    let st = decoder.decode(payload)
+    if st == NT_ERR_UNKNOWN_MESSAGE {
+      unknownMessages += 1
       return
     }
-    if let id = obj["id"] as? String, id.hasPrefix("sub-"), let err = obj["error"] as? [String: Any] {
-      refusals += 1
-      lastRefusal = "\(err["code"] ?? "?") \(err["msg"] ?? "")"
-      return
-    }
-    guard let e = obj["event"] as? [String: Any] else { return }
-    events += 1
-    lastEventNs = nowNs()
-    switch e["e"] as? String {
-    case "executionReport":
-      guard let c = e["c"] as? String else { return unreadable(payload) }
-      // For a cancel, "C" carries the original client id.
-      let orig = (e["C"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? c
-      let venueID = int64(e["i"]) ?? 0
-      var tag: UInt64 = 0  // ring target: the strategy host's tag of the order
-      if case .ring(_, let prefix) = target {
-        guard orig.hasPrefix(prefix), let t = UInt64(orig.dropFirst(prefix.count)) else {
-          foreignEvents += 1
-          return
-        }
-        tag = t
-      }
-      let x: ExecEvent
-      switch e["x"] as? String {
-      case "NEW":
-        guard venueID != 0 else { return }
-        x = ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID)
-      case "TRADE":
-        guard let tid = int64(e["t"]), let p = (e["L"] as? String).flatMap({ try? instrument.parseTick($0) }),
-          let q = (e["l"] as? String).flatMap({ try? instrument.parseQuantity($0).raw })
-        else { return unreadable(payload) }
-        x = ExecEvent(
-          kind: .filled, tag: tag, venueOrderID: venueID, tradeID: tid, price: p * instrument.tickSize,
-          quantity: q)
-      case "CANCELED", "EXPIRED", "TRADE_PREVENTION":
-        x = ExecEvent(kind: .cancelled, tag: tag)
-      case "REJECTED":
-        x = ExecEvent(kind: .rejected, tag: tag)
-      default:
+    guard st == NT_OK else { return unreadable(payload) }
+    let m = decoder.message
+    switch m.pointee.kind {
+    case NT_ACCOUNT_ANSWER:
+      let a = m.pointee.answer
+      if a.has_result != 0 && a.subscription_id >= 0 {
+        subscribed = true
+        onSubscribed?()
         return
       }
-      switch target {
-      case .tracker(let t):
-        t.apply(x, to: ClientOrderID(orig), now: nowNs(), rejectReason: e["r"] as? String ?? "REJECTED")
-      case .ring(let ring, _):
-        if !ring.tryPush(x) { execRingFull += 1 }
+      let isSubscribe = BinanceAccountDecoder.withText(a.id, count: Int(a.id_len)) {
+        $0.starts(with: "sub-".utf8)
       }
-    case "outboundAccountPosition":
-      for b in e["B"] as? [[String: Any]] ?? [] {
-        if let a = b["a"] as? String, let f = b["f"] as? String, let l = b["l"] as? String {
-          balances[a] = (f, l)
-        }
+      if isSubscribe && a.has_error != 0 {
+        refusals += 1
+        lastRefusal =
+          "\(a.error_code) \(BinanceAccountDecoder.string(a.error_msg, count: Int(a.error_msg_len)))"
+      }
+    case NT_ACCOUNT_EXECUTION_REPORT:
+      events += 1
+      lastEventNs = nowNs()
+      execution(m, payload)
+    case NT_ACCOUNT_POSITION:
+      events += 1
+      lastEventNs = nowNs()
+      for b in decoder.balances {
+        balances[BinanceAccountDecoder.string(b.asset, count: Int(b.asset_len))] = (
+          BinanceAccountDecoder.string(b.free, count: Int(b.free_len)),
+          BinanceAccountDecoder.string(b.locked, count: Int(b.locked_len))
+        )
       }
     default:
-      break
+      // balanceUpdate (a deposit or withdrawal: the next position event carries the balance),
+      // and events this engine does not act on.
+      events += 1
+      lastEventNs = nowNs()
     }
+  }
+
+  /// An executionReport: to an `ExecEvent` for the order it names.
+  func execution(_ m: UnsafePointer<nt_account_msg>, _ payload: UnsafeRawBufferPointer) {
+    let r = m.pointee.report
+    // For a cancel, "C" carries the original client id.
+    let useOrig = r.orig_client_id_len > 0
+    let (idField, idCount) =
+      useOrig ? (r.orig_client_id, r.orig_client_id_len) : (r.client_id, r.client_id_len)
+    var tag: UInt64 = 0  // ring target: the strategy host's tag of the order
+    if case .ring = target {
+      guard let t = BinanceAccountDecoder.withText(idField, count: Int(idCount), { tagOf($0) }) else {
+        foreignEvents += 1
+        return
+      }
+      tag = t
+    }
+    let venueID = r.order_id
+    let x: ExecEvent
+    switch nt_exec_type(UInt32(r.exec_type)) {
+    case NT_EXEC_NEW:
+      guard venueID != 0 else { return }
+      x = ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID)
+    case NT_EXEC_TRADE:
+      let bad = decoder.badNumber
+      guard r.trade_id >= 0, bad != "L", bad != "l", r.last_price % instrument.tickSize == 0 else {
+        return unreadable(payload)
+      }
+      x = ExecEvent(
+        kind: .filled, tag: tag, venueOrderID: venueID, tradeID: r.trade_id, price: r.last_price,
+        quantity: r.last_qty)
+    case NT_EXEC_CANCELED, NT_EXEC_EXPIRED, NT_EXEC_TRADE_PREVENTION:
+      x = ExecEvent(kind: .cancelled, tag: tag)
+    case NT_EXEC_REJECTED:
+      x = ExecEvent(kind: .rejected, tag: tag)
+    default:
+      return
+    }
+    switch target {
+    case .tracker(let t):
+      let id = BinanceAccountDecoder.withText(idField, count: Int(idCount)) { ClientOrderID(bytes: $0) }
+      let reason =
+        r.reject_reason_len > 0
+        ? BinanceAccountDecoder.string(r.reject_reason, count: Int(r.reject_reason_len)) : "REJECTED"
+      t.apply(x, to: id, now: nowNs(), rejectReason: reason)
+    case .ring(let ring, _):
+      if !ring.tryPush(x) { execRingFull += 1 }
+    }
+  }
+
+  /// The tag of one of our client ids (`clientIDPrefix` + decimal tag), or nil for any other id.
+  func tagOf(_ id: UnsafeRawBufferPointer) -> UInt64? {
+    let n = prefixBytes.count
+    guard id.count > n, id.count <= n + 20, id.starts(with: prefixBytes) else { return nil }
+    var t: UInt64 = 0
+    for c in id[n...] {
+      guard c >= 48, c <= 57 else { return nil }
+      let (m, o1) = t.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
+      if o1 || o2 { return nil }
+      t = a
+    }
+    return t
   }
 }
