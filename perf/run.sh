@@ -24,6 +24,8 @@ swift build -c release --product needletail-perf >/dev/null
 PERF=.build/release/needletail-perf
 g++ -O3 -std=c++17 -o perf/baselines/bin/book perf/baselines/book.cpp
 g++ -O3 -std=c++17 -DSIMDJSON_THREADS_ENABLED=1 -o perf/baselines/bin/decode perf/baselines/decode.cpp -lsimdjson
+g++ -O3 -std=c++17 -DSIMDJSON_THREADS_ENABLED=1 -DNT_RAW_STRINGS -o perf/baselines/bin/decode_raw \
+  perf/baselines/decode.cpp -lsimdjson
 gcc -O3 -std=c11 -o perf/baselines/bin/ring perf/baselines/ring.c -lpthread
 gcc -O2 -shared -fPIC -o perf/baselines/bin/malloc_count.so perf/baselines/malloc_count.c
 B=perf/baselines/bin
@@ -58,6 +60,7 @@ for r in $(seq 1 "$ROUNDS"); do
     $B/book "$REALF" map 3 | sed 's/^/realf_/'
     SWIFTPERF decode "$L2/btcusdt_depth.jsonl" 3
     $B/decode "$L2/btcusdt_depth.jsonl" 3
+    $B/decode_raw "$L2/btcusdt_depth.jsonl" 3
     SWIFTPERF decode-apply "$L2/btcusdt_depth.jsonl" "$L2/pre" 3
     SWIFTPERF path "$SHARED/data/market/binance-spot/btcusdt_20240808.gz" \
       "$SHARED/data/market/binance-spot/btcusdt_20240809.gz"

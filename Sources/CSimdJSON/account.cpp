@@ -362,45 +362,12 @@ extern "C" nt_status nt_binance_account_decode(nt_decoder *d, const char *input,
     err->status = NT_ERR_INVALID_ARGUMENT;
     return NT_ERR_INVALID_ARGUMENT;
   }
-  if (len > d->max_bytes) {
-    err->status = NT_ERR_TOO_LARGE;
-    return NT_ERR_TOO_LARGE;
-  }
-  const char *buf = input;
-  size_t cap = capacity;
-  if (capacity - len < NT_PADDING) {
-    if (len) std::memcpy(d->padded, input, len);
-    std::memset(d->padded + len, 0, NT_PADDING);
-    buf = d->padded;
-    cap = len + NT_PADDING;
-  }
   ACtx c;
   c.out = out;
   c.ps = ps;
   c.qs = qs;
-  nt_status st = NT_OK;
-  {
-    ondemand::document doc;
-    error_code e = d->parser.iterate(buf, len, cap).get(doc);
-    if (e != SUCCESS) {
-      st = map_error(e);
-    } else {
-      ondemand::object obj;
-      ondemand::json_type root;
-      e = doc.type().get(root);
-      if (e != SUCCESS) {
-        st = map_error(e);
-      } else if (root != ondemand::json_type::object) {
-        st = root_not_object(doc, root);
-      } else if ((e = doc.get_object().get(obj)) != SUCCESS) {
-        st = map_error(e);
-      } else {
-        st = top_fields(obj, c);
-        if (st == NT_OK && doc.current_location().error() == SUCCESS) st = NT_ERR_MALFORMED_JSON;
-        if (st == NT_OK) st = resolve(c);
-      }
-    }
-  }
+  nt_status st = parse_root(
+      d, input, len, capacity, [&](ondemand::object &obj) { return top_fields(obj, c); }, [&] { return resolve(c); });
   if (st != NT_OK) {
     reset(out);
     err->field = c.field ? c.field : "";

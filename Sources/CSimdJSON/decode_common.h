@@ -290,5 +290,35 @@ inline nt_status root_not_object(ondemand::document &doc, ondemand::json_type ro
   return NT_ERR_UNKNOWN_MESSAGE;
 }
 
+// The frame every message decoder shares: the size check, padding (a copy into the decoder's
+// buffer when the input lacks slack), parsing, the root object, and the check for content after
+// it. `fields(obj)` reads the root object; `resolve()` then decides what the message was.
+template <typename Fields, typename Resolve>
+inline nt_status parse_root(nt_decoder *d, const char *input, size_t len, size_t capacity, Fields fields,
+                            Resolve resolve) {
+  if (len > d->max_bytes) return NT_ERR_TOO_LARGE;
+  const char *buf = input;
+  size_t cap = capacity;
+  if (capacity - len < NT_PADDING) {
+    if (len) std::memcpy(d->padded, input, len);
+    std::memset(d->padded + len, 0, NT_PADDING);
+    buf = d->padded;
+    cap = len + NT_PADDING;
+  }
+  ondemand::document doc;
+  error_code e = d->parser.iterate(buf, len, cap).get(doc);
+  if (e != SUCCESS) return map_error(e);
+  ondemand::json_type root;
+  if ((e = doc.type().get(root)) != SUCCESS) return map_error(e);
+  if (root != ondemand::json_type::object) return root_not_object(doc, root);
+  ondemand::object obj;
+  if ((e = doc.get_object().get(obj)) != SUCCESS) return map_error(e);
+  nt_status st = fields(obj);
+  // Trailing content after the root object: current_location() fails only at the end.
+  if (st == NT_OK && doc.current_location().error() == SUCCESS) st = NT_ERR_MALFORMED_JSON;
+  if (st == NT_OK) st = resolve();
+  return st;
+}
+
 }  // namespace nt_detail
 

@@ -57,6 +57,22 @@ public struct ClientOrderID: Hashable, Sendable, BitwiseCopyable, CustomStringCo
     try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(count)])) }
   }
 
+  /// The tag of an id made as `prefix` + decimal tag (`init(prefix:tag:)`), from its bytes; nil
+  /// for any other id (another prefix, no digits, a non-digit, a tag past UInt64).
+  public static func tag(of id: UnsafeRawBufferPointer, prefix: [UInt8]) -> UInt64? {
+    let n = prefix.count
+    guard id.count > n, id.count <= n + 20, id.starts(with: prefix) else { return nil }
+    var t: UInt64 = 0
+    for c in id[n...] {
+      guard c >= 48, c <= 57 else { return nil }
+      let (m, o1) = t.multipliedReportingOverflow(by: 10)
+      let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
+      if o1 || o2 { return nil }
+      t = a
+    }
+    return t
+  }
+
   /// The id as text (allocates past 15 bytes: for requests built off the hot path, logs, files).
   public var value: String { withBytes { String(decoding: $0, as: UTF8.self) } }
   public var description: String { value }

@@ -107,21 +107,7 @@ public final class StrategyHost {
 
   /// The tag of one of this host's client order ids, or nil for an id it did not make.
   public func tag(of id: ClientOrderID) -> UInt64? {
-    id.withBytes { u -> UInt64? in
-      let n = prefixBytes.count
-      guard u.count > n, u.count <= n + 20 else { return nil }
-      for k in 0..<n where u[k] != prefixBytes[k] { return nil }
-      var t: UInt64 = 0
-      for k in n..<u.count {
-        let c = u[k]
-        guard c >= 48, c <= 57 else { return nil }
-        let (m, o1) = t.multipliedReportingOverflow(by: 10)
-        let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
-        if o1 || o2 { return nil }
-        t = a
-      }
-      return t
-    }
+    id.withBytes { ClientOrderID.tag(of: $0, prefix: prefixBytes) }
   }
 
   public func book(_ book: LadderBook, now: Int64) {

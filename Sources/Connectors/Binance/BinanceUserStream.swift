@@ -195,7 +195,13 @@ public final class BinanceUserStream {
       useOrig ? (r.orig_client_id, r.orig_client_id_len) : (r.client_id, r.client_id_len)
     var tag: UInt64 = 0  // ring target: the strategy host's tag of the order
     if case .ring = target {
-      guard let t = BinanceAccountDecoder.withText(idField, count: Int(idCount), { tagOf($0) }) else {
+      guard
+        let t = BinanceAccountDecoder.withText(
+          idField, count: Int(idCount),
+          {
+            ClientOrderID.tag(of: $0, prefix: prefixBytes)
+          })
+      else {
         foreignEvents += 1
         return
       }
@@ -234,18 +240,4 @@ public final class BinanceUserStream {
     }
   }
 
-  /// The tag of one of our client ids (`clientIDPrefix` + decimal tag), or nil for any other id.
-  func tagOf(_ id: UnsafeRawBufferPointer) -> UInt64? {
-    let n = prefixBytes.count
-    guard id.count > n, id.count <= n + 20, id.starts(with: prefixBytes) else { return nil }
-    var t: UInt64 = 0
-    for c in id[n...] {
-      guard c >= 48, c <= 57 else { return nil }
-      let (m, o1) = t.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
-      if o1 || o2 { return nil }
-      t = a
-    }
-    return t
-  }
 }
