@@ -11,7 +11,7 @@ import Testing
   func needletail(_ args: [String]) throws -> (status: Int32, text: String) {
     let out = FileManager.default.temporaryDirectory.appendingPathComponent(
       "nt-demo-\(UUID().uuidString).txt")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
     let handle = try FileHandle(forWritingTo: out)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: BinaryVenue.binary)

@@ -86,7 +86,7 @@ import Testing
     #expect(message(live, env: ["K": "key", "S": "topsecret"]) == "accepted")
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("nt-secret-\(UUID().uuidString)")
       .path
-    FileManager.default.createFile(
+    _ = FileManager.default.createFile(
       atPath: file, contents: Data("topsecret\n".utf8), attributes: [.posixPermissions: 0o644])
     let withFile = live.replacingOccurrences(of: "secret_env: S", with: "secret_file: \(file)")
     let m = message(withFile, env: ["K": "key"])
