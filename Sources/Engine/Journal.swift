@@ -32,7 +32,7 @@ public struct JournalRecord: BitwiseCopyable, Sendable, Equatable {
   public var venueOrderID: Int64
   public var tradeID: Int64
   public var filled: Int64
-  /// When the strategy thread saw it (`cplat_now_ns`, monotonic).
+  /// When the strategy thread saw it (the time source's `nowNs`: monotonic live, data time in a backtest).
   public var timeNs: Int64
 
   public init(

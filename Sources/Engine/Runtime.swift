@@ -149,6 +149,8 @@ public final class StrategyRuntime {
   public let execIn: SPSCRing<ExecEvent>
   public let ordersOut: SPSCRing<WireOrder>
   public let clock: Clock
+  /// The host's time source: every turn reads it once (the Clock advances on it).
+  public let time: any TimeSource
   public private(set) var execEvents = 0
   /// Book batches handed to the strategy.
   public private(set) var batchesSeen = 0
@@ -161,6 +163,7 @@ public final class StrategyRuntime {
     self.host = host
     self.applier = BookEventApplier(book: book)
     self.clock = clock
+    time = host.time
     bookIn = SPSCRing(capacity: bookRingCapacity)
     execIn = SPSCRing(capacity: execRingCapacity)
     ordersOut = SPSCRing(capacity: orderRingCapacity)
@@ -183,7 +186,7 @@ public final class StrategyRuntime {
       execs &+= 1
       apply(x)
     }
-    let now = cplat_now_ns()
+    let now = time.nowNs
     if execs > 0 {
       lastExecNs = now
       handled &+= execs
@@ -204,7 +207,7 @@ public final class StrategyRuntime {
     while let e = bookIn.tryPop() {
       handled &+= 1
       if applier.apply(e), applier.isLive {
-        let applied = cplat_now_ns()
+        let applied = time.nowNs
         var s = StageStamps()
         s.recvNs = e.localTimeNs
         s.decodedNs = e.decodedTimeNs
@@ -234,11 +237,11 @@ public final class StrategyRuntime {
     case .cancelRejected:
       // The venue refused a cancel (Binance: "Unknown order" — it is most likely done, and we
       // missed how): the order is working again in the tracker until a reconciliation says more.
-      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: cplat_now_ns())
+      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: time.nowNs)
       requestReconciliation()
     default:
       // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
-      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: cplat_now_ns())
+      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: time.nowNs)
     }
   }
 

@@ -1,4 +1,3 @@
-import CPlatform
 import FastBook
 
 /// What a strategy wants done after a callback: new orders and cancels by tag. Reused across
@@ -80,13 +79,18 @@ public final class StrategyHost {
   /// Where every order change goes for the trade history (a side thread writing SQLite); nil:
   /// none kept. Posting copies a fixed-size record into a ring (a full ring drops and counts).
   public var journal: OrderJournal?
+  /// The engine's time (`LiveTime` live, `SimulatedTime` in a backtest): the decision stamps
+  /// orders carry come from it, and the runtime built on this host reads it too.
+  public let time: any TimeSource
 
   /// `prefix` starts every client order id (Binance allows 36 characters of `[.A-Z:/a-z0-9_-]`);
   /// make it unique per run so ids never repeat across restarts.
   public init(
     strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
-    prefix: String, send: @escaping (OrderCommand) -> Void = { _ in }
+    prefix: String, time: any TimeSource = LiveTime.shared,
+    send: @escaping (OrderCommand) -> Void = { _ in }
   ) {
+    self.time = time
     self.strategy = strategy
     self.symbol = symbol
     self.rule = rule
@@ -193,7 +197,7 @@ public final class StrategyHost {
       journal?.post(JournalRecord(kind: .cancelRequested, tag: tag, timeNs: now))
       if let ring = wireOut {
         var s = stamps
-        s.decidedNs = cplat_now_ns()
+        s.decidedNs = time.nowNs
         if !ring.tryPush(WireOrder(kind: .cancel, tag: tag, stamps: s)) { outboundFull += 1 }
       } else {
         send(.cancel(id))
@@ -228,7 +232,7 @@ public final class StrategyHost {
           kind: .placed, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity, timeNs: now))
       if let ring = wireOut {
         var s = stamps
-        s.decidedNs = cplat_now_ns()
+        s.decidedNs = time.nowNs
         _ = ring.tryPush(
           WireOrder(
             kind: .place, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity,

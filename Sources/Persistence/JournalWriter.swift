@@ -1,4 +1,3 @@
-import CPlatform
 import Engine
 import FastBook
 import Foundation
@@ -30,10 +29,14 @@ public final class JournalWriter: @unchecked Sendable {
   public var problem: (@Sendable (String) -> Void)?
 
   /// Opens (or creates) the history at `path` and records `run` in it (its id is set here).
-  public init(path: String, run: RunInfo, capacity: Int = 1 << 16) throws {
+  /// Record times are the engine's `nowNs`; `time` turns them into wall times (live: the offset
+  /// between the clocks at open; simulated: none, the data's time is already Unix time).
+  public init(
+    path: String, run: RunInfo, capacity: Int = 1 << 16, time: any TimeSource = LiveTime.shared
+  ) throws {
     store = try TradeStore(path: path)
     self.run = try store.addRun(run)
-    wallOffsetNs = Int64(Date().timeIntervalSince1970 * 1e9) - cplat_now_ns()
+    wallOffsetNs = time.wallNs - time.nowNs
     feeRules = Portfolio(
       base: 0, quote: 0, fees: run.fees, priceScale: run.priceScale, quantityScale: run.quantityScale)
     journal = OrderJournal(capacity: capacity, batchEnd: { [unowned self] in self.commit() }) {

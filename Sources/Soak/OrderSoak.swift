@@ -254,10 +254,10 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   func wait(_ what: String, _ cond: () -> Bool) throws {
     // Up to 30 s past the end of any Retry-After the venue has given — including one given while
     // waiting (a ban extends the deadline with it).
-    let start = rest.wallNs()
+    let start = rest.wallNs
     while true {
       let deadline = max(start, rest.pausedUntilNs) + 30_000_000_000
-      let now = rest.wallNs()
+      let now = rest.wallNs
       if now >= deadline {
         throw SoakError.timedOut(
           "\(what) (after \(om.rateLimited) 429s, \(om.banned) 418s: \(om.haltReason ?? "-"))")

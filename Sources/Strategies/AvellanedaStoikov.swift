@@ -1,6 +1,6 @@
 import Engine
 import FastBook
-import Foundation
+import Glibc
 
 /// The volatility of the mid price: the standard deviation of its changes between samples
 /// (one sample per Clock tick), over the last `capacity` changes. Fixed storage.
@@ -161,12 +161,14 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
   var createAtNs: Int64 = 0
   var book: LadderBook?
   var scratch: [UInt64] = []
-  /// Wall clock for the timeframe (tests set it).
-  public var wallNs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
+  /// The wall clock the timeframe is read on (the host's time source: the data's in a backtest).
+  public let time: any TimeSource
 
   public init(
-    config: AvellanedaStoikovConfig, rule: TradingRule, instrument: Instrument, portfolio: Portfolio
+    config: AvellanedaStoikovConfig, rule: TradingRule, instrument: Instrument, portfolio: Portfolio,
+    time: any TimeSource = LiveTime.shared
   ) {
+    self.time = time
     self.config = config
     self.rule = rule
     self.instrument = instrument
@@ -218,7 +220,7 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
     guard stoppedReason == nil, let s = mid() else { return }
     volatility.add(mid: s)
     guard volatility.count >= 2, let k = kappa else { return }
-    guard let tau = config.timeframe.timeLeftFraction(wallNs: wallNs()) else {
+    guard let tau = config.timeframe.timeLeftFraction(wallNs: time.wallNs) else {
       // Outside the horizon: no quotes.
       cancelAll(intents: &intents)
       return

@@ -1,4 +1,3 @@
-import CPlatform
 import Engine
 import FastBook
 
@@ -214,6 +213,8 @@ public final class PureMarketMaking: MarketMakingStrategy {
   public private(set) var band: (ceiling: Double, floor: Double, setNs: Int64)? = nil
   /// The reference price the working quotes were made from (event-driven re-quotes compare with it).
   var quotedReference = 0.0
+  /// The time of the last callback: what `referencePrice()` (status) ages an external price by.
+  var lastNow: Int64 = 0
   var book: LadderBook?
   var buys: [Proposed] = []
   var sells: [Proposed] = []
@@ -236,9 +237,12 @@ public final class PureMarketMaking: MarketMakingStrategy {
 
   /// The reference price (a price raw, fractional for a mid between ticks), or nil when the
   /// price type has nothing yet.
-  public func referencePrice() -> Double? {
+  public func referencePrice() -> Double? { referencePrice(now: lastNow) }
+
+  /// The reference price at `now` (an external price older than its maximum age is none).
+  public func referencePrice(now: Int64) -> Double? {
     if let ext = config.externalPrice {
-      return ext.read(now: cplat_now_ns(), maxAgeNs: config.externalPriceMaxAgeNs)
+      return ext.read(now: now, maxAgeNs: config.externalPriceMaxAgeNs)
     }
     guard let book, let b = book.best(.bid), let a = book.best(.ask), b.tick < a.tick else { return nil }
     let t = Double(instrument.tickSize)
@@ -258,12 +262,13 @@ public final class PureMarketMaking: MarketMakingStrategy {
   // MARK: callbacks
 
   public func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
+    lastNow = now
     if self.book == nil {
       self.book = book
       startValue = markValue() ?? 0
     }
     guard config.eventDriven, stoppedReason == nil else { return }
-    guard let ref = referencePrice() else { return }
+    guard let ref = referencePrice(now: now) else { return }
     // Re-quote at once when the reference price has moved beyond the tolerance since the quotes
     // were placed; place at once when nothing is out and the delay allows it.
     let drifted =
@@ -283,15 +288,18 @@ public final class PureMarketMaking: MarketMakingStrategy {
   public func onTrade(
     priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents
   ) {
+    lastNow = now
     lastTradePrice = priceTicks &* instrument.tickSize
   }
 
   public func onTick(now: Int64, intents: inout Intents) {
+    lastNow = now
     guard stoppedReason == nil else { return }
     cycle(now: now, intents: &intents)
   }
 
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
+    lastNow = now
     guard let q = orders.record(event, tag: tag) else { return }
     switch event {
     case .created, .cancelRefused:
@@ -372,7 +380,7 @@ public final class PureMarketMaking: MarketMakingStrategy {
   /// One pass of Hummingbot's `c_tick` for this market.
   func cycle(now: Int64, intents: inout Intents) {
     guard let book else { return }
-    guard let ref = referencePrice() else {
+    guard let ref = referencePrice(now: now) else {
       // An external price gone stale: quotes made from it are not left working.
       if config.externalPrice != nil { cancelAll(where: { _ in true }, intents: &intents) }
       return

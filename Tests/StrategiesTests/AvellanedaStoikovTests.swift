@@ -109,4 +109,39 @@ import Testing
     let ft = ExecutionTimeframe.fromTo(startNs: 100, endNs: 200)
     #expect(ft.timeLeftFraction(wallNs: 150) == 0.5 && ft.timeLeftFraction(wallNs: 250) == nil)
   }
+
+  /// The strategy reads its trading hours on the time source it was given: on simulated time at
+  /// 08:00 of the data's day it does not quote, at 13:00 it does — whatever the machine's clock.
+  @Test func theTimeframeIsReadOnTheGivenTimeSource() {
+    let day: Int64 = 20_428 * 86_400 * 1_000_000_000  // 2025-12-06 00:00 UTC
+    let hour: Int64 = 3_600 * 1_000_000_000
+    func quotes(at wall: Int64) -> Int {
+      var c = AvellanedaStoikovConfig()
+      c.riskFactor = 0.01
+      c.kappa = 0.05
+      c.orderAmount = 100_000
+      c.volatilityBufferSize = 20
+      c.timeframe = .daily(startSecond: 9 * 3_600, endSecond: 17 * 3_600)
+      let time = SimulatedTime(startNs: wall)
+      let s = AvellanedaStoikov(
+        config: c, rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), instrument: inst,
+        portfolio: Portfolio(
+          base: 1_000 * Self.unit, quote: 100_000 * Self.unit, fees: FeeSchema(makerRate: 0, takerRate: 0),
+          priceScale: 2, quantityScale: 5), time: time)
+      let book = LadderBook(instrument: inst, windowTicks: 1 << 14, centreTick: 10_000)
+      var intents = Intents()
+      for i in 0..<5 {
+        let m: Int64 = 10_000 + (i % 2 == 0 ? 5 : -5)
+        book.clear(centreTick: m)
+        _ = book.update(.bid, tick: m - 1, quantity: 1_000_000)
+        _ = book.update(.ask, tick: m + 1, quantity: 1_000_000)
+        time.advance(by: 1_000_000_000)
+        s.onBook(book, now: time.nowNs, intents: &intents)
+        s.onTick(now: time.nowNs, intents: &intents)
+      }
+      return intents.places.count
+    }
+    #expect(quotes(at: day + 8 * hour) == 0)
+    #expect(quotes(at: day + 13 * hour) == 2)
+  }
 }

@@ -117,6 +117,25 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
 @Suite struct PureMarketMakingTests {
   /// Levels: prices step out by the level spread from the bid/ask spread, sizes by the level
   /// amount; split levels take their own lists. (mid 100.00)
+  /// An external price ages on the time of the callback, not the machine's clock: set at the
+  /// harness's (simulated) time it is used while younger than its maximum age and then the
+  /// quotes made from it are pulled — in a backtest, data time decides staleness.
+  @Test func anExternalPriceAgesOnTheTimeTheStrategyIsGiven() {
+    let ext = ExternalPrice()
+    let h = PMMHarness(
+      config {
+        $0.externalPrice = ext
+        $0.externalPriceMaxAgeNs = 3 * PMMHarness.second
+      })
+    ext.set(priceRaw: 10_100, now: h.now)
+    h.tick()
+    #expect(h.open(.buy).map(\.price) == [9_999] && h.open(.sell).map(\.price) == [10_201])
+    #expect(h.pmm.referencePrice() == 10_100)
+    h.tick(3)
+    #expect(h.open(.buy).isEmpty && h.open(.sell).isEmpty, "stale after 3 s of the harness's time")
+    #expect(h.pmm.referencePrice() == nil)
+  }
+
   @Test func levelsSpreadAndSizeAsConfigured() {
     let h = PMMHarness(
       config {

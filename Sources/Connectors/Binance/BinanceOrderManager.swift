@@ -103,7 +103,7 @@ public final class BinanceOrderManager {
 
   /// True when a request may go out now (no Retry-After pending at the REST client, which also
   /// holds back requests already queued).
-  public var canSend: Bool { rest.wallNs() >= rest.pausedUntilNs }
+  public var canSend: Bool { rest.wallNs >= rest.pausedUntilNs }
   /// True when new orders may be placed (can send and not halted by a 418).
   public var canPlace: Bool { haltReason == nil && canSend }
 
@@ -114,7 +114,7 @@ public final class BinanceOrderManager {
   public var onCanSend: (() -> Void)?
 
   func limited(status: Int, retryAfter: Int, message: String) {
-    let wait = rest.pausedUntilNs - rest.wallNs()
+    let wait = rest.pausedUntilNs - rest.wallNs
     _ = rest.http.loop.schedule(after: max(0, wait)) { [weak self] in self?.onCanSend?() }
     if status == 418 {
       banned += 1

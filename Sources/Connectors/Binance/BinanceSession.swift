@@ -1,4 +1,3 @@
-import CPlatform
 import Engine
 import FastBook
 import Foundation
@@ -45,13 +44,15 @@ public final class BinanceSession {
     loop: EventLoop, endpoint: Endpoint, tls: TLSContext?, apiKey: String, secret: String,
     instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
-    bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil
+    bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
+    time: any TimeSource = LiveTime.shared
   ) {
     self.loop = loop
     self.instrument = instrument
     let symbol = instrument.symbol
     host = StrategyHost(
-      strategy: strategy, symbol: symbol, rule: rule, limits: limits, tracker: tracker, prefix: prefix)
+      strategy: strategy, symbol: symbol, rule: rule, limits: limits, tracker: tracker, prefix: prefix,
+      time: time)
     runtime = StrategyRuntime(
       host: host,
       book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
@@ -80,7 +81,9 @@ public final class BinanceSession {
     user = BinanceUserStream(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey,
       key: .hmac(secret: secret), target: .ring(runtime.execIn, clientIDPrefix: prefix),
-      instrument: instrument, nowNs: { cplat_now_ns() })
+      instrument: instrument, nowNs: { time.nowNs })
+    user.time = time
+    rest.time = time
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
     // The wire loop is the exec ring's one producer: these run on it.
@@ -90,7 +93,7 @@ public final class BinanceSession {
       paper?.onTrade(tick: ticks, quantity: quantity, aggressor: aggressor)
       hostRef.trade(
         priceTicks: ticks, quantity: quantity, aggressor: aggressor,
-        referencePrice: StrategyHost.mid(book.book), now: cplat_now_ns())
+        referencePrice: StrategyHost.mid(book.book), now: time.nowNs)
     }
   }
 

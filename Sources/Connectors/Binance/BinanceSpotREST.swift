@@ -28,7 +28,8 @@ public final class BinanceSpotREST {
   public var timeoutNs: Int64 = 5_000_000_000
   /// The venue's clock minus ours (from `GET /api/v3/time`).
   public var timeOffsetMs: Int64 = 0
-  public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+  /// Request timestamps and Retry-After deadlines are read on this (wall time).
+  public var time: any TimeSource = LiveTime.shared
   /// The venue's used weight, from every response's x-mbx-used-weight-1m.
   public private(set) var usedWeight = 0
   /// 200 answers whose body is not JSON are reported here (and read as an unknown outcome).
@@ -39,7 +40,8 @@ public final class BinanceSpotREST {
   public let limiter: RateLimiter
   /// Nothing is sent before this (wall-clock ns): the end of the last 429/418's Retry-After.
   public var pausedUntilNs: Int64 { max(limiter.backoffUntil, limiter.haltedUntil) }
-  public var wallNs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }
+  /// Unix ns on `time`: what `pausedUntilNs` is compared with.
+  public var wallNs: Int64 { time.wallNs }
   /// Requests wait here and go out one at a time (the connection carries one at a time anyway),
   /// so a 429 stops the ones behind it instead of letting them earn a 418. Each is signed when it
   /// leaves, so waiting never spends its recvWindow.
@@ -69,9 +71,9 @@ public final class BinanceSpotREST {
         self.inFlight = false
         if case .limited(let status, let retryAfter, let message) = outcome {
           if status == 418 {
-            self.limiter.on418(retryAfterSeconds: retryAfter, now: self.wallNs(), message: message)
+            self.limiter.on418(retryAfterSeconds: retryAfter, now: self.wallNs, message: message)
           } else {
-            self.limiter.on429(retryAfterSeconds: retryAfter, now: self.wallNs())
+            self.limiter.on429(retryAfterSeconds: retryAfter, now: self.wallNs)
           }
         }
         done(outcome)
@@ -86,7 +88,7 @@ public final class BinanceSpotREST {
 
   func pump() {
     guard !inFlight, queueHead < queue.count else { return }
-    let wait = pausedUntilNs - wallNs()
+    let wait = pausedUntilNs - wallNs
     if wait > 0 {
       if !pumpScheduled {
         pumpScheduled = true
@@ -114,7 +116,8 @@ public final class BinanceSpotREST {
     var query = params.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
     var head = HTTPRequestHead(method: method, target: path)
     if signed {
-      query += (query.isEmpty ? "" : "&") + "recvWindow=\(recvWindowMs)&timestamp=\(clockMs() + timeOffsetMs)"
+      query +=
+        (query.isEmpty ? "" : "&") + "recvWindow=\(recvWindowMs)&timestamp=\(time.wallMs + timeOffsetMs)"
       query += "&signature=" + key.hex(query)
       head.headers.add("X-MBX-APIKEY", apiKey)
     }

@@ -47,7 +47,8 @@ public final class BinanceUserStream {
   public private(set) var execRingFull = 0
   let instrument: Instrument
   public var nowNs: () -> Int64
-  public var clockMs: () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+  /// The subscription's request timestamp is read on this (wall time).
+  public var time: any TimeSource = LiveTime.shared
   public private(set) var subscribed = false
   public private(set) var events = 0
   /// When the last account event arrived (`nowNs` clock), 0 before any.
@@ -110,7 +111,7 @@ public final class BinanceUserStream {
   public func stop() { socket.close() }
 
   func subscribe(_ ws: WebSocket) {
-    let ts = clockMs()
+    let ts = time.wallMs
     let payload = "apiKey=\(apiKey)&timestamp=\(ts)"  // params sorted by name
     let sig: String
     switch signer {
