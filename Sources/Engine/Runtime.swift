@@ -154,6 +154,8 @@ public final class StrategyRuntime {
   public private(set) var execEvents = 0
   /// Book batches handed to the strategy.
   public private(set) var batchesSeen = 0
+  /// Public trades handed to the strategy (`BookEvent.trade`, through the book ring).
+  public private(set) var tradesSeen = 0
   public private(set) var polls = 0
 
   public init(
@@ -198,7 +200,8 @@ public final class StrategyRuntime {
     return handled
   }
 
-  /// Applies every book event waiting; the strategy is told at each batch end of a live book.
+  /// Applies every book event waiting; the strategy is told at each batch end of a live book and
+  /// at each public trade.
   /// Part of `pollOnce`; in the one-thread layout also the book sink's answer to a full ring
   /// (the wire side is mid-message then, so only book events are taken). Returns how many.
   @discardableResult
@@ -206,6 +209,13 @@ public final class StrategyRuntime {
     var handled = 0
     while let e = bookIn.tryPop() {
       handled &+= 1
+      if e.kind == .trade {
+        tradesSeen &+= 1
+        host.trade(
+          priceTicks: e.tick, quantity: e.quantity, aggressor: e.side == .bid ? .buy : .sell,
+          referencePrice: StrategyHost.mid(applier.book), now: time.nowNs)
+        continue
+      }
       if applier.apply(e), applier.isLive {
         let applied = time.nowNs
         var s = StageStamps()

@@ -7,10 +7,15 @@
 ///  bytes 4-7   flags: batchEnd → bit 0 set when the batch is a snapshot; bits 8-31 the time
 ///                  from receive to decoded in ns (saturating at 16.7 ms; 0 when not measured)
 ///  bytes 8-15  a:  level → tick      snapshotBegin → centre tick   batchEnd → last update id
-///                  reset → reason raw
+///                  reset → reason raw                             trade → price tick
 ///  bytes 16-23 b:  level → quantity  snapshotBegin → update id     batchEnd → exchange time (ns)
+///                  trade → quantity
 ///  bytes 24-31 c:  level → 0         batchEnd → local receive time (ns)
+///                  trade → the venue's trade time (ns)
 /// ```
+/// A `trade` is a public trade on the market, its `side` the aggressor's (`.bid`: a buyer took
+/// liquidity). It rides the same ring as the book, so the strategy sees trades and book changes
+/// in the order the venue sent them, and never between the levels of a batch.
 /// A batch is: levels… then `batchEnd`. A snapshot is: `snapshotBegin`, levels…, `batchEnd`.
 /// The consumer applies levels as they arrive and tells the strategy only at `batchEnd`, so a
 /// strategy never sees a half-applied batch. `reset` empties the book until the next snapshot.
@@ -22,6 +27,7 @@ public struct BookEvent: BitwiseCopyable, Equatable, Sendable {
     case snapshotBegin = 1
     case batchEnd = 2
     case reset = 3
+    case trade = 4
   }
 
   public var kind: Kind
@@ -82,10 +88,19 @@ public struct BookEvent: BitwiseCopyable, Equatable, Sendable {
     BookEvent(kind: .reset, instrument: instrument, a: Int64(reason.rawValue), b: 0, c: 0)
   }
 
+  @inlinable
+  public static func trade(
+    aggressor: Side, tick: Int64, quantity: Int64, exchangeTimeNs: Int64, instrument: InstrumentIndex
+  ) -> BookEvent {
+    BookEvent(kind: .trade, side: aggressor, instrument: instrument, a: tick, b: quantity, c: exchangeTimeNs)
+  }
+
   @inlinable public var tick: Int64 { a }
   @inlinable public var quantity: Int64 { b }
   @inlinable public var updateID: Int64 { kind == .snapshotBegin ? b : a }
   @inlinable public var exchangeTimeNs: Int64 { b }
+  /// For a `trade`: the venue's time of the trade (ns).
+  @inlinable public var tradeTimeNs: Int64 { c }
   @inlinable public var localTimeNs: Int64 { c }
   @inlinable public var resetReason: ResetReason {
     ResetReason(rawValue: UInt8(truncatingIfNeeded: a)) ?? .other
@@ -122,6 +137,8 @@ public struct BookEventApplier {
   public var batches = 0
   public var levelsApplied = 0
   public var resets = 0
+  /// Public trades passed through (they do not change the book).
+  public var trades = 0
   /// Levels the book could not store (capacity); the book is then not exact until the next snapshot.
   public var capacityFailures = 0
 
@@ -151,6 +168,10 @@ public struct BookEventApplier {
       book.clear()
       isLive = false
       resets &+= 1
+      return false
+    case .trade:
+      // Not a book change: the consumer hands it to the strategy (see `Kind.trade`).
+      trades &+= 1
       return false
     }
   }

@@ -430,6 +430,7 @@ func exportPre(_ out: String, _ files: [String]) throws {
           E.append(e.exchangeTimeNs)
         }
       case .reset: fail("capture has a gap: cannot export")
+      case .trade: break
       }
     }
   }

@@ -13,8 +13,13 @@ final class TouchQuoter: Strategy {
   var nextTag: UInt64 = 1
   var live: [TradeSide: UInt64] = [:]
   var fills = 0
+  var tradesSeen = 0
 
   init(quantity: Int64) { self.quantity = quantity }
+
+  func onTrade(priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents) {
+    tradesSeen += 1
+  }
 
   func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
     for side in [TradeSide.buy, .sell] where live[side] == nil {
@@ -40,6 +45,8 @@ final class TouchQuoter: Strategy {
 /// Paper mode in the runtime: live market data from the Venue (synthetic flow, over TLS
 /// WebSockets), the strategy thread's orders filled by a `PaperExchange` on the wire side, the
 /// answers back through the exec ring into the tracker — and not one order reaches the venue.
+/// Public trades reach the paper exchange and the strategy through the book sink and ring, as in
+/// `run --paper`.
 @Suite(.serialized) struct PaperRuntimeTests {
   @Test func paperOrdersFillFromLiveDataAndNeverReachTheVenue() throws {
     var p = SyntheticMarket.Parameters()
@@ -69,9 +76,6 @@ final class TouchQuoter: Strategy {
       serverName: "localhost",
       symbol: "BTCUSDT", instrument: inst,
       sink: PaperBookSink(inner: RingBookSink(ring: runtime.bookIn), paper: paper))
-    md.onTrade = { (tick: Int64, qty: Int64, aggressor: TradeSide, _: Int64) in
-      paper.onTrade(tick: tick, quantity: qty, aggressor: aggressor)
-    }
     md.start()
     // The one-thread layout: the wire loop drains the order ring into the paper exchange and
     // polls the strategy side, run to completion.
@@ -82,6 +86,7 @@ final class TouchQuoter: Strategy {
       return quoter.fills >= 30 || Date() > deadline
     }
     md.stop()
+    runtime.drainBook()  // what the last turn left in the ring
     let filled = tracker.orders.values.reduce(Int64(0)) { $0 + $1.filledQuantity }
     print(
       "paper runtime: \(tracker.orders.count) orders, \(paper.fills) fills (\(paper.filledQuantity) filled), \(md.trades) public trades, \(md.sync.counters.snapshots) snapshots"
@@ -92,6 +97,10 @@ final class TouchQuoter: Strategy {
         && paper.fills == tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount })
     #expect(tracker.invalidTransitions == 0 && tracker.unknownOrderUpdates == 0 && tracker.overfills == 0)
     #expect(paper.execRingFull == 0)
+    #expect(
+      runtime.tradesSeen == md.trades && md.trades > 0,
+      "every public trade reached the strategy thread through the ring")
+    #expect(quoter.tradesSeen == runtime.tradesSeen)
     #expect(
       engine.orders.values.allSatisfy { $0.account == MatchingEngine.marketAccount },
       "no order reached the venue")

@@ -7,13 +7,21 @@ final class TimeRecorder: Strategy {
   var bookTimes: [Int64] = []
   var tickTimes: [Int64] = []
   var orderTimes: [Int64] = []
+  /// Book callbacks and trades in the order they came: "b<best bid>" or "t<tick>x<qty><b|s>".
+  var sequence: [String] = []
+  var placeOnBook = true
   var nextTag: UInt64 = 1
   func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
     bookTimes.append(now)
+    sequence.append("b\(book.best(.bid)?.tick ?? -1)")
+    guard placeOnBook else { return }
     intents.place(PlaceIntent(tag: nextTag, side: .buy, price: 99, quantity: 1))
     nextTag += 1
   }
   func onTick(now: Int64, intents: inout Intents) { tickTimes.append(now) }
+  func onTrade(priceTicks: Int64, quantity: Int64, aggressor: TradeSide, now: Int64, intents: inout Intents) {
+    sequence.append("t\(priceTicks)x\(quantity)\(aggressor == .buy ? "b" : "s")")
+  }
   func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {
     orderTimes.append(now)
   }
@@ -94,5 +102,36 @@ final class TimeRecorder: Strategy {
     // Time standing still: no tick, however often the loop turns.
     for _ in 0..<1_000 { runtime.pollOnce() }
     #expect(runtime.clock.ticks == 3)
+  }
+
+  /// Public trades ride the book ring: the strategy hears them in the order the wire side pushed
+  /// them, between batches, with the aggressor's side; they leave the book as it is.
+  @Test func publicTradesComeThroughTheBookRingInOrder() {
+    let inst = Instrument(symbol: "T", priceScale: 0, quantityScale: 0, tickSize: 1, lotSize: 1)
+    let strategy = TimeRecorder()
+    strategy.placeOnBook = false
+    let host = StrategyHost(
+      strategy: strategy, symbol: "T", rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1),
+      limits: RiskLimits(), tracker: OrderTracker(), prefix: "ts-", time: SimulatedTime(startNs: Self.start))
+    let runtime = StrategyRuntime(
+      host: host, book: LadderBook(instrument: inst, windowTicks: 4096, centreTick: 100),
+      clock: Clock(tickNs: Self.second, start: Self.start))
+    let i = InstrumentIndex(0)
+    let events: [BookEvent] = [
+      .trade(aggressor: .bid, tick: 101, quantity: 2, exchangeTimeNs: 5, instrument: i),
+      .snapshotBegin(centreTick: 100, updateID: 1, instrument: i),
+      .level(.bid, tick: 99, quantity: 5, instrument: i), .level(.ask, tick: 101, quantity: 5, instrument: i),
+      .batchEnd(updateID: 1, exchangeTimeNs: 0, localTimeNs: 0, instrument: i, isSnapshot: true),
+      .trade(aggressor: .ask, tick: 99, quantity: 3, exchangeTimeNs: 6, instrument: i),
+      .level(.bid, tick: 98, quantity: 1, instrument: i),
+      .batchEnd(updateID: 2, exchangeTimeNs: 0, localTimeNs: 0, instrument: i),
+      .trade(aggressor: .ask, tick: 99, quantity: 5, exchangeTimeNs: 7, instrument: i),
+    ]
+    for e in events { #expect(runtime.bookIn.tryPush(e)) }
+    #expect(runtime.drainBook() == events.count)
+    #expect(strategy.sequence == ["t101x2b", "b99", "t99x3s", "b99", "t99x5s"])
+    #expect(runtime.tradesSeen == 3 && runtime.batchesSeen == 2 && runtime.applier.trades == 0)
+    #expect(runtime.book.best(.bid)?.quantity == 5 && runtime.book.best(.ask)?.tick == 101)
+    #expect(events[0].tradeTimeNs == 5 && events[0].side == .bid)
   }
 }

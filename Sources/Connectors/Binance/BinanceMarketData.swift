@@ -7,7 +7,8 @@ import Wire
 /// One symbol's live order book from Binance: the diff stream over a (reconnecting) WebSocket,
 /// the REST snapshot, and Binance's sync rules. A gap, a malformed message or a reconnect resets
 /// the book and fetches a new snapshot — the book is rebuilt, never patched. Clean batches go to
-/// the sink (an SPSC ring to the strategy thread in the runtime).
+/// the sink (an SPSC ring to the strategy thread in the runtime), and so do public trades
+/// (`BookEvent.trade`), in the order they arrived.
 public final class BinanceMarketData<Sink: BookEventSink> {
   public let symbol: String
   let loop: EventLoop
@@ -29,9 +30,6 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   /// for during a Retry-After, whichever client was given it.
   public let limiter: RateLimiter
   public var snapshotLimit = 1000
-  /// Public trades as they arrive: (price tick, quantity raw, aggressor side, trade id). Paper
-  /// mode feeds its `PaperExchange` from here.
-  public var onTrade: ((Int64, Int64, TradeSide, Int64) -> Void)?
 
   /// `streamPath` e.g. "/stream?streams=btcusdt@depth@100ms/btcusdt@trade".
   public init(
@@ -92,12 +90,13 @@ public final class BinanceMarketData<Sink: BookEventSink> {
       if case .awaitingSnapshot = sync.state { requestSnapshot() }
     case NT_MSG_TRADE:
       trades += 1
-      if let onTrade {
-        let t = m.pointee.trade
-        // The buyer was the maker: a seller took liquidity.
-        onTrade(
-          t.price / decoder.instrument.tickSize, t.qty, t.buyer_is_maker != 0 ? .sell : .buy, t.trade_id)
-      }
+      let t = m.pointee.trade
+      // The buyer was the maker: a seller took liquidity. Trades ride the book's ring, in the
+      // order they came, whether or not the book is synced.
+      sync.sink.emit(
+        .trade(
+          aggressor: t.buyer_is_maker != 0 ? .ask : .bid, tick: t.price / decoder.instrument.tickSize,
+          quantity: t.qty, exchangeTimeNs: t.trade_time_ms &* 1_000_000, instrument: sync.instrumentIndex))
     default:
       break
     }

@@ -7,8 +7,8 @@ import Wire
 /// one-thread layout: on the wire loop, market data fills the book ring, orders go out over the
 /// WebSocket API, account events and order answers come back through the exec ring,
 /// reconciliation runs over REST; every `turn()` is one pass of the strategy thread's work
-/// (`StrategyRuntime.pollOnce`) followed by sending what it decided. Public trades reach the
-/// strategy directly (same thread). In paper mode the order entry, account stream and
+/// (`StrategyRuntime.pollOnce`) followed by sending what it decided. Public trades come through
+/// the book ring like the book's changes. In paper mode the order entry, account stream and
 /// reconciler stay idle and a `PaperExchange` answers the orders from the live book.
 ///
 /// What the operator sees of it is the counters of its parts; `ready` says when the book is live
@@ -88,13 +88,6 @@ public final class BinanceSession {
     clock.add(poller)
     // The wire loop is the exec ring's one producer: these run on it.
     user.onStateInDoubt = { _ = execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
-    let (hostRef, book) = (host, runtime)
-    marketData.onTrade = { ticks, quantity, aggressor, _ in
-      paper?.onTrade(tick: ticks, quantity: quantity, aggressor: aggressor)
-      hostRef.trade(
-        priceTicks: ticks, quantity: quantity, aggressor: aggressor,
-        referencePrice: StrategyHost.mid(book.book), now: time.nowNs)
-    }
   }
 
   public func start() {
