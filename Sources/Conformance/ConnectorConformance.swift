@@ -34,6 +34,9 @@ public protocol ConformanceHarness: AnyObject {
 
   // MARK: orders
   var tracker: OrderTracker { get }
+  /// The client order id the connector gives the order a check calls `name` (each harness names
+  /// orders its own way: the runtime derives ids from tags).
+  func orderID(_ name: String) -> ClientOrderID
   /// Tracks, then sends a limit order (GTC); false when the connector holds it back (paused, halted).
   func submit(_ id: ClientOrderID, side: TradeSide, priceTick: Int64, quantity: Int64) -> Bool
   func cancel(_ id: ClientOrderID)
@@ -177,7 +180,7 @@ public enum ConnectorConformance {
   static func place(_ h: ConformanceHarness, _ id: String, tick: Int64, quantity: Int64 = 1_000)
     -> ClientOrderID?
   {
-    let cid = ClientOrderID(id)
+    let cid = h.orderID(id)
     guard h.submit(cid, side: .buy, priceTick: tick, quantity: quantity),
       h.run(timeoutNs: 10_000_000_000, until: { h.pending == 0 })
     else { return nil }
@@ -251,7 +254,7 @@ public enum ConnectorConformance {
   public static let lostResponseSettled = Check(name: "a lost response stays unknown until settled") { h in
     if let f = ready(h) { return f }
     h.loseNextOrderResponse()
-    let id = ClientOrderID("cf-lost")
+    let id = h.orderID("cf-lost")
     guard h.submit(id, side: .buy, priceTick: h.passiveBuyTick, quantity: 1_000) else { return "held back" }
     _ = h.run(timeoutNs: 10_000_000_000) { h.pending == 0 }
     if let s = h.tracker.orders[id]?.state, s != .pendingCreate && s != .open {
@@ -265,11 +268,11 @@ public enum ConnectorConformance {
     if let f = ready(h) { return f }
     guard let first = place(h, "cf-429-a", tick: h.passiveBuyTick) else { return "no answer" }
     h.rateLimitNextRequest(status: 429, retryAfterSeconds: 1)
-    let id = ClientOrderID("cf-429-b")
+    let id = h.orderID("cf-429-b")
     _ = h.submit(id, side: .buy, priceTick: h.passiveBuyTick, quantity: 1_000)
     _ = h.run(timeoutNs: 10_000_000_000) { h.pending == 0 }
     if h.canSend { return "requests may go out right after a 429" }
-    if h.submit(ClientOrderID("cf-429-c"), side: .buy, priceTick: h.passiveBuyTick, quantity: 1_000) {
+    if h.submit(h.orderID("cf-429-c"), side: .buy, priceTick: h.passiveBuyTick, quantity: 1_000) {
       return "an order was accepted for sending during Retry-After"
     }
     guard h.run(timeoutNs: 5_000_000_000, until: { h.canSend }) else { return "never resumed" }
@@ -279,14 +282,14 @@ public enum ConnectorConformance {
     if h.requestsDuringRetryAfter > 0 {
       return "\(h.requestsDuringRetryAfter) requests sent during Retry-After"
     }
-    return agreement(h, [first, id, ClientOrderID("cf-429-c"), after])
+    return agreement(h, [first, id, h.orderID("cf-429-c"), after])
   }
 
   public static let haltsOn418 = Check(name: "a 418 halts trading with the reason, and no order is lost") {
     h in
     if let f = ready(h) { return f }
     h.rateLimitNextRequest(status: 418, retryAfterSeconds: 1)
-    let id = ClientOrderID("cf-418")
+    let id = h.orderID("cf-418")
     _ = h.submit(id, side: .buy, priceTick: h.passiveBuyTick, quantity: 1_000)
     _ = h.run(timeoutNs: 10_000_000_000) { h.pending == 0 }
     guard let why = h.haltReason, why.contains("418") else { return "no halt reason after a 418" }

@@ -96,6 +96,7 @@ public final class BinanceConformanceHarness: ConformanceHarness {
   public func dropMarketStreams() { host.streams.disconnectAll() }
 
   public var tracker: OrderTracker { om.tracker }
+  public func orderID(_ name: String) -> ClientOrderID { ClientOrderID(name) }
   public func submit(_ id: ClientOrderID, side: TradeSide, priceTick: Int64, quantity: Int64) -> Bool {
     om.submit(id, side: side, price: priceTick, quantity: quantity)
   }

@@ -187,3 +187,42 @@ extension FaultInjector {
     return now >= limitSentMs + Self.inFlightGraceMs
   }
 }
+
+extension VenueREST {
+  /// The WebSocket API's share of the fault plan for an order request (Binance limits by IP, so
+  /// REST and the WebSocket API answer to one Retry-After): during a Retry-After, a request signed
+  /// before the 429/418 was sent is refused with 429 and one signed after it is banned (418, the
+  /// wait doubled); otherwise a forced 418 or 429. nil: carry the request out.
+  func wsRateLimitFault(_ params: [String: String], now: Int64) -> (error: VenueError, retryAfterMs: Int64)? {
+    guard let f = faults else { return nil }
+    let tooMuch = "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE."
+    if now < f.backoffUntilMs {
+      let signedAt = params["timestamp"].flatMap { Int64($0) } ?? now
+      if f.limitSentMs != .max && signedAt <= f.limitSentMs {
+        f.counts["429 for a request already in flight", default: 0] += 1
+        return (VenueError(429, -1003, tooMuch), f.backoffUntilMs)
+      }
+      f.counts["418 for ignoring Retry-After", default: 0] += 1
+      f.backoffUntilMs = now + Int64(2 * f.plan.retryAfterSeconds) * 1000
+      f.limitSentMs = now
+      return (
+        VenueError(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs)."),
+        f.backoffUntilMs
+      )
+    }
+    if f.roll(f.plan.force418, "forced 418") {
+      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.limitSentMs = now
+      return (
+        VenueError(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs)."),
+        f.backoffUntilMs
+      )
+    }
+    if f.roll(f.plan.force429, "forced 429") {
+      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.limitSentMs = now
+      return (VenueError(429, -1003, tooMuch), f.backoffUntilMs)
+    }
+    return nil
+  }
+}

@@ -73,12 +73,21 @@ public final class VenueWSAPI: WebSocketDelegate {
         nextSubscription[ObjectIdentifier(ws)] = sub + 1
         subscriptions[account, default: []].append((ws, sub))
         reply(ws, id: id, result: JSONWriter.object([("subscriptionId", String(sub))]))
-      case "order.place":
+      case "order.place", "order.cancel":
         let account = try rest.authenticateWS(params, now: now)
-        reply(ws, id: id, result: try rest.newOrder(account, params))
-      case "order.cancel":
-        let account = try rest.authenticateWS(params, now: now)
-        reply(ws, id: id, result: try rest.cancelOrder(account, params))
+        if let limited = rest.wsRateLimitFault(params, now: now) {
+          reply(
+            ws, id: id, status: limited.error.httpStatus, error: limited.error,
+            retryAfterMs: limited.retryAfterMs)
+          return
+        }
+        let result =
+          method == "order.place" ? try rest.newOrder(account, params) : try rest.cancelOrder(account, params)
+        // Carried out; the answer may be lost on the way (the client cannot know what happened).
+        if let f = rest.faults, f.roll(f.plan.lostResponseAfterAccept, "response lost after accept") {
+          return
+        }
+        reply(ws, id: id, result: result)
       case "order.status":
         let account = try rest.authenticateWS(params, now: now)
         reply(ws, id: id, result: try rest.queryOrder(account, params))
@@ -112,11 +121,20 @@ public final class VenueWSAPI: WebSocketDelegate {
       ]))
   }
 
-  func reply(_ ws: WebSocket, id: String, status: Int, error: VenueError) {
+  /// An error answer; a 429/418 carries `data.serverTime` and `data.retryAfter` (epoch ms), as
+  /// Binance's does.
+  func reply(_ ws: WebSocket, id: String, status: Int, error: VenueError, retryAfterMs: Int64? = nil) {
+    var fields = [("code", String(error.code)), ("msg", JSONWriter.string(error.msg))]
+    if let retryAfterMs {
+      fields.append(
+        (
+          "data",
+          JSONWriter.object([("serverTime", String(rest.clockMs())), ("retryAfter", String(retryAfterMs))])
+        ))
+    }
     try? ws.send(
       text: JSONWriter.object([
-        ("id", id), ("status", String(status)),
-        ("error", JSONWriter.object([("code", String(error.code)), ("msg", JSONWriter.string(error.msg))])),
+        ("id", id), ("status", String(status)), ("error", JSONWriter.object(fields)),
         ("rateLimits", rateLimits()),
       ]))
   }

@@ -45,7 +45,7 @@ public final class BinanceSession {
     instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
     bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
-    time: any TimeSource = LiveTime.shared
+    time: any TimeSource = LiveTime.shared, answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     self.loop = loop
     self.instrument = instrument
@@ -66,15 +66,20 @@ public final class BinanceSession {
         execOut: execIn, model: $0)
     }
     self.paper = paper
-    marketData = BinanceMarketData(
-      loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
-      instrument: instrument, sink: PaperBookSink(inner: runtime.sameThreadBookSink, paper: paper))
-    entry = BinanceWSOrderEntry(
-      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
-      instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
+    // Binance limits by IP: the order entry, the reconciler's REST and the snapshot fetcher
+    // answer to one limiter, so a 429/418 any of them is given holds all of them back.
     rest = BinanceSpotREST(
       http: HTTPClient(loop: loop, host: h, port: port, tls: tls, serverName: name),
       apiKey: apiKey, secret: secret, instrument: instrument)
+    marketData = BinanceMarketData(
+      loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
+      instrument: instrument, sink: PaperBookSink(inner: runtime.sameThreadBookSink, paper: paper),
+      limiter: rest.limiter)
+    entry = BinanceWSOrderEntry(
+      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
+      instrument: instrument, clientIDPrefix: prefix, execOut: runtime.execIn, limiter: rest.limiter,
+      answerTimeoutNs: answerTimeoutNs)
+    entry.time = time
     reconciler = BinanceRuntimeReconciler(
       rest: rest, symbol: symbol, clientIDPrefix: prefix, execOut: runtime.execIn)
     entry.reconciler = reconciler
@@ -86,8 +91,24 @@ public final class BinanceSession {
     rest.time = time
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
-    // The wire loop is the exec ring's one producer: these run on it.
-    user.onStateInDoubt = { _ = execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0)) }
+    // The wire loop is the exec ring's one producer: these run on it. Events may have been
+    // missed — one unreadable, or the stream resubscribed after a drop — so the strategy thread
+    // reconciles before placing again.
+    user.onStateInDoubt = { [unowned self] in stateInDoubt() }
+    user.onSubscribed = { [unowned self] in
+      accountSubscriptions += 1
+      if accountSubscriptions > 1 { stateInDoubt() }
+    }
+  }
+
+  /// Times the account stream subscribed (more than once: it was dropped and came back).
+  public private(set) var accountSubscriptions = 0
+  /// Told (on the wire loop) each time order state was put in doubt.
+  public var onStateInDoubt: (() -> Void)?
+
+  func stateInDoubt() {
+    _ = runtime.execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0))
+    onStateInDoubt?()
   }
 
   public func start() {
@@ -119,8 +140,13 @@ public final class BinanceSession {
       while let o = runtime.ordersOut.tryPop() { _ = paper.send(o) }
     } else {
       while let o = runtime.ordersOut.tryPop() { _ = entry.send(o) }
+      entry.poll(now: runtime.time.nowNs)
     }
   }
+
+  /// Order requests not answered yet: queued for the wire side, sent over the WebSocket API,
+  /// or the reconciler's over REST.
+  public var pendingRequests: Int { runtime.ordersOut.count + entry.pending.count + rest.pending }
 
   /// Runs the loop, a turn at every wake-up, until `condition` holds or `timeoutNs` passes.
   /// A timer wakes the loop every `wakeNs` so the Clock ticks even when the venue is quiet.

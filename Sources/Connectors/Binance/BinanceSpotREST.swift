@@ -85,6 +85,8 @@ public final class BinanceSpotREST {
 
   /// Requests waiting to be sent (not counting the one in flight).
   public var queued: Int { queue.count - queueHead }
+  /// Requests not answered yet: waiting, and the one in flight.
+  public var pending: Int { queued + (inFlight ? 1 : 0) }
 
   func pump() {
     guard !inFlight, queueHead < queue.count else { return }

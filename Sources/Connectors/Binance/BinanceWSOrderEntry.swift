@@ -48,12 +48,28 @@ public final class BinanceWSOrderEntry {
   public var reconciler: BinanceRuntimeReconciler?
   /// Execution events dropped because the ring to the strategy thread was full.
   public private(set) var execRingFull = 0
+  /// The IP's request budget and Retry-After, shared with the REST clients (the reconciler's,
+  /// the snapshot fetcher's): a 429/418 any of them is given holds all of them back.
+  public let limiter: RateLimiter
+  /// Retry-After deadlines and request timestamps are read on this; answer timeouts too.
+  public var time: any TimeSource = LiveTime.shared
+  /// Requests sent and not answered yet (their deadline is `answerTimeoutNs`).
+  public private(set) var pending: PendingAnswers
+  /// Orders and cancels refused without being sent: a Retry-After was pending or trading halted.
+  public private(set) var heldBack = 0
+  public private(set) var rateLimited = 0
+  public private(set) var banned = 0
+  /// Why new orders are halted (a 418), until `resumeTrading()`; nil when they are not.
+  public private(set) var haltReason: String?
 
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
-    secret: String, instrument: Instrument, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>
+    secret: String, instrument: Instrument, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>,
+    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:]), answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     self.loop = loop
+    self.limiter = limiter
+    pending = PendingAnswers(timeoutNs: answerTimeoutNs)
     socket = ReconnectingWebSocket(
       loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
       tls: tls, backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
@@ -66,6 +82,16 @@ public final class BinanceWSOrderEntry {
     frame = .allocate(byteCount: capacity, alignment: 64)
     signed = .allocate(byteCount: capacity, alignment: 64)
     socket.onMessage = { [weak self] _, payload in self?.received(payload) }
+    socket.onDisconnect = { [weak self] _, _ in self?.disconnected() }
+  }
+
+  /// The connection dropped: answers still due will not come, so their outcomes are unknown.
+  func disconnected() {
+    let lost = pending.removeAll()
+    if lost > 0 {
+      unknownOutcomes &+= lost
+      push(ExecEvent(kind: .stateInDoubt, tag: 0))
+    }
   }
 
   deinit {
@@ -76,6 +102,25 @@ public final class BinanceWSOrderEntry {
   public func start() { socket.start() }
   public func stop() { socket.close() }
   public var isOpen: Bool { socket.socket?.state == .open }
+
+  /// Nothing may be sent before this (Unix ns): the end of the last 429/418's Retry-After.
+  public var pausedUntilNs: Int64 { max(limiter.backoffUntil, limiter.haltedUntil) }
+  /// A request may go out now.
+  public var canSend: Bool { time.wallNs >= pausedUntilNs }
+  /// A new order may go out now (can send, and not halted by a 418).
+  public var canPlace: Bool { haltReason == nil && canSend }
+  /// An operator's word after a ban: new orders may go out again (once the Retry-After passed).
+  public func resumeTrading() { haltReason = nil }
+
+  /// Answers overdue at `now` become unknown outcomes, and order state is put in doubt. The wire
+  /// loop calls this every turn: one comparison while nothing is overdue.
+  @inline(__always)
+  public func poll(now: Int64) {
+    if pending.expire(now: now, { _ in }) > 0 {
+      unknownOutcomes &+= 1
+      push(ExecEvent(kind: .stateInDoubt, tag: 0))
+    }
+  }
 
   /// Sends one command from the strategy thread. False when it could not be sent (no connection):
   /// the order never left, and an `ExecEvent` says so (rejected / cancel refused).
@@ -91,6 +136,12 @@ public final class BinanceWSOrderEntry {
       reconciler.handle(o)
       return true
     }
+    guard o.kind == .place ? canPlace : canSend else {
+      // Sending during a Retry-After earns a ban: the order never leaves (its outcome is known).
+      heldBack &+= 1
+      push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
+      return false
+    }
     guard let ws = socket.socket, ws.state == .open else {
       notSent &+= 1
       push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
@@ -104,10 +155,11 @@ public final class BinanceWSOrderEntry {
       push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
       return false
     }
-    let queued = latency == nil ? 0 : cplat_now_ns()
+    let queued = time.nowNs
     loop.submitNow()
+    pending.sent(PendingAnswers.key(tag: o.tag, cancel: o.kind == .cancel), at: queued)
     if o.kind == .place { placesSent &+= 1 } else { cancelsSent &+= 1 }
-    latency?.record(tag: o.tag, stamps: o.stamps, queuedNs: queued, sentNs: cplat_now_ns())
+    latency?.record(tag: o.tag, stamps: o.stamps, queuedNs: queued, sentNs: time.nowNs)
     return true
   }
 
@@ -143,6 +195,26 @@ public final class BinanceWSOrderEntry {
   // MARK: answers
 
   @inline(__always)
+  /// A 429/418: the Retry-After (`error.data.retryAfter`, epoch ms; 60 s when absent) holds every
+  /// request back; a 418 halts new orders until an operator resumes. The request itself was not
+  /// carried out (the caller answers it as refused). A rare path: text is made here.
+  func limited(status: Int, _ payload: UnsafeRawBufferPointer) {
+    var r = ByteReader(payload)
+    let untilMs = r.seek("\"retryAfter\":") ? r.signed() : nil
+    let seconds = untilMs.map { max(1, Int(($0 - time.wallMs + 999) / 1000)) } ?? 60
+    var m = ByteReader(payload)
+    var message = ""
+    if m.seek("\"msg\":\""), let text = m.text(until: UInt8(ascii: "\"")) { message = text }
+    if status == 418 {
+      banned &+= 1
+      limiter.on418(retryAfterSeconds: seconds, now: time.wallNs, message: message)
+      haltReason = "HTTP 418 from Binance (IP banned; retry after \(seconds) s): \(message)"
+    } else {
+      rateLimited &+= 1
+      limiter.on429(retryAfterSeconds: seconds, now: time.wallNs)
+    }
+  }
+
   func push(_ e: ExecEvent) {
     if !execOut.tryPush(e) { execRingFull &+= 1 }
   }
@@ -158,6 +230,7 @@ public final class BinanceWSOrderEntry {
       return
     }
     let place = kind == UInt8(ascii: "p")
+    pending.answered(PendingAnswers.key(tag: tag, cancel: !place))
     guard status == 200 else {
       // 4xx: the venue refused the request, the order does not exist (place) or the cancel did
       // nothing. 5xx and -1007 (timeout): the outcome is unknown; status queries settle it.
@@ -167,6 +240,7 @@ public final class BinanceWSOrderEntry {
         unknownOutcomes &+= 1
         return
       }
+      if status == 429 || status == 418 { limited(status: Int(status), payload) }
       rejects &+= 1
       lastRefusal = String(decoding: UnsafeRawBufferPointer(rebasing: payload.prefix(300)), as: UTF8.self)
       push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
@@ -356,6 +430,16 @@ struct ByteReader {
   }
 
   enum Word { case new, partiallyFilled, filled, cancelled, expired, rejected, other }
+
+  /// The bytes up to `stop`, as text (a rare path: error messages); nil when no `stop` follows.
+  mutating func text(until stop: UInt8) -> String? {
+    var j = i
+    while j < end, base[j] != stop { j += 1 }
+    guard j < end else { return nil }
+    let s = String(decoding: UnsafeBufferPointer(start: base + i, count: j - i), as: UTF8.self)
+    i = j + 1
+    return s
+  }
 
   /// Moves past the next occurrence of `needle`; false (and stays) when there is none.
   mutating func seek(_ needle: StaticString) -> Bool {
