@@ -238,6 +238,7 @@ public final class StrategyRuntime {
       requestReconciliation()
     case .reconciled:
       host.reconciling = false
+      retryCancels(now: time.nowNs)
       // Still uncertain (an answer lost, a "not found" not yet counted enough): another round,
       // a bounded number of times in a row.
       let uncertain = host.tracker.orders.values.contains {
@@ -290,6 +291,21 @@ public final class StrategyRuntime {
     }
     _ = ordersOut.tryPush(WireOrder(kind: .reconcileEnd, tag: 0))
   }
+
+  /// Cancels the venue has not confirmed for the tracker's `cancelRetryNs` go out again (their
+  /// answer may have been lost, or refused during a Retry-After): after each reconciliation round
+  /// and on the status poller's tick. Rare: may allocate.
+  public func retryCancels(now: Int64) {
+    let due = host.tracker.cancelsToRetry(now: now)
+    guard !due.isEmpty else { return }
+    cancelRetries += due.count
+    host.perform(referencePrice: StrategyHost.mid(applier.book), now: now) { intents in
+      for id in due { if let tag = host.tag(of: id) { intents.cancel(tag: tag) } }
+    }
+  }
+
+  /// Cancels sent again by `retryCancels`.
+  public private(set) var cancelRetries = 0
 
   /// Status queries a reconciliation round could not queue (the order ring was full).
   public private(set) var reconcileQueriesDeferred = 0
@@ -534,6 +550,7 @@ public final class RuntimeStatusPoller: TimeIterator {
   public func tick(now: Int64) {
     // Once per tick (1 s by default): a scan of the tracker is cheap at that rate.
     guard runtime.host.tracker.orders.values.contains(where: { !$0.state.isDone }) else { return }
+    if !runtime.host.reconciling { runtime.retryCancels(now: now) }
     let quiet = rule.isQuiet(now: now, lastEventNs: runtime.lastExecNs, inFlight: true)
     guard rule.isDue(now: now, quiet: quiet) else { return }
     rule.polled(at: now)

@@ -31,6 +31,10 @@ public struct OrderSoakConfig: Sendable {
   /// The venue closes each market-stream connection this long after it opens (nil: never).
   public var streamDisconnectNs: Int64? = 15_000_000_000
 
+  /// The runtime soak: how long the WebSocket API order entry waits for an answer before the
+  /// order's outcome is unknown (loopback answers in well under a millisecond).
+  public var answerTimeoutNs: Int64 = 250_000_000
+
   public init(faults: FaultPlan) { self.faults = faults }
 
   /// Every REST fault at rates a bad day at an exchange might show.
@@ -99,6 +103,21 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
   public var firstProblemLines: [String] = []
   public var diffsCorrupted = 0
   public var reconcilesAfterMalformedEvent = 0
+  /// The runtime soak's own figures (nil for the REST order manager's soak).
+  public var runtime: RuntimeFigures?
+
+  public struct RuntimeFigures: Sendable {
+    /// Reconciliation rounds the runtime ran, and how many of them the driver asked for.
+    public var reconciliations = 0
+    public var driverReconciliations = 0
+    /// Times the wire side put order state in doubt through the session (account stream).
+    public var statesInDoubt = 0
+    public var cancelRetries = 0
+    /// Orders the wire side refused unsent (a Retry-After or a halt) or the host held back.
+    public var refusedUnsent = 0
+    /// WebSocket API answers that never came within their deadline.
+    public var answersTimedOut = 0
+  }
 
   public init() {}
 
@@ -126,7 +145,10 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
       malformed input seen: \(problemsSeen.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")); \
       \(problemLogLines) log lines; \(diffsCorrupted) diffs cut short by the venue; \
       \(reconcilesAfterMalformedEvent) reconciliations after a malformed user event
-      """ + firstProblemLines.map { "\n  log: " + $0 }.joined()
+      """
+        + (runtime.map {
+          "\nruntime: \($0.reconciliations) reconciliations (\($0.driverReconciliations) asked by the driver), \($0.statesInDoubt) account-stream doubts, \($0.answersTimedOut) answers timed out, \($0.cancelRetries) cancels retried, \($0.refusedUnsent) orders refused unsent"
+        } ?? "") + firstProblemLines.map { "\n  log: " + $0 }.joined()
         + (mismatches.isEmpty ? "" : "\nfirst mismatches: " + mismatches.joined(separator: "; "))
   }
 }
@@ -145,15 +167,21 @@ final class BookCheck {
   init(book: LadderBook) { applier = BookEventApplier(book: book) }
 
   func handle(_ e: BookEvent) {
-    guard applier.apply(e), applier.isLive, !e.isSnapshotEnd, let want = truth[e.updateID] else { return }
+    guard applier.apply(e), applier.isLive, !e.isSnapshotEnd else { return }
+    check(applier.book, updateID: e.updateID)
+  }
+
+  /// Compares `book` after the diff `updateID` with the venue's book then (when it was recorded).
+  func check(_ book: LadderBook, updateID: Int64) {
+    guard let want = truth[updateID] else { return }
     checkpoints += 1
-    let bids = applier.book.levels(.bid, limit: 20)
-    let asks = applier.book.levels(.ask, limit: 20)
+    let bids = book.levels(.bid, limit: 20)
+    let asks = book.levels(.ask, limit: 20)
     if bids != want.0 || asks != want.1 {
       mismatches += 1
       if firstMismatch == nil {
         firstMismatch =
-          "book at u=\(e.updateID): bids \(bids.prefix(3)) asks \(asks.prefix(3)), venue \(want.0.prefix(3)) \(want.1.prefix(3))"
+          "book at u=\(updateID): bids \(bids.prefix(3)) asks \(asks.prefix(3)), venue \(want.0.prefix(3)) \(want.1.prefix(3))"
       }
     }
   }

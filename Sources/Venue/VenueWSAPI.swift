@@ -81,11 +81,27 @@ public final class VenueWSAPI: WebSocketDelegate {
             retryAfterMs: limited.retryAfterMs)
           return
         }
+        if let f = rest.faults, f.roll(f.plan.serverErrorBefore, "503 before processing") {
+          throw VenueError(
+            503, -1008,
+            "Server is currently overloaded with other requests. Please try again in a few minutes.")
+        }
         let result =
           method == "order.place" ? try rest.newOrder(account, params) : try rest.cancelOrder(account, params)
-        // Carried out; the answer may be lost on the way (the client cannot know what happened).
-        if let f = rest.faults, f.roll(f.plan.lostResponseAfterAccept, "response lost after accept") {
-          return
+        if let f = rest.faults {
+          // Carried out; then the answer may be lost, be a 500 (status unknown, as Binance says
+          // of 5xx), or arrive cut short.
+          if f.roll(f.plan.lostResponseAfterAccept, "response lost after accept") { return }
+          if f.roll(f.plan.serverErrorAfter, "500 after processing") {
+            throw VenueError(500, -1001, "Internal error; unable to process your request. Please try again.")
+          }
+          if f.roll(f.plan.malformedResponse, "WS API answer cut short") {
+            let text = JSONWriter.object([
+              ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits()),
+            ])
+            try? ws.send(text: String(text.prefix(text.count / 2)))
+            return
+          }
         }
         reply(ws, id: id, result: result)
       case "order.status":

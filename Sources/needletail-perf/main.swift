@@ -490,11 +490,15 @@ case "ring": benchRing(items: args.count > 2 ? Int(args[2])! : 50_000_000, reps:
 case "pingpong": benchPingPong(samples: args.count > 2 ? Int(args[2])! : 1_000_000)
 case "path": try benchPath(Array(args[2...]))
 case "seal": benchSeal()
-case "soak":
-  // needletail-perf soak [orders] [seed]: the order-tracking soak with every REST fault on.
+case "soak", "soak-rest":
+  // needletail-perf soak [orders] [seed]: the order-tracking soak with every fault class on,
+  // through the path `run` trades on (BinanceSession: WebSocket API order entry, the runtime's
+  // reconciliation); soak-rest: the same through the REST order manager.
   var c = OrderSoakConfig.allFaults(seed: args.count > 3 ? UInt64(args[3])! : 1)
   c.orders = args.count > 2 ? Int(args[2])! : 100_000
-  let r = try runOrderSoak(c, certificateDir: NSTemporaryDirectory() + "needletail-soak-certs")
+  let dir = NSTemporaryDirectory() + "needletail-soak-certs"
+  let r =
+    try args[1] == "soak" ? runRuntimeOrderSoak(c, certificateDir: dir) : runOrderSoak(c, certificateDir: dir)
   print(r)
   exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))

@@ -58,7 +58,7 @@ public final class BinanceOrderManager {
 
   /// The balances of a `GET /api/v3/account` answer: asset → (free, locked) in units of 10⁻⁸;
   /// nil when any entry cannot be read.
-  static func balances(_ body: Any) -> [String: (free: Int128, locked: Int128)]? {
+  public static func balances(_ body: Any) -> [String: (free: Int128, locked: Int128)]? {
     guard let obj = body as? [String: Any], let list = obj["balances"] as? [[String: Any]] else { return nil }
     var out: [String: (free: Int128, locked: Int128)] = [:]
     for b in list {

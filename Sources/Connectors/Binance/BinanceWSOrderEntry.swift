@@ -107,10 +107,21 @@ public final class BinanceWSOrderEntry {
   public var pausedUntilNs: Int64 { max(limiter.backoffUntil, limiter.haltedUntil) }
   /// A request may go out now.
   public var canSend: Bool { time.wallNs >= pausedUntilNs }
-  /// A new order may go out now (can send, and not halted by a 418).
-  public var canPlace: Bool { haltReason == nil && canSend }
+  /// A new order may go out now (can send, and not halted by a 418 — given to this connection or
+  /// to any other client of the shared limiter).
+  public var canPlace: Bool {
+    if limiter.responses418 != bansSeen {
+      bansSeen = limiter.responses418
+      if haltReason == nil { haltReason = "HTTP 418 from Binance: \(limiter.haltReason)" }
+    }
+    return haltReason == nil && canSend
+  }
+  var bansSeen = 0
   /// An operator's word after a ban: new orders may go out again (once the Retry-After passed).
-  public func resumeTrading() { haltReason = nil }
+  public func resumeTrading() {
+    bansSeen = limiter.responses418
+    haltReason = nil
+  }
 
   /// Answers overdue at `now` become unknown outcomes, and order state is put in doubt. The wire
   /// loop calls this every turn: one comparison while nothing is overdue.
@@ -194,7 +205,6 @@ public final class BinanceWSOrderEntry {
 
   // MARK: answers
 
-  @inline(__always)
   /// A 429/418: the Retry-After (`error.data.retryAfter`, epoch ms; 60 s when absent) holds every
   /// request back; a 418 halts new orders until an operator resumes. The request itself was not
   /// carried out (the caller answers it as refused). A rare path: text is made here.
@@ -208,6 +218,7 @@ public final class BinanceWSOrderEntry {
     if status == 418 {
       banned &+= 1
       limiter.on418(retryAfterSeconds: seconds, now: time.wallNs, message: message)
+      bansSeen = limiter.responses418
       haltReason = "HTTP 418 from Binance (IP banned; retry after \(seconds) s): \(message)"
     } else {
       rateLimited &+= 1
@@ -215,6 +226,7 @@ public final class BinanceWSOrderEntry {
     }
   }
 
+  @inline(__always)
   func push(_ e: ExecEvent) {
     if !execOut.tryPush(e) { execRingFull &+= 1 }
   }
@@ -237,7 +249,9 @@ public final class BinanceWSOrderEntry {
       var e = r
       let code = e.seek("\"code\":") ? e.signed() ?? 0 : 0
       if status >= 500 || code == -1007 {
+        // The order may or may not exist: the strategy thread finds out before placing again.
         unknownOutcomes &+= 1
+        push(ExecEvent(kind: .stateInDoubt, tag: 0))
         return
       }
       if status == 429 || status == 418 { limited(status: Int(status), payload) }
@@ -249,6 +263,7 @@ public final class BinanceWSOrderEntry {
     guard r.seek("\"result\":") else {
       malformed &+= 1
       problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
+      push(ExecEvent(kind: .stateInDoubt, tag: 0))
       return
     }
     let body = r
@@ -258,6 +273,7 @@ public final class BinanceWSOrderEntry {
     guard st.seek("\"status\":\"") else {
       malformed &+= 1
       problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
+      push(ExecEvent(kind: .stateInDoubt, tag: 0))
       return
     }
     let state = st.word()
@@ -281,6 +297,7 @@ public final class BinanceWSOrderEntry {
         else {
           malformed &+= 1
           problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
+          push(ExecEvent(kind: .stateInDoubt, tag: 0))
           break
         }
         push(
