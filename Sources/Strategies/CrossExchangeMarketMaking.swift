@@ -41,7 +41,8 @@ public struct CrossExchangeMarketMakingConfig: Sendable, Equatable {
 public final class CrossExchangeMarketMaking {
   /// One side of the strategy, registered with one venue's host.
   public final class Leg: Strategy {
-    unowned(unsafe) var core: CrossExchangeMarketMaking!
+    /// Set by the strategy that owns both legs (so it outlives them).
+    unowned var core: CrossExchangeMarketMaking!
     let isMaker: Bool
     init(isMaker: Bool) { self.isMaker = isMaker }
     public func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {
@@ -75,8 +76,9 @@ public final class CrossExchangeMarketMaking {
   public var takerPortfolio: Portfolio
   weak var makerHost: StrategyHost?
   weak var takerHost: StrategyHost?
-  unowned(unsafe) var lastMakerBook: LadderBook?
-  unowned(unsafe) var lastTakerBook: LadderBook?
+  /// The two runtimes' books (one instance each for the run), held strongly.
+  var lastMakerBook: LadderBook?
+  var lastTakerBook: LadderBook?
 
   /// Working maker orders and hedges in flight, by tag.
   public private(set) var quotes: [UInt64: OwnOrder] = [:]

@@ -99,7 +99,8 @@ public class Executor {
   var entryNotional: Int128 = 0
   var entryQuantity: Int64 = 0
   let startNs: Int64
-  unowned(unsafe) var orchestrator: ExecutorOrchestrator!
+  /// Set when the orchestrator adds it; the orchestrator owns its executors, so it outlives them.
+  unowned var orchestrator: ExecutorOrchestrator!
   /// Set when it was told to stop early; it closes what it holds first.
   var stopping = false
 
@@ -220,7 +221,8 @@ public final class ExecutorOrchestrator: Strategy {
   var nextTag: UInt64 = 1
   var nextID = 1
   var pending: [ExecutorAction] = []
-  unowned(unsafe) var lastBook: LadderBook?
+  /// The runtime's book (one instance for the run): held strongly, as the other strategies do.
+  var lastBook: LadderBook?
 
   public init(rule: TradingRule, portfolio: Portfolio, controller: Controller? = nil) {
     self.rule = rule

@@ -1,0 +1,136 @@
+import FastBook
+
+// The records that cross the rings between the wire side and the strategy thread — the venue
+// boundary (DESIGN.md): orders out (`WireOrder`), venue answers in (`ExecEvent`), book events and
+// public trades in (`BookEvent`, in FastBook). Fixed size and reference-free.
+
+/// When a book batch passed each stage on its way to a strategy decision (the time source's
+/// `nowNs`; 0 = not measured). Rides with the order it caused, so the wire thread can log the whole path.
+@frozen
+public struct StageStamps: BitwiseCopyable, Sendable, Equatable {
+  /// The receive completion of the frame that carried the batch (wire thread).
+  public var recvNs: Int64 = 0
+  /// The frame decoded (wire thread).
+  public var decodedNs: Int64 = 0
+  /// The batch applied to the strategy thread's book.
+  public var appliedNs: Int64 = 0
+  /// The strategy answered and the order passed the rule, the gate and the tracker.
+  public var decidedNs: Int64 = 0
+  /// The venue's update id of the batch (its last diff), or 0.
+  public var updateID: Int64 = 0
+  /// Whether the batch was a snapshot (a resync), not a diff.
+  public var snapshot = false
+  public init() {}
+}
+
+/// An order command from the strategy thread to the wire thread: fixed size and reference-free,
+/// so it crosses an SPSC ring by copy. `tag` names the order: its client order id is the host's
+/// prefix followed by the tag in decimal, which the wire side writes without a String.
+@frozen
+public struct WireOrder: BitwiseCopyable, Sendable, Equatable {
+  @frozen
+  public enum Kind: UInt8, BitwiseCopyable, Sendable {
+    case place, cancel
+    /// Reconciliation: ask the venue for this order's state (answered with exec events, or
+    /// `notFound`).
+    case status
+    /// Reconciliation: after the status queries, fetch recent fills, then answer `reconciled`.
+    case reconcileEnd
+  }
+  public var kind: Kind
+  public var side: TradeSide
+  public var postOnly: Bool
+  public var immediateOrCancel: Bool
+  public var tag: UInt64
+  /// Raw at the instrument's price scale (place only).
+  public var price: Int64
+  /// Raw at the instrument's quantity scale (place only).
+  public var quantity: Int64
+  public var stamps: StageStamps
+
+  public init(
+    kind: Kind, tag: UInt64, side: TradeSide = .buy, price: Int64 = 0, quantity: Int64 = 0,
+    postOnly: Bool = false, immediateOrCancel: Bool = false, stamps: StageStamps = StageStamps()
+  ) {
+    self.kind = kind
+    self.side = side
+    self.postOnly = postOnly
+    self.immediateOrCancel = immediateOrCancel
+    self.tag = tag
+    self.price = price
+    self.quantity = quantity
+    self.stamps = stamps
+  }
+}
+
+/// What the venue said about an order, from the wire thread to the strategy thread (which owns
+/// the tracker). Fixed size; the order is named by its tag.
+@frozen
+public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
+  @frozen
+  public enum Kind: UInt8, BitwiseCopyable, Sendable {
+    /// The venue holds the order (`venueOrderID`).
+    case accepted
+    /// A fill: `tradeID`, `price`, `quantity` (raws).
+    case filled
+    /// Cancelled or expired at the venue (IOC remainder, a cancel confirmed).
+    case cancelled
+    /// Refused by the venue: the order does not exist there.
+    case rejected
+    /// A cancel the venue refused (unknown order or already done).
+    case cancelRejected
+    /// The wire side may have missed events (account stream unreadable, dropped or resubscribed,
+    /// an order connection lost): the strategy thread reconciles before placing again.
+    case stateInDoubt
+    /// A status query: the venue does not know the order.
+    case notFound
+    /// The answers to a reconciliation round are all in.
+    case reconciled
+  }
+  public var kind: Kind
+  public var tag: UInt64
+  public var venueOrderID: Int64
+  public var tradeID: Int64
+  public var price: Int64
+  public var quantity: Int64
+
+  public init(
+    kind: Kind, tag: UInt64, venueOrderID: Int64 = 0, tradeID: Int64 = 0, price: Int64 = 0,
+    quantity: Int64 = 0
+  ) {
+    self.kind = kind
+    self.tag = tag
+    self.venueOrderID = venueOrderID
+    self.tradeID = tradeID
+    self.price = price
+    self.quantity = quantity
+  }
+}
+
+extension OrderTracker {
+  /// Applies a venue answer about order `id`: the one mapping from execution events to tracker
+  /// transitions, for the runtime (events by tag from the rings) and for connectors that own a
+  /// tracker themselves. Reconciliation markers (`stateInDoubt`, `reconciled`) are not about an
+  /// order and are ignored here.
+  public func apply(
+    _ x: ExecEvent, to id: ClientOrderID, now: Int64, rejectReason: String = "rejected by the venue"
+  ) {
+    switch x.kind {
+    case .accepted:
+      accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
+    case .filled:
+      if x.venueOrderID != 0 { acceptedIfFirst(id, venueID: VenueOrderID(x.venueOrderID), now: now) }
+      fill(Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: now)
+    case .cancelled:
+      cancelledAtVenue(id, now: now)
+    case .rejected:
+      rejected(id, reason: rejectReason, now: now)
+    case .cancelRejected:
+      cancelFailed(id, now: now)
+    case .notFound:
+      notFound(id, now: now)
+    case .stateInDoubt, .reconciled:
+      break
+    }
+  }
+}
