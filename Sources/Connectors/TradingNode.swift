@@ -1,0 +1,138 @@
+import Engine
+import FastBook
+import Wire
+
+/// A strategy trading one instrument on one venue, wired as DESIGN.md's runtime in the
+/// one-thread layout, generic over the venue's adapter: on the wire loop the adapter's feed fills
+/// the book ring, its order entry sends what the strategy decided, account events and order
+/// answers come back through the exec ring; every `turn()` is one pass of the strategy thread's
+/// work (`StrategyRuntime.pollOnce`) followed by handing the orders it decided to the entry. In
+/// paper mode the entry and account stream stay idle and a `PaperExchange` answers the orders
+/// from the live book.
+///
+/// Order state put in doubt by the wire side (an unreadable account event, a resubscription, an
+/// unknown outcome) makes the runtime reconcile before it places again; the status poller on the
+/// Clock is the fallback for what nothing reported.
+public final class TradingNode<Adapter: VenueAdapter> {
+  public let loop: EventLoop
+  public let host: StrategyHost
+  public let runtime: StrategyRuntime
+  public let adapter: Adapter
+  /// Paper mode: orders are filled here against the live book instead of going to the venue.
+  public let paper: PaperExchange?
+  public let poller: RuntimeStatusPoller
+  public let instrument: Instrument
+  /// Times the account stream subscribed (more than once: it was dropped and came back).
+  public private(set) var accountSubscriptions = 0
+  /// Told (on the wire loop) each time order state was put in doubt.
+  public var onStateInDoubt: (() -> Void)?
+
+  /// `prefix` starts every client order id; make it unique per run (ids must never repeat).
+  /// `adapter` builds the venue's connector on the node's rings.
+  public init(
+    loop: EventLoop, instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
+    prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock, bookWindowTicks: Int = 1 << 14,
+    centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
+    time: any TimeSource = LiveTime.shared, adapter makeAdapter: (VenueWiring) -> Adapter
+  ) {
+    self.loop = loop
+    self.instrument = instrument
+    host = StrategyHost(
+      strategy: strategy, symbol: instrument.symbol, rule: rule, limits: limits, tracker: tracker,
+      prefix: prefix, time: time)
+    let runtime = StrategyRuntime(
+      host: host,
+      book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
+      clock: clock)
+    self.runtime = runtime
+    let paper = paperModel.map {
+      PaperExchange(
+        instrument: instrument,
+        book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
+        execOut: runtime.execIn, model: $0)
+    }
+    self.paper = paper
+    adapter = makeAdapter(
+      VenueWiring(
+        loop: loop, instrument: instrument,
+        bookSink: PaperBookSink(inner: runtime.sameThreadBookSink, paper: paper), execOut: runtime.execIn,
+        clientIDPrefix: prefix, time: time))
+    poller = RuntimeStatusPoller(runtime: runtime)
+    clock.add(poller)
+    // The wire loop is the exec ring's one producer: these run on it.
+    adapter.account.onStateInDoubt = { [unowned self] in stateInDoubt() }
+    adapter.account.onSubscribed = { [unowned self] in
+      accountSubscriptions += 1
+      if accountSubscriptions > 1 { stateInDoubt() }
+    }
+  }
+
+  func stateInDoubt() {
+    _ = runtime.execIn.tryPush(ExecEvent(kind: .stateInDoubt, tag: 0))
+    onStateInDoubt?()
+  }
+
+  public func start() {
+    adapter.feed.start()
+    guard paper == nil else { return }
+    adapter.entry.start()
+    adapter.account.start()
+  }
+
+  public func stop() {
+    adapter.feed.stop()
+    adapter.entry.stop()
+    adapter.account.stop()
+  }
+
+  /// Every part's bad-input counters and log hook: set their `post` to a side thread to have each
+  /// report logged.
+  public var problemLogs: [ProblemLog] { adapter.problemLogs }
+
+  /// The book is live and both order connections are up (paper: the book is live).
+  public var ready: Bool {
+    runtime.applier.isLive && (paper != nil || (adapter.entry.isOpen && adapter.account.isSubscribed))
+  }
+
+  /// One pass of the strategy thread's work, then what it decided goes out.
+  public func turn() {
+    runtime.pollOnce()
+    if let paper {
+      while let o = runtime.ordersOut.tryPop() { _ = paper.send(o) }
+    } else {
+      while let o = runtime.ordersOut.tryPop() { _ = adapter.entry.send(o) }
+      adapter.entry.poll(now: runtime.time.nowNs)
+    }
+  }
+
+  /// Order requests not answered yet: queued for the wire side, or sent and waiting.
+  public var pendingRequests: Int { runtime.ordersOut.count + adapter.entry.pendingRequests }
+
+  /// Runs the loop, a turn at every wake-up, until `condition` holds or `timeoutNs` passes.
+  /// A timer wakes the loop every `wakeNs` so the Clock ticks even when the venue is quiet.
+  @discardableResult
+  public func run(timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool) -> Bool {
+    Self.run([self], timeoutNs: timeoutNs, wakeNs: wakeNs, until: condition)
+  }
+
+  /// The same for several nodes sharing one loop (a strategy trading two venues on one thread,
+  /// e.g. cross-exchange market making): each takes its turn at every wake-up.
+  @discardableResult
+  public static func run(
+    _ nodes: [TradingNode], timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool
+  ) -> Bool {
+    guard let loop = nodes.first?.loop else { return condition() }
+    precondition(nodes.allSatisfy { $0.loop === loop }, "nodes run together share one loop")
+    var waking = true
+    func wake() {
+      guard waking else { return }
+      _ = loop.schedule(after: wakeNs) { wake() }
+    }
+    wake()
+    defer { waking = false }
+    return loop.run(timeoutNs: timeoutNs) {
+      for n in nodes { n.turn() }
+      return condition()
+    }
+  }
+}
