@@ -83,6 +83,54 @@ inline uint8_t exec_type(const char *s) {
   return NT_EXEC_OTHER;
 }
 
+inline uint8_t order_status(const char *s) {
+  if (key_is(s, "NEW", 3)) return NT_ORDER_NEW;
+  if (key_is(s, "PARTIALLY_FILLED", 16)) return NT_ORDER_PARTIALLY_FILLED;
+  if (key_is(s, "FILLED", 6)) return NT_ORDER_FILLED;
+  if (key_is(s, "CANCELED", 8)) return NT_ORDER_CANCELED;
+  if (key_is(s, "PENDING_CANCEL", 14)) return NT_ORDER_PENDING_CANCEL;
+  if (key_is(s, "REJECTED", 8)) return NT_ORDER_REJECTED;
+  if (key_is(s, "EXPIRED", 7)) return NT_ORDER_EXPIRED;
+  if (key_is(s, "EXPIRED_IN_MATCH", 16)) return NT_ORDER_EXPIRED_IN_MATCH;
+  return NT_ORDER_OTHER;
+}
+
+// An order result's fills: price, qty, tradeId each (in any order); any missing fails.
+nt_status parse_fills(ACtx &c, ondemand::value &v) {
+  nt_fills *fs = &c.out->answer.fills;
+  ondemand::array arr;
+  NT_TRY_SJ(v.get_array().get(arr));
+  for (auto item : arr) {
+    ondemand::object o;
+    NT_TRY_SJ(item.get_object().get(o));
+    if (fs->count >= fs->capacity) return NT_ERR_TOO_MANY_LEVELS;
+    nt_fill *f = &fs->items[fs->count];
+    uint32_t have = 0;
+    for (auto g : o) {
+      ondemand::field field;
+      NT_TRY_SJ(std::move(g).get(field));
+      const char *k = field.key().raw();
+      ondemand::value fv = field.value();
+      if (key_is(k, "price", 5)) {
+        have |= 1;
+        NT_TRY(soft_fixed(c, fv, c.ps, &f->price, "result.fills.price"));
+      } else if (key_is(k, "qty", 3)) {
+        have |= 2;
+        NT_TRY(soft_fixed(c, fv, c.qs, &f->qty, "result.fills.qty"));
+      } else if (key_is(k, "tradeId", 7)) {
+        have |= 4;
+        NT_TRY(get_id(fv, &f->trade_id));
+      }
+    }
+    if (have != 7) {
+      c.field = (have & 1) == 0 ? "result.fills.price" : (have & 2) == 0 ? "result.fills.qty" : "result.fills.tradeId";
+      return NT_ERR_MISSING_FIELD;
+    }
+    fs->count++;
+  }
+  return NT_OK;
+}
+
 nt_status parse_balances(ACtx &c, ondemand::value &v) {
   nt_balances *bs = &c.out->balances;
   ondemand::array arr;
@@ -228,10 +276,25 @@ nt_status answer_result(ondemand::value &v, ACtx &c) {
   for (auto f : o) {
     ondemand::field field;
     NT_TRY_SJ(std::move(f).get(field));
-    if (key_is(field.key().raw(), "subscriptionId", 14)) {
+    const char *k = field.key().raw();
+    ondemand::value rv = field.value();
+    if (key_is(k, "subscriptionId", 14)) {
       c.field = "result.subscriptionId";
-      ondemand::value rv = field.value();
       NT_TRY(get_id(rv, &a->subscription_id));
+    } else if (key_is(k, "orderId", 7)) {
+      c.field = "result.orderId";
+      NT_TRY(get_id(rv, &a->order_id));
+    } else if (key_is(k, "status", 6)) {
+      c.field = "result.status";
+      ondemand::raw_json_string raw;
+      NT_TRY_SJ(rv.get_raw_json_string().get(raw));
+      a->order_status = order_status(raw.raw());
+    } else if (key_is(k, "executedQty", 11)) {
+      c.field = "result.executedQty";
+      NT_TRY(soft_fixed(c, rv, c.qs, &a->executed_qty, "result.executedQty"));
+    } else if (key_is(k, "fills", 5)) {
+      c.field = "result.fills";
+      NT_TRY(parse_fills(c, rv));
     }
   }
   return NT_OK;
@@ -334,6 +397,7 @@ void reset(nt_account_msg *o) {
   o->event_type_len = 0;
   o->bad_number = "";
   nt_balances keep = o->balances;
+  nt_fills keep_fills = o->answer.fills;
   std::memset(&o->report, 0, sizeof o->report);
   o->report.trade_id = -1;
   o->report.event_time_ms = -1;
@@ -341,6 +405,10 @@ void reset(nt_account_msg *o) {
   std::memset(&o->answer, 0, sizeof o->answer);
   o->answer.subscription_id = -1;
   o->answer.retry_after_ms = -1;
+  o->answer.order_id = -1;
+  o->answer.executed_qty = -1;
+  o->answer.fills = keep_fills;
+  o->answer.fills.count = 0;
   o->balances = keep;
   o->balances.count = 0;
 }
@@ -358,7 +426,8 @@ extern "C" nt_status nt_binance_account_decode(nt_decoder *d, const char *input,
   }
   reset(out);
   if (!d || (!input && len > 0) || ps < 0 || ps > 18 || qs < 0 || qs > 18 || capacity < len ||
-      (out->balances.capacity > 0 && !out->balances.items)) {
+      (out->balances.capacity > 0 && !out->balances.items) ||
+      (out->answer.fills.capacity > 0 && !out->answer.fills.items)) {
     err->status = NT_ERR_INVALID_ARGUMENT;
     return NT_ERR_INVALID_ARGUMENT;
   }

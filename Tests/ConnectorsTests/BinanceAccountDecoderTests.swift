@@ -76,6 +76,76 @@ import Testing
     #expect(text(d.message.pointee.answer.id, d.message.pointee.answer.id_len) == "17")
   }
 
+  /// Order answers of the WebSocket API as documented: a FULL placement with its fills, a cancel,
+  /// an ACK, a refusal and a ban — read at BTCUSDT's scales (0.01 / 0.00001 would not fit these
+  /// 8-decimal samples, so 8/8 here).
+  @Test func documentedOrderAnswers() throws {
+    let btc = BinanceAccountDecoder(
+      instrument: Instrument(symbol: "BTCUSDT", priceScale: 8, quantityScale: 8, tickSize: 1, lotSize: 1))
+    #expect(btc.decode(try sample("wsapi_response_order_place_full.json")) == NT_OK)
+    var a = btc.message.pointee.answer
+    #expect(btc.message.pointee.kind == NT_ACCOUNT_ANSWER && a.status == 200 && a.has_result == 1)
+    #expect(a.order_id == 12_569_099_453 && a.order_status == UInt8(NT_ORDER_FILLED.rawValue))
+    #expect(a.executed_qty == 847_000 && btc.badNumber == "")
+    #expect(btc.fills.map(\.trade_id) == [1_650_422_481, 1_650_422_482])
+    #expect(btc.fills.map(\.price) == [2_341_610_000_000, 2_341_650_000_000])
+    #expect(btc.fills.map(\.qty) == [635_000, 212_000])
+    #expect(btc.decode(try sample("wsapi_response_order_cancel.json")) == NT_OK)
+    a = btc.message.pointee.answer
+    #expect(a.order_status == UInt8(NT_ORDER_CANCELED.rawValue) && a.order_id == 12_569_099_453)
+    #expect(btc.fills.isEmpty && a.executed_qty == 1_000)
+    #expect(btc.decode(try sample("wsapi_response_order_place_ack.json")) == NT_OK)
+    a = btc.message.pointee.answer
+    #expect(a.order_id > 0 && a.order_status == 0, "an ACK names the order, not its state")
+    #expect(btc.decode(try sample("wsapi_response_error_-2010.json")) == NT_OK)
+    a = btc.message.pointee.answer
+    #expect(a.status == 400 && a.error_code == -2010 && a.order_id == -1 && a.has_result == 0)
+    #expect(btc.decode(try sample("wsapi_response_error_418_banned.json")) == NT_OK)
+    a = btc.message.pointee.answer
+    #expect(a.status == 418 && a.error_code == -1003 && a.retry_after_ms == 1_659_146_400_000)
+  }
+
+  /// A FULL answer with its keys (and each fill's) in reverse order reads the same; more fills
+  /// than the decoder holds fail the answer instead of dropping some.
+  @Test func orderAnswersInAnyKeyOrderAndTheFillLimit() throws {
+    let btc = BinanceAccountDecoder(
+      instrument: Instrument(symbol: "BTCUSDT", priceScale: 8, quantityScale: 8, tickSize: 1, lotSize: 1),
+      fillCapacity: 2)
+    let obj =
+      try JSONSerialization.jsonObject(with: Data(try sample("wsapi_response_order_place_full.json")))
+      as! [String: Any]
+    func reversed(_ v: Any) -> String {
+      if let o = v as? [String: Any] {
+        return "{" + o.keys.sorted().reversed().map { "\"\($0)\":" + reversed(o[$0]!) }.joined(separator: ",")
+          + "}"
+      }
+      if let a = v as? [Any] { return "[" + a.map(reversed).joined(separator: ",") + "]" }
+      let d = try! JSONSerialization.data(withJSONObject: [v], options: [.fragmentsAllowed])
+      return String(String(decoding: d, as: UTF8.self).dropFirst().dropLast())
+    }
+    let text = reversed(obj)
+    #expect(text.hasPrefix("{\"status\""))
+    #expect(btc.decode(Array(text.utf8)) == NT_OK)
+    let a = btc.message.pointee.answer
+    #expect(a.order_id == 12_569_099_453 && a.order_status == UInt8(NT_ORDER_FILLED.rawValue))
+    #expect(
+      btc.fills.map(\.trade_id) == [1_650_422_481, 1_650_422_482]
+        && btc.fills.map(\.qty) == [635_000, 212_000])
+    let one = BinanceAccountDecoder(
+      instrument: Instrument(symbol: "BTCUSDT", priceScale: 8, quantityScale: 8, tickSize: 1, lotSize: 1),
+      fillCapacity: 1)
+    #expect(one.decode(try sample("wsapi_response_order_place_full.json")) == NT_ERR_TOO_MANY_LEVELS)
+    #expect(one.message.pointee.kind == NT_ACCOUNT_NONE && one.fills.isEmpty)
+    // A fill without its trade id is no fill.
+    #expect(
+      btc.decode(
+        Array(
+          #"{"id":"p1","status":200,"result":{"orderId":1,"status":"FILLED","fills":[{"price":"1","qty":"1"}]}}"#
+            .utf8))
+        == NT_ERR_MISSING_FIELD)
+    #expect(btc.lastErrorField == "result.fills.tradeId")
+  }
+
   /// The same event with its fields in reverse order decodes the same.
   @Test func keyOrderDoesNotMatter() throws {
     let obj =
@@ -141,6 +211,7 @@ import Testing
         #expect(m.kind != NT_ACCOUNT_NONE && small.balances.count <= 4)
       } else {
         #expect(m.kind == NT_ACCOUNT_NONE && m.balances.count == 0 && m.report.client_id_len == 0)
+        #expect(small.fills.isEmpty && m.answer.order_id == -1 && m.answer.status == 0)
       }
     }
     for url in samples {

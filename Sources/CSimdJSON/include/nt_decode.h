@@ -217,6 +217,33 @@ typedef struct nt_balances {
   uint32_t count;
 } nt_balances;
 
+/// An order's state as Binance names it (`status` of an order result).
+typedef enum nt_order_status {
+  NT_ORDER_OTHER = 0,
+  NT_ORDER_NEW = 1,
+  NT_ORDER_PARTIALLY_FILLED = 2,
+  NT_ORDER_FILLED = 3,
+  NT_ORDER_CANCELED = 4,
+  NT_ORDER_PENDING_CANCEL = 5,
+  NT_ORDER_REJECTED = 6,
+  NT_ORDER_EXPIRED = 7,
+  NT_ORDER_EXPIRED_IN_MATCH = 8,
+} nt_order_status;
+
+/// One fill of an order result (`result.fills[]`, a FULL answer).
+typedef struct nt_fill {
+  int64_t price, qty;  ///< at the price and quantity scales
+  int64_t trade_id;    ///< tradeId
+} nt_fill;
+
+/// Caller-owned fill storage; the decoder sets `count`. More fills than `capacity` fail the
+/// message (NT_ERR_TOO_MANY_LEVELS).
+typedef struct nt_fills {
+  nt_fill *items;
+  uint32_t capacity;
+  uint32_t count;
+} nt_fills;
+
 typedef struct nt_answer {
   char id[NT_TEXT_ID];   ///< the request's id (a string, or a number as written)
   uint8_t id_len;
@@ -228,6 +255,12 @@ typedef struct nt_answer {
   char error_msg[NT_TEXT_MESSAGE];
   uint16_t error_msg_len;
   int64_t retry_after_ms;   ///< error.data.retryAfter; -1 when absent
+  /// An order result (order.place / order.cancel / order.status): `order_id` is -1 when the
+  /// result has none, `order_status` 0 when it has no status.
+  int64_t order_id;         ///< result.orderId
+  uint8_t order_status;     ///< result.status, an nt_order_status
+  int64_t executed_qty;     ///< result.executedQty at the quantity scale; -1 when absent
+  nt_fills fills;           ///< result.fills
 } nt_answer;
 
 typedef struct nt_account_msg {

@@ -2,7 +2,8 @@ import CSimdJSON
 import FastBook
 
 /// Decodes the Binance account stream's events (executionReport, outboundAccountPosition,
-/// balanceUpdate, others by name) and WebSocket API answers (result, error with code, message and
+/// balanceUpdate, others by name) and WebSocket API answers (result — a subscription, or an
+/// order's id, status, executed quantity and fills — and errors with code, message and
 /// retryAfter) with CSimdJSON: one pass, no Foundation, nothing allocated per message. After a
 /// successful call `message` holds the result and `balances` its balance entries, until the next.
 /// Not thread-safe: one per wire thread.
@@ -11,6 +12,9 @@ public final class BinanceAccountDecoder {
   public let balanceCapacity: Int
   let decoder: OpaquePointer
   let store: UnsafeMutablePointer<nt_balance>
+  let fillStore: UnsafeMutablePointer<nt_fill>
+  /// Fills an order answer may carry (a FULL answer lists one per trade).
+  public let fillCapacity: Int
   let msg: UnsafeMutablePointer<nt_account_msg>
   let err: UnsafeMutablePointer<nt_error>
   /// Failed decodes, by `nt_status` raw value (index 0 unused).
@@ -18,13 +22,19 @@ public final class BinanceAccountDecoder {
 
   /// `balanceCapacity` entries for an outboundAccountPosition (an account holds few assets that
   /// change in one event; more is an error, counted).
-  public init(instrument: Instrument, maxMessageBytes: Int = 1 << 16, balanceCapacity: Int = 256) {
+  public init(
+    instrument: Instrument, maxMessageBytes: Int = 1 << 16, balanceCapacity: Int = 256,
+    fillCapacity: Int = 512
+  ) {
     guard let d = nt_decoder_new(maxMessageBytes) else { fatalError("out of memory creating a decoder") }
     self.instrument = instrument
     self.balanceCapacity = balanceCapacity
     decoder = d
     store = .allocate(capacity: balanceCapacity)
     store.initialize(repeating: nt_balance(), count: balanceCapacity)
+    self.fillCapacity = fillCapacity
+    fillStore = .allocate(capacity: fillCapacity)
+    fillStore.initialize(repeating: nt_fill(), count: fillCapacity)
     msg = .allocate(capacity: 1)
     msg.initialize(to: nt_account_msg())
     err = .allocate(capacity: 1)
@@ -34,6 +44,7 @@ public final class BinanceAccountDecoder {
   deinit {
     nt_decoder_free(decoder)
     store.deallocate()
+    fillStore.deallocate()
     msg.deallocate()
     err.deallocate()
   }
@@ -41,6 +52,7 @@ public final class BinanceAccountDecoder {
   /// Decodes `bytes` (parsed in place with NT_PADDING readable bytes after them, else copied).
   public func decode(_ bytes: UnsafeRawBufferPointer, readable: Int? = nil) -> nt_status {
     msg.pointee.balances = nt_balances(items: store, capacity: UInt32(balanceCapacity), count: 0)
+    msg.pointee.answer.fills = nt_fills(items: fillStore, capacity: UInt32(fillCapacity), count: 0)
     let base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
     let st = nt_binance_account_decode(
       decoder, base.assumingMemoryBound(to: CChar.self), bytes.count, readable ?? bytes.count,
@@ -52,6 +64,10 @@ public final class BinanceAccountDecoder {
   public func decode(_ bytes: [UInt8]) -> nt_status { bytes.withUnsafeBytes { decode($0) } }
 
   public var message: UnsafePointer<nt_account_msg> { UnsafePointer(msg) }
+  /// An order answer's fills (`result.fills`), until the next decode.
+  public var fills: UnsafeBufferPointer<nt_fill> {
+    UnsafeBufferPointer(start: fillStore, count: Int(msg.pointee.answer.fills.count))
+  }
   public var balances: UnsafeBufferPointer<nt_balance> {
     UnsafeBufferPointer(start: store, count: Int(msg.pointee.balances.count))
   }

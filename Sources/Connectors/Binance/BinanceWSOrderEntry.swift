@@ -1,4 +1,5 @@
 import CPlatform
+import CSimdJSON
 import Engine
 import FastBook
 import Glibc
@@ -28,6 +29,8 @@ public final class BinanceWSOrderEntry {
   let signed: UnsafeMutableRawPointer
   let capacity = 4096
   public let execOut: SPSCRing<ExecEvent>
+  /// Reads every answer (simdjson; order results with their fills, errors with retryAfter).
+  let decoder: BinanceAccountDecoder
   /// When set, each order's stage stamps and its send time are kept here.
   public var latency: LatencyLog?
   /// Added to the wall clock for `timestamp` (the server-time offset from the time sync).
@@ -79,6 +82,7 @@ public final class BinanceWSOrderEntry {
     prefix = Array(clientIDPrefix.utf8)
     self.instrument = instrument
     self.execOut = execOut
+    decoder = BinanceAccountDecoder(instrument: instrument, maxMessageBytes: 1 << 20, balanceCapacity: 1)
     frame = .allocate(byteCount: capacity, alignment: 64)
     signed = .allocate(byteCount: capacity, alignment: 64)
     socket.onMessage = { [weak self] _, payload in self?.received(payload) }
@@ -208,13 +212,9 @@ public final class BinanceWSOrderEntry {
   /// A 429/418: the Retry-After (`error.data.retryAfter`, epoch ms; 60 s when absent) holds every
   /// request back; a 418 halts new orders until an operator resumes. The request itself was not
   /// carried out (the caller answers it as refused). A rare path: text is made here.
-  func limited(status: Int, _ payload: UnsafeRawBufferPointer) {
-    var r = ByteReader(payload)
-    let untilMs = r.seek("\"retryAfter\":") ? r.signed() : nil
-    let seconds = untilMs.map { max(1, Int(($0 - time.wallMs + 999) / 1000)) } ?? 60
-    var m = ByteReader(payload)
-    var message = ""
-    if m.seek("\"msg\":\""), let text = m.text(until: UInt8(ascii: "\"")) { message = text }
+  func limited(status: Int, _ a: nt_answer) {
+    let seconds = a.retry_after_ms >= 0 ? max(1, Int((a.retry_after_ms - time.wallMs + 999) / 1000)) : 60
+    let message = BinanceAccountDecoder.string(a.error_msg, count: Int(a.error_msg_len))
     if status == 418 {
       banned &+= 1
       limiter.on418(retryAfterSeconds: seconds, now: time.wallNs, message: message)
@@ -231,83 +231,85 @@ public final class BinanceWSOrderEntry {
     if !execOut.tryPush(e) { execRingFull &+= 1 }
   }
 
+  /// An answer that cannot be read: counted, reported; it may have been an order's, so order
+  /// state is in doubt (its deadline would say so too, later).
+  func unreadable(_ payload: UnsafeRawBufferPointer, outcome: ProblemAction = .outcomeUnknown) {
+    malformed &+= 1
+    problems.report(.malformedOrderAnswer, outcome, message: payload)
+    push(ExecEvent(kind: .stateInDoubt, tag: 0))
+  }
+
+  /// One answer, read by the account decoder (simdjson, any key order, nothing allocated):
+  /// the request's id names the order (`p<tag>` a placement, `c<tag>` a cancel).
   func received(_ payload: UnsafeRawBufferPointer) {
     responses &+= 1
-    var r = ByteReader(payload)
-    guard r.seek("\"id\":\""), let kind = r.byte(), kind == UInt8(ascii: "p") || kind == UInt8(ascii: "c"),
-      let tag = r.unsigned(), r.seek("\"status\":"), let status = r.unsigned()
-    else {
-      malformed &+= 1  // also: answers to requests this object did not send
+    guard decoder.decode(payload) == NT_OK, decoder.message.pointee.kind == NT_ACCOUNT_ANSWER else {
+      return unreadable(payload)
+    }
+    let a = decoder.message.pointee.answer
+    guard let (place, tag) = Self.requestTag(a) else {
+      // Not a request of ours (or its id cut): nothing to attribute it to.
+      malformed &+= 1
       problems.report(.malformedOrderAnswer, .ignored, message: payload)
       return
     }
-    let place = kind == UInt8(ascii: "p")
     pending.answered(PendingAnswers.key(tag: tag, cancel: !place))
-    guard status == 200 else {
+    guard a.status == 200 else {
       // 4xx: the venue refused the request, the order does not exist (place) or the cancel did
       // nothing. 5xx and -1007 (timeout): the outcome is unknown; status queries settle it.
-      var e = r
-      let code = e.seek("\"code\":") ? e.signed() ?? 0 : 0
-      if status >= 500 || code == -1007 {
-        // The order may or may not exist: the strategy thread finds out before placing again.
+      if a.status >= 500 || a.error_code == -1007 {
         unknownOutcomes &+= 1
         push(ExecEvent(kind: .stateInDoubt, tag: 0))
         return
       }
-      if status == 429 || status == 418 { limited(status: Int(status), payload) }
+      if a.status == 429 || a.status == 418 { limited(status: Int(a.status), a) }
       rejects &+= 1
       lastRefusal = String(decoding: UnsafeRawBufferPointer(rebasing: payload.prefix(300)), as: UTF8.self)
       push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
       return
     }
-    guard r.seek("\"result\":") else {
-      malformed &+= 1
-      problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
-      push(ExecEvent(kind: .stateInDoubt, tag: 0))
-      return
-    }
-    let body = r
-    var idr = body
-    let venueID = idr.seek("\"orderId\":") ? Int64(idr.signed() ?? 0) : 0
-    var st = body
-    guard st.seek("\"status\":\"") else {
-      malformed &+= 1
-      problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
-      push(ExecEvent(kind: .stateInDoubt, tag: 0))
-      return
-    }
-    let state = st.word()
+    // A result must name the order and its state, and every number must fit the instrument.
+    guard a.has_result != 0, a.order_id >= 0, a.order_status != 0,
+      decoder.message.pointee.bad_number.pointee == 0
+    else { return unreadable(payload) }
+    let venueID = a.order_id
+    let state = Int(a.order_status)
     if !place {
       push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
       return
     }
-    if state == .rejected {
+    if state == Int(NT_ORDER_REJECTED.rawValue) {
       rejects &+= 1
       push(ExecEvent(kind: .rejected, tag: tag))
       return
     }
     push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
-    var f = body
-    if f.seek("\"fills\":[") {
-      while f.next(UInt8(ascii: "{"), before: UInt8(ascii: "]")) {
-        var obj = f
-        guard obj.seek("\"price\":\""), let price = obj.decimal(scale: instrument.priceScale),
-          obj.seek("\"qty\":\""), let qty = obj.decimal(scale: instrument.quantityScale),
-          obj.seek("\"tradeId\":"), let trade = obj.signed()
-        else {
-          malformed &+= 1
-          problems.report(.malformedOrderAnswer, .outcomeUnknown, message: payload)
-          push(ExecEvent(kind: .stateInDoubt, tag: 0))
-          break
-        }
-        push(
-          ExecEvent(
-            kind: .filled, tag: tag, venueOrderID: venueID, tradeID: trade, price: price, quantity: qty))
-        f = obj
-      }
+    for f in decoder.fills {
+      push(
+        ExecEvent(
+          kind: .filled, tag: tag, venueOrderID: venueID, tradeID: f.trade_id, price: f.price, quantity: f.qty
+        ))
     }
-    if state == .expired || state == .cancelled {
+    if state == Int(NT_ORDER_EXPIRED.rawValue) || state == Int(NT_ORDER_CANCELED.rawValue)
+      || state == Int(NT_ORDER_EXPIRED_IN_MATCH.rawValue)
+    {
       push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+    }
+  }
+
+  /// `p<tag>` / `c<tag>`: whether the request was a placement, and its tag.
+  static func requestTag(_ a: nt_answer) -> (place: Bool, tag: UInt64)? {
+    BinanceAccountDecoder.withText(a.id, count: Int(a.id_len)) { id -> (Bool, UInt64)? in
+      guard id.count >= 2, id[0] == UInt8(ascii: "p") || id[0] == UInt8(ascii: "c") else { return nil }
+      var tag: UInt64 = 0
+      for d in id.dropFirst() {
+        guard d >= 48 && d <= 57 else { return nil }
+        let (m, o1) = tag.multipliedReportingOverflow(by: 10)
+        let (v, o2) = m.addingReportingOverflow(UInt64(d - 48))
+        if o1 || o2 { return nil }
+        tag = v
+      }
+      return (id[0] == UInt8(ascii: "p"), tag)
     }
   }
 }
@@ -432,114 +434,5 @@ struct ByteWriter {
   /// `raw` at `scale` decimals, e.g. 12345 at 2 → "123.45"; never exponent notation.
   @inline(__always) mutating func put(decimal raw: Int64, scale: Int) {
     cursor += FixedPoint.write(raw, scale: scale, into: cursor)
-  }
-}
-
-/// Forward-only scanning of a venue answer without decoding it into objects: enough for the
-/// fixed shapes of order answers, allocation-free.
-struct ByteReader {
-  let base: UnsafePointer<UInt8>
-  let end: Int
-  var i = 0
-  init(_ b: UnsafeRawBufferPointer) {
-    base = (b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!).assumingMemoryBound(to: UInt8.self)
-    end = b.count
-  }
-
-  enum Word { case new, partiallyFilled, filled, cancelled, expired, rejected, other }
-
-  /// The bytes up to `stop`, as text (a rare path: error messages); nil when no `stop` follows.
-  mutating func text(until stop: UInt8) -> String? {
-    var j = i
-    while j < end, base[j] != stop { j += 1 }
-    guard j < end else { return nil }
-    let s = String(decoding: UnsafeBufferPointer(start: base + i, count: j - i), as: UTF8.self)
-    i = j + 1
-    return s
-  }
-
-  /// Moves past the next occurrence of `needle`; false (and stays) when there is none.
-  mutating func seek(_ needle: StaticString) -> Bool {
-    let n = needle.utf8CodeUnitCount
-    let s = needle.utf8Start
-    var j = i
-    while j + n <= end {
-      if base[j] == s[0] && memcmp(base + j, s, n) == 0 {
-        i = j + n
-        return true
-      }
-      j += 1
-    }
-    return false
-  }
-
-  /// Moves past the next `c` if it comes before `stop`.
-  mutating func next(_ c: UInt8, before stop: UInt8) -> Bool {
-    var j = i
-    while j < end {
-      if base[j] == c {
-        i = j + 1
-        return true
-      }
-      if base[j] == stop { return false }
-      j += 1
-    }
-    return false
-  }
-
-  mutating func byte() -> UInt8? {
-    guard i < end else { return nil }
-    defer { i += 1 }
-    return base[i]
-  }
-
-  mutating func unsigned() -> UInt64? {
-    var v: UInt64 = 0
-    var any = false
-    while i < end, base[i] >= 48, base[i] <= 57 {
-      let (m, o1) = v.multipliedReportingOverflow(by: 10)
-      let (a, o2) = m.addingReportingOverflow(UInt64(base[i] - 48))
-      if o1 || o2 { return nil }
-      v = a
-      any = true
-      i += 1
-    }
-    return any ? v : nil
-  }
-
-  mutating func signed() -> Int64? {
-    var neg = false
-    if i < end, base[i] == UInt8(ascii: "-") {
-      neg = true
-      i += 1
-    }
-    guard let u = unsigned(), u <= UInt64(Int64.max) else { return nil }
-    return neg ? -Int64(u) : Int64(u)
-  }
-
-  /// A decimal string body up to its closing quote, as a raw at `scale` (`FixedPoint`'s rules);
-  /// nil when it has more significant decimals than the scale or is not a number.
-  mutating func decimal(scale: Int) -> Int64? {
-    let from = i
-    while i < end, base[i] != UInt8(ascii: "\"") { i += 1 }
-    return try? FixedPoint.parse(UnsafeBufferPointer(start: base + from, count: i - from), scale: scale)
-  }
-
-  /// The order status word after `"status":"`.
-  mutating func word() -> Word {
-    let r = self
-    func match(_ s: StaticString) -> Bool {
-      let n = s.utf8CodeUnitCount
-      guard r.i + n < r.end, memcmp(r.base + r.i, s.utf8Start, n) == 0, r.base[r.i + n] == UInt8(ascii: "\"")
-      else { return false }
-      return true
-    }
-    if match("NEW") { return .new }
-    if match("PARTIALLY_FILLED") { return .partiallyFilled }
-    if match("FILLED") { return .filled }
-    if match("CANCELED") { return .cancelled }
-    if match("EXPIRED") || match("EXPIRED_IN_MATCH") { return .expired }
-    if match("REJECTED") { return .rejected }
-    return .other
   }
 }
