@@ -189,3 +189,36 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
     #expect(r.bookTickerMismatches.isEmpty)
   }
 }
+
+/// A venue whose diffs carry one update id each, one more than the last (Bybit's order book
+/// stream): the synchronizer is generic over the rule, so a second venue is a rule, not a copy.
+struct OneStepRule: SequenceRule {
+  func isStale(_ d: DepthUpdate, last: Int64) -> Bool { d.last <= last }
+  func brackets(_ d: DepthUpdate, snapshot last: Int64) -> Bool { d.last == last + 1 }
+  func chains(_ d: DepthUpdate, after last: Int64) -> Bool { d.last == last + 1 }
+}
+
+@Suite struct GenericBookSyncTests {
+  @Test func anotherVenuesRuleBuffersReplaysAndResetsOnAGap() {
+    var sync = BookSync(rule: OneStepRule(), instrument: testInstrument, sink: RecordingSink())
+    defer { sync.deallocate() }
+    let none = UnsafeBufferPointer<nt_level>(start: nil, count: 0)
+    var level = nt_level(price: 100, qty: 7)
+    withUnsafePointer(to: &level) { p in
+      let one = UnsafeBufferPointer(start: p, count: 1)
+      // Diffs 10 and 11 arrive before the snapshot at 10: 10 is stale, 11 joins it.
+      sync.onDiff(DepthUpdate(first: 10, last: 10), bids: one, asks: none, localTimeNs: 1)
+      sync.onDiff(DepthUpdate(first: 11, last: 11), bids: one, asks: none, localTimeNs: 2)
+      sync.onSnapshot(lastUpdateID: 10, bids: one, asks: none, localTimeNs: 3)
+      #expect(sync.state == .synced(lastUpdateID: 11) && sync.counters.droppedStale == 1)
+      sync.onDiff(DepthUpdate(first: 12, last: 12), bids: one, asks: none, localTimeNs: 4)
+      #expect(sync.state == .synced(lastUpdateID: 12))
+      // 13 never comes: 14 is a gap, the book is reset and waits for a snapshot.
+      sync.onDiff(DepthUpdate(first: 14, last: 14), bids: one, asks: none, localTimeNs: 5)
+      #expect(sync.state == .awaitingSnapshot && sync.counters.gaps == 1)
+    }
+    let kinds = sync.sink.events.map(\.kind)
+    #expect(kinds.first == .snapshotBegin && kinds.last == .reset)
+    #expect(sync.sink.events.filter { $0.kind == .batchEnd }.map(\.updateID) == [10, 11, 12])
+  }
+}

@@ -6,24 +6,49 @@ public protocol BookEventSink {
   mutating func emit(_ event: BookEvent)
 }
 
-/// Binance's rules for joining a REST snapshot to the diff stream.
-public enum BinanceSyncRule: Sendable {
-  /// Spot: drop diffs with u <= lastUpdateId; the first kept diff must have
-  /// U <= lastUpdateId+1 <= u; then every diff must have U == previous u + 1.
-  case spot
-  /// USD-M / COIN-M futures: drop diffs with u < lastUpdateId; the first kept diff must have
-  /// U <= lastUpdateId <= u; then every diff must have pu == previous u.
-  case futures
+/// A venue's rule for joining a snapshot to its diff stream, over the venue-neutral header of a
+/// diff (`DepthUpdate`): which diffs a snapshot already contains, whether a diff brackets the
+/// snapshot (the first one applied after it), and whether a diff chains onto the one before.
+public protocol SequenceRule: Sendable {
+  /// The diff is already in a snapshot (or a book) whose last update id is `last`.
+  func isStale(_ d: DepthUpdate, last: Int64) -> Bool
+  /// The diff may be the first applied after a snapshot whose last update id is `last`.
+  func brackets(_ d: DepthUpdate, snapshot last: Int64) -> Bool
+  /// The diff follows the one whose last update id was `last`, with nothing missed between.
+  func chains(_ d: DepthUpdate, after last: Int64) -> Bool
 }
 
-/// Keeps one instrument's book in sync with Binance: buffers diffs until a snapshot arrives, drops
-/// stale ones, checks the update-id chain, and on a gap resets the book (to be rebuilt from a new
-/// snapshot, never patched). Emits clean batches to a `BookEventSink`.
+/// A diff's sequence header, whatever the venue: its first and last update ids, the last id of
+/// the diff before it (when the venue says; else 0), and the venue's event time.
+@frozen
+public struct DepthUpdate: Sendable, Equatable {
+  public var first: Int64
+  public var last: Int64
+  public var prev: Int64
+  public var eventMs: Int64
+  public init(first: Int64, last: Int64, prev: Int64 = 0, eventMs: Int64 = -1) {
+    self.first = first
+    self.last = last
+    self.prev = prev
+    self.eventMs = eventMs
+  }
+  /// The header of a decoded diff (`nt_depth`: any venue's decoder fills the same fields).
+  @inline(__always)
+  public init(_ d: nt_depth) {
+    self.init(
+      first: d.first_update_id, last: d.last_update_id, prev: d.prev_update_id, eventMs: d.event_time_ms)
+  }
+}
+
+/// Keeps one instrument's book in sync with a venue, by the venue's `SequenceRule`: buffers diffs
+/// until a snapshot arrives, drops stale ones, checks the update-id chain, and on a gap resets the
+/// book (to be rebuilt from a new snapshot, never patched). Emits clean batches to a
+/// `BookEventSink`.
 ///
 /// Runs on the wire thread. Capacity: up to `bufferedDiffCapacity` diffs and
 /// `bufferedLevelCapacity` levels wait for a snapshot; when full the oldest buffered diff is
 /// discarded (counted), which at worst makes the next snapshot report a mismatch and resync.
-public struct BinanceBookSync<Sink: BookEventSink> {
+public struct BookSync<Rule: SequenceRule, Sink: BookEventSink> {
   public enum State: Equatable, Sendable {
     /// No snapshot applied since start or the last reset: diffs are buffered.
     case awaitingSnapshot
@@ -45,7 +70,7 @@ public struct BinanceBookSync<Sink: BookEventSink> {
     public var levels = 0
   }
 
-  public let rule: BinanceSyncRule
+  public let rule: Rule
   public let instrument: Instrument
   public let instrumentIndex: InstrumentIndex
   public var sink: Sink
@@ -69,7 +94,7 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   var levelUsed = 0
 
   public init(
-    rule: BinanceSyncRule, instrument: Instrument, instrumentIndex: InstrumentIndex = InstrumentIndex(0),
+    rule: Rule, instrument: Instrument, instrumentIndex: InstrumentIndex = InstrumentIndex(0),
     sink: Sink, bufferedDiffCapacity: Int = 4096, bufferedLevelCapacity: Int = 1 << 18
   ) {
     self.rule = rule
@@ -91,8 +116,18 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   // MARK: inputs
 
   /// A decoded diff (`message.kind == NT_MSG_DEPTH_UPDATE`) with its levels.
+  @inline(__always)
   public mutating func onDiff(
     _ d: UnsafePointer<nt_depth>, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
+    localTimeNs: Int64, decodedTimeNs: Int64 = 0
+  ) {
+    onDiff(
+      DepthUpdate(d.pointee), bids: bids, asks: asks, localTimeNs: localTimeNs, decodedTimeNs: decodedTimeNs)
+  }
+
+  /// A diff, by its header, with its levels.
+  public mutating func onDiff(
+    _ d: DepthUpdate, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
     localTimeNs: Int64, decodedTimeNs: Int64 = 0
   ) {
     counters.diffs += 1
@@ -100,18 +135,15 @@ public struct BinanceBookSync<Sink: BookEventSink> {
     case .awaitingSnapshot:
       buffer(d, bids: bids, asks: asks, localTimeNs: localTimeNs)
     case .synced(let last):
-      var chained =
-        rule == .spot ? d.pointee.first_update_id == last &+ 1 : d.pointee.prev_update_id == last
+      var chained = rule.chains(d, after: last)
       if awaitingFirstDiff && !chained {
-        // The first diff after a snapshot that nothing buffered: Binance's rule for the first
-        // event is that it brackets the snapshot (U ≤ lastUpdateId+1 ≤ u on spot), not that it
+        // The first diff after a snapshot that nothing buffered: the rule for the first event is
+        // that it brackets the snapshot (Binance spot: U ≤ lastUpdateId+1 ≤ u), not that it
         // chains — a diff sent before the snapshot was taken can cover both sides of it.
-        let u = d.pointee.last_update_id
-        let first = d.pointee.first_update_id
-        chained = rule == .spot ? (first <= last &+ 1 && last &+ 1 <= u) : (first <= last && last <= u)
+        chained = rule.brackets(d, snapshot: last)
       }
       if !chained {
-        if d.pointee.last_update_id <= last {
+        if d.last <= last {
           counters.droppedStale += 1  // a duplicate or replay of something already applied
           return
         }
@@ -122,7 +154,7 @@ public struct BinanceBookSync<Sink: BookEventSink> {
       }
       awaitingFirstDiff = false
       emitDiff(
-        bids: bids, asks: asks, last: d.pointee.last_update_id, eventMs: d.pointee.event_time_ms,
+        bids: bids, asks: asks, last: d.last, eventMs: d.eventMs,
         localNs: localTimeNs, decodedNs: decodedTimeNs)
     }
   }
@@ -157,14 +189,12 @@ public struct BinanceBookSync<Sink: BookEventSink> {
       let a = UnsafeBufferPointer(start: pendingLevels + p.askStart, count: p.askCount)
       popPending()
       if first {
-        let stale = rule == .spot ? p.last <= last : p.last < last
-        if stale {
+        let header = DepthUpdate(first: p.first, last: p.last, prev: p.prev, eventMs: p.eventMs)
+        if rule.isStale(header, last: last) {
           counters.droppedStale += 1
           continue
         }
-        let brackets =
-          rule == .spot ? (p.first <= last &+ 1 && last &+ 1 <= p.last) : (p.first <= last && last <= p.last)
-        if !brackets {
+        if !rule.brackets(header, snapshot: last) {
           counters.snapshotMismatches += 1
           dropAllPending()
           reset(.snapshotMismatch)
@@ -172,8 +202,7 @@ public struct BinanceBookSync<Sink: BookEventSink> {
         }
         first = false
       } else {
-        let chained = rule == .spot ? p.first == last &+ 1 : p.prev == last
-        if !chained {
+        if !rule.chains(DepthUpdate(first: p.first, last: p.last, prev: p.prev), after: last) {
           counters.gaps += 1
           dropAllPending()
           reset(.sequenceGap)
@@ -238,7 +267,7 @@ public struct BinanceBookSync<Sink: BookEventSink> {
   }
 
   mutating func buffer(
-    _ d: UnsafePointer<nt_depth>, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
+    _ d: DepthUpdate, bids: UnsafeBufferPointer<nt_level>, asks: UnsafeBufferPointer<nt_level>,
     localTimeNs: Int64
   ) {
     let need = bids.count + asks.count
@@ -265,8 +294,8 @@ public struct BinanceBookSync<Sink: BookEventSink> {
     levelUsed += need
     let slot = (pendingHead + pendingCount) % bufferedDiffCapacity
     pending[slot] = Pending(
-      first: d.pointee.first_update_id, last: d.pointee.last_update_id, prev: d.pointee.prev_update_id,
-      eventMs: d.pointee.event_time_ms, localNs: localTimeNs, bidStart: start, bidCount: bids.count,
+      first: d.first, last: d.last, prev: d.prev, eventMs: d.eventMs, localNs: localTimeNs, bidStart: start,
+      bidCount: bids.count,
       askStart: start + bids.count, askCount: asks.count)
     pendingCount += 1
     counters.buffered += 1
