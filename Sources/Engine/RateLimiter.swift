@@ -1,8 +1,11 @@
-/// Request budgets the way Binance counts them, and what to do when the venue says stop.
+/// Request budgets the way venues count them, and what to do when the venue says stop.
 ///
 /// - Pools: each has a limit per window (calendar-aligned, like Binance's: a minute window resets
-///   at :00). An endpoint draws a weight from one or more pools (linked limits: an order draws
-///   from REQUEST_WEIGHT and ORDERS).
+///   at :00). A request kind draws a weight from one or more pools (linked limits: a Binance order
+///   draws from REQUEST_WEIGHT and from both ORDERS pools).
+/// - Pools and kinds are numbered, fixed at construction: `acquire` on the order path is a few
+///   array reads and adds — no strings, no hashing, no allocation. Each venue's policy names its
+///   kinds (`RequestKind` constants) and builds the limiter from the venue's own figures.
 /// - Share: several bots on one key each get `sharePercent` of every limit.
 /// - 429: wait as told (`Retry-After`), for every request, then carry on.
 /// - 418: the IP is banned; everything stops until the ban ends, with the reason kept for the
@@ -21,6 +24,13 @@ public final class RateLimiter {
     }
   }
 
+  /// A request kind's index in its policy (the venue's adapter defines the constants).
+  @frozen
+  public struct RequestKind: Hashable, Sendable {
+    public let index: Int
+    public init(_ index: Int) { self.index = index }
+  }
+
   public enum Decision: Equatable, Sendable {
     case go
     /// Try again at this time (budget spent, or a 429 back-off).
@@ -29,55 +39,87 @@ public final class RateLimiter {
     case halted(until: Int64, reason: String)
   }
 
-  var pools: [String: Pool]
-  var used: [String: Int] = [:]
-  var windowStart: [String: Int64] = [:]
-  var endpoints: [String: [(String, Int)]]
+  public let pools: [Pool]
+  let limits: [Int]
+  var used: [Int]
+  var windowStart: [Int64]
+  /// Kind k draws `drawWeight[i]` from pool `drawPool[i]` for i in `drawStart[k]..<drawStart[k+1]`.
+  let drawStart: [Int]
+  let drawPool: [Int]
+  let drawWeight: [Int]
   public let sharePercent: Int
   public private(set) var backoffUntil: Int64 = 0
   public private(set) var haltedUntil: Int64 = 0
   public private(set) var haltReason = ""
+  /// Requests told to wait because a pool was spent or a Retry-After was running.
   public private(set) var throttled = 0
   public private(set) var responses429 = 0
   public private(set) var responses418 = 0
 
-  public init(pools: [Pool], endpoints: [String: [(pool: String, weight: Int)]], sharePercent: Int = 100) {
+  /// `kinds[k]`: what a request of kind k draws, as (pool index, weight). A kind past the end
+  /// draws nothing (it is only held back by a Retry-After or a ban).
+  public init(pools: [Pool], kinds: [[(pool: Int, weight: Int)]], sharePercent: Int = 100) {
     precondition(sharePercent > 0 && sharePercent <= 100)
-    self.pools = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, $0) })
-    self.endpoints = endpoints.mapValues { $0.map { ($0.pool, $0.weight) } }
+    precondition(
+      kinds.allSatisfy { $0.allSatisfy { $0.pool >= 0 && $0.pool < pools.count && $0.weight >= 0 } })
+    self.pools = pools
     self.sharePercent = sharePercent
+    limits = pools.map { max(1, $0.limit * sharePercent / 100) }
+    used = Array(repeating: 0, count: pools.count)
+    windowStart = Array(repeating: Int64.min, count: pools.count)
+    var start = [0]
+    var pool: [Int] = []
+    var weight: [Int] = []
+    for k in kinds {
+      for d in k {
+        pool.append(d.pool)
+        weight.append(d.weight)
+      }
+      start.append(pool.count)
+    }
+    drawStart = start
+    drawPool = pool
+    drawWeight = weight
   }
 
-  func limit(_ p: Pool) -> Int { max(1, p.limit * sharePercent / 100) }
+  /// No pools: only Retry-After and bans hold requests back.
+  public convenience init() { self.init(pools: [], kinds: []) }
 
-  func roll(_ name: String, now: Int64) {
-    guard let p = pools[name] else { return }
-    let start = now / p.windowNs * p.windowNs
-    if windowStart[name] != start {
-      windowStart[name] = start
-      used[name] = 0
+  @inline(__always)
+  func roll(_ p: Int, now: Int64) {
+    let w = pools[p].windowNs
+    let start = now / w * w
+    if windowStart[p] != start {
+      windowStart[p] = start
+      used[p] = 0
     }
   }
 
-  /// Asks to send a request to `endpoint` now; on `.go` its weight is spent.
-  public func acquire(_ endpoint: String, now: Int64) -> Decision {
+  /// Asks to send a request of `kind` now; on `.go` its weight is spent.
+  @inline(__always)
+  public func acquire(_ kind: RequestKind, now: Int64) -> Decision {
     if now < haltedUntil { return .halted(until: haltedUntil, reason: haltReason) }
     if now < backoffUntil {
-      throttled += 1
+      throttled &+= 1
       return .waitUntil(backoffUntil)
     }
-    let draws = endpoints[endpoint] ?? [("REQUEST_WEIGHT", 1)]
+    let k = kind.index
+    guard k + 1 < drawStart.count else { return .go }
+    let (lo, hi) = (drawStart[k], drawStart[k + 1])
     var wait: Int64 = 0
-    for (name, w) in draws {
-      guard let p = pools[name] else { continue }
-      roll(name, now: now)
-      if used[name, default: 0] + w > limit(p) { wait = max(wait, (now / p.windowNs + 1) * p.windowNs) }
+    for i in lo..<hi {
+      let p = drawPool[i]
+      roll(p, now: now)
+      if used[p] + drawWeight[i] > limits[p] {
+        let w = pools[p].windowNs
+        wait = max(wait, (now / w + 1) * w)
+      }
     }
     if wait > 0 {
-      throttled += 1
+      throttled &+= 1
       return .waitUntil(wait)
     }
-    for (name, w) in draws where pools[name] != nil { used[name, default: 0] += w }
+    for i in lo..<hi { used[drawPool[i]] += drawWeight[i] }
     return .go
   }
 
@@ -94,11 +136,13 @@ public final class RateLimiter {
     haltReason = "IP banned by the venue (418) until +\(retryAfterSeconds)s: \(message)"
   }
 
-  /// Adopts the venue's count for a pool when it is higher than ours.
-  public func sync(pool: String, used venueCount: Int, now: Int64) {
-    roll(pool, now: now)
-    if venueCount > used[pool, default: 0] { used[pool] = venueCount }
+  /// Adopts the venue's count for pool `p` when it is higher than ours.
+  public func sync(pool p: Int, used venueCount: Int, now: Int64) {
+    guard p >= 0 && p < pools.count else { return }
+    roll(p, now: now)
+    if venueCount > used[p] { used[p] = venueCount }
   }
 
-  public func used(_ pool: String) -> Int { used[pool, default: 0] }
+  /// What pool `p` has spent in its current window.
+  public func used(_ p: Int) -> Int { p >= 0 && p < pools.count ? used[p] : 0 }
 }

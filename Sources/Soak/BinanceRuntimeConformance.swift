@@ -37,6 +37,14 @@ public final class BinanceRuntimeConformanceHarness: ConformanceHarness {
     didSet { session.entry.reconciler = sabotageReconcile ? nil : session.reconciler }
   }
 
+  /// The venue's limits are lifted for the checks (`harnessVenue`); the engine's policy says so.
+  static var liftedLimits: BinanceRateLimits {
+    var l = BinanceRateLimits()
+    l.requestWeightPerMinute = 1_000_000
+    l.ordersPer10Seconds = 1_000_000
+    return l
+  }
+
   /// A strategy with no ideas of its own: the checks place and cancel through the host.
   final class Hands: Strategy {
     func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {}
@@ -57,7 +65,7 @@ public final class BinanceRuntimeConformanceHarness: ConformanceHarness {
       tls: try TLSContext(client: certs.ca), apiKey: "cf", secret: "cf-secret", instrument: instrument,
       strategy: Hands(), rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), limits: RiskLimits(),
       prefix: "cf-", tracker: tracker, clock: Clock(tickNs: 100_000_000, start: time.nowNs),
-      centreTick: 10_000, time: time, answerTimeoutNs: 1_000_000_000)
+      centreTick: 10_000, time: time, rateLimits: Self.liftedLimits, answerTimeoutNs: 1_000_000_000)
     session.rest.timeoutNs = 1_000_000_000
     session.onStateInDoubt = { [unowned self] in stateInDoubt = true }
     for i in 0..<6 {

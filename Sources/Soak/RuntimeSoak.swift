@@ -31,7 +31,7 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
     tls: try TLSContext(client: certs.ca), apiKey: "soak", secret: "soak-secret", instrument: inst,
     strategy: hands, rule: TradingRule(tickSize: 1, stepSize: 1, minQuantity: 1), limits: RiskLimits(),
     prefix: "soak\(c.seed)-", tracker: tracker, clock: Clock(tickNs: 100_000_000, start: time.nowNs),
-    centreTick: 10_000, time: time, answerTimeoutNs: c.answerTimeoutNs)
+    centreTick: 10_000, time: time, rateLimits: soakLimits(c), answerTimeoutNs: c.answerTimeoutNs)
   hands.host = session.host
   session.rest.timeoutNs = 2_000_000_000
   let (runtime, entry, strategyHost) = (session.runtime, session.entry, session.host)
@@ -222,6 +222,16 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
     cancelRetries: runtime.cancelRetries, refusedUnsent: refused, answersTimedOut: entry.pending.expired)
   report.seconds = Date().timeIntervalSince(start)
   return report
+}
+
+/// The soak tests tracking, not pacing: the venue's limits are lifted, and the engine's policy
+/// says the same figures.
+func soakLimits(_ c: OrderSoakConfig) -> BinanceRateLimits {
+  var l = BinanceRateLimits()
+  l.requestWeightPerMinute = c.weightLimitPerMinute
+  l.ordersPer10Seconds = 1_000_000
+  l.ordersPerDay = 100_000_000
+  return l
 }
 
 /// The soak's strategy: no ideas of its own (the driver places and cancels through the host);

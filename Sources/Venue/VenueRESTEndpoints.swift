@@ -58,7 +58,7 @@ extension VenueREST {
           ]),
           JSONWriter.object([
             ("rateLimitType", "\"ORDERS\""), ("interval", "\"SECOND\""), ("intervalNum", "10"),
-            ("limit", "100"),
+            ("limit", String(orderLimitPer10s)),
           ]),
         ])
       ),
@@ -118,6 +118,7 @@ extension VenueREST {
         ? .badParam("Mandatory parameter 'type' was not sent, was empty/null, or malformed.")
         : VenueError(400, -1116, "Invalid orderType.")
     }
+    try chargeNewOrder(account, now: clockMs())
     var o = NewOrder(account: account, symbol: s.name, side: side, type: type)
     if type == .LIMIT {
       guard let tif = p["timeInForce"] else {

@@ -88,54 +88,85 @@ public final class VenueREST {
     "/api/v3/myTrades": 20,
   ]
 
-  func route(_ req: HTTPRequestHead, _ body: [UInt8], now: Int64) -> (Int, String, [(String, String)]) {
-    // Rate limits first: a banned or over-limit client is refused before anything else.
+  /// Spends `weight` of the IP's minute budget (REST and the WebSocket API alike, as Binance
+  /// counts them), or says why not: a running ban (418), or a spent budget (429; the third in a
+  /// minute earns a ban). With the Retry-After to give, in seconds.
+  func chargeWeight(_ weight: Int, now: Int64) -> (VenueError, Int)? {
     let minute = now / 60_000 * 60_000
     if minute != windowStart {
       windowStart = minute
       usedWeight = 0
       violations = 0
     }
-    if now < bannedUntil {
-      var r = fail(
-        VenueError(
-          418, -1003,
-          "Way too much request weight used; IP banned until \(bannedUntil). Please use WebSocket Streams for live updates to avoid bans."
-        ))
-      r.2 = [("Retry-After", String((bannedUntil - now + 999) / 1000))]
-      return r
+    let banned = { (until: Int64) in
+      VenueError(
+        418, -1003,
+        "Way too much request weight used; IP banned until \(until). Please use WebSocket Streams for live updates to avoid bans."
+      )
     }
+    if now < bannedUntil { return (banned(bannedUntil), Int((bannedUntil - now + 999) / 1000)) }
+    if usedWeight + weight > weightLimit {
+      violations += 1
+      if violations >= banAfterViolations {
+        bannedUntil = now + banDurationMs
+        return (banned(bannedUntil), Int(banDurationMs / 1000))
+      }
+      return (
+        VenueError(
+          429, -1003,
+          "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
+        ), Int((minute + 60_000 - now + 999) / 1000)
+      )
+    }
+    usedWeight += weight
+    return nil
+  }
+
+  /// New orders an account may place per 10 seconds (Binance's ORDERS limit, which exchangeInfo
+  /// advertises). Counted per placement — at least as strict as Binance, which counts unfilled
+  /// orders and gives one back at an order's first fill.
+  public private(set) var orderLimitPer10s = 100
+  public func orderLimitOverride(_ limit: Int) { orderLimitPer10s = limit }
+  var orderWindow: [Int: (start: Int64, count: Int)] = [:]
+  /// Refusals for too many new orders (-1015).
+  public private(set) var orderRateRefusals = 0
+
+  /// Counts a new order of `account` at `now`, or refuses it: 429, -1015, with the end of the
+  /// window as the Retry-After.
+  func chargeNewOrder(_ account: Int, now: Int64) throws(VenueError) {
+    let start = now / 10_000 * 10_000
+    var w = orderWindow[account] ?? (start, 0)
+    if w.start != start { w = (start, 0) }
+    guard w.count < orderLimitPer10s else {
+      orderRateRefusals += 1
+      throw VenueError(
+        429, -1015, "Too many new orders; current limit is \(orderLimitPer10s) orders per 10 SECOND.")
+    }
+    w.count += 1
+    orderWindow[account] = w
+  }
+
+  /// When the current new-order window of `now` ends (ms).
+  func orderWindowEnd(now: Int64) -> Int64 { now / 10_000 * 10_000 + 10_000 }
+
+  func route(_ req: HTTPRequestHead, _ body: [UInt8], now: Int64) -> (Int, String, [(String, String)]) {
+    // Rate limits first: a banned or over-limit client is refused before anything else.
     var weight = Self.weights[req.path] ?? 1
     if req.path == "/api/v3/depth" {
       let limit = Int(Self.params(req.query ?? "")["limit"] ?? "100") ?? 100
       weight = limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250
     }
+    if req.path == "/api/v3/order" && req.method == "GET" { weight = 4 }
     if req.path == "/api/v3/openOrders" && req.method == "GET"
       && Self.params(req.query ?? "")["symbol"] == nil
     {
       weight = 80
     }
-    if usedWeight + weight > weightLimit {
-      violations += 1
-      if violations >= banAfterViolations {
-        bannedUntil = now + banDurationMs
-        var r = fail(
-          VenueError(
-            418, -1003,
-            "Way too much request weight used; IP banned until \(bannedUntil). Please use WebSocket Streams for live updates to avoid bans."
-          ))
-        r.2 = [("Retry-After", String(banDurationMs / 1000))]
-        return r
-      }
-      var r = fail(
-        VenueError(
-          429, -1003,
-          "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
-        ))
-      r.2 = [("Retry-After", String((minute + 60_000 - now + 999) / 1000))]
+    if let (e, retryAfter) = chargeWeight(weight, now: now) {
+      var r = fail(e)
+      r.2 = [("Retry-After", String(retryAfter))]
       return r
     }
-    usedWeight += weight
     let query = req.query ?? ""
     let bodyText = String(decoding: body, as: UTF8.self)
     var p = Self.params(query)
@@ -170,7 +201,11 @@ public final class VenueREST {
         return (404, JSONWriter.object([("code", "-1000"), ("msg", JSONWriter.string("Unknown path."))]), [])
       }
     } catch {
-      return fail(error)
+      var r = fail(error)
+      if error.code == -1015 {
+        r.2 = [("Retry-After", String((orderWindowEnd(now: now) - now + 999) / 1000))]
+      }
+      return r
     }
   }
 

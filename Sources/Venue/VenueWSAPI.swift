@@ -60,6 +60,12 @@ public final class VenueWSAPI: WebSocketDelegate {
       params[k] = (v as? String) ?? (v as? NSNumber)?.stringValue ?? "\(v)"
     }
     let now = rest.clockMs()
+    // The WebSocket API spends the same per-IP weight as REST (Binance counts both).
+    let weight = method == "order.status" ? 4 : method.hasPrefix("userDataStream.") ? 2 : 1
+    if let (e, retryAfterSeconds) = rest.chargeWeight(weight, now: now) {
+      reply(ws, id: id, status: e.httpStatus, error: e, retryAfterMs: now + Int64(retryAfterSeconds) * 1000)
+      return
+    }
     do throws(VenueError) {
       switch method {
       case "ping": reply(ws, id: id, result: "{}")
@@ -111,7 +117,9 @@ public final class VenueWSAPI: WebSocketDelegate {
         throw VenueError(400, -1000, "Unknown method.")
       }
     } catch {
-      reply(ws, id: id, status: error.httpStatus, error: error)
+      reply(
+        ws, id: id, status: error.httpStatus, error: error,
+        retryAfterMs: error.code == -1015 ? rest.orderWindowEnd(now: now) : nil)
     }
   }
 

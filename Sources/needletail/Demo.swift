@@ -93,7 +93,8 @@ struct Demo: ParsableCommand {
     let session = BinanceSession(
       loop: loop, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, instrument: instrument,
       strategy: pmm, rule: info.rule, limits: limits, prefix: prefix,
-      tracker: tracker, clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
+      tracker: tracker, clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000,
+      rateLimits: info.rateLimits)
     guard let balances = session.fetchBalances() else {
       throw ValidationError("the venue did not answer GET /api/v3/account")
     }

@@ -103,7 +103,7 @@ struct Run: ParsableCommand {
       instrument: instrument,
       strategy: strategy, rule: info.rule, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
-      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
+      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil, rateLimits: info.rateLimits)
     let dbPath = db ?? (config as NSString).deletingPathExtension + ".sqlite"
     var base: Int128 = 0
     var quote: Int128 = 0

@@ -20,6 +20,9 @@ import Wire
     faults.serverErrorAfter = 0.1
     faults.staleStatusAfterCancelMs = 30
     let v = try LoopbackVenue(faults: faults, liquidityOrders: 40, liquidityQuantity: 50_000)
+    // About tracking through faults, not pacing: 200 orders in a few seconds exceed the venue's
+    // 100 new orders per 10 s (PacingTests covers that limit).
+    v.host.rest.orderLimitOverride(1_000_000)
     let (loop, engine, host) = (v.loop, v.engine, v.host)
     defer { loop.shutdown() }
     var rng = SplitMix64(seed: 8)

@@ -24,6 +24,8 @@ import Testing
 
 @Suite struct RateLimiterTests {
   let minute: Int64 = 60_000_000_000
+  let order = RateLimiter.RequestKind(0)
+  let depth = RateLimiter.RequestKind(1)
 
   func limiter(share: Int = 100) -> RateLimiter {
     RateLimiter(
@@ -31,9 +33,9 @@ import Testing
         .init(name: "REQUEST_WEIGHT", limit: 100, windowNs: 60_000_000_000),
         .init(name: "ORDERS", limit: 5, windowNs: 10_000_000_000),
       ],
-      endpoints: [
-        "POST /api/v3/order": [("REQUEST_WEIGHT", 1), ("ORDERS", 1)],
-        "GET /api/v3/depth": [("REQUEST_WEIGHT", 50)],
+      kinds: [
+        [(pool: 0, weight: 1), (pool: 1, weight: 1)],  // order
+        [(pool: 0, weight: 50)],  // depth
       ],
       sharePercent: share)
   }
@@ -41,28 +43,28 @@ import Testing
   @Test func poolsLinkedLimitsAndWindows() {
     let r = limiter()
     let t0 = 5 * minute + 1
-    for _ in 0..<5 { #expect(r.acquire("POST /api/v3/order", now: t0) == .go) }
+    for _ in 0..<5 { #expect(r.acquire(order, now: t0) == .go) }
     // The ORDERS pool (5 per 10 s) is spent; its window resets at the next 10 s boundary.
-    #expect(r.acquire("POST /api/v3/order", now: t0) == .waitUntil(5 * minute + 10_000_000_000))
-    #expect(r.acquire("GET /api/v3/depth", now: t0) == .go)
-    #expect(r.acquire("GET /api/v3/depth", now: t0) == .waitUntil(6 * minute), "105 > 100 weight")
-    #expect(r.acquire("POST /api/v3/order", now: 5 * minute + 10_000_000_000) == .go)
-    #expect(r.used("REQUEST_WEIGHT") == 56)
+    #expect(r.acquire(order, now: t0) == .waitUntil(5 * minute + 10_000_000_000))
+    #expect(r.acquire(depth, now: t0) == .go)
+    #expect(r.acquire(depth, now: t0) == .waitUntil(6 * minute), "105 > 100 weight")
+    #expect(r.acquire(order, now: 5 * minute + 10_000_000_000) == .go)
+    #expect(r.used(0) == 56)
   }
 
   @Test func shareOfTheLimit() {
     let r = limiter(share: 50)
-    #expect(r.acquire("GET /api/v3/depth", now: 1) == .go)
-    #expect(r.acquire("GET /api/v3/depth", now: 1) == .waitUntil(minute), "50% of 100")
+    #expect(r.acquire(depth, now: 1) == .go)
+    #expect(r.acquire(depth, now: 1) == .waitUntil(minute), "50% of 100")
   }
 
   @Test func backsOffOn429AndHaltsOn418() {
     let r = limiter()
     r.on429(retryAfterSeconds: 35, now: 1_000)
-    #expect(r.acquire("GET /api/v3/depth", now: 2_000) == .waitUntil(1_000 + 35_000_000_000))
-    #expect(r.acquire("GET /api/v3/depth", now: 1_000 + 35_000_000_000) == .go)
+    #expect(r.acquire(depth, now: 2_000) == .waitUntil(1_000 + 35_000_000_000))
+    #expect(r.acquire(depth, now: 1_000 + 35_000_000_000) == .go)
     r.on418(retryAfterSeconds: 120, now: 40_000_000_000, message: "Way too much request weight used")
-    if case .halted(let until, let reason) = r.acquire("POST /api/v3/order", now: 41_000_000_000) {
+    if case .halted(let until, let reason) = r.acquire(order, now: 41_000_000_000) {
       #expect(until == 160_000_000_000 && reason.contains("418"))
     } else {
       Issue.record("not halted")
@@ -70,12 +72,19 @@ import Testing
     #expect(r.responses429 == 1 && r.responses418 == 1)
   }
 
+  /// A kind the policy does not list is held back only by a Retry-After or a ban.
+  @Test func anUnlistedKindDrawsNothing() {
+    let r = limiter()
+    for _ in 0..<1_000 { #expect(r.acquire(RateLimiter.RequestKind(7), now: 1) == .go) }
+    #expect(r.used(0) == 0 && RateLimiter().acquire(order, now: 1) == .go)
+  }
+
   @Test func adoptsTheVenuesCount() {
     let r = limiter()
-    r.sync(pool: "REQUEST_WEIGHT", used: 90, now: 1)
-    #expect(r.acquire("GET /api/v3/depth", now: 2) == .waitUntil(minute))
-    r.sync(pool: "REQUEST_WEIGHT", used: 10, now: 3)  // lower than ours: ignored
-    #expect(r.used("REQUEST_WEIGHT") == 90)
+    r.sync(pool: 0, used: 90, now: 1)
+    #expect(r.acquire(depth, now: 2) == .waitUntil(minute))
+    r.sync(pool: 0, used: 10, now: 3)  // lower than ours: ignored
+    #expect(r.used(0) == 90)
   }
 }
 

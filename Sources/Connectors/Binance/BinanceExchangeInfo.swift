@@ -11,6 +11,8 @@ public enum BinanceExchangeInfo {
     public var rule: TradingRule
     public var baseAsset: String
     public var quoteAsset: String
+    /// The venue's request limits (exchangeInfo's `rateLimits`; documented defaults when absent).
+    public var rateLimits = BinanceRateLimits()
   }
 
   public enum ParseError: Error, Equatable, CustomStringConvertible {
@@ -58,12 +60,16 @@ public enum BinanceExchangeInfo {
         throw .badValue(symbol, t)
       }
     }
-    return SymbolInfo(
+    var info = SymbolInfo(
       instrument: inst,
       rule: TradingRule(
         tickSize: inst.tickSize, stepSize: inst.lotSize, minQuantity: minQty, maxQuantity: maxQty,
         minNotional: minNotional),
       baseAsset: s["baseAsset"] as? String ?? "", quoteAsset: s["quoteAsset"] as? String ?? "")
+    if let limits = obj["rateLimits"] as? [[String: Any]] {
+      info.rateLimits = BinanceRateLimits(rateLimits: limits)
+    }
+    return info
   }
 }
 

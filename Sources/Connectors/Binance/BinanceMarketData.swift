@@ -35,7 +35,7 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, symbol: String,
     instrument: Instrument, rule: BinanceSyncRule = .spot, sink: Sink,
-    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:]),
+    limiter: RateLimiter = RateLimiter(),
     backoff: Backoff = Backoff(baseNs: 50_000_000, capNs: 5_000_000_000)
   ) {
     self.loop = loop
@@ -107,7 +107,12 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   func requestSnapshot() {
     guard !snapshotInFlight else { return }
     let now = cplat_wall_ns()
-    let pausedUntilNs = max(limiter.backoffUntil, limiter.haltedUntil)
+    var pausedUntilNs = max(limiter.backoffUntil, limiter.haltedUntil)
+    if now >= pausedUntilNs,
+      case .waitUntil(let t) = limiter.acquire(BinanceRequest.depth(limit: snapshotLimit), now: now)
+    {
+      pausedUntilNs = t  // the weight budget is spent until its window turns
+    }
     if now < pausedUntilNs {
       // A reconnect or a gap during a Retry-After: ask once it has passed, not before.
       if !retryScheduled {

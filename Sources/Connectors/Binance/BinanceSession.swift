@@ -6,7 +6,8 @@ import Wire
 /// Binance spot's connector for one symbol, as the trading node uses it: market data (diff
 /// stream, REST snapshot, spot's sync rule) into the node's book ring, order entry over the
 /// WebSocket API, the account stream (`userDataStream.subscribe.signature`) and reconciliation
-/// over REST into its exec ring — all on one limiter, because Binance limits and bans by IP.
+/// over REST into its exec ring — all on one limiter (`rateLimits`: the venue's figures from
+/// exchangeInfo), because Binance limits and bans by IP and counts new orders per account.
 public final class BinanceSpotAdapter: VenueAdapter {
   public struct Endpoint: Sendable {
     public var host: String
@@ -30,7 +31,7 @@ public final class BinanceSpotAdapter: VenueAdapter {
 
   public init(
     _ w: VenueWiring, endpoint: Endpoint, tls: TLSContext?, apiKey: String, secret: String,
-    answerTimeoutNs: Int64 = 5_000_000_000
+    rateLimits: BinanceRateLimits = BinanceRateLimits(), answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     loop = w.loop
     let (h, port, name) = (endpoint.host, endpoint.port, endpoint.serverName)
@@ -39,7 +40,7 @@ public final class BinanceSpotAdapter: VenueAdapter {
     // answer to one limiter, so a 429/418 any of them is given holds all of them back.
     rest = BinanceSpotREST(
       http: HTTPClient(loop: loop, host: h, port: port, tls: tls, serverName: name),
-      apiKey: apiKey, secret: secret, instrument: w.instrument)
+      apiKey: apiKey, secret: secret, instrument: w.instrument, limiter: rateLimits.limiter())
     rest.time = w.time
     feed = BinanceMarketData(
       loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
@@ -76,7 +77,8 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
     bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
-    time: any TimeSource = LiveTime.shared, answerTimeoutNs: Int64 = 5_000_000_000
+    time: any TimeSource = LiveTime.shared, rateLimits: BinanceRateLimits = BinanceRateLimits(),
+    answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     self.init(
       loop: loop, instrument: instrument, strategy: strategy, rule: rule, limits: limits, prefix: prefix,
@@ -84,7 +86,8 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
       paper: paperModel, time: time
     ) {
       BinanceSpotAdapter(
-        $0, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, answerTimeoutNs: answerTimeoutNs)
+        $0, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, rateLimits: rateLimits,
+        answerTimeoutNs: answerTimeoutNs)
     }
   }
 

@@ -45,14 +45,14 @@ public final class BinanceSpotREST {
   /// Requests wait here and go out one at a time (the connection carries one at a time anyway),
   /// so a 429 stops the ones behind it instead of letting them earn a 418. Each is signed when it
   /// leaves, so waiting never spends its recvWindow.
-  var queue: [() -> Void] = []
+  var queue: [(kind: RateLimiter.RequestKind, issue: () -> Void)] = []
   var queueHead = 0
   var inFlight = false
   var pumpScheduled = false
 
   public init(
     http: HTTPClient, apiKey: String, secret: String, instrument: Instrument,
-    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:])
+    limiter: RateLimiter = RateLimiter()
   ) {
     self.limiter = limiter
     self.http = http
@@ -63,9 +63,9 @@ public final class BinanceSpotREST {
 
   func send(
     _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
-    _ done: @escaping (Outcome) -> Void
+    kind: RateLimiter.RequestKind, _ done: @escaping (Outcome) -> Void
   ) {
-    queue.append { [weak self] in
+    let issue: () -> Void = { [weak self] in
       self?.issue(method, path, params, signed: signed) { outcome in
         guard let self else { return done(outcome) }
         self.inFlight = false
@@ -80,6 +80,7 @@ public final class BinanceSpotREST {
         self.pump()
       }
     }
+    queue.append((kind, issue))
     pump()
   }
 
@@ -101,7 +102,21 @@ public final class BinanceSpotREST {
       }
       return
     }
-    let next = queue[queueHead]
+    // The request's weight, under the venue's limits: a spent pool holds it (and the ones behind
+    // it) until the pool's window turns.
+    switch limiter.acquire(queue[queueHead].kind, now: wallNs) {
+    case .go: break
+    case .waitUntil(let t), .halted(let t, _):
+      if !pumpScheduled {
+        pumpScheduled = true
+        _ = http.loop.schedule(after: max(1_000_000, t - wallNs)) { [weak self] in
+          self?.pumpScheduled = false
+          self?.pump()
+        }
+      }
+      return
+    }
+    let next = queue[queueHead].issue
     queueHead += 1
     if queueHead == queue.count {
       queue.removeAll(keepingCapacity: true)
@@ -184,36 +199,39 @@ public final class BinanceSpotREST {
         ("timeInForce", timeInForce),
         ("quantity", quantity(q)), ("price", price(p)), ("newClientOrderId", clientOrderID.value),
         ("newOrderRespType", "RESULT"),
-      ], signed: true, done)
+      ], signed: true, kind: BinanceRequest.place, done)
   }
 
   /// DELETE /api/v3/order by client order id.
   public func cancel(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
     send(
       "DELETE", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)],
-      signed: true, done)
+      signed: true, kind: BinanceRequest.cancel, done)
   }
 
   /// GET /api/v3/order by client order id.
   public func status(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
     send(
       "GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)], signed: true,
-      done)
+      kind: BinanceRequest.orderStatus, done)
   }
 
   /// GET /api/v3/order by the venue's order id.
   public func status(symbol: String, venueOrderID: Int64, _ done: @escaping (Outcome) -> Void) {
-    send("GET", "/api/v3/order", [("symbol", symbol), ("orderId", String(venueOrderID))], signed: true, done)
+    send(
+      "GET", "/api/v3/order", [("symbol", symbol), ("orderId", String(venueOrderID))], signed: true,
+      kind: BinanceRequest.orderStatus, done)
   }
 
   /// GET /api/v3/openOrders for one symbol.
   public func openOrders(symbol: String, _ done: @escaping (Outcome) -> Void) {
-    send("GET", "/api/v3/openOrders", [("symbol", symbol)], signed: true, done)
+    send(
+      "GET", "/api/v3/openOrders", [("symbol", symbol)], signed: true, kind: BinanceRequest.openOrders, done)
   }
 
   /// GET /api/v3/account: balances (free and locked per asset) and permissions.
   public func account(_ done: @escaping (Outcome) -> Void) {
-    send("GET", "/api/v3/account", [], signed: true, done)
+    send("GET", "/api/v3/account", [], signed: true, kind: BinanceRequest.account, done)
   }
 
   /// GET /api/v3/myTrades: the most recent `limit`, or from trade id `fromId` on, oldest first;
@@ -225,6 +243,6 @@ public final class BinanceSpotREST {
     var params = [("symbol", symbol), ("limit", String(limit))]
     if let fromId { params.append(("fromId", String(fromId))) }
     if let orderId { params.append(("orderId", String(orderId))) }
-    send("GET", "/api/v3/myTrades", params, signed: true, done)
+    send("GET", "/api/v3/myTrades", params, signed: true, kind: BinanceRequest.myTrades, done)
   }
 }

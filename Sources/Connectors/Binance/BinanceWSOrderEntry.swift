@@ -60,6 +60,8 @@ public final class BinanceWSOrderEntry {
   public private(set) var pending: PendingAnswers
   /// Orders and cancels refused without being sent: a Retry-After was pending or trading halted.
   public private(set) var heldBack = 0
+  /// Orders and cancels refused without being sent because the venue's budget was spent.
+  public private(set) var throttled = 0
   public private(set) var rateLimited = 0
   public private(set) var banned = 0
   /// Why new orders are halted (a 418), until `resumeTrading()`; nil when they are not.
@@ -68,7 +70,7 @@ public final class BinanceWSOrderEntry {
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
     secret: String, instrument: Instrument, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>,
-    limiter: RateLimiter = RateLimiter(pools: [], endpoints: [:]), answerTimeoutNs: Int64 = 5_000_000_000
+    limiter: RateLimiter = RateLimiter(), answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     self.loop = loop
     self.limiter = limiter
@@ -154,6 +156,16 @@ public final class BinanceWSOrderEntry {
     guard o.kind == .place ? canPlace : canSend else {
       // Sending during a Retry-After earns a ban: the order never leaves (its outcome is known).
       heldBack &+= 1
+      push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
+      return false
+    }
+    // Under the venue's limits (weight; new orders per 10 s and per day): a spent budget refuses
+    // the order now — by the time the window turns, a quote would be stale.
+    guard
+      case .go = limiter.acquire(
+        o.kind == .place ? BinanceRequest.place : BinanceRequest.cancel, now: time.wallNs)
+    else {
+      throttled &+= 1
       push(ExecEvent(kind: o.kind == .place ? .rejected : .cancelRejected, tag: o.tag))
       return false
     }
