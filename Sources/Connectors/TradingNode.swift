@@ -1,9 +1,10 @@
 import Engine
 import FastBook
+import Synchronization
 import Wire
 
-/// A strategy trading one instrument on one venue, wired as DESIGN.md's runtime in the
-/// one-thread layout, generic over the venue's adapter: on the wire loop the adapter's feed fills
+/// A strategy trading one instrument on one venue, wired as DESIGN.md's runtime, generic over the
+/// venue's adapter, in either layout (`Layout`): on the wire loop the adapter's feed fills
 /// the book ring, its order entry sends what the strategy decided, account events and order
 /// answers come back through the exec ring; every `turn()` is one pass of the strategy thread's
 /// work (`StrategyRuntime.pollOnce`) followed by handing the orders it decided to the entry. In
@@ -14,7 +15,17 @@ import Wire
 /// unknown outcome) makes the runtime reconcile before it places again; the status poller on the
 /// Clock is the fallback for what nothing reported.
 public final class TradingNode<Adapter: VenueAdapter> {
+  /// DESIGN.md's layouts. One thread: the strategy's work runs on the wire loop, a turn at each
+  /// wake-up (`run`), and a full book ring is drained in place. Two threads: the strategy thread
+  /// busy-polls the rings on a core of its own while the wire loop only moves bytes
+  /// (`runTwoThreads`); a full book ring makes the wire side wait for the strategy thread.
+  public enum Layout: Sendable, Equatable {
+    case oneThread
+    case twoThreads
+  }
+
   public let loop: EventLoop
+  public let layout: Layout
   public let host: StrategyHost
   public let runtime: StrategyRuntime
   public let adapter: Adapter
@@ -33,9 +44,11 @@ public final class TradingNode<Adapter: VenueAdapter> {
     loop: EventLoop, instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock, bookWindowTicks: Int = 1 << 14,
     centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
-    time: any TimeSource = LiveTime.shared, adapter makeAdapter: (VenueWiring) -> Adapter
+    time: any TimeSource = LiveTime.shared, layout: Layout = .oneThread,
+    adapter makeAdapter: (VenueWiring) -> Adapter
   ) {
     self.loop = loop
+    self.layout = layout
     self.instrument = instrument
     host = StrategyHost(
       strategy: strategy, symbol: instrument.symbol, rule: rule, limits: limits, tracker: tracker,
@@ -55,7 +68,10 @@ public final class TradingNode<Adapter: VenueAdapter> {
     adapter = makeAdapter(
       VenueWiring(
         loop: loop, instrument: instrument,
-        bookSink: PaperBookSink(inner: runtime.sameThreadBookSink, paper: paper), execOut: runtime.execIn,
+        bookSink: PaperBookSink(
+          inner: layout == .oneThread ? runtime.sameThreadBookSink : RingBookSink(ring: runtime.bookIn),
+          paper: paper),
+        execOut: runtime.execIn,
         clientIDPrefix: prefix, time: time))
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
@@ -94,15 +110,65 @@ public final class TradingNode<Adapter: VenueAdapter> {
     runtime.applier.isLive && (paper != nil || (adapter.entry.isOpen && adapter.account.isSubscribed))
   }
 
-  /// One pass of the strategy thread's work, then what it decided goes out.
+  /// One pass of the strategy thread's work, then what it decided goes out (one-thread layout).
   public func turn() {
+    precondition(layout == .oneThread, "turn() is the one-thread layout's; use runTwoThreads")
     runtime.pollOnce()
+    sendDecided()
+  }
+
+  /// The wire side's share of a turn: the orders the strategy thread queued go to the entry (or
+  /// the paper exchange), and overdue answers are noticed.
+  @inline(__always)
+  func sendDecided() {
     if let paper {
       while let o = runtime.ordersOut.tryPop() { _ = paper.send(o) }
     } else {
       while let o = runtime.ordersOut.tryPop() { _ = adapter.entry.send(o) }
       adapter.entry.poll(now: runtime.time.nowNs)
     }
+  }
+
+  /// The two-thread layout: the strategy thread (pinned to `strategyCPU` when given) polls the
+  /// rings — spinning, or sleeping `idle` between empty turns — while this thread runs the wire
+  /// loop, sending what it decided at every wake-up (`wakeNs`), until `condition` holds or
+  /// `timeoutNs` passes; then the strategy thread is stopped and joined. `condition` runs on the
+  /// wire thread: it may read wire-side state (the adapter, a venue on the same loop) but not the
+  /// strategy thread's (book, tracker, host) until this returns. Returns `condition()`.
+  @discardableResult
+  public func runTwoThreads(
+    strategyCPU: Int? = nil, idle: StrategyRuntime.Idle = .spin, timeoutNs: Int64, wakeNs: Int64 = 100_000,
+    until condition: () -> Bool
+  ) -> Bool {
+    precondition(layout == .twoThreads, "this node was built for the one-thread layout")
+    let stop = StopFlag()
+    let runtime = self.runtime
+    let strategy = NativeThread(name: "nt-strategy", cpu: strategyCPU) {
+      runtime.run(idle: idle) { stop.flag.load(ordering: .acquiring) }
+    }
+    strategyPinned = strategy.pinned
+    var waking = true
+    func wake() {
+      guard waking else { return }
+      _ = loop.schedule(after: wakeNs) { wake() }
+    }
+    wake()
+    let met = loop.run(timeoutNs: timeoutNs) {
+      sendDecided()
+      return condition()
+    }
+    waking = false
+    stop.flag.store(true, ordering: .releasing)
+    strategy.join()
+    sendDecided()  // what the strategy thread queued before it stopped
+    return met
+  }
+
+  /// Whether the last `runTwoThreads` pinned its strategy thread.
+  public private(set) var strategyPinned = false
+
+  final class StopFlag: Sendable {
+    let flag = Atomic<Bool>(false)
   }
 
   /// Order requests not answered yet: queued for the wire side, or sent and waiting.

@@ -78,12 +78,12 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
     bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
     time: any TimeSource = LiveTime.shared, rateLimits: BinanceRateLimits = BinanceRateLimits(),
-    answerTimeoutNs: Int64 = 5_000_000_000
+    answerTimeoutNs: Int64 = 5_000_000_000, layout: Layout = .oneThread
   ) {
     self.init(
       loop: loop, instrument: instrument, strategy: strategy, rule: rule, limits: limits, prefix: prefix,
       tracker: tracker, clock: clock, bookWindowTicks: bookWindowTicks, centreTick: centreTick,
-      paper: paperModel, time: time
+      paper: paperModel, time: time, layout: layout
     ) {
       BinanceSpotAdapter(
         $0, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, rateLimits: rateLimits,
