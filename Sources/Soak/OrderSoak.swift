@@ -215,20 +215,9 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   let om = BinanceOrderManager(
     rest: rest, tracker: tracker, symbol: "BTCUSDT", nowNs: { Int64(Date().timeIntervalSince1970 * 1e9) })
   let clientTLS = try TLSContext(client: certs.ca)
-  // The side thread logs what the connectors report as malformed (they only post records).
-  final class LogLines: @unchecked Sendable {
-    var count = 0
-    var first: [String] = []
-  }
-  let lines = LogLines()
-  let side = SideThread<SideRecord>(capacity: 1 << 12) { r in
-    guard let line = ProblemLog.describe(r) else { return }
-    lines.count += 1
-    if lines.first.count < 4 { lines.first.append(line) }
-  }
-  side.start()
+  let lines = SoakProblemLines()
   var problemLogs = [rest.problems]
-  rest.problems.post = side.post
+  lines.attach([rest.problems])
 
   // User data into the same tracker. After every resubscription but the first, what the stream
   // missed while down is reconciled over REST before another order is placed.
@@ -247,7 +236,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
       if subscriptions > 1 { needsReconcile = true }
     }
     u.onStateInDoubt = { stateInDoubt = true }
-    u.problems.post = side.post
+    lines.attach([u.problems])
     problemLogs.append(u.problems)
     u.start()
     user = u
@@ -257,17 +246,12 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   let check = BookCheck(book: LadderBook(instrument: inst, windowTicks: 1 << 14, centreTick: 10_000))
   var md: BinanceMarketData<CheckSink>?
   if c.marketData {
-    host.streams.forcedDisconnectNs = c.streamDisconnectNs
-    host.streams.onDiffEmitted = { name, u in
-      let d = engine.depth(symbol: name, limit: 20)
-      check.truth[u] = (d.bids, d.asks)
-      check.truth[u - 2_000] = nil
-    }
+    recordVenueBooks(host, into: check, c)
     let m = BinanceMarketData(
       loop: loop, host: "127.0.0.1", port: host.port, tls: clientTLS, serverName: "localhost",
       symbol: "BTCUSDT",
       instrument: inst, sink: CheckSink(check: check), limiter: rest.limiter)  // one IP, one limit
-    m.problems.post = side.post
+    lines.attach([m.problems])
     problemLogs.append(m.problems)
     m.start()
     md = m
@@ -293,15 +277,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
       if loop.run(timeoutNs: min(deadline - now, 1_000_000_000), until: cond) { return }
     }
   }
-  func refill() throws {
-    // Liquidity from account 9 on both sides, so crossing orders fill (often partly).
-    for i in 0..<6 {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
-      o.priceTicks = i % 2 == 0 ? 9_995 - Int64(i) : 10_005 + Int64(i)
-      o.quantity = 20_000
-      _ = try engine.place(o)
-    }
-  }
+  func refill() throws { try refillLiquidity(engine) }
   func settle() throws {
     for _ in 0..<20 {
       try wait("Retry-After") { om.canSend }
@@ -392,20 +368,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
     try wait("balances") { read }
     read = false
   }
-  for asset in ["BTC", "USDT"] {
-    let v = engine.balance(account: 1, asset: asset)
-    let scale: Int128 = 10_000_000_000  // venue units (10⁻¹⁸) → 10⁻⁸
-    guard let b = om.balances[asset] else {
-      report.balanceMismatches.append("\(asset) not reported")
-      continue
-    }
-    report.balancesCompared += 1
-    if b.free != v.free / scale || b.locked != v.locked / scale {
-      report.balanceMismatches.append(
-        "\(asset): client free \(b.free) locked \(b.locked), venue free \(v.free / scale) locked \(v.locked / scale)"
-      )
-    }
-  }
+  compareBalances(om.balances, engine: engine, into: &report)
   if let u = user {
     report.userEvents = u.events
     report.userSubscriptions = subscriptions
@@ -427,7 +390,7 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   report.rateLimited = om.rateLimited
   report.banned = om.banned
   report.faults = host.rest.faults?.counts ?? [:]
-  side.stop()
+  lines.stop()
   for log in problemLogs {
     for kind in ProblemKind.allCases where log[kind] > 0 {
       report.problemsSeen[kind.label, default: 0] += log[kind]
@@ -439,6 +402,71 @@ public func runOrderSoak(_ c: OrderSoakConfig, certificateDir: String) throws ->
   report.reconcilesAfterMalformedEvent = reconcilesAfterMalformedEvent
   report.seconds = Date().timeIntervalSince(start)
   return report
+}
+
+// MARK: pieces both soaks share
+
+/// The soak's side thread: it formats what the connectors report as malformed (they only post
+/// records), counting the lines and keeping the first few for the report.
+final class SoakProblemLines: @unchecked Sendable {
+  var count = 0
+  var first: [String] = []
+  private(set) var side: SideThread<SideRecord>!
+
+  init() {
+    side = SideThread<SideRecord>(capacity: 1 << 12) { [unowned self] r in
+      guard let line = ProblemLog.describe(r) else { return }
+      count += 1
+      if first.count < 4 { first.append(line) }
+    }
+    side.start()
+  }
+
+  func attach(_ logs: [ProblemLog]) { for log in logs { log.post = side.post } }
+  func stop() { side.stop() }
+}
+
+/// Records the venue's top 20 levels a side at every diff it sends (the last 2,000 kept), so the
+/// client's book can be compared at that update id; closes stream connections as configured.
+func recordVenueBooks(_ host: VenueHost, into check: BookCheck, _ c: OrderSoakConfig) {
+  let engine = host.engine
+  host.streams.forcedDisconnectNs = c.streamDisconnectNs
+  host.streams.onDiffEmitted = { name, u in
+    let d = engine.depth(symbol: name, limit: 20)
+    check.truth[u] = (d.bids, d.asks)
+    check.truth[u - 2_000] = nil
+  }
+}
+
+/// Liquidity from account 9 on both sides, so crossing orders fill (often partly).
+func refillLiquidity(_ engine: MatchingEngine) throws {
+  for i in 0..<6 {
+    var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
+    o.priceTicks = i % 2 == 0 ? 9_995 - Int64(i) : 10_005 + Int64(i)
+    o.quantity = 20_000
+    _ = try engine.place(o)
+  }
+}
+
+/// Balances the client read back (units of 10⁻⁸, Binance's decimals) against account 1's ledger.
+func compareBalances(
+  _ balances: [String: (free: Int128, locked: Int128)]?, engine: MatchingEngine,
+  into report: inout OrderSoakReport
+) {
+  for asset in ["BTC", "USDT"] {
+    let v = engine.balance(account: 1, asset: asset)
+    let scale: Int128 = 10_000_000_000  // venue units (10⁻¹⁸) → 10⁻⁸
+    guard let b = balances?[asset] else {
+      report.balanceMismatches.append("\(asset) not reported")
+      continue
+    }
+    report.balancesCompared += 1
+    if b.free != v.free / scale || b.locked != v.locked / scale {
+      report.balanceMismatches.append(
+        "\(asset): client free \(b.free) locked \(b.locked), venue free \(v.free / scale) locked \(v.locked / scale)"
+      )
+    }
+  }
 }
 
 /// Compares the tracker with the venue for account 1 on BTCUSDT: every venue order known in the

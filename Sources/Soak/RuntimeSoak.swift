@@ -36,29 +36,12 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
   session.rest.timeoutNs = 2_000_000_000
   let (runtime, entry, strategyHost) = (session.runtime, session.entry, session.host)
 
-  final class LogLines: @unchecked Sendable {
-    var count = 0
-    var first: [String] = []
-  }
-  let lines = LogLines()
-  let side = SideThread<SideRecord>(capacity: 1 << 12) { r in
-    guard let line = ProblemLog.describe(r) else { return }
-    lines.count += 1
-    if lines.first.count < 4 { lines.first.append(line) }
-  }
-  side.start()
-  for log in session.problemLogs { log.post = side.post }
+  let lines = SoakProblemLines()
+  lines.attach(session.problemLogs)
   var doubts = 0
   session.onStateInDoubt = { doubts += 1 }
 
-  if c.marketData {
-    host.streams.forcedDisconnectNs = c.streamDisconnectNs
-    host.streams.onDiffEmitted = { name, u in
-      let d = engine.depth(symbol: name, limit: 20)
-      check.truth[u] = (d.bids, d.asks)
-      check.truth[u - 2_000] = nil
-    }
-  }
+  if c.marketData { recordVenueBooks(host, into: check, c) }
   session.start()
   _ = session.run(timeoutNs: 10_000_000_000) { session.ready }
 
@@ -76,14 +59,7 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
       if session.run(timeoutNs: min(deadline - now, 1_000_000_000), until: cond) { return }
     }
   }
-  func refill() throws {
-    for i in 0..<6 {
-      var o = NewOrder(account: 9, symbol: "BTCUSDT", side: i % 2 == 0 ? .BUY : .SELL, type: .LIMIT)
-      o.priceTicks = i % 2 == 0 ? 9_995 - Int64(i) : 10_005 + Int64(i)
-      o.quantity = 20_000
-      _ = try engine.place(o)
-    }
-  }
+  func refill() throws { try refillLiquidity(engine) }
   var driverReconciles = 0
   func uncertain() -> Bool {
     tracker.activeOrders.contains { $0.state == .pendingCreate || $0.state == .pendingCancel }
@@ -176,20 +152,7 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
     }
     try wait("balances") { read }
   }
-  for asset in ["BTC", "USDT"] {
-    let v = engine.balance(account: 1, asset: asset)
-    let scale: Int128 = 10_000_000_000  // venue units (10⁻¹⁸) → 10⁻⁸
-    guard let b = balances?[asset] else {
-      report.balanceMismatches.append("\(asset) not reported")
-      continue
-    }
-    report.balancesCompared += 1
-    if b.free != v.free / scale || b.locked != v.locked / scale {
-      report.balanceMismatches.append(
-        "\(asset): client free \(b.free) locked \(b.locked), venue free \(v.free / scale) locked \(v.locked / scale)"
-      )
-    }
-  }
+  compareBalances(balances, engine: engine, into: &report)
   report.userEvents = session.user.events
   report.userSubscriptions = session.accountSubscriptions
   report.reconcilesAfterResubscribe = max(0, session.accountSubscriptions - 1)
@@ -208,7 +171,7 @@ public func runRuntimeOrderSoak(_ c: OrderSoakConfig, certificateDir: String) th
   report.faults = host.rest.faults?.counts ?? [:]
   report.reconcilesAfterMalformedEvent = session.user.malformed
   session.stop()
-  side.stop()
+  lines.stop()
   for log in session.problemLogs {
     for kind in ProblemKind.allCases where log[kind] > 0 {
       report.problemsSeen[kind.label, default: 0] += log[kind]
