@@ -413,6 +413,97 @@ void reset(nt_account_msg *o) {
   o->balances.count = 0;
 }
 
+// A REST body's root object: an order (the fields of a WebSocket API order result) or an error.
+nt_status rest_fields(ondemand::object &obj, ACtx &c) {
+  nt_answer *a = &c.out->answer;
+  for (auto f : obj) {
+    ondemand::field field;
+    c.field = "";
+    NT_TRY_SJ(std::move(f).get(field));
+    const char *k = field.key().raw();
+    ondemand::value v = field.value();
+    if (key_is(k, "code", 4)) {
+      c.field = "code";
+      a->has_error = 1;
+      NT_TRY(get_time(v, &a->error_code));
+    } else if (key_is(k, "msg", 3)) {
+      c.field = "msg";
+      NT_TRY(get_text(v, a->error_msg, sizeof a->error_msg, &a->error_msg_len));
+    } else if (key_is(k, "orderId", 7)) {
+      c.field = "orderId";
+      a->has_result = 1;
+      NT_TRY(get_id(v, &a->order_id));
+    } else if (key_is(k, "status", 6)) {
+      c.field = "status";
+      ondemand::raw_json_string raw;
+      NT_TRY_SJ(v.get_raw_json_string().get(raw));
+      a->order_status = order_status(raw.raw());
+    } else if (key_is(k, "executedQty", 11)) {
+      c.field = "executedQty";
+      NT_TRY(soft_fixed(c, v, c.qs, &a->executed_qty, "executedQty"));
+    } else if (key_is(k, "fills", 5)) {
+      c.field = "fills";
+      NT_TRY(parse_fills(c, v));
+    }
+  }
+  if (a->has_error) a->has_result = 0;
+  return NT_OK;
+}
+
+// A trade's decimal: -1 (and named in bad_number) when it does not fit the scale.
+simdjson_inline nt_status trade_fixed(ACtx &c, ondemand::value &v, int scale, int64_t *dst, const char *name) {
+  ondemand::raw_json_string raw;
+  NT_TRY_SJ(v.get_raw_json_string().get(raw));
+  const char *endq;
+  if (parse_quoted_fixed(raw.raw(), scale, dst, &endq) != NT_OK) {
+    *dst = -1;
+    if (!*c.out->bad_number) c.out->bad_number = name;
+  }
+  return NT_OK;
+}
+
+// A myTrades list: id, orderId, price and qty of each entry (in any order); any missing fails.
+nt_status rest_trades(ondemand::array &arr, ACtx &c, nt_rest_trades *ts) {
+  for (auto item : arr) {
+    ondemand::object o;
+    c.field = "[]";
+    NT_TRY_SJ(item.get_object().get(o));
+    if (ts->count >= ts->capacity) return NT_ERR_TOO_MANY_LEVELS;
+    nt_rest_trade *t = &ts->items[ts->count];
+    uint32_t have = 0;
+    for (auto g : o) {
+      ondemand::field field;
+      NT_TRY_SJ(std::move(g).get(field));
+      const char *k = field.key().raw();
+      ondemand::value fv = field.value();
+      if (key_is(k, "id", 2)) {
+        have |= 1;
+        c.field = "[].id";
+        NT_TRY(get_id(fv, &t->trade_id));
+      } else if (key_is(k, "orderId", 7)) {
+        have |= 2;
+        c.field = "[].orderId";
+        NT_TRY(get_id(fv, &t->order_id));
+      } else if (key_is(k, "price", 5)) {
+        have |= 4;
+        c.field = "[].price";
+        NT_TRY(trade_fixed(c, fv, c.ps, &t->price, "[].price"));
+      } else if (key_is(k, "qty", 3)) {
+        have |= 8;
+        c.field = "[].qty";
+        NT_TRY(trade_fixed(c, fv, c.qs, &t->qty, "[].qty"));
+      }
+    }
+    if (have != 15) {
+      c.field = (have & 1) == 0 ? "[].id" : (have & 2) == 0 ? "[].orderId" : (have & 4) == 0 ? "[].price" : "[].qty";
+      return NT_ERR_MISSING_FIELD;
+    }
+    ts->count++;
+  }
+  c.out->kind = NT_ACCOUNT_TRADES;
+  return NT_OK;
+}
+
 }  // namespace
 
 extern "C" nt_status nt_binance_account_decode(nt_decoder *d, const char *input, size_t len, size_t capacity,
@@ -439,6 +530,48 @@ extern "C" nt_status nt_binance_account_decode(nt_decoder *d, const char *input,
       d, input, len, capacity, [&](ondemand::object &obj) { return top_fields(obj, c); }, [&] { return resolve(c); });
   if (st != NT_OK) {
     reset(out);
+    err->field = c.field ? c.field : "";
+  }
+  err->status = st;
+  return st;
+}
+
+extern "C" nt_status nt_binance_rest_decode(nt_decoder *d, const char *input, size_t len, size_t capacity,
+                                            int32_t ps, int32_t qs, nt_account_msg *out, nt_rest_trades *trades,
+                                            nt_error *err) {
+  nt_error dummy;
+  if (!err) err = &dummy;
+  err->field = "";
+  if (!out || !trades || (trades->capacity > 0 && !trades->items)) {
+    err->status = NT_ERR_INVALID_ARGUMENT;
+    return NT_ERR_INVALID_ARGUMENT;
+  }
+  reset(out);
+  trades->count = 0;
+  if (!d || (!input && len > 0) || ps < 0 || ps > 18 || qs < 0 || qs > 18 || capacity < len ||
+      (out->answer.fills.capacity > 0 && !out->answer.fills.items)) {
+    err->status = NT_ERR_INVALID_ARGUMENT;
+    return NT_ERR_INVALID_ARGUMENT;
+  }
+  ACtx c;
+  c.out = out;
+  c.ps = ps;
+  c.qs = qs;
+  nt_status st = parse_root(
+      d, input, len, capacity, [&](ondemand::object &obj) { return rest_fields(obj, c); },
+      [&] {
+        if (out->kind == NT_ACCOUNT_TRADES) return NT_OK;
+        if (!out->answer.has_error && !out->answer.has_result) {
+          c.field = "orderId";
+          return NT_ERR_MISSING_FIELD;
+        }
+        out->kind = NT_ACCOUNT_ANSWER;
+        return NT_OK;
+      },
+      [&](ondemand::array &arr) { return rest_trades(arr, c, trades); });
+  if (st != NT_OK) {
+    reset(out);
+    trades->count = 0;
     err->field = c.field ? c.field : "";
   }
   err->status = st;

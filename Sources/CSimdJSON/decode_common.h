@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <new>
+#include <type_traits>
 
 using namespace simdjson;
 
@@ -293,9 +294,12 @@ inline nt_status root_not_object(ondemand::document &doc, ondemand::json_type ro
 // The frame every message decoder shares: the size check, padding (a copy into the decoder's
 // buffer when the input lacks slack), parsing, the root object, and the check for content after
 // it. `fields(obj)` reads the root object; `resolve()` then decides what the message was.
-template <typename Fields, typename Resolve>
+//
+// `array(arr)`, when given, reads a root array (a REST list answer); without it a root array is an
+// unknown message.
+template <typename Fields, typename Resolve, typename Array = std::nullptr_t>
 inline nt_status parse_root(nt_decoder *d, const char *input, size_t len, size_t capacity, Fields fields,
-                            Resolve resolve) {
+                            Resolve resolve, Array array = nullptr) {
   if (len > d->max_bytes) return NT_ERR_TOO_LARGE;
   const char *buf = input;
   size_t cap = capacity;
@@ -310,10 +314,21 @@ inline nt_status parse_root(nt_decoder *d, const char *input, size_t len, size_t
   if (e != SUCCESS) return map_error(e);
   ondemand::json_type root;
   if ((e = doc.type().get(root)) != SUCCESS) return map_error(e);
+  nt_status st;
+  if constexpr (!std::is_same_v<Array, std::nullptr_t>) {
+    if (root == ondemand::json_type::array) {
+      ondemand::array arr;
+      if ((e = doc.get_array().get(arr)) != SUCCESS) return map_error(e);
+      st = array(arr);
+      if (st == NT_OK && doc.current_location().error() == SUCCESS) st = NT_ERR_MALFORMED_JSON;
+      if (st == NT_OK) st = resolve();
+      return st;
+    }
+  }
   if (root != ondemand::json_type::object) return root_not_object(doc, root);
   ondemand::object obj;
   if ((e = doc.get_object().get(obj)) != SUCCESS) return map_error(e);
-  nt_status st = fields(obj);
+  st = fields(obj);
   // Trailing content after the root object: current_location() fails only at the end.
   if (st == NT_OK && doc.current_location().error() == SUCCESS) st = NT_ERR_MALFORMED_JSON;
   if (st == NT_OK) st = resolve();

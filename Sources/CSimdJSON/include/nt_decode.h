@@ -165,6 +165,7 @@ typedef enum nt_account_kind {
   NT_ACCOUNT_BALANCE_UPDATE = 3,  ///< balanceUpdate
   NT_ACCOUNT_OTHER_EVENT = 4,     ///< an event of another type (`event_type` names it)
   NT_ACCOUNT_ANSWER = 5,          ///< a WebSocket API answer: see `answer`
+  NT_ACCOUNT_TRADES = 6,          ///< a REST myTrades list: see nt_binance_rest_decode
 } nt_account_kind;
 
 typedef enum nt_exec_type {
@@ -283,6 +284,32 @@ typedef struct nt_account_msg {
 nt_status nt_binance_account_decode(nt_decoder *decoder, const char *input, size_t len, size_t capacity,
                                     int32_t price_scale, int32_t qty_scale, nt_account_msg *out,
                                     nt_error *error);
+
+/// One entry of a REST myTrades answer.
+typedef struct nt_rest_trade {
+  int64_t trade_id;  ///< id
+  int64_t order_id;  ///< orderId
+  int64_t price;     ///< at the price scale; -1 when it does not fit (the entry is not ours)
+  int64_t qty;       ///< at the quantity scale; -1 when it does not fit
+} nt_rest_trade;
+
+/// Caller-owned trade storage; the decoder sets `count`. More entries than `capacity` fail the
+/// message (NT_ERR_TOO_MANY_LEVELS).
+typedef struct nt_rest_trades {
+  nt_rest_trade *items;
+  uint32_t capacity;
+  uint32_t count;
+} nt_rest_trades;
+
+/// Decodes a Binance spot REST body. An object is an order (GET/POST/DELETE /api/v3/order:
+/// `answer.has_result`, with `order_id`, `order_status`, `executed_qty` and `fills` as in a
+/// WebSocket API order result) or an error ({"code":..,"msg":..}: `answer.has_error`), either way
+/// kind NT_ACCOUNT_ANSWER; an array is a myTrades list into `trades` (every entry needs id,
+/// orderId, price and qty), kind NT_ACCOUNT_TRADES. Same padding, lifetime and error rules as
+/// nt_binance_decode.
+nt_status nt_binance_rest_decode(nt_decoder *decoder, const char *input, size_t len, size_t capacity,
+                                 int32_t price_scale, int32_t qty_scale, nt_account_msg *out,
+                                 nt_rest_trades *trades, nt_error *error);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,8 @@ import Wire
 /// ring — accepted / cancelled / rejected / notFound per order, one `filled` per trade (trade ids,
 /// so fills already counted are dropped by the tracker), then `reconciled`. A 5xx, timeout or
 /// 429/418 answer leaves the order uncertain (no event); the REST client's limiter holds every
-/// request back during a Retry-After.
+/// request back during a Retry-After. Bodies are read by CSimdJSON (`BodyReader.decoded`), not
+/// Foundation: every unknown outcome asks here.
 public final class BinanceRuntimeReconciler {
   public let rest: BinanceSpotREST
   let symbol: String
@@ -42,14 +43,15 @@ public final class BinanceRuntimeReconciler {
 
   func status(tag: UInt64) {
     queries += 1
-    rest.status(symbol: symbol, clientOrderID: ClientOrderID(prefix + String(tag))) { [weak self] outcome in
+    let id = ClientOrderID(prefix + String(tag))
+    rest.status(symbol: symbol, clientOrderID: id, reader: .decoded) { [weak self] outcome in
       guard let self else { return }
       switch outcome {
       case .ok(let body):
-        guard let o = body as? [String: Any] else { return }
-        let venueID = int64(o["orderId"]) ?? 0
+        guard let o = body as? BinanceRESTAnswer else { return }
+        let venueID = max(0, o.venueOrderID)
         if venueID != 0 { self.tagOfVenueID[venueID] = tag }
-        switch binanceStatusKind(o["status"] as? String) {
+        switch o.statusKind {
         case .accepted?:
           self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
         case .cancelled?:
@@ -69,17 +71,15 @@ public final class BinanceRuntimeReconciler {
 
   func fills() {
     rounds += 1
-    rest.myTrades(symbol: symbol, limit: 1000) { [weak self] outcome in
+    rest.myTrades(symbol: symbol, limit: 1000, reader: .decoded) { [weak self] outcome in
       guard let self else { return }
-      if case .ok(let body) = outcome, let list = body as? [[String: Any]] {
-        for t in list {
-          guard let f = myTrade(t, self.rest.instrument), let tag = self.tagOfVenueID[f.orderID] else {
-            continue
-          }
+      if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
+        for t in answer.trades where t.price >= 0 && t.qty >= 0 {
+          guard let tag = self.tagOfVenueID[t.order_id] else { continue }
           self.push(
             ExecEvent(
-              kind: .filled, tag: tag, venueOrderID: f.orderID, tradeID: f.tradeID, price: f.price,
-              quantity: f.quantity))
+              kind: .filled, tag: tag, venueOrderID: t.order_id, tradeID: t.trade_id, price: t.price,
+              quantity: t.qty))
         }
       }
       self.push(ExecEvent(kind: .reconciled, tag: 0))

@@ -10,7 +10,8 @@ import Wire
 /// dropped connection, a 5xx — where the order may or may not exist and must be found out.
 public final class BinanceSpotREST {
   public enum Outcome {
-    /// The decoded JSON body (an object, or a list for myTrades).
+    /// The decoded JSON body: Foundation's object (or list for myTrades), or with
+    /// `BodyReader.decoded` a `BinanceRESTAnswer`.
     case ok(Any)
     case refused(code: Int, message: String, httpStatus: Int)
     /// The request's effect is unknown (network error, timeout, 5xx).
@@ -18,6 +19,14 @@ public final class BinanceSpotREST {
     /// Rate limited: back off (429) or halt (418) for `retryAfter` seconds.
     case limited(httpStatus: Int, retryAfter: Int, message: String)
   }
+
+  /// How a body is read: `foundation` (JSONSerialization, for the rare start-up and recovery
+  /// answers whose every field a caller may want) or `decoded` (CSimdJSON into a
+  /// `BinanceRESTAnswer`: orders, myTrades lists and errors, for the runtime's per-order paths).
+  public enum BodyReader: Sendable { case foundation, decoded }
+
+  /// Reads `BodyReader.decoded` bodies (created on first use).
+  public private(set) lazy var bodyDecoder = BinanceRESTDecoder(instrument: instrument)
 
   let http: HTTPClient
   let apiKey: String
@@ -63,10 +72,10 @@ public final class BinanceSpotREST {
 
   func send(
     _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
-    kind: RateLimiter.RequestKind, _ done: @escaping (Outcome) -> Void
+    kind: RateLimiter.RequestKind, reader: BodyReader = .foundation, _ done: @escaping (Outcome) -> Void
   ) {
     let issue: () -> Void = { [weak self] in
-      self?.issue(method, path, params, signed: signed) { outcome in
+      self?.issue(method, path, params, signed: signed, reader: reader) { outcome in
         guard let self else { return done(outcome) }
         self.inFlight = false
         if case .limited(let status, let retryAfter, let message) = outcome {
@@ -128,7 +137,7 @@ public final class BinanceSpotREST {
 
   func issue(
     _ method: String, _ path: String, _ params: [(String, String)], signed: Bool,
-    _ done: @escaping (Outcome) -> Void
+    reader: BodyReader = .foundation, _ done: @escaping (Outcome) -> Void
   ) {
     var query = params.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
     var head = HTTPRequestHead(method: method, target: path)
@@ -145,6 +154,7 @@ public final class BinanceSpotREST {
         done(.unknown("\(e)"))
       case .success(let r):
         if let w = r.head.headers["x-mbx-used-weight-1m"].flatMap({ Int($0) }) { self?.usedWeight = w }
+        if reader == .decoded, let self { return self.classifyDecoded(r, done) }
         let body = try? JSONSerialization.jsonObject(with: Data(r.body))
         let json = body as? [String: Any]
         let status = r.head.status
@@ -167,6 +177,32 @@ public final class BinanceSpotREST {
           done(.unknown("HTTP \(status) without a Binance error body"))
         }
       }
+    }
+  }
+
+  /// `issue`'s answer for a `BodyReader.decoded` request: the same classes of outcome, the body
+  /// read by CSimdJSON.
+  func classifyDecoded(_ r: HTTPClient.Response, _ done: (Outcome) -> Void) {
+    let status = r.head.status
+    let read = bodyDecoder.decode(r.body)
+    let answer = try? read.get()
+    if status == 429 || status == 418 {
+      done(
+        .limited(
+          httpStatus: status, retryAfter: Int(r.head.headers["retry-after"] ?? "60") ?? 60,
+          message: answer?.errorMessage ?? ""))
+    } else if status >= 500 {
+      done(.unknown("HTTP \(status)"))
+    } else if status == 200, let answer, answer.errorCode == nil {
+      done(.ok(answer))
+    } else if status == 200 {
+      // The request was processed, but what it did cannot be read: unknown, not failed.
+      problems.report(.malformedRESTBody, .outcomeUnknown, message: r.body)
+      done(.unknown("HTTP 200 with a body that cannot be read"))
+    } else if let code = answer?.errorCode {
+      done(.refused(code: Int(code), message: answer?.errorMessage ?? "", httpStatus: status))
+    } else {
+      done(.unknown("HTTP \(status) without a Binance error body"))
     }
   }
 
@@ -210,10 +246,13 @@ public final class BinanceSpotREST {
   }
 
   /// GET /api/v3/order by client order id.
-  public func status(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
+  public func status(
+    symbol: String, clientOrderID: ClientOrderID, reader: BodyReader = .foundation,
+    _ done: @escaping (Outcome) -> Void
+  ) {
     send(
       "GET", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)], signed: true,
-      kind: BinanceRequest.orderStatus, done)
+      kind: BinanceRequest.orderStatus, reader: reader, done)
   }
 
   /// GET /api/v3/order by the venue's order id.
@@ -238,11 +277,11 @@ public final class BinanceSpotREST {
   /// with `orderId`, only that order's.
   public func myTrades(
     symbol: String, fromId: Int64? = nil, orderId: Int64? = nil, limit: Int = 1000,
-    _ done: @escaping (Outcome) -> Void
+    reader: BodyReader = .foundation, _ done: @escaping (Outcome) -> Void
   ) {
     var params = [("symbol", symbol), ("limit", String(limit))]
     if let fromId { params.append(("fromId", String(fromId))) }
     if let orderId { params.append(("orderId", String(orderId))) }
-    send("GET", "/api/v3/myTrades", params, signed: true, kind: BinanceRequest.myTrades, done)
+    send("GET", "/api/v3/myTrades", params, signed: true, kind: BinanceRequest.myTrades, reader: reader, done)
   }
 }
