@@ -127,6 +127,12 @@ public enum TrackerEvent: Sendable, Equatable {
 ///   counted in `invalidTransitions`.
 public final class OrderTracker {
   public private(set) var orders: [ClientOrderID: InFlightOrder] = [:]
+  /// The orders not finished (lost ones included): what reconciliation, cancel retries and the
+  /// status poller scan, so their cost follows the open orders, not every order of the run.
+  public private(set) var active: Set<ClientOrderID> = []
+  /// Finished orders in the order they finished, for `prune` (which then takes only the old ones).
+  var finishedQueue: [(id: ClientOrderID, ns: Int64)] = []
+  var finishedHead = 0
   public let notFoundLimit: Int
   public let retainFinishedNs: Int64
   public let cancelRetryNs: Int64
@@ -144,6 +150,8 @@ public final class OrderTracker {
   ) {
     // Tracking within these capacities does not allocate (the maps grow beyond them).
     orders.reserveCapacity(capacity)
+    active.reserveCapacity(capacity)
+    finishedQueue.reserveCapacity(capacity)
     events.reserveCapacity(256)
     self.notFoundLimit = notFoundLimit
     self.retainFinishedNs = retainFinishedNs
@@ -179,6 +187,7 @@ public final class OrderTracker {
         lastChangeNs: now),
       forKey: id)
     precondition(old == nil, "client order id \(id) reused")
+    active.insert(id)
   }
 
   /// Touches the map's storage for `count` orders now, so the first orders of a session do not
@@ -193,10 +202,12 @@ public final class OrderTracker {
         lastChangeNs: 0)
     }
     orders.removeAll(keepingCapacity: true)
+    for i in 0..<count { active.insert(ClientOrderID("prefault-\(i)")) }
+    active.removeAll(keepingCapacity: true)
   }
 
   public var activeOrders: [InFlightOrder] {
-    orders.values.filter { !$0.state.isDone }.sorted { $0.createdNs < $1.createdNs }
+    active.compactMap { orders[$0] }.sorted { $0.createdNs < $1.createdNs }
   }
 
   @discardableResult
@@ -211,6 +222,14 @@ public final class OrderTracker {
       return false
     }
     orders[id] = o
+    if before.isDone != o.state.isDone {
+      if o.state.isDone {
+        active.remove(id)
+        finishedQueue.append((id, now))
+      } else {
+        active.insert(id)
+      }
+    }
     if before != o.state {
       switch o.state {
       case .open where before == .pendingCreate || before == .lost: events.append(.created(id))
@@ -306,12 +325,29 @@ public final class OrderTracker {
 
   /// Orders whose cancel has gone unconfirmed for `cancelRetryNs`: send the cancel again.
   public func cancelsToRetry(now: Int64) -> [ClientOrderID] {
-    orders.values.filter { $0.state == .pendingCancel && now - $0.lastCancelNs >= cancelRetryNs }
+    active.compactMap { orders[$0] }
+      .filter { $0.state == .pendingCancel && now - $0.lastCancelNs >= cancelRetryNs }
       .sorted { $0.createdNs < $1.createdNs }.map(\.clientOrderID)
   }
 
-  /// Forgets finished orders older than `retainFinishedNs`.
+  /// Forgets finished orders whose last change is older than `retainFinishedNs`: takes them from
+  /// the front of the finished queue, so a call costs what it removes (the status poller calls it
+  /// every tick). One changed since it finished (a late fill) goes to the back again.
   public func prune(now: Int64) {
-    for (id, o) in orders where o.state.isDone && now - o.lastChangeNs > retainFinishedNs { orders[id] = nil }
+    while finishedHead < finishedQueue.count {
+      let (id, ns) = finishedQueue[finishedHead]
+      guard now - ns > retainFinishedNs else { break }
+      finishedHead += 1
+      guard let o = orders[id], o.state.isDone else { continue }
+      if now - o.lastChangeNs > retainFinishedNs {
+        orders[id] = nil
+      } else {
+        finishedQueue.append((id, o.lastChangeNs))
+      }
+    }
+    if finishedHead >= 1024 && finishedHead * 2 >= finishedQueue.count {
+      finishedQueue.removeFirst(finishedHead)
+      finishedHead = 0
+    }
   }
 }

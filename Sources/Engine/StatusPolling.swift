@@ -47,8 +47,10 @@ public final class RuntimeStatusPoller: TimeIterator {
   }
 
   public func tick(now: Int64) {
-    // Once per tick (1 s by default): a scan of the tracker is cheap at that rate.
-    guard runtime.host.tracker.orders.values.contains(where: { !$0.state.isDone }) else { return }
+    // Once per tick (1 s by default): finished orders past their retention are forgotten, so a
+    // long run's tracker holds its open orders and the last `retainFinishedNs` of finished ones.
+    runtime.host.tracker.prune(now: now)
+    guard !runtime.host.tracker.active.isEmpty else { return }
     if !runtime.host.reconciling { runtime.retryCancels(now: now) }
     let quiet = rule.isQuiet(now: now, lastEventNs: runtime.lastExecNs, inFlight: true)
     guard rule.isDue(now: now, quiet: quiet) else { return }

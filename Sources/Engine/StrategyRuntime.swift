@@ -109,8 +109,10 @@ public final class StrategyRuntime {
       retryCancels(now: time.nowNs)
       // Still uncertain (an answer lost, a "not found" not yet counted enough): another round,
       // a bounded number of times in a row.
-      let uncertain = host.tracker.orders.values.contains {
-        $0.state == .pendingCreate || $0.state == .pendingCancel
+      let tracker = host.tracker
+      let uncertain = tracker.active.contains {
+        let state = tracker.orders[$0]?.state
+        return state == .pendingCreate || state == .pendingCancel
       }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
     case .cancelRejected:

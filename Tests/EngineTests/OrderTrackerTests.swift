@@ -140,6 +140,42 @@ import Testing
     #expect(t.orders[id] == nil)
   }
 
+  /// A long run: the active index holds exactly the unfinished orders, pruning takes only the
+  /// finished ones past their retention (a late fill restarts an order's retention), and what is
+  /// left is the open orders and the recent finished ones.
+  @Test func theActiveIndexAndPruningFollowALongRun() {
+    let t = OrderTracker(notFoundLimit: 3, retainFinishedNs: 1_000, cancelRetryNs: 100)
+    for i in 0..<10_000 {
+      let c = ClientOrderID("nt-\(i)")
+      let now = Int64(i)
+      t.track(c, symbol: "BTCUSDT", side: .buy, price: 10_000, quantity: 100, now: now)
+      t.accepted(c, venueID: VenueOrderID(Int64(i)), now: now)
+      switch i % 4 {
+      case 0: t.fill(Fill(clientOrderID: c, tradeID: Int64(i), price: 10_000, quantity: 100), now: now)
+      case 1:
+        t.cancelRequested(c, now: now)
+        t.cancelledAtVenue(c, now: now)
+      case 2: t.cancelRequested(c, now: now)  // pending cancel: still active
+      default: break  // open
+      }
+      if i % 100 == 0 { t.prune(now: now) }
+    }
+    let unfinished = Set(t.orders.values.filter { !$0.state.isDone }.map(\.clientOrderID))
+    #expect(t.active == unfinished && t.active.count == 5_000)
+    #expect(
+      t.activeOrders.map(\.clientOrderID)
+        == (0..<10_000).filter { $0 % 4 >= 2 }.map { ClientOrderID("nt-\($0)") })
+    // A late fill for an order that finished long ago keeps it another retention.
+    let late = ClientOrderID("nt-9001")
+    t.fill(Fill(clientOrderID: late, tradeID: 77_777, price: 10_000, quantity: 10), now: 10_500)
+    t.prune(now: 10_600)
+    #expect(t.orders[late] != nil)
+    #expect(t.orders.count == 5_000 + (0..<10_000).filter { $0 % 4 < 2 && 10_600 - $0 <= 1_000 }.count + 1)
+    t.prune(now: 11_600)
+    #expect(t.orders[late] == nil && t.orders.count == 5_000 && t.active.count == 5_000)
+    #expect(t.cancelsToRetry(now: 11_600).count == 2_500)
+  }
+
   /// Random interleavings of venue answers: the filled quantity always equals the distinct
   /// fills, a fill past the order's size is flagged, and finished orders stay finished.
   @Test func randomUpdatesKeepTheInvariants() {
