@@ -61,12 +61,14 @@ simdjson_inline nt_status get_id_text(ondemand::value &v, nt_answer *a) {
 
 // A decimal string at `scale`. One that does not fit (too precise, not a number, out of range)
 // is named in `bad_number` and left at 0; only a value that is not a string fails the message.
-simdjson_inline nt_status soft_fixed(ACtx &c, ondemand::value &v, int scale, int64_t *dst, const char *name) {
+// (`on_fail` replaces the 0 where a caller must tell "did not fit" from zero.)
+simdjson_inline nt_status soft_fixed(ACtx &c, ondemand::value &v, int scale, int64_t *dst, const char *name,
+                                     int64_t on_fail = 0) {
   ondemand::raw_json_string raw;
   NT_TRY_SJ(v.get_raw_json_string().get(raw));
   const char *endq;
   if (parse_quoted_fixed(raw.raw(), scale, dst, &endq) != NT_OK) {
-    *dst = 0;
+    *dst = on_fail;
     if (!*c.out->bad_number) c.out->bad_number = name;
   }
   return NT_OK;
@@ -450,18 +452,6 @@ nt_status rest_fields(ondemand::object &obj, ACtx &c) {
   return NT_OK;
 }
 
-// A trade's decimal: -1 (and named in bad_number) when it does not fit the scale.
-simdjson_inline nt_status trade_fixed(ACtx &c, ondemand::value &v, int scale, int64_t *dst, const char *name) {
-  ondemand::raw_json_string raw;
-  NT_TRY_SJ(v.get_raw_json_string().get(raw));
-  const char *endq;
-  if (parse_quoted_fixed(raw.raw(), scale, dst, &endq) != NT_OK) {
-    *dst = -1;
-    if (!*c.out->bad_number) c.out->bad_number = name;
-  }
-  return NT_OK;
-}
-
 // A myTrades list: id, orderId, price and qty of each entry (in any order); any missing fails.
 nt_status rest_trades(ondemand::array &arr, ACtx &c, nt_rest_trades *ts) {
   for (auto item : arr) {
@@ -487,11 +477,11 @@ nt_status rest_trades(ondemand::array &arr, ACtx &c, nt_rest_trades *ts) {
       } else if (key_is(k, "price", 5)) {
         have |= 4;
         c.field = "[].price";
-        NT_TRY(trade_fixed(c, fv, c.ps, &t->price, "[].price"));
+        NT_TRY(soft_fixed(c, fv, c.ps, &t->price, "[].price", -1));
       } else if (key_is(k, "qty", 3)) {
         have |= 8;
         c.field = "[].qty";
-        NT_TRY(trade_fixed(c, fv, c.qs, &t->qty, "[].qty"));
+        NT_TRY(soft_fixed(c, fv, c.qs, &t->qty, "[].qty", -1));
       }
     }
     if (have != 15) {
