@@ -267,6 +267,35 @@ nt_status answer_error(ondemand::value &v, ACtx &c) {
   return NT_OK;
 }
 
+// The error-field names of an order's fields, as the message places them.
+struct OrderNames {
+  const char *order_id, *status, *executed_qty, *fills;
+};
+constexpr OrderNames kResultNames{"result.orderId", "result.status", "result.executedQty", "result.fills"};
+constexpr OrderNames kBodyNames{"orderId", "status", "executedQty", "fills"};
+
+// One field of an order (a WebSocket API order result or a REST order body) into `answer`:
+// orderId, status, executedQty, fills; other keys are skipped.
+nt_status order_field(const char *k, ondemand::value &v, ACtx &c, const OrderNames &n) {
+  nt_answer *a = &c.out->answer;
+  if (key_is(k, "orderId", 7)) {
+    c.field = n.order_id;
+    NT_TRY(get_id(v, &a->order_id));
+  } else if (key_is(k, "status", 6)) {
+    c.field = n.status;
+    ondemand::raw_json_string raw;
+    NT_TRY_SJ(v.get_raw_json_string().get(raw));
+    a->order_status = order_status(raw.raw());
+  } else if (key_is(k, "executedQty", 11)) {
+    c.field = n.executed_qty;
+    NT_TRY(soft_fixed(c, v, c.qs, &a->executed_qty, n.executed_qty));
+  } else if (key_is(k, "fills", 5)) {
+    c.field = n.fills;
+    NT_TRY(parse_fills(c, v));
+  }
+  return NT_OK;
+}
+
 nt_status answer_result(ondemand::value &v, ACtx &c) {
   nt_answer *a = &c.out->answer;
   a->has_result = 1;
@@ -283,20 +312,8 @@ nt_status answer_result(ondemand::value &v, ACtx &c) {
     if (key_is(k, "subscriptionId", 14)) {
       c.field = "result.subscriptionId";
       NT_TRY(get_id(rv, &a->subscription_id));
-    } else if (key_is(k, "orderId", 7)) {
-      c.field = "result.orderId";
-      NT_TRY(get_id(rv, &a->order_id));
-    } else if (key_is(k, "status", 6)) {
-      c.field = "result.status";
-      ondemand::raw_json_string raw;
-      NT_TRY_SJ(rv.get_raw_json_string().get(raw));
-      a->order_status = order_status(raw.raw());
-    } else if (key_is(k, "executedQty", 11)) {
-      c.field = "result.executedQty";
-      NT_TRY(soft_fixed(c, rv, c.qs, &a->executed_qty, "result.executedQty"));
-    } else if (key_is(k, "fills", 5)) {
-      c.field = "result.fills";
-      NT_TRY(parse_fills(c, rv));
+    } else {
+      NT_TRY(order_field(k, rv, c, kResultNames));
     }
   }
   return NT_OK;
@@ -431,21 +448,9 @@ nt_status rest_fields(ondemand::object &obj, ACtx &c) {
     } else if (key_is(k, "msg", 3)) {
       c.field = "msg";
       NT_TRY(get_text(v, a->error_msg, sizeof a->error_msg, &a->error_msg_len));
-    } else if (key_is(k, "orderId", 7)) {
-      c.field = "orderId";
-      a->has_result = 1;
-      NT_TRY(get_id(v, &a->order_id));
-    } else if (key_is(k, "status", 6)) {
-      c.field = "status";
-      ondemand::raw_json_string raw;
-      NT_TRY_SJ(v.get_raw_json_string().get(raw));
-      a->order_status = order_status(raw.raw());
-    } else if (key_is(k, "executedQty", 11)) {
-      c.field = "executedQty";
-      NT_TRY(soft_fixed(c, v, c.qs, &a->executed_qty, "executedQty"));
-    } else if (key_is(k, "fills", 5)) {
-      c.field = "fills";
-      NT_TRY(parse_fills(c, v));
+    } else {
+      if (key_is(k, "orderId", 7)) a->has_result = 1;
+      NT_TRY(order_field(k, v, c, kBodyNames));
     }
   }
   if (a->has_error) a->has_result = 0;
