@@ -2,9 +2,10 @@
 """A Binance depth-sync client written the way Binance's docs say, with the `websockets` library:
 buffer diffs, fetch the REST snapshot, drop stale diffs, check U/u, resync on a gap.
 
-  ws_depth_sync.py PORT CA_FILE SECONDS
+  ws_depth_sync.py PORT CA_FILE SECONDS [QUIET]
 Prints JSON: the final book (top 20 per side, strings), its update id, the top 5 after every
-applied diff, and how many gaps it detected. Loopback only; runs SECONDS then stops.
+applied diff, and how many gaps it detected. Loopback only; stops once the stream has been quiet
+for QUIET seconds (default 1.5) after its first message, or after SECONDS at most.
 """
 import asyncio
 import json
@@ -14,6 +15,7 @@ import urllib.request
 from decimal import Decimal
 
 port, ca, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+quiet = float(sys.argv[4]) if len(sys.argv) > 4 else 1.5
 ctx = ssl.create_default_context(cafile=ca)
 base = f"https://localhost:{port}"
 
@@ -66,11 +68,16 @@ async def main():
         synced = False
         loop = asyncio.get_running_loop()
         end = loop.time() + seconds
+        seen = False
         while loop.time() < end:
+            wait = max(0.05, end - loop.time())
+            if seen:
+                wait = min(wait, quiet)
             try:
-                msg = await asyncio.wait_for(ws.recv(), timeout=max(0.05, end - loop.time()))
+                msg = await asyncio.wait_for(ws.recv(), timeout=wait)
             except asyncio.TimeoutError:
-                break
+                break  # the flow has ended (or the time is up)
+            seen = True
             try:
                 env = json.loads(msg)
             except ValueError:
