@@ -123,17 +123,36 @@ public final class RateLimiter {
     return .go
   }
 
-  /// The venue said 429: wait `retryAfterSeconds` before any further request.
+  /// The venue said 429: wait `retryAfterSeconds` before any further request (a REST
+  /// `Retry-After` header, whole seconds).
   public func on429(retryAfterSeconds: Int, now: Int64) {
+    on429(waitNs: Int64(max(retryAfterSeconds, 1)) * 1_000_000_000, now: now)
+  }
+
+  /// The venue said 429 and until when to wait, to the millisecond (the WebSocket API's
+  /// `retryAfter`): `waitNs` from `now`, at least 1 ms.
+  public func on429(waitNs: Int64, now: Int64) {
     responses429 += 1
-    backoffUntil = max(backoffUntil, now + Int64(max(retryAfterSeconds, 1)) * 1_000_000_000)
+    backoffUntil = max(backoffUntil, now + max(waitNs, 1_000_000))
   }
 
   /// The venue said 418: stop everything until the ban is over.
   public func on418(retryAfterSeconds: Int, now: Int64, message: String) {
+    on418(waitNs: Int64(max(retryAfterSeconds, 1)) * 1_000_000_000, now: now, message: message)
+  }
+
+  /// A 418 with the ban's end to the millisecond: `waitNs` from `now`, at least 1 ms.
+  public func on418(waitNs: Int64, now: Int64, message: String) {
     responses418 += 1
-    haltedUntil = max(haltedUntil, now + Int64(max(retryAfterSeconds, 1)) * 1_000_000_000)
-    haltReason = "IP banned by the venue (418) until +\(retryAfterSeconds)s: \(message)"
+    let wait = max(waitNs, 1_000_000)
+    haltedUntil = max(haltedUntil, now + wait)
+    haltReason = "IP banned by the venue (418) until +\(Self.describe(waitNs: wait)): \(message)"
+  }
+
+  /// "35s" for whole seconds, "250 ms" otherwise (a rare path: text is made here).
+  public static func describe(waitNs: Int64) -> String {
+    let ms = (waitNs + 999_999) / 1_000_000
+    return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms) ms"
   }
 
   /// Adopts the venue's count for pool `p` when it is higher than ours.

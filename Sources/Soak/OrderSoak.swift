@@ -32,8 +32,9 @@ public struct OrderSoakConfig: Sendable {
   public var streamDisconnectNs: Int64? = 15_000_000_000
 
   /// The runtime soak: how long the WebSocket API order entry waits for an answer before the
-  /// order's outcome is unknown (loopback answers in well under a millisecond).
-  public var answerTimeoutNs: Int64 = 250_000_000
+  /// order's outcome is unknown (loopback answers in well under a millisecond; an answer that
+  /// comes later still is a late answer to an unknown outcome, which the runtime must survive).
+  public var answerTimeoutNs: Int64 = 100_000_000
 
   public init(faults: FaultPlan) { self.faults = faults }
 
@@ -47,7 +48,9 @@ public struct OrderSoakConfig: Sendable {
     f.staleStatusAfterCancelMs = 20
     f.force429 = 0.0005
     f.force418 = 0.0001
-    f.retryAfterSeconds = 1
+    // 50 ms where the venue can say so (the WebSocket API names the instant); REST's whole-second
+    // header makes it 1 s there. The soak measures tracking, not waiting.
+    f.retryAfterMs = 50
     f.dropUserEvent = 0.02
     f.duplicateUserEvent = 0.02
     f.reorderUserEvents = 0.02

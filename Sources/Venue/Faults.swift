@@ -30,9 +30,22 @@ public struct FaultPlan: Sendable {
   /// A request is refused with 429 (or 418, an IP ban) regardless of its weight.
   public var force429 = 0.0
   public var force418 = 0.0
-  /// The Retry-After (seconds) sent with a forced 429/418. Like Binance, a client that sends again
-  /// before it has passed is banned: 418, with a Retry-After twice as long.
-  public var retryAfterSeconds = 1
+  /// The same over REST, when it should differ (nil: `force429`/`force418`). A REST Retry-After
+  /// is whole seconds, so a soak that wants many of them cheaply draws them rarer there.
+  public var restForce429: Double? = nil
+  public var restForce418: Double? = nil
+  /// The wait (ms) named by a forced 429/418. Like Binance, a client that sends again before it
+  /// has passed is banned: 418, with a wait twice as long. The WebSocket API names the instant to
+  /// the millisecond; REST's `Retry-After` header carries whole seconds, so there it is rounded up
+  /// to at least 1 s (and the venue holds the client to the rounded figure).
+  public var retryAfterMs: Int64 = 1000
+  /// `retryAfterMs` in whole seconds (configs name it so).
+  public var retryAfterSeconds: Int {
+    get { Int((retryAfterMs + 999) / 1000) }
+    set { retryAfterMs = Int64(newValue) * 1000 }
+  }
+  /// The Retry-After header for a wait of `ms`: whole seconds, at least 1.
+  static func headerSeconds(_ ms: Int64) -> Int64 { max(1, (ms + 999) / 1000) }
   public init() {}
 }
 
@@ -121,25 +134,27 @@ extension VenueREST {
       answer = a
     } else if now < f.backoffUntilMs {
       f.counts["418 for ignoring Retry-After", default: 0] += 1
-      let wait = 2 * f.plan.retryAfterSeconds
-      f.backoffUntilMs = now + Int64(wait) * 1000
+      let wait = FaultPlan.headerSeconds(2 * f.plan.retryAfterMs)
+      f.backoffUntilMs = now + wait * 1000
       f.limitSentMs = .max
       var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
       a.0.headers.add("Retry-After", String(wait))
       answer = a
-    } else if f.roll(f.plan.force418, "forced 418") {
-      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+    } else if f.roll(f.plan.restForce418 ?? f.plan.force418, "forced 418") {
+      let wait = FaultPlan.headerSeconds(f.plan.retryAfterMs)
+      f.backoffUntilMs = now + wait * 1000
       f.limitSentMs = .max
       var a = json(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs).")
-      a.0.headers.add("Retry-After", String(f.plan.retryAfterSeconds))
+      a.0.headers.add("Retry-After", String(wait))
       answer = a
-    } else if f.roll(f.plan.force429, "forced 429") {
-      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+    } else if f.roll(f.plan.restForce429 ?? f.plan.force429, "forced 429") {
+      let wait = FaultPlan.headerSeconds(f.plan.retryAfterMs)
+      f.backoffUntilMs = now + wait * 1000
       f.limitSentMs = .max
       var a = json(
         429, -1003,
         "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
-      a.0.headers.add("Retry-After", String(f.plan.retryAfterSeconds))
+      a.0.headers.add("Retry-After", String(wait))
       answer = a
     } else if isOrderCall && f.roll(f.plan.serverErrorBefore, "503 before processing") {
       answer = json(
@@ -203,7 +218,7 @@ extension VenueREST {
         return (VenueError(429, -1003, tooMuch), f.backoffUntilMs)
       }
       f.counts["418 for ignoring Retry-After", default: 0] += 1
-      f.backoffUntilMs = now + Int64(2 * f.plan.retryAfterSeconds) * 1000
+      f.backoffUntilMs = now + 2 * f.plan.retryAfterMs
       f.limitSentMs = now
       return (
         VenueError(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs)."),
@@ -211,7 +226,7 @@ extension VenueREST {
       )
     }
     if f.roll(f.plan.force418, "forced 418") {
-      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.backoffUntilMs = now + f.plan.retryAfterMs
       f.limitSentMs = now
       return (
         VenueError(418, -1003, "Way too much request weight used; IP banned until \(f.backoffUntilMs)."),
@@ -219,7 +234,7 @@ extension VenueREST {
       )
     }
     if f.roll(f.plan.force429, "forced 429") {
-      f.backoffUntilMs = now + Int64(f.plan.retryAfterSeconds) * 1000
+      f.backoffUntilMs = now + f.plan.retryAfterMs
       f.limitSentMs = now
       return (VenueError(429, -1003, tooMuch), f.backoffUntilMs)
     }

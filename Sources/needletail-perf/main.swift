@@ -496,6 +496,12 @@ case "soak", "soak-rest":
   // reconciliation); soak-rest: the same through the REST order manager.
   var c = OrderSoakConfig.allFaults(seed: args.count > 3 ? UInt64(args[3])! : 1)
   c.orders = args.count > 2 ? Int(args[2])! : 100_000
+  if args[1] == "soak" {
+    // The runtime reconciles every unknown outcome over REST, where a Retry-After is whole
+    // seconds: forced 429/418s are drawn 5x rarer there than on the WebSocket API (50 ms waits).
+    c.faults.restForce429 = c.faults.force429 / 5
+    c.faults.restForce418 = c.faults.force418 / 5
+  }
   let dir = NSTemporaryDirectory() + "needletail-soak-certs"
   let r =
     try args[1] == "soak" ? runRuntimeOrderSoak(c, certificateDir: dir) : runOrderSoak(c, certificateDir: dir)

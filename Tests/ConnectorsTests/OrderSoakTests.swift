@@ -68,11 +68,13 @@ import Testing
   @Test func theRuntimeAgreesWithTheVenueAfterASoak() throws {
     var c = OrderSoakConfig.allFaults(seed: 12)
     // Every unknown outcome is reconciled over REST, so this path sends several times the REST
-    // requests of the order manager's soak: the forced 429/418 rates per request are lower here
-    // (each costs a real second of Retry-After).
+    // requests of the order manager's soak: the forced 429/418 rates there are lower (each costs
+    // a whole second of Retry-After); over the WebSocket API the venue names a 50 ms wait.
     c.orders = 1_000
-    c.faults.force429 = 0.0008
-    c.faults.force418 = 0.0003
+    c.faults.force429 = 0.004
+    c.faults.force418 = 0.0015
+    c.faults.restForce429 = 0.0005
+    c.faults.restForce418 = 0.0002
     c.faults.closeSocket = 0.003
     c.skipDiffEvery = 150
     c.corruptDiffEvery = 170
@@ -98,6 +100,7 @@ import Testing
     #expect(rt.answersTimedOut > 0, "lost answers were noticed by their deadline")
     #expect(rt.reconciliations > rt.driverReconciliations, "the wire side asked for reconciliations itself")
     #expect(r.userSubscriptions > 1)
+    #expect(r.rateLimited > 0 && r.banned > 0, "the order entry obeyed 429s and 418s: \(r)")
     #expect(r.firstProblemLines.allSatisfy { !$0.contains("soak-secret") })
   }
 }

@@ -72,6 +72,25 @@ import Testing
     #expect(r.responses429 == 1 && r.responses418 == 1)
   }
 
+  /// The WebSocket API names the end of a wait to the millisecond: it is held to that, not
+  /// rounded up to a second (and never to less than 1 ms).
+  @Test func millisecondWaitsAreHeldExactly() {
+    let r = limiter()
+    r.on429(waitNs: 50_000_000, now: 1_000)
+    #expect(r.acquire(depth, now: 2_000) == .waitUntil(1_000 + 50_000_000))
+    #expect(r.acquire(depth, now: 1_000 + 50_000_000) == .go)
+    r.on429(waitNs: 0, now: 100_000_000)
+    #expect(r.acquire(depth, now: 100_000_001) == .waitUntil(101_000_000))
+    r.on418(waitNs: 250_000_000, now: 200_000_000, message: "banned")
+    if case .halted(let until, let reason) = r.acquire(order, now: 200_000_001) {
+      #expect(until == 450_000_000 && reason.contains("+250 ms"), "\(reason)")
+    } else {
+      Issue.record("not halted")
+    }
+    #expect(RateLimiter.describe(waitNs: 35_000_000_000) == "35s")
+    #expect(RateLimiter.describe(waitNs: 1_500_000_000) == "1500 ms")
+  }
+
   /// A kind the policy does not list is held back only by a Retry-After or a ban.
   @Test func anUnlistedKindDrawsNothing() {
     let r = limiter()

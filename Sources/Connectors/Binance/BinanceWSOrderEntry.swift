@@ -225,16 +225,19 @@ public final class BinanceWSOrderEntry {
   /// request back; a 418 halts new orders until an operator resumes. The request itself was not
   /// carried out (the caller answers it as refused). A rare path: text is made here.
   func limited(status: Int, _ a: nt_answer) {
-    let seconds = a.retry_after_ms >= 0 ? max(1, Int((a.retry_after_ms - time.wallMs + 999) / 1000)) : 60
+    // Held to the millisecond the venue named (Binance gives an epoch-ms instant here, unlike
+    // REST's whole-second header).
+    let waitMs = a.retry_after_ms >= 0 ? max(1, a.retry_after_ms - time.wallMs) : 60_000
     let message = BinanceAccountDecoder.string(a.error_msg, count: Int(a.error_msg_len))
     if status == 418 {
       banned &+= 1
-      limiter.on418(retryAfterSeconds: seconds, now: time.wallNs, message: message)
+      limiter.on418(waitNs: waitMs * 1_000_000, now: time.wallNs, message: message)
       bansSeen = limiter.responses418
-      haltReason = "HTTP 418 from Binance (IP banned; retry after \(seconds) s): \(message)"
+      haltReason =
+        "HTTP 418 from Binance (IP banned; retry after \(RateLimiter.describe(waitNs: waitMs * 1_000_000))): \(message)"
     } else {
       rateLimited &+= 1
-      limiter.on429(retryAfterSeconds: seconds, now: time.wallNs)
+      limiter.on429(waitNs: waitMs * 1_000_000, now: time.wallNs)
     }
   }
 
