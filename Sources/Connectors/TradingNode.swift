@@ -38,11 +38,13 @@ public final class TradingNode<Adapter: VenueAdapter> {
   /// Told (on the wire loop) each time order state was put in doubt.
   public var onStateInDoubt: (() -> Void)?
 
-  /// `prefix` starts every client order id; make it unique per run (ids must never repeat).
-  /// `adapter` builds the venue's connector on the node's rings.
+  /// `clientIDs` spells every client order id (from `Adapter.clientIDs(prefix:)`); make its
+  /// prefix unique per run (ids must never repeat). `adapter` builds the venue's connector on the
+  /// node's rings.
   public init(
     loop: EventLoop, instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
-    prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock, bookWindowTicks: Int = 1 << 14,
+    clientIDs: ClientIDCodec, tracker: OrderTracker = OrderTracker(), clock: Clock,
+    bookWindowTicks: Int = 1 << 14,
     centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
     time: any TimeSource = LiveTime.shared, layout: Layout = .oneThread,
     adapter makeAdapter: (VenueWiring) -> Adapter
@@ -52,7 +54,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
     self.instrument = instrument
     host = StrategyHost(
       strategy: strategy, symbol: instrument.symbol, rule: rule, limits: limits, tracker: tracker,
-      prefix: prefix, time: time)
+      ids: clientIDs, time: time)
     let runtime = StrategyRuntime(
       host: host,
       book: LadderBook(instrument: instrument, windowTicks: bookWindowTicks, centreTick: centreTick),
@@ -72,7 +74,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
           inner: layout == .oneThread ? runtime.sameThreadBookSink : RingBookSink(ring: runtime.bookIn),
           paper: paper),
         execOut: runtime.execIn,
-        clientIDPrefix: prefix, time: time))
+        clientIDs: clientIDs, time: time))
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
     // The wire loop is the exec ring's one producer: these run on it.

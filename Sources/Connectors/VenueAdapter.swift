@@ -65,8 +65,9 @@ public struct VenueWiring {
   /// exchange's tap).
   public let bookSink: PaperBookSink<RingBookSink>
   public let execOut: SPSCRing<ExecEvent>
-  /// The host's client-id prefix (ids are the prefix and the tag).
-  public let clientIDPrefix: String
+  /// How the host spells client order ids (tag ↔ bytes): the order entry writes and reads ids
+  /// with it and nothing else.
+  public let clientIDs: ClientIDCodec
   public let time: any TimeSource
 }
 
@@ -82,4 +83,7 @@ public protocol VenueAdapter: AnyObject {
   var limiter: RateLimiter { get }
   /// Every part's bad-input counters and log hook.
   var problemLogs: [ProblemLog] { get }
+  /// The venue's client-id codec for ids starting with `prefix`; throws when the venue would
+  /// refuse such ids (a character it does not allow, too long with a 20-digit tag).
+  static func clientIDs(prefix: String) throws -> ClientIDCodec
 }

@@ -63,11 +63,11 @@ public final class StrategyHost {
   public private(set) var unknownCancels = 0
   /// Orders refused because the ring to the wire thread was full (refused before tracking).
   public private(set) var outboundFull = 0
-  let prefix: String
+  /// How client order ids are spelled (the venue's codec): the only writer of id bytes.
+  public let ids: ClientIDCodec
   let send: (OrderCommand) -> Void
   var intents = Intents()
   var refused: [UInt64] = []
-  let prefixBytes: [UInt8]
   /// While true (a reconciliation is under way), new orders are refused (counted in
   /// `heldForReconciliation`); cancels still go.
   public internal(set) var reconciling = false
@@ -83,11 +83,11 @@ public final class StrategyHost {
   /// orders carry come from it, and the runtime built on this host reads it too.
   public let time: any TimeSource
 
-  /// `prefix` starts every client order id (Binance allows 36 characters of `[.A-Z:/a-z0-9_-]`);
-  /// make it unique per run so ids never repeat across restarts.
+  /// `ids` spells every client order id (the venue adapter's codec); make its prefix unique per
+  /// run so ids never repeat across restarts.
   public init(
     strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
-    prefix: String, time: any TimeSource = LiveTime.shared,
+    ids: ClientIDCodec, time: any TimeSource = LiveTime.shared,
     send: @escaping (OrderCommand) -> Void = { _ in }
   ) {
     self.time = time
@@ -96,23 +96,30 @@ public final class StrategyHost {
     self.rule = rule
     self.gate = RiskGate(limits: limits)
     self.tracker = tracker
-    self.prefix = prefix
+    self.ids = ids
     self.send = send
-    self.prefixBytes = Array(prefix.utf8)
     refused.reserveCapacity(64)
   }
 
-  /// The client order id of a tag: the prefix, then the tag in decimal. Ids are derived, not
-  /// stored, so placing an order costs one map insert (the tracker's) instead of three.
-  @inline(__always)
-  public func clientOrderID(tag: UInt64) -> ClientOrderID {
-    prefixBytes.withUnsafeBytes { ClientOrderID(prefix: $0, tag: tag) }
+  /// A host whose ids are `prefix` and a decimal tag, unchecked against any venue's rules
+  /// (tests, benchmarks, paper trading).
+  public convenience init(
+    strategy: Strategy, symbol: String, rule: TradingRule, limits: RiskLimits, tracker: OrderTracker,
+    prefix: String, time: any TimeSource = LiveTime.shared,
+    send: @escaping (OrderCommand) -> Void = { _ in }
+  ) {
+    self.init(
+      strategy: strategy, symbol: symbol, rule: rule, limits: limits, tracker: tracker,
+      ids: ClientIDCodec(unchecked: prefix), time: time, send: send)
   }
 
+  /// The client order id of a tag, as the codec spells it. Ids are derived, not stored, so
+  /// placing an order costs one table insert (the tracker's) instead of three.
+  @inline(__always)
+  public func clientOrderID(tag: UInt64) -> ClientOrderID { ids.id(tag: tag) }
+
   /// The tag of one of this host's client order ids, or nil for an id it did not make.
-  public func tag(of id: ClientOrderID) -> UInt64? {
-    id.withBytes { ClientOrderID.tag(of: $0, prefix: prefixBytes) }
-  }
+  public func tag(of id: ClientOrderID) -> UInt64? { ids.tag(of: id) }
 
   public func book(_ book: LadderBook, now: Int64) {
     strategy.onBook(book, now: now, intents: &intents)

@@ -241,7 +241,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
         sink: c.layout == .oneThread ? runtime.sameThreadBookSink : RingBookSink(ring: runtime.bookIn))
       let entry = BinanceWSOrderEntry(
         loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
-        apiKey: "t2t", secret: "t2t-secret", instrument: inst, clientIDPrefix: prefix, execOut: runtime.execIn
+        apiKey: "t2t", secret: "t2t-secret", instrument: inst, clientIDs: host.ids, execOut: runtime.execIn
       )
       entry.latency = log
       md.start()

@@ -77,7 +77,7 @@ func benchPathParts() {
   let loop = try! EventLoop()
   let entry = BinanceWSOrderEntry(
     loop: loop, host: "127.0.0.1", port: 1, tls: nil, serverName: "x", apiKey: "t2t", secret: "t2t-secret",
-    instrument: inst, clientIDPrefix: "t2t-", execOut: execRing)
+    instrument: inst, clientIDs: ClientIDCodec(unchecked: "t2t-"), execOut: execRing)
   let encode = median {
     let m = 200_000
     let t0 = cplat_now_ns()

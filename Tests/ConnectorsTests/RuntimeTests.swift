@@ -100,7 +100,8 @@ import Wire
     let ring = SPSCRing<ExecEvent>(capacity: 1024)
     let entry = BinanceWSOrderEntry(
       loop: loop, host: "127.0.0.1", port: v.host.port, tls: try TLSContext(client: v.certs.ca),
-      serverName: "localhost", apiKey: "k1", secret: "s1", instrument: v.instrument, clientIDPrefix: "ws-",
+      serverName: "localhost", apiKey: "k1", secret: "s1", instrument: v.instrument,
+      clientIDs: try .binance(prefix: "ws-"),
       execOut: ring)
     entry.start()
     #expect(loop.run(timeoutNs: 5_000_000_000) { entry.isOpen })
@@ -311,16 +312,16 @@ final class RuntimeRig {
     entry = BinanceWSOrderEntry(
       loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", apiKey: "k1",
       secret: "s1",
-      instrument: v.instrument, clientIDPrefix: prefix, execOut: runtime.execIn)
+      instrument: v.instrument, clientIDs: try .binance(prefix: prefix), execOut: runtime.execIn)
     let rest = BinanceSpotREST(
       http: HTTPClient(loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"),
       apiKey: "k1", secret: "s1", instrument: v.instrument)
     reconciler = BinanceRuntimeReconciler(
-      rest: rest, symbol: "BTCUSDT", clientIDPrefix: prefix, execOut: runtime.execIn)
+      rest: rest, symbol: "BTCUSDT", clientIDs: try .binance(prefix: prefix), execOut: runtime.execIn)
     entry.reconciler = reconciler
     user = BinanceUserStream(
       loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", apiKey: "k1",
-      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDPrefix: prefix),
+      key: .hmac(secret: "s1"), target: .ring(runtime.execIn, clientIDs: try .binance(prefix: prefix)),
       instrument: v.instrument,
       nowNs: { cplat_now_ns() })
     // The wire thread is the exec ring's one producer: this runs on its loop.

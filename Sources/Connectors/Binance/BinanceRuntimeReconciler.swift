@@ -14,7 +14,7 @@ import Wire
 public final class BinanceRuntimeReconciler {
   public let rest: BinanceSpotREST
   let symbol: String
-  let prefix: String
+  let clientIDs: ClientIDCodec
   public let execOut: SPSCRing<ExecEvent>
   /// Venue order id → tag, learned from status answers (to attribute myTrades).
   var tagOfVenueID: [Int64: UInt64] = [:]
@@ -22,10 +22,10 @@ public final class BinanceRuntimeReconciler {
   public private(set) var rounds = 0
   public private(set) var execRingFull = 0
 
-  public init(rest: BinanceSpotREST, symbol: String, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>) {
+  public init(rest: BinanceSpotREST, symbol: String, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>) {
     self.rest = rest
     self.symbol = symbol
-    self.prefix = clientIDPrefix
+    self.clientIDs = clientIDs
     self.execOut = execOut
   }
 
@@ -43,7 +43,7 @@ public final class BinanceRuntimeReconciler {
 
   func status(tag: UInt64) {
     queries += 1
-    let id = ClientOrderID(prefix + String(tag))
+    let id = clientIDs.id(tag: tag)
     rest.status(symbol: symbol, clientOrderID: id, reader: .decoded) { [weak self] outcome in
       guard let self else { return }
       switch outcome {

@@ -47,21 +47,29 @@ public final class BinanceSpotAdapter: VenueAdapter {
       instrument: w.instrument, sink: w.bookSink, limiter: rest.limiter)
     entry = BinanceWSOrderEntry(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
-      instrument: w.instrument, clientIDPrefix: w.clientIDPrefix, execOut: w.execOut, limiter: rest.limiter,
+      instrument: w.instrument, clientIDs: w.clientIDs, execOut: w.execOut, limiter: rest.limiter,
       answerTimeoutNs: answerTimeoutNs)
     entry.time = w.time
     reconciler = BinanceRuntimeReconciler(
-      rest: rest, symbol: symbol, clientIDPrefix: w.clientIDPrefix, execOut: w.execOut)
+      rest: rest, symbol: symbol, clientIDs: w.clientIDs, execOut: w.execOut)
     entry.reconciler = reconciler
     let time = w.time
     account = BinanceUserStream(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey,
-      key: .hmac(secret: secret), target: .ring(w.execOut, clientIDPrefix: w.clientIDPrefix),
+      key: .hmac(secret: secret), target: .ring(w.execOut, clientIDs: w.clientIDs),
       instrument: w.instrument, nowNs: { time.nowNs })
     account.time = time
   }
 
   public var problemLogs: [ProblemLog] { [feed.problems, rest.problems, account.problems, entry.problems] }
+
+  /// Binance's ids: the prefix and a decimal tag, within 36 characters of `[.A-Z:/a-z0-9_-]`.
+  public static func clientIDs(prefix: String) throws -> ClientIDCodec { try .binance(prefix: prefix) }
+
+  /// The same, for a prefix the program chose itself (a bad one is a programming error).
+  static func checkedClientIDs(prefix: String) -> ClientIDCodec {
+    do { return try clientIDs(prefix: prefix) } catch { preconditionFailure("\(error)") }
+  }
 }
 
 /// Binance spot on the trading node: `run`, `demo`, the runtime conformance harness and the
@@ -81,7 +89,8 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     answerTimeoutNs: Int64 = 5_000_000_000, layout: Layout = .oneThread
   ) {
     self.init(
-      loop: loop, instrument: instrument, strategy: strategy, rule: rule, limits: limits, prefix: prefix,
+      loop: loop, instrument: instrument, strategy: strategy, rule: rule, limits: limits,
+      clientIDs: BinanceSpotAdapter.checkedClientIDs(prefix: prefix),
       tracker: tracker, clock: clock, bookWindowTicks: bookWindowTicks, centreTick: centreTick,
       paper: paperModel, time: time, layout: layout
     ) {

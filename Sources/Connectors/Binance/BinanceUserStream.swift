@@ -32,13 +32,13 @@ public final class BinanceUserStream {
   /// into the exec ring to the strategy thread that owns the tracker.
   public enum Target {
     case tracker(OrderTracker)
-    /// Orders named `clientIDPrefix` + decimal tag (the strategy host's ids); events for other
-    /// client ids (orders placed elsewhere on the account) are counted in `foreignEvents`.
-    case ring(SPSCRing<ExecEvent>, clientIDPrefix: String)
+    /// Orders whose ids `clientIDs` wrote (the strategy host's); events for other client ids
+    /// (orders placed elsewhere on the account) are counted in `foreignEvents`.
+    case ring(SPSCRing<ExecEvent>, clientIDs: ClientIDCodec)
   }
   public let target: Target
-  /// The ring target's prefix, as bytes (matched against each event's id without a String).
-  let prefixBytes: [UInt8]
+  /// The ring target's codec (reads each event's tag from its id bytes, without a String).
+  let clientIDs: ClientIDCodec?
   /// Reads every message of the stream (no Foundation on this path).
   let decoder: BinanceAccountDecoder
   /// Account events for orders this engine did not place (ring target only).
@@ -98,7 +98,7 @@ public final class BinanceUserStream {
     case .ed25519(let seed): signer = .ed25519(seed)
     }
     self.target = target
-    if case .ring(_, let prefix) = target { prefixBytes = Array(prefix.utf8) } else { prefixBytes = [] }
+    if case .ring(_, let ids) = target { clientIDs = ids } else { clientIDs = nil }
     decoder = BinanceAccountDecoder(instrument: instrument)
     self.instrument = instrument
     self.nowNs = nowNs
@@ -200,7 +200,7 @@ public final class BinanceUserStream {
         let t = BinanceAccountDecoder.withText(
           idField, count: Int(idCount),
           {
-            ClientOrderID.tag(of: $0, prefix: prefixBytes)
+            clientIDs?.tag(of: $0)
           })
       else {
         foreignEvents += 1

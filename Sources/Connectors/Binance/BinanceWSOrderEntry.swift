@@ -23,7 +23,7 @@ public final class BinanceWSOrderEntry {
   let key: HMACSHA256Key
   let apiKey: [UInt8]
   let symbol: [UInt8]
-  let prefix: [UInt8]
+  let clientIDs: ClientIDCodec
   public let instrument: Instrument
   let frame: UnsafeMutableRawPointer
   let signed: UnsafeMutableRawPointer
@@ -69,7 +69,7 @@ public final class BinanceWSOrderEntry {
 
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
-    secret: String, instrument: Instrument, clientIDPrefix: String, execOut: SPSCRing<ExecEvent>,
+    secret: String, instrument: Instrument, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>,
     limiter: RateLimiter = RateLimiter(), answerTimeoutNs: Int64 = 5_000_000_000
   ) {
     self.loop = loop
@@ -81,7 +81,7 @@ public final class BinanceWSOrderEntry {
     key = HMACSHA256Key(secret: secret)
     self.apiKey = Array(apiKey.utf8)
     symbol = Array(instrument.symbol.utf8)
-    prefix = Array(clientIDPrefix.utf8)
+    self.clientIDs = clientIDs
     self.instrument = instrument
     self.execOut = execOut
     decoder = BinanceAccountDecoder(instrument: instrument, maxMessageBytes: 1 << 20, balanceCapacity: 1)
@@ -197,7 +197,7 @@ public final class BinanceWSOrderEntry {
     var w = ParamWriter(signed: signed, json: frame)
     w.envelope(method: "order.place", idPrefix: "p", tag: o.tag)
     w.param("apiKey", apiKey)
-    w.clientID("newClientOrderId", prefix: prefix, tag: o.tag)
+    w.clientID("newClientOrderId", clientIDs.id(tag: o.tag))
     w.decimal("price", o.price, scale: instrument.priceScale)
     w.decimal("quantity", o.quantity, scale: instrument.quantityScale)
     w.param("side", o.side == .buy ? "BUY" : "SELL")
@@ -213,7 +213,7 @@ public final class BinanceWSOrderEntry {
     var w = ParamWriter(signed: signed, json: frame)
     w.envelope(method: "order.cancel", idPrefix: "c", tag: o.tag)
     w.param("apiKey", apiKey)
-    w.clientID("origClientOrderId", prefix: prefix, tag: o.tag)
+    w.clientID("origClientOrderId", clientIDs.id(tag: o.tag))
     w.param("symbol", symbol)
     w.number("timestamp", UInt64(cplat_wall_ms() + timeOffsetMs))
     return w.finish(key)
@@ -373,12 +373,13 @@ struct ParamWriter {
     j.put(v)
     j.put("\"")
   }
-  @inline(__always) mutating func clientID(_ n: StaticString, prefix: [UInt8], tag: UInt64) {
+  /// An id as the codec wrote it (its bytes are never made anywhere else).
+  @inline(__always) mutating func clientID(_ n: StaticString, _ id: ClientOrderID) {
     name(n, quoted: true)
-    p.put(prefix)
-    j.put(prefix)
-    p.put(UInt64: tag)
-    j.put(UInt64: tag)
+    id.withBytes {
+      p.put($0)
+      j.put($0)
+    }
     j.put("\"")
   }
   @inline(__always) mutating func decimal(_ n: StaticString, _ raw: Int64, scale: Int) {
@@ -420,6 +421,10 @@ struct ByteWriter {
   }
   @inline(__always) mutating func put(_ b: [UInt8]) {
     b.withUnsafeBytes { cursor.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    cursor += b.count
+  }
+  @inline(__always) mutating func put(_ b: UnsafeRawBufferPointer) {
+    if b.count > 0 { cursor.copyMemory(from: b.baseAddress!, byteCount: b.count) }
     cursor += b.count
   }
   @inline(__always) mutating func skip(_ n: Int) { cursor += n }
