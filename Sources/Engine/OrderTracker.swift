@@ -4,6 +4,8 @@ import FastBook
 /// prices at its price scale.
 public struct InFlightOrder: Sendable {
   public let clientOrderID: ClientOrderID
+  /// The host's number for the order (nil: tracked by id only, e.g. by the REST order manager).
+  public let tag: UInt64?
   public var venueOrderID: VenueOrderID?
   public let symbol: String
   public let side: TradeSide
@@ -126,10 +128,19 @@ public enum TrackerEvent: Sendable, Equatable {
 /// - Every transition goes through `OrderLifecycle`; anything not in the table is refused and
 ///   counted in `invalidTransitions`.
 public final class OrderTracker {
-  public private(set) var orders: [ClientOrderID: InFlightOrder] = [:]
-  /// The orders not finished (lost ones included): what reconciliation, cancel retries and the
-  /// status poller scan, so their cost follows the open orders, not every order of the run.
-  public private(set) var active: Set<ClientOrderID> = []
+  /// Orders by slot: a slot table, so that an execution event, which names its order by tag,
+  /// finds it with one multiply-and-probe (`slotOfTag`) instead of building the id and hashing it.
+  /// A free slot (on `freeSlots`) holds a placeholder.
+  var slots: ContiguousArray<InFlightOrder> = []
+  var freeSlots: [Int32] = []
+  /// The slot of every tracked order by client id, and by tag for orders tracked with one.
+  var slotOfID: [ClientOrderID: Int32] = [:]
+  var slotOfTag: TagTable
+  /// The slots of unfinished orders (lost ones included), and each slot's place in that list
+  /// (-1: finished or free): what reconciliation, cancel retries and the status poller scan, so
+  /// their cost follows the open orders, not every order of the run. Swap-remove: O(1).
+  var activeList: [Int32] = []
+  var activePosition: ContiguousArray<Int32> = []
   /// Finished orders in the order they finished, for `prune` (which then takes only the old ones).
   var finishedQueue: [(id: ClientOrderID, ns: Int64)] = []
   var finishedHead = 0
@@ -144,18 +155,42 @@ public final class OrderTracker {
   public private(set) var overfills = 0
   public private(set) var events: [TrackerEvent] = []
 
+  static let placeholder = InFlightOrder(
+    clientOrderID: ClientOrderID(""), tag: nil, venueOrderID: nil, symbol: "", side: .buy, price: 0,
+    quantity: 0, createdNs: 0, lastChangeNs: 0)
+
   public init(
     notFoundLimit: Int = 3, retainFinishedNs: Int64 = 600_000_000_000, cancelRetryNs: Int64 = 1_000_000_000,
     capacity: Int = 4096
   ) {
-    // Tracking within these capacities does not allocate (the maps grow beyond them).
-    orders.reserveCapacity(capacity)
-    active.reserveCapacity(capacity)
+    // Tracking within these capacities does not allocate (the tables grow beyond them).
+    slots.reserveCapacity(capacity)
+    freeSlots.reserveCapacity(capacity)
+    activePosition.reserveCapacity(capacity)
+    slotOfID.reserveCapacity(capacity)
+    slotOfTag = TagTable(capacity: capacity)
+    activeList.reserveCapacity(capacity)
     finishedQueue.reserveCapacity(capacity)
     events.reserveCapacity(256)
     self.notFoundLimit = notFoundLimit
     self.retainFinishedNs = retainFinishedNs
     self.cancelRetryNs = cancelRetryNs
+  }
+
+  /// The tracked orders, by client id (a view: no copy).
+  public var orders: OrderTable { OrderTable(tracker: self) }
+
+  /// The tracked order with this tag.
+  @inline(__always)
+  public func order(tag: UInt64) -> InFlightOrder? { slotOfTag.find(tag).map { slots[Int($0)] } }
+
+  /// The unfinished orders' ids.
+  public var active: Set<ClientOrderID> { Set(activeList.map { slots[Int($0)].clientOrderID }) }
+  public var activeCount: Int { activeList.count }
+  /// Whether an unfinished order satisfies `p` (no copy of the list).
+  public func anyActive(where p: (InFlightOrder) -> Bool) -> Bool {
+    for s in activeList where p(slots[Int(s)]) { return true }
+    return false
   }
 
   /// Hands each event since the last call to `body`, in order, then forgets them; allocates
@@ -175,63 +210,97 @@ public final class OrderTracker {
     return events
   }
 
-  /// Starts tracking an order that is about to be sent.
+  /// Starts tracking an order that is about to be sent; `tag` (the host's number for it) lets
+  /// execution events find it by tag.
   public func track(
-    _ id: ClientOrderID, symbol: String, side: TradeSide, price: Int64, quantity: Int64, now: Int64
+    _ id: ClientOrderID, tag: UInt64? = nil, symbol: String, side: TradeSide, price: Int64, quantity: Int64,
+    now: Int64
   ) {
+    let slot = Int32(freeSlots.popLast() ?? Int32(slots.count))
     // One map operation: insert, and learn from the old value whether the id was in use.
-    let old = orders.updateValue(
-      InFlightOrder(
-        clientOrderID: id, venueOrderID: nil, symbol: symbol, side: side, price: price, quantity: quantity,
-        createdNs: now,
-        lastChangeNs: now),
-      forKey: id)
+    let old = slotOfID.updateValue(slot, forKey: id)
     precondition(old == nil, "client order id \(id) reused")
-    active.insert(id)
+    if let tag {
+      precondition(slotOfTag.find(tag) == nil, "order tag \(tag) reused")
+      slotOfTag.insert(tag, slot)
+    }
+    let o = InFlightOrder(
+      clientOrderID: id, tag: tag, venueOrderID: nil, symbol: symbol, side: side, price: price,
+      quantity: quantity, createdNs: now, lastChangeNs: now)
+    if Int(slot) == slots.count {
+      slots.append(o)
+      activePosition.append(-1)
+    } else {
+      slots[Int(slot)] = o
+    }
+    activate(slot)
   }
 
-  /// Touches the map's storage for `count` orders now, so the first orders of a session do not
+  @inline(__always) func activate(_ s: Int32) {
+    activePosition[Int(s)] = Int32(activeList.count)
+    activeList.append(s)
+  }
+
+  @inline(__always) func deactivate(_ s: Int32) {
+    let at = Int(activePosition[Int(s)])
+    let last = activeList.removeLast()
+    if last != s {
+      activeList[at] = last
+      activePosition[Int(last)] = Int32(at)
+    }
+    activePosition[Int(s)] = -1
+  }
+
+  /// Touches the tables' storage for `count` orders now, so the first orders of a session do not
   /// take the page faults of fresh memory on the order path (the kernel commits reserved pages on
   /// first write). Leaves the tracker empty.
   public func prefault(count: Int) {
-    precondition(orders.isEmpty, "prefault an empty tracker")
+    precondition(slots.isEmpty, "prefault an empty tracker")
     for i in 0..<count {
-      let id = ClientOrderID("prefault-\(i)")
-      orders[id] = InFlightOrder(
-        clientOrderID: id, venueOrderID: nil, symbol: "", side: .buy, price: 0, quantity: 0, createdNs: 0,
-        lastChangeNs: 0)
+      track(
+        ClientOrderID("prefault-\(i)"), tag: UInt64(i), symbol: "", side: .buy, price: 0, quantity: 0, now: 0)
     }
-    orders.removeAll(keepingCapacity: true)
-    for i in 0..<count { active.insert(ClientOrderID("prefault-\(i)")) }
-    active.removeAll(keepingCapacity: true)
+    for i in 0..<count { slotOfTag.remove(UInt64(i)) }
+    slots.removeAll(keepingCapacity: true)
+    activePosition.removeAll(keepingCapacity: true)
+    slotOfID.removeAll(keepingCapacity: true)
+    activeList.removeAll(keepingCapacity: true)
+    for i in 0..<count { freeSlots.append(Int32(i)) }
+    freeSlots.removeAll(keepingCapacity: true)
   }
 
   public var activeOrders: [InFlightOrder] {
-    active.compactMap { orders[$0] }.sorted { $0.createdNs < $1.createdNs }
+    activeList.map { slots[Int($0)] }.sorted { $0.createdNs < $1.createdNs }
+  }
+
+  @inline(__always) func slot(_ id: ClientOrderID) -> Int32? {
+    guard let s = slotOfID[id] else {
+      unknownOrderUpdates += 1
+      return nil
+    }
+    return s
   }
 
   @discardableResult
-  func transition(_ id: ClientOrderID, _ t: OrderTransition, now: Int64) -> Bool {
-    guard var o = orders[id] else {
-      unknownOrderUpdates += 1
-      return false
-    }
-    let before = o.state
-    guard o.apply(t, now: now) else {
+  func transition(_ s: Int32, _ t: OrderTransition, now: Int64) -> Bool {
+    let i = Int(s)
+    let before = slots[i].state
+    guard slots[i].apply(t, now: now) else {
       invalidTransitions += 1
       return false
     }
-    orders[id] = o
-    if before.isDone != o.state.isDone {
-      if o.state.isDone {
-        active.remove(id)
+    let after = slots[i].state
+    let id = slots[i].clientOrderID
+    if before.isDone != after.isDone {
+      if after.isDone {
+        deactivate(s)
         finishedQueue.append((id, now))
       } else {
-        active.insert(id)
+        activate(s)
       }
     }
-    if before != o.state {
-      switch o.state {
+    if before != after {
+      switch after {
       case .open where before == .pendingCreate || before == .lost: events.append(.created(id))
       case .open where before == .pendingCancel: events.append(.cancelRefused(id))
       case .filled: events.append(.completed(id))
@@ -247,63 +316,78 @@ public final class OrderTracker {
 
   /// The venue acknowledged the order.
   public func accepted(_ id: ClientOrderID, venueID: VenueOrderID, now: Int64) {
-    // Copy out and store back: a modify through `orders[id]?.field` runs a coroutine whose frame
-    // is heap-allocated for a value this size — one allocation per answer on the order path.
-    guard var o = orders[id] else {
-      unknownOrderUpdates += 1
-      return
-    }
-    o.venueOrderID = venueID
-    o.notFoundCount = 0
-    orders[id] = o
-    transition(id, .accepted, now: now)
+    if let s = slot(id) { accepted(s, venueID: venueID, now: now) }
+  }
+
+  func accepted(_ s: Int32, venueID: VenueOrderID, now: Int64) {
+    slots[Int(s)].venueOrderID = venueID
+    slots[Int(s)].notFoundCount = 0
+    transition(s, .accepted, now: now)
   }
 
   /// A fill or a status named the order's venue id: the order is accepted if it was not yet
   /// (its own acknowledgement may be lost or still on its way).
   public func acceptedIfFirst(_ id: ClientOrderID, venueID: VenueOrderID, now: Int64) {
-    if let o = orders[id], o.venueOrderID == nil { accepted(id, venueID: venueID, now: now) }
+    if let s = slotOfID[id] { acceptedIfFirst(s, venueID: venueID, now: now) }
+  }
+
+  func acceptedIfFirst(_ s: Int32, venueID: VenueOrderID, now: Int64) {
+    if slots[Int(s)].venueOrderID == nil { accepted(s, venueID: venueID, now: now) }
   }
 
   /// The venue refused the order (a definite answer, e.g. -2010 or a filter failure).
   public func rejected(_ id: ClientOrderID, reason: String, now: Int64) {
-    if transition(id, .rejected, now: now) { events.append(.failed(id, reason: reason)) }
+    if let s = slot(id) { rejected(s, reason: reason, now: now) }
+  }
+
+  func rejected(_ s: Int32, reason: String, now: Int64) {
+    if transition(s, .rejected, now: now) {
+      events.append(.failed(slots[Int(s)].clientOrderID, reason: reason))
+    }
   }
 
   /// A fill, from any source. Counted once per trade id; accepted late for lost and finished orders.
   public func fill(_ f: Fill, now: Int64) {
-    guard var o = orders[f.clientOrderID] else {
-      unknownOrderUpdates += 1
-      return
-    }
-    if o.tradeIDs.contains(f.tradeID) {
+    if let s = slot(f.clientOrderID) { fill(s, f, now: now) }
+  }
+
+  func fill(_ s: Int32, _ f: Fill, now: Int64) {
+    let i = Int(s)
+    if slots[i].tradeIDs.contains(f.tradeID) {
       duplicateFills += 1
       return
     }
-    if o.state == .lost || o.state.isDone { lateFills += 1 }
-    let completes = o.filledQuantity + f.quantity >= o.quantity
-    guard OrderLifecycle.next(o.state, completes ? .fill : .partialFill) != nil else {
+    let state = slots[i].state
+    if state == .lost || state.isDone { lateFills += 1 }
+    let filled = slots[i].filledQuantity
+    let completes = filled + f.quantity >= slots[i].quantity
+    guard OrderLifecycle.next(state, completes ? .fill : .partialFill) != nil else {
       invalidTransitions += 1
       return
     }
-    if o.filledQuantity + f.quantity > o.quantity { overfills += 1 }
-    o.addFill(f)
-    o.notFoundCount = 0
-    orders[f.clientOrderID] = o
-    events.append(.filled(f.clientOrderID, f))
-    transition(f.clientOrderID, completes ? .fill : .partialFill, now: now)
+    if filled + f.quantity > slots[i].quantity { overfills += 1 }
+    slots[i].addFill(f)
+    slots[i].notFoundCount = 0
+    events.append(.filled(slots[i].clientOrderID, f))
+    transition(s, completes ? .fill : .partialFill, now: now)
   }
 
   /// The venue says the order ended without (further) fills: cancelled or expired.
-  public func cancelledAtVenue(_ id: ClientOrderID, now: Int64) { transition(id, .cancelled, now: now) }
+  public func cancelledAtVenue(_ id: ClientOrderID, now: Int64) {
+    if let s = slot(id) { transition(s, .cancelled, now: now) }
+  }
 
   /// A status query or a cancel answered "unknown order": counted; after `notFoundLimit` in a
   /// row the order is lost. A single answer proves nothing (the venue may not have it yet).
   public func notFound(_ id: ClientOrderID, now: Int64) {
-    guard var o = orders[id], !o.state.isDone, o.state != .lost else { return }
-    o.notFoundCount += 1
-    orders[id] = o
-    if o.notFoundCount >= notFoundLimit { transition(id, .notFoundRepeatedly, now: now) }
+    if let s = slotOfID[id] { notFound(s, now: now) }
+  }
+
+  func notFound(_ s: Int32, now: Int64) {
+    let i = Int(s)
+    guard !slots[i].state.isDone, slots[i].state != .lost else { return }
+    slots[i].notFoundCount += 1
+    if slots[i].notFoundCount >= notFoundLimit { transition(s, .notFoundRepeatedly, now: now) }
   }
 
   // MARK: cancels
@@ -311,21 +395,35 @@ public final class OrderTracker {
   /// Marks a cancel as sent; returns false when the order cannot be cancelled (done, unknown).
   @discardableResult
   public func cancelRequested(_ id: ClientOrderID, now: Int64) -> Bool {
-    guard transition(id, .cancelRequested, now: now) else { return false }
-    if var o = orders[id] {
-      o.cancelAttempts += 1
-      o.lastCancelNs = now
-      orders[id] = o
+    guard let s = slot(id) else { return false }
+    return cancelRequested(s, now: now)
+  }
+
+  /// The same for the order with this tag.
+  @discardableResult
+  public func cancelRequested(tag: UInt64, now: Int64) -> Bool {
+    guard let s = slotOfTag.find(tag) else {
+      unknownOrderUpdates += 1
+      return false
     }
+    return cancelRequested(s, now: now)
+  }
+
+  func cancelRequested(_ s: Int32, now: Int64) -> Bool {
+    guard transition(s, .cancelRequested, now: now) else { return false }
+    slots[Int(s)].cancelAttempts += 1
+    slots[Int(s)].lastCancelNs = now
     return true
   }
 
   /// The cancel failed for a reason other than "unknown order": the order is open again.
-  public func cancelFailed(_ id: ClientOrderID, now: Int64) { transition(id, .cancelFailed, now: now) }
+  public func cancelFailed(_ id: ClientOrderID, now: Int64) {
+    if let s = slot(id) { transition(s, .cancelFailed, now: now) }
+  }
 
   /// Orders whose cancel has gone unconfirmed for `cancelRetryNs`: send the cancel again.
   public func cancelsToRetry(now: Int64) -> [ClientOrderID] {
-    active.compactMap { orders[$0] }
+    activeList.map { slots[Int($0)] }
       .filter { $0.state == .pendingCancel && now - $0.lastCancelNs >= cancelRetryNs }
       .sorted { $0.createdNs < $1.createdNs }.map(\.clientOrderID)
   }
@@ -338,9 +436,13 @@ public final class OrderTracker {
       let (id, ns) = finishedQueue[finishedHead]
       guard now - ns > retainFinishedNs else { break }
       finishedHead += 1
-      guard let o = orders[id], o.state.isDone else { continue }
+      guard let s = slotOfID[id], slots[Int(s)].state.isDone else { continue }
+      let o = slots[Int(s)]
       if now - o.lastChangeNs > retainFinishedNs {
-        orders[id] = nil
+        slotOfID[id] = nil
+        if let t = o.tag { slotOfTag.remove(t) }
+        slots[Int(s)] = Self.placeholder
+        freeSlots.append(s)
       } else {
         finishedQueue.append((id, o.lastChangeNs))
       }
@@ -349,5 +451,138 @@ public final class OrderTracker {
       finishedQueue.removeFirst(finishedHead)
       finishedHead = 0
     }
+  }
+
+  // MARK: execution events by tag
+
+  /// Applies an execution event to the order it names by tag (the runtime's path: no id is
+  /// built or hashed). An event for a tag the tracker does not hold is counted in
+  /// `unknownOrderUpdates`.
+  public func apply(_ x: ExecEvent, now: Int64, rejectReason: String = "rejected by the venue") {
+    if x.kind == .stateInDoubt || x.kind == .reconciled { return }
+    guard let s = slotOfTag.find(x.tag) else {
+      unknownOrderUpdates += 1
+      return
+    }
+    apply(x, slot: s, now: now, rejectReason: rejectReason)
+  }
+
+  /// Applies a venue answer about order `id` (connectors that own a tracker themselves).
+  public func apply(
+    _ x: ExecEvent, to id: ClientOrderID, now: Int64, rejectReason: String = "rejected by the venue"
+  ) {
+    if x.kind == .stateInDoubt || x.kind == .reconciled { return }
+    guard let s = slot(id) else { return }
+    apply(x, slot: s, now: now, rejectReason: rejectReason)
+  }
+
+  /// The one mapping from execution events to tracker transitions. Reconciliation markers
+  /// (`stateInDoubt`, `reconciled`) are not about an order and are ignored.
+  func apply(_ x: ExecEvent, slot s: Int32, now: Int64, rejectReason: String) {
+    switch x.kind {
+    case .accepted:
+      accepted(s, venueID: VenueOrderID(x.venueOrderID), now: now)
+    case .filled:
+      if x.venueOrderID != 0 { acceptedIfFirst(s, venueID: VenueOrderID(x.venueOrderID), now: now) }
+      let f = Fill(
+        clientOrderID: slots[Int(s)].clientOrderID, tradeID: x.tradeID, price: x.price, quantity: x.quantity)
+      fill(s, f, now: now)
+    case .cancelled:
+      transition(s, .cancelled, now: now)
+    case .rejected:
+      rejected(s, reason: rejectReason, now: now)
+    case .cancelRejected:
+      transition(s, .cancelFailed, now: now)
+    case .notFound:
+      notFound(s, now: now)
+    case .stateInDoubt, .reconciled:
+      break
+    }
+  }
+}
+
+/// The tracker's orders by client id, as a read-only view (nothing is copied).
+public struct OrderTable {
+  let tracker: OrderTracker
+  public subscript(id: ClientOrderID) -> InFlightOrder? {
+    tracker.slotOfID[id].map { tracker.slots[Int($0)] }
+  }
+  public var count: Int { tracker.slotOfID.count }
+  public var isEmpty: Bool { tracker.slotOfID.isEmpty }
+  /// Every tracked order, in slot order.
+  public var values: [InFlightOrder] { tracker.slotOfID.values.sorted().map { tracker.slots[Int($0)] } }
+}
+
+/// Tag → slot: open addressing with linear probing and backward-shift deletion (no tombstones),
+/// keys spread by a multiplicative (Fibonacci) hash. Half full at most; grows by doubling.
+struct TagTable {
+  var keys: [UInt64]
+  var values: [Int32]  // -1: empty
+  var count = 0
+  var shift: UInt64
+  var mask: Int
+
+  init(capacity: Int) {
+    var n = 16
+    while n < capacity * 2 { n <<= 1 }
+    keys = Array(repeating: 0, count: n)
+    values = Array(repeating: -1, count: n)
+    mask = n - 1
+    shift = UInt64(64 - n.trailingZeroBitCount)
+  }
+
+  @inline(__always) func home(_ k: UInt64) -> Int {
+    Int(truncatingIfNeeded: (k &* 0x9E37_79B9_7F4A_7C15) >> shift)
+  }
+
+  @inline(__always) func find(_ k: UInt64) -> Int32? {
+    var i = home(k)
+    while true {
+      let v = values[i]
+      if v < 0 { return nil }
+      if keys[i] == k { return v }
+      i = (i + 1) & mask
+    }
+  }
+
+  /// Adds `k` (the caller checked it is absent).
+  mutating func insert(_ k: UInt64, _ v: Int32) {
+    if (count + 1) * 2 > values.count { grow() }
+    var i = home(k)
+    while values[i] >= 0 { i = (i + 1) & mask }
+    keys[i] = k
+    values[i] = v
+    count += 1
+  }
+
+  mutating func remove(_ k: UInt64) {
+    var i = home(k)
+    while true {
+      if values[i] < 0 { return }
+      if keys[i] == k { break }
+      i = (i + 1) & mask
+    }
+    // Pull later entries of the run back over the hole when their home is not between the hole
+    // and them, so every entry stays reachable from its home without tombstones.
+    var j = i
+    while true {
+      j = (j + 1) & mask
+      if values[j] < 0 { break }
+      let h = home(keys[j])
+      let stays = i <= j ? (i < h && h <= j) : (i < h || h <= j)
+      if !stays {
+        keys[i] = keys[j]
+        values[i] = values[j]
+        i = j
+      }
+    }
+    values[i] = -1
+    count -= 1
+  }
+
+  mutating func grow() {
+    let old = zip(keys, values).filter { $0.1 >= 0 }
+    self = TagTable(capacity: values.count)
+    for (k, v) in old { insert(k, v) }
   }
 }

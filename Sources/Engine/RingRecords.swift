@@ -106,31 +106,3 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
     self.quantity = quantity
   }
 }
-
-extension OrderTracker {
-  /// Applies a venue answer about order `id`: the one mapping from execution events to tracker
-  /// transitions, for the runtime (events by tag from the rings) and for connectors that own a
-  /// tracker themselves. Reconciliation markers (`stateInDoubt`, `reconciled`) are not about an
-  /// order and are ignored here.
-  public func apply(
-    _ x: ExecEvent, to id: ClientOrderID, now: Int64, rejectReason: String = "rejected by the venue"
-  ) {
-    switch x.kind {
-    case .accepted:
-      accepted(id, venueID: VenueOrderID(x.venueOrderID), now: now)
-    case .filled:
-      if x.venueOrderID != 0 { acceptedIfFirst(id, venueID: VenueOrderID(x.venueOrderID), now: now) }
-      fill(Fill(clientOrderID: id, tradeID: x.tradeID, price: x.price, quantity: x.quantity), now: now)
-    case .cancelled:
-      cancelledAtVenue(id, now: now)
-    case .rejected:
-      rejected(id, reason: rejectReason, now: now)
-    case .cancelRejected:
-      cancelFailed(id, now: now)
-    case .notFound:
-      notFound(id, now: now)
-    case .stateInDoubt, .reconciled:
-      break
-    }
-  }
-}

@@ -155,7 +155,7 @@ public final class StrategyHost {
       case .created(let i), .completed(let i), .cancelled(let i), .lost(let i), .cancelRefused(let i): id = i
       case .filled(let i, _), .failed(let i, _): id = i
       }
-      guard let tag = tag(of: id), let order = tracker.orders[id] else { return }
+      guard let order = tracker.orders[id], let tag = order.tag else { return }
       if let journal { Self.post(e, tag: tag, order: order, now: now, to: journal) }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
@@ -196,8 +196,7 @@ public final class StrategyHost {
   func execute(referencePrice: Int64, now: Int64) {
     if intents.isEmpty { return }
     for tag in intents.cancels {
-      let id = clientOrderID(tag: tag)
-      guard tracker.cancelRequested(id, now: now) else {
+      guard tracker.cancelRequested(tag: tag, now: now) else {
         unknownCancels += 1
         continue
       }
@@ -207,7 +206,7 @@ public final class StrategyHost {
         s.decidedNs = time.nowNs
         if !ring.tryPush(WireOrder(kind: .cancel, tag: tag, stamps: s)) { outboundFull += 1 }
       } else {
-        send(.cancel(id))
+        send(.cancel(clientOrderID(tag: tag)))
       }
     }
     for var i in intents.places {
@@ -233,7 +232,8 @@ public final class StrategyHost {
         continue
       }
       let id = clientOrderID(tag: i.tag)
-      tracker.track(id, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
+      tracker.track(
+        id, tag: i.tag, symbol: symbol, side: i.side, price: i.price, quantity: i.quantity, now: now)
       journal?.post(
         JournalRecord(
           kind: .placed, tag: i.tag, side: i.side, price: i.price, quantity: i.quantity, timeNs: now))

@@ -109,20 +109,16 @@ public final class StrategyRuntime {
       retryCancels(now: time.nowNs)
       // Still uncertain (an answer lost, a "not found" not yet counted enough): another round,
       // a bounded number of times in a row.
-      let tracker = host.tracker
-      let uncertain = tracker.active.contains {
-        let state = tracker.orders[$0]?.state
-        return state == .pendingCreate || state == .pendingCancel
-      }
+      let uncertain = host.tracker.anyActive { $0.state == .pendingCreate || $0.state == .pendingCancel }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
     case .cancelRejected:
       // The venue refused a cancel (Binance: "Unknown order" — it is most likely done, and we
       // missed how): the order is working again in the tracker until a reconciliation says more.
-      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: time.nowNs)
+      host.tracker.apply(x, now: time.nowNs)
       requestReconciliation()
     default:
       // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
-      host.tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: time.nowNs)
+      host.tracker.apply(x, now: time.nowNs)
     }
   }
 

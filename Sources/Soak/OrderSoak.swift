@@ -501,7 +501,8 @@ public func compare(engine: MatchingEngine, tracker: OrderTracker, into report: 
     }
     report.compared += 1
   }
-  for (id, t) in tracker.orders where !seen.contains(id.value) && !(t.state == .failed || t.state == .lost) {
+  for t in tracker.orders.values
+  where !seen.contains(t.clientOrderID.value) && !(t.state == .failed || t.state == .lost) {
     report.openInTrackerUnknownToVenue += 1
   }
   report.venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count

@@ -266,4 +266,78 @@ import Testing
     #expect(
       [5, 8, 10].allSatisfy { t.orders[id]?.hasTrade($0) == true } && t.orders[id]?.hasTrade(11) == false)
   }
+
+  /// The tag table against a dictionary through 200,000 random inserts, lookups and removals
+  /// (sparse tags like the probe's update ids, dense ones like a host's counter, and keys that
+  /// collide in their home bucket), across growth.
+  @Test func theTagTableAgreesWithADictionary() {
+    var table = TagTable(capacity: 16)
+    var model: [UInt64: Int32] = [:]
+    var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> UInt64 {
+      rng ^= rng << 13
+      rng ^= rng >> 7
+      rng ^= rng << 17
+      return rng
+    }
+    for step in 0..<200_000 {
+      let r = next()
+      // Three key shapes: dense small tags, sparse large ones, and multiples of 2^40 (which a
+      // poor hash would put in one bucket).
+      let key: UInt64 =
+        switch r % 3 {
+        case 0: r >> 54
+        case 1: 40_000_000_000 + (r >> 40)
+        default: (r >> 58) << 40
+        }
+      if model[key] == nil && (r >> 8) % 3 != 0 {
+        table.insert(key, Int32(step))
+        model[key] = Int32(step)
+      } else if model[key] != nil {
+        table.remove(key)
+        model[key] = nil
+      }
+      #expect(table.find(key) == model[key])
+      if step % 20_000 == 0 {
+        #expect(table.count == model.count)
+        for (k, v) in model { #expect(table.find(k) == v) }
+      }
+    }
+    for (k, v) in model { #expect(table.find(k) == v) }
+    #expect(table.count == model.count)
+  }
+
+  /// Execution events find their order by tag; after pruning, a slot is reused by a new order
+  /// and the old tag finds nothing (counted as an unknown update), the new tag finds the new order.
+  @Test func eventsFindOrdersByTagAndSlotsAreReused() {
+    let t = OrderTracker(retainFinishedNs: 10, capacity: 4)
+    let host = ClientIDCodec(unchecked: "nt5eed7e57-")
+    for tag: UInt64 in 100_001...100_006 {
+      t.track(host.id(tag: tag), tag: tag, symbol: "BTCUSDT", side: .buy, price: 100, quantity: 10, now: 0)
+    }
+    t.apply(ExecEvent(kind: .accepted, tag: 100_001, venueOrderID: 7), now: 1)
+    t.apply(ExecEvent(kind: .filled, tag: 100_001, tradeID: 1, price: 100, quantity: 10), now: 2)
+    t.apply(ExecEvent(kind: .rejected, tag: 100_002), now: 2)
+    #expect(t.order(tag: 100_001)?.state == .filled && t.order(tag: 100_001)?.venueOrderID == VenueOrderID(7))
+    #expect(t.orders[host.id(tag: 100_001)]?.filledQuantity == 10)
+    #expect(t.order(tag: 100_002)?.state == .failed && t.activeCount == 4)
+    t.prune(now: 100)
+    #expect(t.orders.count == 4 && t.order(tag: 100_001) == nil && t.orders[host.id(tag: 100_002)] == nil)
+    let unknown = t.unknownOrderUpdates
+    t.apply(ExecEvent(kind: .filled, tag: 100_001, tradeID: 2, price: 100, quantity: 1), now: 101)
+    #expect(t.unknownOrderUpdates == unknown + 1)
+    // Two new orders take the two freed slots; nothing else moves.
+    t.track(
+      host.id(tag: 200_000), tag: 200_000, symbol: "BTCUSDT", side: .sell, price: 101, quantity: 5, now: 102)
+    t.track(
+      host.id(tag: 200_001), tag: 200_001, symbol: "BTCUSDT", side: .sell, price: 101, quantity: 5, now: 102)
+    #expect(t.slots.count == 6)
+    t.apply(ExecEvent(kind: .accepted, tag: 200_000, venueOrderID: 9), now: 103)
+    #expect(t.order(tag: 200_000)?.state == .open && t.order(tag: 200_000)?.side == .sell)
+    #expect(t.order(tag: 100_003)?.state == .pendingCreate && t.activeCount == 6)
+    #expect(t.cancelRequested(tag: 200_000, now: 104) && !t.cancelRequested(tag: 100_001, now: 104))
+    #expect(
+      t.order(tag: 200_000)?.state == .pendingCancel
+        && t.cancelsToRetry(now: 104 + t.cancelRetryNs).count == 1)
+  }
 }
