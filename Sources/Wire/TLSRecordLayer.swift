@@ -93,13 +93,7 @@ package final class RecordCipher {
     sequence &+= 1
     let base = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let n = record.count - 5 - 16
-    var outl: Int32 = 0
-    guard EVP_CipherInit_ex(ctx, nil, nil, nil, nonce, 1) == 1,
-      EVP_CipherUpdate(ctx, nil, &outl, base, 5) == 1,
-      EVP_CipherUpdate(ctx, base + 5, &outl, base + 5, Int32(n)) == 1,
-      EVP_CipherFinal_ex(ctx, base + 5 + n, &outl) == 1
-    else { return false }
-    return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, base + 5 + n) == 1
+    return nonce.withUnsafeBufferPointer { copenssl_gcm_seal(ctx, $0.baseAddress, base, Int32(n)) == 1 }
   }
 
   /// Opens a whole record in place; returns the plaintext's length (inner type included) or nil
@@ -110,14 +104,8 @@ package final class RecordCipher {
     sequence &+= 1
     let base = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let n = record.count - 5 - 16
-    var outl: Int32 = 0
-    guard EVP_CipherInit_ex(ctx, nil, nil, nil, nonce, 0) == 1,
-      EVP_CipherUpdate(ctx, nil, &outl, base, 5) == 1,
-      EVP_CipherUpdate(ctx, base + 5, &outl, base + 5, Int32(n)) == 1,
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, base + 5 + n) == 1,
-      EVP_CipherFinal_ex(ctx, base + 5 + n, &outl) == 1
-    else { return nil }
-    return n
+    return nonce.withUnsafeBufferPointer { copenssl_gcm_open(ctx, $0.baseAddress, base, Int32(n)) == 1 }
+      ? n : nil
   }
 }
 
