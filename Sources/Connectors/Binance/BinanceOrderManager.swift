@@ -1,3 +1,4 @@
+import CSimdJSON
 import Engine
 import FastBook
 import Foundation
@@ -138,13 +139,13 @@ public final class BinanceOrderManager {
     pending += 1
     rest.placeLimit(
       symbol: symbol, clientOrderID: id, side: side, price: price, quantity: quantity,
-      timeInForce: timeInForce
+      timeInForce: timeInForce, reader: .decoded
     ) {
       [weak self] outcome in
       guard let self else { return }
       self.pending -= 1
       switch outcome {
-      case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+      case .ok(let body): self.applyStatus(id, body)
       case .refused(let code, let message, _):
         self.refusals[code, default: 0] += 1
         if code == -2010 && message.contains("Duplicate") {
@@ -172,11 +173,11 @@ public final class BinanceOrderManager {
     }
     guard tracker.cancelRequested(id, now: nowNs()) else { return }
     pending += 1
-    rest.cancel(symbol: symbol, clientOrderID: id) { [weak self] outcome in
+    rest.cancel(symbol: symbol, clientOrderID: id, reader: .decoded) { [weak self] outcome in
       guard let self else { return }
       self.pending -= 1
       switch outcome {
-      case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+      case .ok(let body): self.applyStatus(id, body)
       case .refused(let code, _, _):
         self.refusals[code, default: 0] += 1
         if code == -2011 {
@@ -209,12 +210,13 @@ public final class BinanceOrderManager {
         // Fills: the most recent page the first time, then page forward from the newest trade
         // id seen, so no fill is missed however many came since the last reconciliation.
         pending += 1
-        rest.myTrades(symbol: symbol, fromId: nextTradeID, limit: tradePage) { [weak self] outcome in
+        rest.myTrades(symbol: symbol, fromId: nextTradeID, limit: tradePage, reader: .decoded) {
+          [weak self] outcome in
           guard let self else { return done() }
           self.pending -= 1
           switch outcome {
           case .ok(let body):
-            let list = body as? [[String: Any]] ?? []
+            let list = (body as? BinanceRESTAnswer)?.trades ?? []
             let unattributed = self.applyTrades(list)
             let before = self.nextTradeID
             // A trade we could not match to an order may belong to one whose placement is still
@@ -222,7 +224,7 @@ public final class BinanceOrderManager {
             let waiting = self.tracker.orders.values.contains { $0.venueOrderID == nil && !$0.state.isDone }
             if let first = unattributed, waiting {
               self.nextTradeID = max(self.nextTradeID ?? 0, first)
-            } else if let newest = list.compactMap({ int64($0["id"]) }).max() {
+            } else if let newest = list.map(\.trade_id).max() {
               self.nextTradeID = max(self.nextTradeID ?? 0, newest + 1)
             }
             if list.count == self.tradePage, let after = self.nextTradeID, after > (before ?? .min) {
@@ -239,11 +241,11 @@ public final class BinanceOrderManager {
       let id = uncertain[next]
       next += 1
       pending += 1
-      rest.status(symbol: symbol, clientOrderID: id) { [weak self] outcome in
+      rest.status(symbol: symbol, clientOrderID: id, reader: .decoded) { [weak self] outcome in
         guard let self else { return done() }
         self.pending -= 1
         switch outcome {
-        case .ok(let body): self.applyStatus(id, body as? [String: Any] ?? [:])
+        case .ok(let body): self.applyStatus(id, body)
         case .refused(let code, _, _):
           if code == -2013 { self.tracker.notFound(id, now: self.nowNs()) }
         case .limited(let status, let retryAfter, let message):
@@ -256,12 +258,15 @@ public final class BinanceOrderManager {
     step()
   }
 
-  func applyStatus(_ id: ClientOrderID, _ o: [String: Any]) {
+  /// An order body read by CSimdJSON (`BodyReader.decoded`; anything else says nothing).
+  func applyStatus(_ id: ClientOrderID, _ body: Any) {
+    guard let o = body as? BinanceRESTAnswer else { return }
     let now = nowNs()
-    if let vid = int64(o["orderId"]) { tracker.acceptedIfFirst(id, venueID: VenueOrderID(vid), now: now) }
-    switch binanceStatusKind(o["status"] as? String) {
+    let vid = o.venueOrderID >= 0 ? o.venueOrderID : nil
+    if let vid { tracker.acceptedIfFirst(id, venueID: VenueOrderID(vid), now: now) }
+    switch o.statusKind {
     case .accepted?:
-      if let vid = int64(o["orderId"]) { tracker.accepted(id, venueID: VenueOrderID(vid), now: now) }
+      if let vid { tracker.accepted(id, venueID: VenueOrderID(vid), now: now) }
     case .cancelled?:
       tracker.cancelledAtVenue(id, now: now)
     case .rejected?:
@@ -273,51 +278,19 @@ public final class BinanceOrderManager {
   /// Feeds a myTrades page to the tracker; returns the smallest trade id it could not match to a
   /// tracked order (nil if none).
   @discardableResult
-  func applyTrades(_ list: [[String: Any]]) -> Int64? {
+  func applyTrades(_ list: [nt_rest_trade]) -> Int64? {
     let now = nowNs()
     var unattributed: Int64?
     var byVenueID: [Int64: ClientOrderID] = [:]
     for o in tracker.orders.values { if let v = o.venueOrderID { byVenueID[v.value] = o.clientOrderID } }
     for t in list {
-      guard let tid = int64(t["id"]) else { continue }
-      guard let trade = myTrade(t, rest.instrument), let id = byVenueID[trade.orderID] else {
-        unattributed = min(unattributed ?? tid, tid)
+      // A price or quantity off the instrument's scales is not a trade of ours.
+      guard t.price >= 0, t.qty >= 0, let id = byVenueID[t.order_id] else {
+        unattributed = min(unattributed ?? t.trade_id, t.trade_id)
         continue
       }
-      tracker.fill(
-        Fill(clientOrderID: id, tradeID: tid, price: trade.price, quantity: trade.quantity), now: now)
+      tracker.fill(Fill(clientOrderID: id, tradeID: t.trade_id, price: t.price, quantity: t.qty), now: now)
     }
     return unattributed
   }
-}
-
-/// What a Binance order status (`GET /api/v3/order`, `order.status`) says about the order, as
-/// the execution event it amounts to: working or filled → `accepted` (fills themselves come from
-/// myTrades, with trade ids; a FILLED order completes when they arrive), ended without more fills
-/// → `cancelled`, refused → `rejected`; nil for anything else.
-func binanceStatusKind(_ status: String?) -> ExecEvent.Kind? {
-  switch status {
-  case "NEW", "PARTIALLY_FILLED", "FILLED": .accepted
-  case "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH": .cancelled
-  case "REJECTED": .rejected
-  default: nil
-  }
-}
-
-/// One entry of a myTrades answer: trade id, order id, price and quantity as raws (nil when a
-/// field is missing or not a number the instrument can hold).
-func myTrade(_ t: [String: Any], _ inst: Instrument) -> (
-  tradeID: Int64, orderID: Int64, price: Int64, quantity: Int64
-)? {
-  guard let tid = int64(t["id"]), let oid = int64(t["orderId"]),
-    let p = (t["price"] as? String).flatMap({ try? inst.parseTick($0) }),
-    let q = (t["qty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
-  else { return nil }
-  return (tid, oid, p * inst.tickSize, q)
-}
-
-/// A JSON number from Foundation's parser as Int64.
-func int64(_ v: Any?) -> Int64? {
-  if let n = v as? NSNumber { return n.int64Value }
-  return (v as? Int).map(Int64.init)
 }

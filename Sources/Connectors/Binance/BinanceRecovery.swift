@@ -210,3 +210,21 @@ extension BinanceSession {
     return out
   }
 }
+
+/// One entry of a myTrades answer: trade id, order id, price and quantity as raws (nil when a
+/// field is missing or not a number the instrument can hold).
+func myTrade(_ t: [String: Any], _ inst: Instrument) -> (
+  tradeID: Int64, orderID: Int64, price: Int64, quantity: Int64
+)? {
+  guard let tid = int64(t["id"]), let oid = int64(t["orderId"]),
+    let p = (t["price"] as? String).flatMap({ try? inst.parseTick($0) }),
+    let q = (t["qty"] as? String).flatMap({ try? inst.parseQuantity($0).raw })
+  else { return nil }
+  return (tid, oid, p * inst.tickSize, q)
+}
+
+/// A JSON number from Foundation's parser as Int64.
+func int64(_ v: Any?) -> Int64? {
+  if let n = v as? NSNumber { return n.int64Value }
+  return (v as? Int).map(Int64.init)
+}

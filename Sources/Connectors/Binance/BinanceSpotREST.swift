@@ -226,7 +226,7 @@ public final class BinanceSpotREST {
   /// POST /api/v3/order (LIMIT GTC unless said otherwise), RESULT response.
   public func placeLimit(
     symbol: String, clientOrderID: ClientOrderID, side: TradeSide, price p: Int64, quantity q: Int64,
-    timeInForce: String = "GTC", _ done: @escaping (Outcome) -> Void
+    timeInForce: String = "GTC", reader: BodyReader = .foundation, _ done: @escaping (Outcome) -> Void
   ) {
     send(
       "POST", "/api/v3/order",
@@ -235,14 +235,17 @@ public final class BinanceSpotREST {
         ("timeInForce", timeInForce),
         ("quantity", quantity(q)), ("price", price(p)), ("newClientOrderId", clientOrderID.value),
         ("newOrderRespType", "RESULT"),
-      ], signed: true, kind: BinanceRequest.place, done)
+      ], signed: true, kind: BinanceRequest.place, reader: reader, done)
   }
 
   /// DELETE /api/v3/order by client order id.
-  public func cancel(symbol: String, clientOrderID: ClientOrderID, _ done: @escaping (Outcome) -> Void) {
+  public func cancel(
+    symbol: String, clientOrderID: ClientOrderID, reader: BodyReader = .foundation,
+    _ done: @escaping (Outcome) -> Void
+  ) {
     send(
       "DELETE", "/api/v3/order", [("symbol", symbol), ("origClientOrderId", clientOrderID.value)],
-      signed: true, kind: BinanceRequest.cancel, done)
+      signed: true, kind: BinanceRequest.cancel, reader: reader, done)
   }
 
   /// GET /api/v3/order by client order id.
