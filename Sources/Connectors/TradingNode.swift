@@ -137,16 +137,22 @@ public final class TradingNode<Adapter: VenueAdapter> {
   /// `timeoutNs` passes; then the strategy thread is stopped and joined. `condition` runs on the
   /// wire thread: it may read wire-side state (the adapter, a venue on the same loop) but not the
   /// strategy thread's (book, tracker, host) until this returns. Returns `condition()`.
+  /// `mode: .busyPoll` spins the wire loop too (each thread on a core of its own); `onStrategy`
+  /// runs on the strategy thread between its turns (a harness's per-thread bookkeeping).
   @discardableResult
   public func runTwoThreads(
-    strategyCPU: Int? = nil, idle: StrategyRuntime.Idle = .spin, timeoutNs: Int64, wakeNs: Int64 = 100_000,
+    strategyCPU: Int? = nil, idle: StrategyRuntime.Idle = .spin, mode: EventLoop.WaitMode = .block,
+    timeoutNs: Int64, wakeNs: Int64 = 100_000, onStrategy: @escaping () -> Void = {},
     until condition: () -> Bool
   ) -> Bool {
     precondition(layout == .twoThreads, "this node was built for the one-thread layout")
     let stop = StopFlag()
     let runtime = self.runtime
     let strategy = NativeThread(name: "nt-strategy", cpu: strategyCPU) {
-      runtime.run(idle: idle) { stop.flag.load(ordering: .acquiring) }
+      runtime.run(idle: idle) {
+        onStrategy()
+        return stop.flag.load(ordering: .acquiring)
+      }
     }
     strategyPinned = strategy.pinned
     var waking = true
@@ -155,7 +161,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
       _ = loop.schedule(after: wakeNs) { wake() }
     }
     wake()
-    let met = loop.run(timeoutNs: timeoutNs) {
+    let met = loop.run(mode: mode, timeoutNs: timeoutNs) {
       sendDecided()
       return condition()
     }
@@ -178,16 +184,21 @@ public final class TradingNode<Adapter: VenueAdapter> {
 
   /// Runs the loop, a turn at every wake-up, until `condition` holds or `timeoutNs` passes.
   /// A timer wakes the loop every `wakeNs` so the Clock ticks even when the venue is quiet.
+  /// `mode: .busyPoll` never sleeps (the one-thread-spin layout).
   @discardableResult
-  public func run(timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool) -> Bool {
-    Self.run([self], timeoutNs: timeoutNs, wakeNs: wakeNs, until: condition)
+  public func run(
+    mode: EventLoop.WaitMode = .block, timeoutNs: Int64, wakeNs: Int64 = 1_000_000,
+    until condition: () -> Bool
+  ) -> Bool {
+    Self.run([self], mode: mode, timeoutNs: timeoutNs, wakeNs: wakeNs, until: condition)
   }
 
   /// The same for several nodes sharing one loop (a strategy trading two venues on one thread,
   /// e.g. cross-exchange market making): each takes its turn at every wake-up.
   @discardableResult
   public static func run(
-    _ nodes: [TradingNode], timeoutNs: Int64, wakeNs: Int64 = 1_000_000, until condition: () -> Bool
+    _ nodes: [TradingNode], mode: EventLoop.WaitMode = .block, timeoutNs: Int64, wakeNs: Int64 = 1_000_000,
+    until condition: () -> Bool
   ) -> Bool {
     guard let loop = nodes.first?.loop else { return condition() }
     precondition(nodes.allSatisfy { $0.loop === loop }, "nodes run together share one loop")
@@ -198,7 +209,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
     }
     wake()
     defer { waking = false }
-    return loop.run(timeoutNs: timeoutNs) {
+    return loop.run(mode: mode, timeoutNs: timeoutNs) {
       for n in nodes { n.turn() }
       return condition()
     }

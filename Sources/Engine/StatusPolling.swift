@@ -46,7 +46,15 @@ public final class RuntimeStatusPoller: TimeIterator {
       quietIntervalNs: quietIntervalNs, liveIntervalNs: liveIntervalNs, quietAfterNs: quietAfterNs)
   }
 
+  var started = false
+
   public func tick(now: Int64) {
+    // The intervals count from the first tick, not from time zero: otherwise the first tick that
+    // finds an order in flight reconciles at once, holding the run's first orders for nothing.
+    if !started {
+      started = true
+      rule.polled(at: now)
+    }
     // Once per tick (1 s by default): finished orders past their retention are forgotten, so a
     // long run's tracker holds its open orders and the last `retainFinishedNs` of finished ones.
     runtime.host.tracker.prune(now: now)

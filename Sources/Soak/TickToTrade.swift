@@ -107,6 +107,11 @@ public struct TickToTradeReport: Sendable {
   public var entryRejects = 0
   public var entryUnknown = 0
   public var entryMalformed = 0
+  /// Orders the entry refused unsent: held back (Retry-After, halt), over the pacing budget, or
+  /// with no open connection.
+  public var entryRefusedUnsent = ""
+  /// Reconciliations the runtime ran (the status poller's and the wire side's).
+  public var reconciliations = 0
   public var resets = 0
   /// Market-data and order-entry connections lost during the run (and the last errors).
   public var disconnects = 0
@@ -153,6 +158,11 @@ struct AllocationWindow {
       done = true
     }
   }
+}
+
+/// An allocation window the strategy thread keeps (captured by the node's per-turn hook).
+final class AllocationWindowBox: @unchecked Sendable {
+  var window = AllocationWindow()
 }
 
 /// Shared between the venue thread, the engine threads and the caller; written before the flags
@@ -203,7 +213,9 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
     throw SoakError.timedOut(shared.error ?? "venue did not start")
   }
 
-  // MARK: engine (strategy side, owned by the strategy thread once it starts)
+  // MARK: engine: the trading node `run` trades on (Binance spot: market data, WebSocket API
+  // order entry, the account stream, REST reconciliation and the status poller), built and run
+  // on the wire thread; in the two-thread layout the strategy thread is the node's own.
   // The probe sends one order a step; the market maker places two and cancels two.
   let (ordersPerStep, commandsPerStep) = c.strategy == .pureMarketMaking ? (2, 4) : (1, 1)
   let tracker = OrderTracker(capacity: ordersPerStep * (c.samples + c.warmup) + 4096)
@@ -216,98 +228,95 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   limits.maxOrderQuantity = 1_000
   limits.maxOpenOrders = 1_000
   limits.priceBandBps = 100
-  let host = StrategyHost(
-    strategy: pmm ?? probe, symbol: "BTCUSDT", rule: rule, limits: limits, tracker: tracker, prefix: prefix)
-  probe.host = host
-  let book = LadderBook(instrument: inst, windowTicks: 1 << 16, overflowCapacity: 4096, centreTick: 5_000_000)
-  let runtime = StrategyRuntime(
-    host: host, book: book, clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()))
+  // The harness sends thousands of orders a second: the venue's limits are lifted, and the
+  // node's pacing says the same figures (its limiter still runs on every request).
+  var rates = BinanceRateLimits()
+  rates.requestWeightPerMinute = 1 << 40
+  rates.ordersPer10Seconds = 1 << 40
+  rates.ordersPerDay = 1 << 50
   let log = LatencyLog(capacity: commandsPerStep * (c.samples + c.warmup) + 4096)
   var wireAllocs: UInt64 = 0
   var strategyAllocs: UInt64 = 0
   var report = TickToTradeReport()
   report.layout = c.layout
   let counting = c.countAllocations
+  var built: TradingNode<BinanceSpotAdapter>?
+  var strategyPinned = false
 
   // MARK: wire thread
   let wire = NativeThread(name: "nt-wire", cpu: c.wireCPU) {
     do {
       let loop = try EventLoop()
       defer { loop.shutdown() }
-      let tls = try TLSContext(client: certs.ca)
-      let md = BinanceMarketData(
-        loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
-        symbol: "BTCUSDT", instrument: inst,
-        sink: c.layout == .oneThread ? runtime.sameThreadBookSink : RingBookSink(ring: runtime.bookIn))
-      let entry = BinanceWSOrderEntry(
-        loop: loop, host: "127.0.0.1", port: UInt16(port), tls: tls, serverName: "localhost",
-        apiKey: "t2t", secret: "t2t-secret", instrument: inst, clientIDs: host.ids, execOut: runtime.execIn
-      )
-      entry.latency = log
-      md.start()
-      entry.start()
+      let oneThread = c.layout == .oneThread
+      let node = TradingNode<BinanceSpotAdapter>(
+        loop: loop, endpoint: .init(host: "127.0.0.1", port: UInt16(port), serverName: "localhost"),
+        tls: try TLSContext(client: certs.ca), apiKey: "t2t", secret: "t2t-secret", instrument: inst,
+        strategy: pmm ?? probe, rule: rule, limits: limits, prefix: prefix, tracker: tracker,
+        clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()), bookWindowTicks: 1 << 16,
+        centreTick: 5_000_000, rateLimits: rates, layout: oneThread ? .oneThread : .twoThreads)
+      built = node
+      probe.host = node.host
+      node.entry.latency = log
+      node.start()
       var ready = false
       var window = AllocationWindow()
-      defer { wireAllocs = window.count }
-      let oneThread = c.layout == .oneThread
       if oneThread, let cpu = c.strategyCPU { _ = cplat_pin_current_thread(Int32(cpu)) }
-      if !c.spin {
-        func wake() { _ = loop.schedule(after: 100_000) { wake() } }
-        wake()
-      }
-      loop.run(mode: c.spin ? .busyPoll : .block) {
-        while let o = runtime.ordersOut.tryPop() { entry.send(o) }
-        if oneThread {
-          if runtime.pollOnce() > 0 {
-            while let o = runtime.ordersOut.tryPop() { entry.send(o) }
-          }
-        }
-        if !ready, case .synced = md.sync.state, entry.isOpen {
+      let mode: EventLoop.WaitMode = c.spin ? .busyPoll : .block
+      func wireSide() -> Bool {
+        if !ready, node.ready {
           ready = true
           shared.engineReady.store(true, ordering: .releasing)
         }
         if counting { window.follow(shared.measuring.load(ordering: .acquiring)) }
         return shared.stop.load(ordering: .acquiring)
       }
-      report.bookRingWaits = md.sync.sink.fullWaits
+      if oneThread {
+        node.run(mode: mode, timeoutNs: .max, wakeNs: 100_000) { wireSide() }
+      } else {
+        let strategyWindow = AllocationWindowBox()
+        node.runTwoThreads(
+          strategyCPU: c.strategyCPU, idle: c.spin ? .spin : .sleep(microseconds: 100), mode: mode,
+          timeoutNs: .max,
+          onStrategy: {
+            if counting { strategyWindow.window.follow(shared.measuring.load(ordering: .acquiring)) }
+          }
+        ) { wireSide() }
+        strategyAllocs = strategyWindow.window.count
+        strategyPinned = node.strategyPinned
+      }
+      wireAllocs = window.count
+      let md = node.marketData
+      let entry = node.entry
+      report.bookRingWaits = md.sync.sink.inner.fullWaits
       report.entryRejects = entry.rejects
       report.entryUnknown = entry.unknownOutcomes
       report.entryMalformed = entry.malformed + md.malformed
+      report.entryRefusedUnsent =
+        "held \(entry.heldBack), throttled \(entry.throttled), not sent \(entry.notSent)"
       report.syncCounters = "\(md.sync.counters)"
       report.disconnects = md.socket.disconnects + entry.socket.disconnects
       report.lastErrors =
         "\(md.socket.lastError.map { "\($0)" } ?? "-") / \(entry.socket.lastError.map { "\($0)" } ?? "-")"
-      md.stop()
-      entry.stop()
+      node.stop()
       loop.run(timeoutNs: 100_000_000) { false }
     } catch {
       shared.error = "wire: \(error)"
     }
   }
 
-  // MARK: strategy thread
-  let strategy: NativeThread? =
-    c.layout == .twoThreads
-    ? NativeThread(name: "nt-strategy", cpu: c.strategyCPU) {
-      var window = AllocationWindow()
-      defer { strategyAllocs = window.count }
-      runtime.run(idle: c.spin ? .spin : .sleep(microseconds: 100)) {
-        if counting { window.follow(shared.measuring.load(ordering: .acquiring)) }
-        return shared.stop.load(ordering: .acquiring)
-      }
-    } : nil
-
   venue.join()
   // Let the last answers reach the tracker before stopping the engine.
   let drainUntil = cplat_now_ns() + 300_000_000
   while cplat_now_ns() < drainUntil { usleep(10_000) }
   shared.stop.store(true, ordering: .releasing)
-  strategy?.join()
   wire.join()
   if let e = shared.error { throw SoakError.timedOut(e) }
+  guard let node = built else { throw SoakError.timedOut("the engine did not start") }
+  let (host, runtime) = (node.host, node.runtime)
 
   report.wirePinned = wire.pinned || c.layout == .oneThread
-  report.strategyPinned = strategy?.pinned ?? report.wirePinned
+  report.strategyPinned = c.layout == .oneThread ? report.wirePinned : strategyPinned
   if counting, mallocCountRead() != nil { report.engineAllocations = wireAllocs + strategyAllocs }
   report.steps = shared.steps
   report.stepTimeouts = shared.timeouts
@@ -326,6 +335,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   report.gateRefusals = RiskRefusal.allCases.reduce(0) { $0 + host.gate.refusals($1) }
   report.outboundFull = host.outboundFull
   report.resets = runtime.applier.resets
+  report.reconciliations = runtime.reconciliations
   report.trackerOrders = tracker.orders.count
   for o in tracker.orders.values {
     if o.state == .cancelled {

@@ -43,7 +43,7 @@ import Wire
     #expect(r.unmatchedArrivals == 0)
     #expect(
       r.stepTimeouts == 0,
-      "timed out: \(r.timedOutUpdateIDs), skipped \(r.probeSkipped), batches \(r.batchesSeen), steps \(r.steps), sync \(r.syncCounters)"
+      "timed out: \(r.timedOutUpdateIDs), skipped \(r.probeSkipped), batches \(r.batchesSeen), steps \(r.steps), sync \(r.syncCounters), \(r.entryRefusedUnsent), reconciliations \(r.reconciliations), disconnects \(r.disconnects) \(r.lastErrors)"
     )
     #expect(r.samples.count == 400)
     #expect(r.probePlaced == r.steps)
