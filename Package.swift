@@ -59,7 +59,8 @@ let package = Package(
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
     .target(
       name: "Connectors",
-      dependencies: ["FastBook", "CSimdJSON", "CZlib", "Engine", "Wire"]
+      dependencies: ["FastBook", "CSimdJSON", "CZlib", "Engine", "Wire"],
+      exclude: ["Binance/Harness"]
     ),
     .executableTarget(
       name: "needletail",
@@ -72,16 +73,29 @@ let package = Package(
       ]
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
-    // The order-tracking soak against the Venue (a CI test runs it small, perf/soak.sh at 100,000).
+    // The connector conformance checks (venue-neutral) and Binance spot driven against the Venue:
+    // the conformance harnesses and the shared venue fixture; the order-tracking soaks (a CI test
+    // runs them small, perf/soak.sh at 100,000); tick-to-trade (perf/t2t.sh). Each its own module.
     .target(name: "Conformance", dependencies: ["Engine", "FastBook"]),
     .target(
-      name: "Soak",
-      dependencies: ["Connectors", "Conformance", "Engine", "FastBook", "Strategies", "Venue", "Wire"]),
+      name: "BinanceHarness",
+      dependencies: ["Connectors", "Conformance", "Engine", "FastBook", "Venue", "Wire"],
+      path: "Sources/Connectors/Binance/Harness/Conformance"),
+    .target(
+      name: "BinanceSoak",
+      dependencies: ["BinanceHarness", "Connectors", "Engine", "FastBook", "Venue", "Wire"],
+      path: "Sources/Connectors/Binance/Harness/Soak"),
+    .target(
+      name: "BinanceTickToTrade",
+      dependencies: ["BinanceHarness", "Connectors", "Engine", "FastBook", "Strategies", "Venue", "Wire"],
+      path: "Sources/Connectors/Binance/Harness/TickToTrade"),
     // The Swift side of the perf/ comparisons (see perf/run.sh).
     .executableTarget(
       name: "needletail-perf",
       dependencies: [
-        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "Soak", "Engine", "Strategies",
+        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "BinanceSoak",
+        "BinanceTickToTrade",
+        "Engine", "Strategies",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
@@ -100,7 +114,8 @@ let package = Package(
     .testTarget(
       name: "ConnectorsTests",
       dependencies: [
-        "Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "Soak", "Conformance",
+        "Connectors", "FastBook", "TestSupport", "Engine", "Wire", "Venue", "BinanceHarness", "BinanceSoak",
+        "BinanceTickToTrade", "Conformance",
         "Strategies",
       ]),
   ],

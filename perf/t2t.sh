@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Tick-to-trade against the Venue over loopback TLS (see Sources/Soak/TickToTrade.swift):
+# Tick-to-trade against the Venue over loopback TLS (see Sources/Connectors/Binance/Harness/TickToTrade/TickToTrade.swift):
 # the venue changes its book and sends the depth diff, the engine's probe strategy answers each
 # book change with an order, the venue stamps its arrival. Three layouts; then the same with
 # event-driven pure market making instead of the probe (each change moves the mid, the first

@@ -1,6 +1,6 @@
+import BinanceTickToTrade
 import Foundation
 import Histogram
-import Soak
 
 // needletail-perf t2t [SAMPLES] [two-threads|one-thread|one-thread-spin] [WIRE_CPU STRATEGY_CPU [VENUE_CPU]] [pmm]
 //   one-thread-spin: the engine on one busy-polling thread (CPU 1) and the venue busy-polling on CPU 0

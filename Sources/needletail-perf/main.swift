@@ -1,3 +1,4 @@
+import BinanceSoak
 import CPlatform
 // needletail-perf: the Swift side of the perf/ comparisons. Each mode mirrors one hot-path stage
 // one-to-one with a C/C++ baseline in perf/baselines, checks its answer (checksums the baseline
@@ -24,7 +25,6 @@ import Connectors
 import FastBook
 import Foundation
 import Glibc
-import Soak
 
 // MARK: helpers
 

@@ -1,7 +1,7 @@
+import BinanceSoak
 import Engine
 import FastBook
 import Foundation
-import Soak
 import TestSupport
 import Testing
 import Venue

@@ -1,6 +1,6 @@
+import BinanceHarness
 import Conformance
 import Foundation
-import Soak
 import Testing
 
 /// The connector conformance suite run for Binance spot: each check on a fresh connector and

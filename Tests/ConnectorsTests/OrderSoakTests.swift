@@ -1,5 +1,5 @@
+import BinanceSoak
 import Foundation
-import Soak
 import Testing
 
 /// The soak of perf/soak.sh at a CI size: every REST fault on, the user stream with dropped,

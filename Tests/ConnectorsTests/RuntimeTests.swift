@@ -1,9 +1,9 @@
+import BinanceTickToTrade
 import CPlatform
 import Connectors
 import Engine
 import FastBook
 import Foundation
-import Soak
 import TestSupport
 import Testing
 import Wire

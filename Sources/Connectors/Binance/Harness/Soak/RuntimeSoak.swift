@@ -1,3 +1,4 @@
+import BinanceHarness
 import Connectors
 import Engine
 import FastBook

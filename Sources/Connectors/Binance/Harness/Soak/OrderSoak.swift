@@ -1,3 +1,4 @@
+import BinanceHarness
 import Connectors
 import Engine
 import FastBook
@@ -154,45 +155,6 @@ public struct OrderSoakReport: Sendable, CustomStringConvertible {
         } ?? "") + firstProblemLines.map { "\n  log: " + $0 }.joined()
         + (mismatches.isEmpty ? "" : "\nfirst mismatches: " + mismatches.joined(separator: "; "))
   }
-}
-
-public enum SoakError: Error { case timedOut(String) }
-
-/// The soak's book: applies the sync's events as the strategy thread would, and after every diff
-/// compares its top 20 levels a side with the venue's at that update id.
-final class BookCheck {
-  var applier: BookEventApplier
-  var truth: [Int64: ([BookLevel], [BookLevel])] = [:]
-  var checkpoints = 0
-  var mismatches = 0
-  var firstMismatch: String?
-
-  init(book: LadderBook) { applier = BookEventApplier(book: book) }
-
-  func handle(_ e: BookEvent) {
-    guard applier.apply(e), applier.isLive, !e.isSnapshotEnd else { return }
-    check(applier.book, updateID: e.updateID)
-  }
-
-  /// Compares `book` after the diff `updateID` with the venue's book then (when it was recorded).
-  func check(_ book: LadderBook, updateID: Int64) {
-    guard let want = truth[updateID] else { return }
-    checkpoints += 1
-    let bids = book.levels(.bid, limit: 20)
-    let asks = book.levels(.ask, limit: 20)
-    if bids != want.0 || asks != want.1 {
-      mismatches += 1
-      if firstMismatch == nil {
-        firstMismatch =
-          "book at u=\(updateID): bids \(bids.prefix(3)) asks \(asks.prefix(3)), venue \(want.0.prefix(3)) \(want.1.prefix(3))"
-      }
-    }
-  }
-}
-
-struct CheckSink: BookEventSink {
-  let check: BookCheck
-  mutating func emit(_ event: BookEvent) { check.handle(event) }
 }
 
 /// Runs the soak on the calling thread (it owns the event loop) and returns the comparison.
@@ -507,15 +469,4 @@ public func compare(engine: MatchingEngine, tracker: OrderTracker, into report: 
   }
   report.venueFills = engine.myTrades(account: 1, symbol: "BTCUSDT").count
   report.trackerFills = tracker.orders.values.reduce(0) { $0 + $1.tradeIDCount }
-}
-
-/// The tracker state a venue order status corresponds to.
-func trackerState(_ status: OrderStatus) -> OrderState {
-  switch status {
-  case .NEW: .open
-  case .PARTIALLY_FILLED: .partiallyFilled
-  case .FILLED: .filled
-  case .CANCELED, .EXPIRED, .EXPIRED_IN_MATCH: .cancelled
-  case .REJECTED: .failed
-  }
 }

@@ -1,3 +1,4 @@
+import BinanceHarness
 import CPlatform
 import Connectors
 import Engine
