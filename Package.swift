@@ -93,7 +93,7 @@ let package = Package(
     .executableTarget(
       name: "needletail-perf",
       dependencies: [
-        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "Wire", "Venue", "BinanceSoak",
+        "FastBook", "Connectors", "CSimdJSON", "CPlatform", "COpenSSL", "Wire", "Venue", "BinanceSoak",
         "BinanceTickToTrade",
         "Engine", "Strategies",
         .product(name: "Histogram", package: "hdrhistogram-swift"),

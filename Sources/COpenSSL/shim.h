@@ -83,9 +83,17 @@ static inline void copenssl_hmac256_hex(const copenssl_hmac256_key *k, const voi
 // costs are kept off each record: EVP_CipherInit_ex2 with only a nonce (EVP_CipherInit_ex
 // re-enters the legacy init path), and the tag read or set through one prepared parameter
 // instead of EVP_CIPHER_CTX_ctrl, which builds a parameter list and has the provider look up
-// every name it knows by strcmp. `record` = header(5) || n bytes || 16-byte tag.
-static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *nonce, unsigned char *record, int n) {
+// every name it knows by strcmp. `record` = header(5) || n bytes || 16-byte tag; the nonce is
+// iv XOR the record's sequence number (RFC 8446 5.3), made here on the stack.
+static inline void copenssl_tls13_nonce(unsigned char *nonce, const unsigned char *iv, uint64_t seq) {
+  memcpy(nonce, iv, 12);
+  for (int i = 0; i < 8; i++) nonce[4 + i] ^= (unsigned char)(seq >> (56 - 8 * i));
+}
+
+static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, unsigned char *record, int n) {
   int outl = 0;
+  unsigned char nonce[12];
+  copenssl_tls13_nonce(nonce, iv, seq);
   if (EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) != 1) return 0;
   if (EVP_CipherUpdate(c, NULL, &outl, record, 5) != 1) return 0;
   if (EVP_CipherUpdate(c, record + 5, &outl, record + 5, n) != 1) return 0;
@@ -96,8 +104,10 @@ static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *nonc
   return EVP_CIPHER_CTX_get_params(c, p);
 }
 
-static inline int copenssl_gcm_open(EVP_CIPHER_CTX *c, const unsigned char *nonce, unsigned char *record, int n) {
+static inline int copenssl_gcm_open(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, unsigned char *record, int n) {
   int outl = 0;
+  unsigned char nonce[12];
+  copenssl_tls13_nonce(nonce, iv, seq);
   if (EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) != 1) return 0;
   if (EVP_CipherUpdate(c, NULL, &outl, record, 5) != 1) return 0;
   if (EVP_CipherUpdate(c, record + 5, &outl, record + 5, n) != 1) return 0;

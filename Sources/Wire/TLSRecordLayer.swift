@@ -27,7 +27,8 @@ package final class RecordCipher {
   let encrypting: Bool
   var secret: [UInt8]
   var iv = [UInt8](repeating: 0, count: 12)
-  var nonce = [UInt8](repeating: 0, count: 12)
+  /// `iv`, where the record path reads it (no array access, so no exclusivity check per record).
+  let ivBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 12)
   var sequence: UInt64 = 0
 
   package init?(secret: [UInt8], cipherSuite: UInt32, encrypting: Bool) {
@@ -50,12 +51,16 @@ package final class RecordCipher {
     guard rekey() else { return nil }
   }
 
-  deinit { EVP_CIPHER_CTX_free(ctx) }
+  deinit {
+    EVP_CIPHER_CTX_free(ctx)
+    ivBytes.deallocate()
+  }
 
   /// Derives key and IV from `secret` and keys the context.
   func rekey() -> Bool {
     let key = hkdfExpandLabel(secret, "key", keyLength)
     iv = hkdfExpandLabel(secret, "iv", 12)
+    for i in 0..<12 { ivBytes[i] = iv[i] }
     sequence = 0
     return EVP_CipherInit_ex(ctx, cipher, nil, key, iv, encrypting ? 1 : 0) == 1
   }
@@ -76,36 +81,24 @@ package final class RecordCipher {
     return Array(out[0..<length])
   }
 
-  @inline(__always)
-  func setNonce() {
-    nonce.withUnsafeMutableBufferPointer { n in
-      iv.withUnsafeBufferPointer { v in
-        for i in 0..<4 { n[i] = v[i] }
-        for i in 0..<8 { n[4 + i] = v[4 + i] ^ UInt8(truncatingIfNeeded: sequence >> UInt64(56 - 8 * i)) }
-      }
-    }
-  }
-
   /// Seals a record in place: `record` = header(5) ‖ plaintext ‖ room for the 16-byte tag, the
   /// plaintext already ending with its inner content type.
   package func seal(_ record: UnsafeMutableRawBufferPointer) -> Bool {
-    setNonce()
+    let seq = sequence
     sequence &+= 1
     let base = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
-    let n = record.count - 5 - 16
-    return nonce.withUnsafeBufferPointer { copenssl_gcm_seal(ctx, $0.baseAddress, base, Int32(n)) == 1 }
+    return copenssl_gcm_seal(ctx, ivBytes, seq, base, Int32(record.count - 5 - 16)) == 1
   }
 
   /// Opens a whole record in place; returns the plaintext's length (inner type included) or nil
   /// when the record does not authenticate.
   package func open(_ record: UnsafeMutableRawBufferPointer) -> Int? {
     guard record.count >= 5 + 16 + 1 else { return nil }
-    setNonce()
+    let seq = sequence
     sequence &+= 1
     let base = record.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let n = record.count - 5 - 16
-    return nonce.withUnsafeBufferPointer { copenssl_gcm_open(ctx, $0.baseAddress, base, Int32(n)) == 1 }
-      ? n : nil
+    return copenssl_gcm_open(ctx, ivBytes, seq, base, Int32(n)) == 1 ? n : nil
   }
 }
 
