@@ -21,6 +21,15 @@ public final class BinanceRuntimeReconciler {
   public private(set) var queries = 0
   public private(set) var rounds = 0
   public private(set) var execRingFull = 0
+  /// Where the next round's myTrades starts (`fromId`; nil: the most recent page), so each round
+  /// reads the fills since the last one — however many — instead of the last 1,000 again.
+  public private(set) var nextTradeID: Int64?
+  /// myTrades pages read (a round reads more than one when a page comes back full).
+  public private(set) var tradePages = 0
+  /// Status queries of this round that did not name a venue order id (the order may exist and
+  /// have fills we cannot attribute yet).
+  var unresolved = 0
+  static let tradePage = 1000
 
   public init(rest: BinanceSpotREST, symbol: String, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>) {
     self.rest = rest
@@ -48,8 +57,12 @@ public final class BinanceRuntimeReconciler {
       guard let self else { return }
       switch outcome {
       case .ok(let body):
-        guard let o = body as? BinanceRESTAnswer else { return }
+        guard let o = body as? BinanceRESTAnswer else {
+          self.unresolved += 1
+          return
+        }
         let venueID = max(0, o.venueOrderID)
+        if venueID == 0 { self.unresolved += 1 }
         if venueID != 0 { self.tagOfVenueID[venueID] = tag }
         switch o.statusKind {
         case .accepted?:
@@ -62,26 +75,68 @@ public final class BinanceRuntimeReconciler {
         default: break
         }
       case .refused(let code, _, _):
+        self.unresolved += 1
         if code == -2013 { self.push(ExecEvent(kind: .notFound, tag: tag)) }
       case .unknown, .limited:
-        break  // still uncertain: the next round asks again
+        self.unresolved += 1  // still uncertain: the next round asks again
       }
     }
   }
 
+  /// Learns the account's newest trade id before trading starts, so that the first round reads
+  /// every fill since (not only the most recent page). Without an answer (an error, a venue down)
+  /// the first round reads the most recent page.
+  public func prime() {
+    guard nextTradeID == nil else { return }
+    rest.myTrades(symbol: symbol, limit: 1, reader: .decoded) { [weak self] outcome in
+      guard let self, self.nextTradeID == nil else { return }
+      if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
+        self.nextTradeID = (answer.trades.map(\.trade_id).max() ?? -1) + 1
+      }
+    }
+  }
+
+  /// The round's fills: the most recent page the first time (without `prime`), then forward from the newest trade
+  /// id seen, page after page while they come back full (at most 10 a round; the next round goes
+  /// on from there). A trade not attributable while some order's venue id is still unknown may be
+  /// that order's: the next round starts again at it. Then `reconciled`.
   func fills() {
     rounds += 1
-    rest.myTrades(symbol: symbol, limit: 1000, reader: .decoded) { [weak self] outcome in
+    page(from: nextTradeID, pages: 0)
+  }
+
+  func page(from: Int64?, pages: Int) {
+    tradePages += 1
+    rest.myTrades(symbol: symbol, fromId: from, limit: Self.tradePage, reader: .decoded) {
+      [weak self] outcome in
       guard let self else { return }
       if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
-        for t in answer.trades where t.price >= 0 && t.qty >= 0 {
-          guard let tag = self.tagOfVenueID[t.order_id] else { continue }
+        var unattributed: Int64?
+        var newest: Int64?
+        for t in answer.trades {
+          newest = max(newest ?? t.trade_id, t.trade_id)
+          // A price or quantity off the instrument's scales is not a trade of ours.
+          guard t.price >= 0, t.qty >= 0, let tag = self.tagOfVenueID[t.order_id] else {
+            unattributed = min(unattributed ?? t.trade_id, t.trade_id)
+            continue
+          }
           self.push(
             ExecEvent(
               kind: .filled, tag: tag, venueOrderID: t.order_id, tradeID: t.trade_id, price: t.price,
               quantity: t.qty))
         }
+        if let first = unattributed, self.unresolved > 0 {
+          self.nextTradeID = max(self.nextTradeID ?? 0, first)
+        } else if let newest {
+          self.nextTradeID = max(self.nextTradeID ?? 0, newest + 1)
+        }
+        if answer.trades.count == Self.tradePage, pages < 9, let next = self.nextTradeID,
+          next > (from ?? .min)
+        {
+          return self.page(from: next, pages: pages + 1)
+        }
       }
+      self.unresolved = 0
       self.push(ExecEvent(kind: .reconciled, tag: 0))
     }
   }

@@ -105,7 +105,10 @@ public final class BinanceWSOrderEntry {
     signed.deallocate()
   }
 
-  public func start() { socket.start() }
+  public func start() {
+    socket.start()
+    reconciler?.prime()
+  }
   public func stop() { socket.close() }
   public var isOpen: Bool { socket.socket?.state == .open }
 
