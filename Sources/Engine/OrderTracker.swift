@@ -136,6 +136,9 @@ public final class OrderTracker {
   /// The slot of every tracked order by client id, and by tag for orders tracked with one.
   var slotOfID: [ClientOrderID: Int32] = [:]
   var slotOfTag: TagTable
+  /// The slot of every order the venue has named, by its venue order id (fills read back in a
+  /// reconciliation name only that).
+  var slotOfVenueID: TagTable
   /// The slots of unfinished orders (lost ones included), and each slot's place in that list
   /// (-1: finished or free): what reconciliation, cancel retries and the status poller scan, so
   /// their cost follows the open orders, not every order of the run. Swap-remove: O(1).
@@ -169,6 +172,7 @@ public final class OrderTracker {
     activePosition.reserveCapacity(capacity)
     slotOfID.reserveCapacity(capacity)
     slotOfTag = TagTable(capacity: capacity)
+    slotOfVenueID = TagTable(capacity: capacity)
     activeList.reserveCapacity(capacity)
     finishedQueue.reserveCapacity(capacity)
     events.reserveCapacity(256)
@@ -260,7 +264,11 @@ public final class OrderTracker {
       track(
         ClientOrderID("prefault-\(i)"), tag: UInt64(i), symbol: "", side: .buy, price: 0, quantity: 0, now: 0)
     }
-    for i in 0..<count { slotOfTag.remove(UInt64(i)) }
+    for i in 0..<count {
+      slotOfTag.remove(UInt64(i))
+      slotOfVenueID.insert(UInt64(i), 0)
+    }
+    for i in 0..<count { slotOfVenueID.remove(UInt64(i)) }
     slots.removeAll(keepingCapacity: true)
     activePosition.removeAll(keepingCapacity: true)
     slotOfID.removeAll(keepingCapacity: true)
@@ -320,6 +328,11 @@ public final class OrderTracker {
   }
 
   func accepted(_ s: Int32, venueID: VenueOrderID, now: Int64) {
+    if slots[Int(s)].venueOrderID != venueID {
+      if let old = slots[Int(s)].venueOrderID { slotOfVenueID.remove(UInt64(bitPattern: old.value)) }
+      let key = UInt64(bitPattern: venueID.value)
+      if slotOfVenueID.find(key) == nil { slotOfVenueID.insert(key, s) }
+    }
     slots[Int(s)].venueOrderID = venueID
     slots[Int(s)].notFoundCount = 0
     transition(s, .accepted, now: now)
@@ -441,6 +454,7 @@ public final class OrderTracker {
       if now - o.lastChangeNs > retainFinishedNs {
         slotOfID[id] = nil
         if let t = o.tag { slotOfTag.remove(t) }
+        if let v = o.venueOrderID { slotOfVenueID.remove(UInt64(bitPattern: v.value)) }
         slots[Int(s)] = Self.placeholder
         freeSlots.append(s)
       } else {
@@ -460,7 +474,10 @@ public final class OrderTracker {
   /// `unknownOrderUpdates`.
   public func apply(_ x: ExecEvent, now: Int64, rejectReason: String = "rejected by the venue") {
     if x.kind == .stateInDoubt || x.kind == .reconciled { return }
-    guard let s = slotOfTag.find(x.tag) else {
+    let slot =
+      x.tag == ExecEvent.byVenueID
+      ? slotOfVenueID.find(UInt64(bitPattern: x.venueOrderID)) : slotOfTag.find(x.tag)
+    guard let s = slot else {
       unknownOrderUpdates += 1
       return
     }

@@ -88,7 +88,10 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
     case reconciled
   }
   public var kind: Kind
+  /// The order's tag; `ExecEvent.byVenueID` when the event names its order only by
+  /// `venueOrderID` (a myTrades entry read in a reconciliation: the tracker knows which order).
   public var tag: UInt64
+  public static let byVenueID = UInt64.max
   public var venueOrderID: Int64
   public var tradeID: Int64
   public var price: Int64

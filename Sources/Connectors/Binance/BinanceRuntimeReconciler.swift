@@ -16,8 +16,6 @@ public final class BinanceRuntimeReconciler {
   let symbol: String
   let clientIDs: ClientIDCodec
   public let execOut: SPSCRing<ExecEvent>
-  /// Venue order id → tag, learned from status answers (to attribute myTrades).
-  var tagOfVenueID: [Int64: UInt64] = [:]
   public private(set) var queries = 0
   public private(set) var rounds = 0
   public private(set) var execRingFull = 0
@@ -29,6 +27,7 @@ public final class BinanceRuntimeReconciler {
   /// Status queries of this round that did not name a venue order id (the order may exist and
   /// have fills we cannot attribute yet).
   var unresolved = 0
+  var heldRounds = 0
   static let tradePage = 1000
 
   public init(rest: BinanceSpotREST, symbol: String, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>) {
@@ -63,7 +62,6 @@ public final class BinanceRuntimeReconciler {
         }
         let venueID = max(0, o.venueOrderID)
         if venueID == 0 { self.unresolved += 1 }
-        if venueID != 0 { self.tagOfVenueID[venueID] = tag }
         switch o.statusKind {
         case .accepted?:
           self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
@@ -96,10 +94,13 @@ public final class BinanceRuntimeReconciler {
     }
   }
 
-  /// The round's fills: the most recent page the first time (without `prime`), then forward from the newest trade
-  /// id seen, page after page while they come back full (at most 10 a round; the next round goes
-  /// on from there). A trade not attributable while some order's venue id is still unknown may be
-  /// that order's: the next round starts again at it. Then `reconciled`.
+  /// The round's fills: the most recent page the first time (without `prime`), then forward from
+  /// the newest trade id seen, page after page while they come back full (at most 10 a round; the
+  /// next round goes on from there). Each trade goes to the strategy thread by its venue order id
+  /// (`ExecEvent.byVenueID`): the tracker knows every order the venue has named, and this round's
+  /// status answers reach it first (same ring, sent earlier). While some status query of the round
+  /// named no venue id, the next round reads the same trades again (up to three rounds in a row):
+  /// that order's fills may be among them. Then `reconciled`.
   func fills() {
     rounds += 1
     page(from: nextTradeID, pages: 0)
@@ -111,30 +112,25 @@ public final class BinanceRuntimeReconciler {
       [weak self] outcome in
       guard let self else { return }
       if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
-        var unattributed: Int64?
         var newest: Int64?
         for t in answer.trades {
           newest = max(newest ?? t.trade_id, t.trade_id)
           // A price or quantity off the instrument's scales is not a trade of ours.
-          guard t.price >= 0, t.qty >= 0, let tag = self.tagOfVenueID[t.order_id] else {
-            unattributed = min(unattributed ?? t.trade_id, t.trade_id)
-            continue
-          }
+          guard t.price >= 0, t.qty >= 0 else { continue }
           self.push(
             ExecEvent(
-              kind: .filled, tag: tag, venueOrderID: t.order_id, tradeID: t.trade_id, price: t.price,
-              quantity: t.qty))
+              kind: .filled, tag: ExecEvent.byVenueID, venueOrderID: t.order_id, tradeID: t.trade_id,
+              price: t.price, quantity: t.qty))
         }
-        if let first = unattributed, self.unresolved > 0 {
-          self.nextTradeID = max(self.nextTradeID ?? 0, first)
-        } else if let newest {
-          self.nextTradeID = max(self.nextTradeID ?? 0, newest + 1)
+        let hold = self.unresolved > 0 && self.heldRounds < 3
+        if let newest {
+          let after = newest + 1
+          if !hold { self.nextTradeID = max(self.nextTradeID ?? 0, after) }
+          if answer.trades.count == Self.tradePage, (pages < 9), after > (from ?? .min) {
+            return self.page(from: after, pages: pages + 1)
+          }
         }
-        if answer.trades.count == Self.tradePage, pages < 9, let next = self.nextTradeID,
-          next > (from ?? .min)
-        {
-          return self.page(from: next, pages: pages + 1)
-        }
+        self.heldRounds = hold ? self.heldRounds + 1 : 0
       }
       self.unresolved = 0
       self.push(ExecEvent(kind: .reconciled, tag: 0))
