@@ -340,4 +340,39 @@ import Testing
       t.order(tag: 200_000)?.state == .pendingCancel
         && t.cancelsToRetry(now: 104 + t.cancelRetryNs).count == 1)
   }
+
+  /// A fill read back in a reconciliation names only the venue order id: the tracker finds the
+  /// order the venue named, whatever its tag; an id it never heard of is counted, not applied; a
+  /// pruned order's venue id finds nothing.
+  @Test func fillsByVenueOrderIDFindTheirOrder() {
+    let t = OrderTracker(retainFinishedNs: 10, capacity: 4)
+    let ids = ClientIDCodec(unchecked: "nt1-")
+    for tag: UInt64 in 1...3 {
+      t.track(ids.id(tag: tag), tag: tag, symbol: "BTCUSDT", side: .buy, price: 100, quantity: 10, now: 0)
+    }
+    t.apply(ExecEvent(kind: .accepted, tag: 2, venueOrderID: 502), now: 1)
+    let byVenue = ExecEvent.byVenueID
+    t.apply(
+      ExecEvent(kind: .filled, tag: byVenue, venueOrderID: 502, tradeID: 9, price: 100, quantity: 4), now: 2)
+    #expect(t.order(tag: 2)?.filledQuantity == 4 && t.order(tag: 2)?.state == .partiallyFilled)
+    t.apply(
+      ExecEvent(kind: .filled, tag: byVenue, venueOrderID: 502, tradeID: 9, price: 100, quantity: 4), now: 3)
+    #expect(t.duplicateFills == 1 && t.order(tag: 2)?.filledQuantity == 4)
+    let unknown = t.unknownOrderUpdates
+    t.apply(
+      ExecEvent(kind: .filled, tag: byVenue, venueOrderID: 777, tradeID: 10, price: 100, quantity: 1), now: 3)
+    #expect(t.unknownOrderUpdates == unknown + 1)
+    // A fill event naming the venue id first accepts an order whose own answer was lost.
+    t.apply(
+      ExecEvent(kind: .filled, tag: 3, venueOrderID: 503, tradeID: 11, price: 100, quantity: 10), now: 4)
+    t.apply(
+      ExecEvent(kind: .filled, tag: byVenue, venueOrderID: 503, tradeID: 11, price: 100, quantity: 10), now: 5
+    )
+    #expect(t.order(tag: 3)?.state == .filled && t.order(tag: 3)?.tradeIDCount == 1)
+    t.prune(now: 100)
+    t.apply(
+      ExecEvent(kind: .filled, tag: byVenue, venueOrderID: 503, tradeID: 12, price: 100, quantity: 1),
+      now: 101)
+    #expect(t.unknownOrderUpdates == unknown + 2 && t.order(tag: 3) == nil)
+  }
 }
