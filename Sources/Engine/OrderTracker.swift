@@ -150,6 +150,11 @@ public final class OrderTracker {
   public let notFoundLimit: Int
   public let retainFinishedNs: Int64
   public let cancelRetryNs: Int64
+  /// How long a lost order is still asked about in reconciliations (a venue that answered
+  /// "unknown" may show it later: a lagging replica, an order it was slow to take). After that it
+  /// stays tracked for a late event but is not asked about: every round would otherwise grow with
+  /// the run's lost orders, and spend the venue's weight on orders it does not have.
+  public var lostQueryNs: Int64 = 60_000_000_000
   public private(set) var invalidTransitions = 0
   public private(set) var duplicateFills = 0
   public private(set) var lateFills = 0
@@ -275,6 +280,12 @@ public final class OrderTracker {
     activeList.removeAll(keepingCapacity: true)
     for i in 0..<count { freeSlots.append(Int32(i)) }
     freeSlots.removeAll(keepingCapacity: true)
+  }
+
+  /// Whether a reconciliation should ask the venue about `o`: every unfinished order, and a lost
+  /// one for `lostQueryNs` after it was lost.
+  public func worthAsking(_ o: InFlightOrder, now: Int64) -> Bool {
+    o.state != .lost || now - o.lastChangeNs < lostQueryNs
   }
 
   public var activeOrders: [InFlightOrder] {

@@ -58,7 +58,9 @@ public final class RuntimeStatusPoller: TimeIterator {
     // Once per tick (1 s by default): finished orders past their retention are forgotten, so a
     // long run's tracker holds its open orders and the last `retainFinishedNs` of finished ones.
     runtime.host.tracker.prune(now: now)
-    guard runtime.host.tracker.activeCount > 0 else { return }
+    // Orders in flight: lost ones past their questioning time do not count.
+    let tracker = runtime.host.tracker
+    guard tracker.anyActive(where: { tracker.worthAsking($0, now: now) }) else { return }
     if !runtime.host.reconciling { runtime.retryCancels(now: now) }
     let quiet = rule.isQuiet(now: now, lastEventNs: runtime.lastExecNs, inFlight: true)
     guard rule.isDue(now: now, quiet: quiet) else { return }

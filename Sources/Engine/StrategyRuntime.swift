@@ -147,7 +147,8 @@ public final class StrategyRuntime {
     host.reconciling = true
     reconciliations += 1
     reconcileRounds += 1
-    for o in host.tracker.activeOrders {
+    let now = time.nowNs
+    for o in host.tracker.activeOrders where host.tracker.worthAsking(o, now: now) {
       guard let tag = host.tag(of: o.clientOrderID) else { continue }
       // Keep one slot for the end marker.
       guard ordersOut.freeCount > 1, ordersOut.tryPush(WireOrder(kind: .status, tag: tag)) else {

@@ -199,7 +199,8 @@ public final class BinanceOrderManager {
   /// another and stop at a 429/418 (the rest stay uncertain for the next round), so a rate limit
   /// is never answered with more requests.
   public func reconcile(_ done: @escaping () -> Void) {
-    let uncertain = tracker.activeOrders.map(\.clientOrderID)
+    let now = nowNs()
+    let uncertain = tracker.activeOrders.filter { tracker.worthAsking($0, now: now) }.map(\.clientOrderID)
     var next = 0
     func step() {
       guard canSend else {
