@@ -90,13 +90,20 @@ static inline void copenssl_tls13_nonce(unsigned char *nonce, const unsigned cha
   for (int i = 0; i < 8; i++) nonce[4 + i] ^= (unsigned char)(seq >> (56 - 8 * i));
 }
 
-static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, unsigned char *record, int n) {
+// The nonce, the header as AAD, and the body in place: what sealing and opening share.
+static inline int copenssl_gcm_begin(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, int enc,
+                                     unsigned char *record, int n) {
   int outl = 0;
   unsigned char nonce[12];
   copenssl_tls13_nonce(nonce, iv, seq);
-  if (EVP_CipherInit_ex2(c, NULL, NULL, nonce, 1, NULL) != 1) return 0;
-  if (EVP_CipherUpdate(c, NULL, &outl, record, 5) != 1) return 0;
-  if (EVP_CipherUpdate(c, record + 5, &outl, record + 5, n) != 1) return 0;
+  return EVP_CipherInit_ex2(c, NULL, NULL, nonce, enc, NULL) == 1 &&
+         EVP_CipherUpdate(c, NULL, &outl, record, 5) == 1 &&
+         EVP_CipherUpdate(c, record + 5, &outl, record + 5, n) == 1;
+}
+
+static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, unsigned char *record, int n) {
+  int outl = 0;
+  if (!copenssl_gcm_begin(c, iv, seq, 1, record, n)) return 0;
   if (EVP_CipherFinal_ex(c, record + 5 + n, &outl) != 1) return 0;
   OSSL_PARAM p[2];
   p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, record + 5 + n, 16);
@@ -106,11 +113,7 @@ static inline int copenssl_gcm_seal(EVP_CIPHER_CTX *c, const unsigned char *iv, 
 
 static inline int copenssl_gcm_open(EVP_CIPHER_CTX *c, const unsigned char *iv, uint64_t seq, unsigned char *record, int n) {
   int outl = 0;
-  unsigned char nonce[12];
-  copenssl_tls13_nonce(nonce, iv, seq);
-  if (EVP_CipherInit_ex2(c, NULL, NULL, nonce, 0, NULL) != 1) return 0;
-  if (EVP_CipherUpdate(c, NULL, &outl, record, 5) != 1) return 0;
-  if (EVP_CipherUpdate(c, record + 5, &outl, record + 5, n) != 1) return 0;
+  if (!copenssl_gcm_begin(c, iv, seq, 0, record, n)) return 0;
   OSSL_PARAM p[2];
   p[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, record + 5 + n, 16);
   p[1] = OSSL_PARAM_construct_end();
