@@ -41,6 +41,8 @@ public final class VenueREST {
   var violations = 0
   var bannedUntil: Int64 = 0
   public private(set) var rejectedRequests = 0
+  /// 429s for a spent minute budget of request weight (not the bans that follow them).
+  public private(set) var weightRefusals = 0
   /// Counts of each refusal code, for tests and the status page.
   public private(set) var errorCounts: [Int: Int] = [:]
   public var clockMs: () -> Int64
@@ -111,6 +113,7 @@ public final class VenueREST {
         bannedUntil = now + banDurationMs
         return (banned(bannedUntil), Int(banDurationMs / 1000))
       }
+      weightRefusals += 1
       return (
         VenueError(
           429, -1003,
