@@ -51,8 +51,9 @@ public protocol AccountStream: AnyObject {
   /// Called on the wire loop each time the stream (re)subscribes.
   var onSubscribed: (() -> Void)? { get set }
   var onStateInDoubt: (() -> Void)? { get set }
-  /// The venue's last refusal of a subscription, as it said it.
+  /// The venue's last refusal of a subscription, as it said it, and how many there were.
   var lastRefusal: String? { get }
+  var refusals: Int { get }
   var connection: ReconnectingWebSocket { get }
   var problems: ProblemLog { get }
 }
@@ -72,7 +73,7 @@ public struct VenueWiring {
 }
 
 /// One venue's connector for one instrument, as the trading node uses it.
-public protocol VenueAdapter: AnyObject {
+public protocol VenueAdapter: VenueAccountQueries {
   associatedtype Feed: MarketDataFeed
   associatedtype Entry: OrderEntry
   associatedtype Account: AccountStream

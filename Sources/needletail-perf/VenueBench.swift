@@ -47,7 +47,7 @@ func benchVenue(files: [String]) throws {
       + " venue_fills_per_s=\(Int(Double(e.trades.count - trades0) / secs))")
 
   // 2. The real capture replayed into the venue's book.
-  guard let inst = try CaptureReplay.inferInstrument(files: files) else { return }
+  guard let inst = try BinanceCaptureReplay.inferInstrument(files: files) else { return }
   let r = MatchingEngine()
   var rs = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
   rs.maxNumOrders = 0

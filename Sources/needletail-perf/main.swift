@@ -335,8 +335,8 @@ func benchPingPong(samples: Int) {
 /// The wire→book path on one thread over a real capture: decode, Binance sync, SPSC ring, apply.
 /// The first pass warms up; the second is timed and its allocations counted.
 func benchPath(_ files: [String]) throws {
-  guard let inst = try CaptureReplay.inferInstrument(files: files),
-    let rule = try CaptureReplay.inferRule(files: files)
+  guard let inst = try BinanceCaptureReplay.inferInstrument(files: files),
+    let rule = try BinanceCaptureReplay.inferRule(files: files)
   else { fail("no snapshot or diffs in \(files)") }
   // Load every line into memory first: file reading is not part of the path.
   var lines: [[UInt8]] = []
@@ -400,8 +400,8 @@ func benchPath(_ files: [String]) throws {
 /// Exports a real capture's applied diffs (after sync) as pre-parsed arrays in gen_l2's format,
 /// so the book benchmark runs on real data with the C++ baselines reading the same bytes.
 func exportPre(_ out: String, _ files: [String]) throws {
-  guard let inst = try CaptureReplay.inferInstrument(files: files),
-    let rule = try CaptureReplay.inferRule(files: files)
+  guard let inst = try BinanceCaptureReplay.inferInstrument(files: files),
+    let rule = try BinanceCaptureReplay.inferRule(files: files)
   else { fail("no snapshot or diffs in \(files)") }
   struct Recorder: BookEventSink {
     var off: [Int64] = [0], U: [Int64] = [], u: [Int64] = [], E: [Int64] = []

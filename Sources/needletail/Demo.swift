@@ -65,9 +65,10 @@ struct Demo: ParsableCommand {
     let loop = try EventLoop()
     defer { loop.shutdown() }
     let tls = try TLSContext(client: venue.certs.ca)
-    let endpoint = BinanceSession.Endpoint(host: "127.0.0.1", port: venue.port, serverName: "localhost")
     // The trading rule from the venue's exchangeInfo, as a live run gets it.
-    let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: "BTCUSDT")
+    let pick = try BinanceSpotPick(
+      loop: loop, host: "127.0.0.1", port: venue.port, serverName: "localhost", tls: tls, symbol: "BTCUSDT")
+    let info = pick.symbol
     let ms: Int64 = 1_000_000
     var c = PureMarketMakingConfig()
     c.bidSpread = 0.00005
@@ -90,13 +91,11 @@ struct Demo: ParsableCommand {
     limits.priceBandBps = 200
     let tracker = OrderTracker(notFoundLimit: 3, retainFinishedNs: .max, cancelRetryNs: 2_000 * ms)
     let prefix = newClientIDPrefix()
-    let session = BinanceSession(
-      loop: loop, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, instrument: instrument,
-      strategy: pmm, rule: info.rule, limits: limits, prefix: prefix,
-      tracker: tracker, clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000,
-      rateLimits: info.rateLimits)
+    let session = pick.node(
+      apiKey: apiKey, secret: secret, strategy: pmm, limits: limits, prefix: prefix, tracker: tracker,
+      clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
     guard let balances = session.fetchBalances() else {
-      throw ValidationError("the venue did not answer GET /api/v3/account")
+      throw ValidationError("the venue did not answer the account call (balances)")
     }
     pmm.portfolio = Portfolio(
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
@@ -108,7 +107,8 @@ struct Demo: ParsableCommand {
     // A new venue each run: its trade ids start again, so it is a venue of its own in the history.
     let venueID = VenueIdentity.ephemeral(
       kind: "demo", environment: "127.0.0.1:\(venue.port)", nowNs: Int64(Date().timeIntervalSince1970 * 1e9))
-    if let note = try TradeHistory.recover(path: dbPath, session: nil, venue: venueID, symbol: "BTCUSDT") {
+    if let note = try TradeHistory.recover(path: dbPath, asking: nil, instrument: instrument, venue: venueID)
+    {
       log.notice("history \(dbPath): \(note)")
     }
     let writer = try startHistory(
@@ -117,7 +117,7 @@ struct Demo: ParsableCommand {
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueID,
         symbol: "BTCUSDT",
         baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
-        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), session: session, log: log)
+        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), host: session.host, log: log)
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
@@ -140,8 +140,8 @@ let interrupted = Atomic<Bool>(false)
 /// printing a status every `statusEvery` seconds; then cancels everything (waiting at most 5 s for
 /// the venue to confirm) and closes the connections. Returns the status printer (for the summary)
 /// and whether every order was confirmed done.
-func trade(
-  session: BinanceSession, pmm: any MarketMakingStrategy, tracker: OrderTracker, instrument: Instrument,
+func trade<Adapter: VenueAdapter>(
+  session: TradingNode<Adapter>, pmm: any MarketMakingStrategy, tracker: OrderTracker, instrument: Instrument,
   duration: Double, statusEvery: Double, log: Logger
 ) throws -> (StatusPrinter, Bool) {
   let start = pmm.portfolio
@@ -150,7 +150,7 @@ func trade(
   // What the connectors find malformed is logged from a side thread; what changes in the
   // session (connections, resyncs, reconciliations, rate limits) from this loop.
   let problems = ProblemLogThread(logger: Logger(label: "needletail.connector"))
-  problems.attach(session)
+  problems.attach(session.problemLogs)
   problems.start()
   defer { problems.stop(logger: log) }
   let watch = SessionWatch(session: session, logger: Logger(label: "needletail.session"))
@@ -165,7 +165,7 @@ func trade(
     session.ready
   else {
     throw ValidationError(
-      "not ready within 15 s: book \(session.runtime.applier.isLive ? "live" : "not synced"), order entry \(session.entry.isOpen ? "open" : "closed"), account stream \(session.user.subscribed ? "subscribed" : "not subscribed")\(session.user.lastRefusal.map { " (\($0))" } ?? "")"
+      "not ready within 15 s: book \(session.runtime.applier.isLive ? "live" : "not synced"), order entry \(session.adapter.entry.isOpen ? "open" : "closed"), account stream \(session.adapter.account.isSubscribed ? "subscribed" : "not subscribed")\(session.adapter.account.lastRefusal.map { " (\($0))" } ?? "")"
     )
   }
   let t0 = cplat_now_ns()
@@ -178,7 +178,7 @@ func trade(
     watch.poll(now: now)
     if now >= nextStatus {
       nextStatus += Int64(statusEvery * 1e9)
-      status.print(now: now, session: session)
+      status.print(now: now, host: session.host)
     }
     return now >= end || interrupted.load(ordering: .relaxed) || pmm.stoppedReason != nil
   }
@@ -204,19 +204,8 @@ func trade(
   }
   session.stop()
   _ = session.run(timeoutNs: 200_000_000) { false }
-  status.print(now: cplat_now_ns(), session: session)
+  status.print(now: cplat_now_ns(), host: session.host)
   return (status, flat)
-}
-
-/// The symbol's instrument and trading rule from the venue, or a CLI error saying why not.
-func fetchExchangeInfo(
-  loop: EventLoop, endpoint: BinanceSession.Endpoint, tls: TLSContext, symbol: String
-) throws -> BinanceExchangeInfo.SymbolInfo {
-  do {
-    return try BinanceSession.exchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: symbol)
-  } catch {
-    throw ValidationError("\(error)")
-  }
 }
 
 /// What the venue recorded for the demo's account.
@@ -346,7 +335,7 @@ final class StatusPrinter {
     return (p.realized, p.unrealized(mark: mark), total)
   }
 
-  func print(now: Int64, session: BinanceSession) {
+  func print(now: Int64, host h: StrategyHost) {
     let p = pmm.portfolio
     let (r, u, total) = pnl()
     say(
@@ -365,7 +354,6 @@ final class StatusPrinter {
           qty(q.remaining), px(q.price), spread, Double(now - q.createdNs) / 1e9,
           q.hanging ? "  hanging" : (q.cancelling ? "  cancelling" : "")))
     }
-    let h = session.host
     if h.gate.refusals.contains(where: { $0 > 0 }) || h.ruleRefusals > 0 {
       say(
         "           refused: rule \(h.ruleRefusals), risk \(zip(RiskRefusal.allCases, h.gate.refusals).filter { $0.1 > 0 }.map { "\($0.0): \($0.1)" })"

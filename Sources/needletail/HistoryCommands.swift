@@ -59,15 +59,17 @@ struct HistoryCommand: ParsableCommand {
 
 /// The history of a run being traded: settles what earlier runs left, then records this run.
 enum TradeHistory {
-  /// Settles the orders earlier live runs on `venue` left in flight (see `BinanceSession.recover`)
+  /// Settles the orders earlier live runs on `venue` left in flight (see `VenueAccountQueries.recover`)
   /// and writes their outcome — on that venue only: the same kind, environment and account (and
   /// runs from a history of schema 1, whose account was not recorded, on the same environment).
   /// Orders of earlier runs on venues that lived in their process (a demo's, a paper exchange)
-  /// are closed as `lost`; those of live runs on other venues, or when no session is given
+  /// are closed as `lost`; those of live runs on other venues, or when no venue is given to ask
   /// (paper, demo), wait for a live run there. Returns what to tell the operator.
-  static func recover(path: String, session: BinanceSession?, venue: VenueIdentity, symbol: String) throws
-    -> String?
-  {
+  static func recover(
+    path: String, asking session: (any VenueAccountQueries)?, instrument inst: Instrument,
+    venue: VenueIdentity
+  ) throws -> String? {
+    let symbol = inst.symbol
     let store = try TradeStore(path: path)
     var lines: [String] = store.migration.map { [$0] } ?? []
     let venues = try store.venues()
@@ -97,9 +99,9 @@ enum TradeHistory {
     guard !askable.isEmpty else { return lines.isEmpty ? nil : lines.joined(separator: "; ") }
     let r = session.recover(
       known: known.map { ($0.clientOrderID, $0.venueOrderID) }, prefixes: askable.map(\.prefix),
-      fromTradeID: try store.lastTradeID(venues: Array(here), symbol: symbol).map { $0 + 1 })
+      fromTradeID: try store.lastTradeID(venues: Array(here), symbol: symbol).map { $0 + 1 },
+      timeoutNs: 5_000_000_000)
     let runOf = { (cid: String) in askable.last(where: { cid.hasPrefix($0.prefix) }) }
-    let inst = session.instrument
     try store.begin()
     for o in r.orders {
       guard let run = runOf(o.clientOrderID) else { continue }
@@ -153,12 +155,12 @@ enum TradeHistory {
 /// characters; the tag after it is at most 20 digits. The history finds a run's orders by it.
 func newClientIDPrefix() -> String { "nt" + String(UInt32.random(in: 0...UInt32.max), radix: 16) + "-" }
 
-/// Opens the history at `path` for a new run and attaches it to `session`'s host: from now on
+/// Opens the history at `path` for a new run and attaches it to `host`: from now on
 /// every order change goes to the side thread, which writes it. End with `finishHistory`.
-func startHistory(path: String, run: RunInfo, session: BinanceSession, log: Logger) throws -> JournalWriter {
+func startHistory(path: String, run: RunInfo, host: StrategyHost, log: Logger) throws -> JournalWriter {
   let writer = try JournalWriter(path: path, run: run)
   writer.problem = { log.error("\($0)", metadata: ["history": "\(path)"]) }
-  session.host.journal = writer.journal
+  host.journal = writer.journal
   writer.start()
   return writer
 }

@@ -148,8 +148,8 @@ final class ProblemLogThread {
   }
 
   /// Every connector of the session reports here from now on.
-  func attach(_ session: BinanceSession) {
-    for p in session.problemLogs { p.post = side.post }
+  func attach(_ logs: [ProblemLog]) {
+    for p in logs { p.post = side.post }
   }
 
   func start() { side.start() }
@@ -164,7 +164,7 @@ final class ProblemLogThread {
 /// Watches a session's counters from the CLI's loop and logs each change an operator should know
 /// about: a connection lost or made again, the book resynchronised, orders reconciled with the
 /// venue, the account stream refused, a 429 back-off or a 418 halt, orders the gate refused.
-final class SessionWatch {
+final class SessionWatch<Adapter: VenueAdapter> {
   struct Counts: Equatable {
     var marketConnects = 0
     var marketDisconnects = 0
@@ -180,25 +180,28 @@ final class SessionWatch {
     var gateRefusals = 0
     var ruleRefusals = 0
   }
-  let session: BinanceSession
+  let session: TradingNode<Adapter>
   let logger: Logger
   var last = Counts()
   var nextCheckNs: Int64 = 0
 
-  init(session: BinanceSession, logger: Logger) {
+  init(session: TradingNode<Adapter>, logger: Logger) {
     self.session = session
     self.logger = logger
   }
 
   func counts() -> Counts {
     let s = session
+    let (feed, entry, user) = (
+      s.adapter.feed.connection, s.adapter.entry.connection, s.adapter.account.connection
+    )
     return Counts(
-      marketConnects: s.marketData.socket.connects, marketDisconnects: s.marketData.socket.disconnects,
-      entryConnects: s.entry.socket.connects, entryDisconnects: s.entry.socket.disconnects,
-      userConnects: s.user.socket.connects, userDisconnects: s.user.socket.disconnects,
+      marketConnects: feed.connects, marketDisconnects: feed.disconnects,
+      entryConnects: entry.connects, entryDisconnects: entry.disconnects,
+      userConnects: user.connects, userDisconnects: user.disconnects,
       resets: s.runtime.applier.resets, reconciliations: s.runtime.reconciliations,
-      userRefusals: s.user.refusals, responses429: s.rest.limiter.responses429,
-      responses418: s.rest.limiter.responses418,
+      userRefusals: s.adapter.account.refusals, responses429: s.adapter.limiter.responses429,
+      responses418: s.adapter.limiter.responses418,
       gateRefusals: s.host.gate.refusals.reduce(0, +), ruleRefusals: s.host.ruleRefusals)
   }
 
@@ -226,13 +229,13 @@ final class SessionWatch {
     }
     connection(
       "market data", (p.marketConnects, c.marketConnects), (p.marketDisconnects, c.marketDisconnects),
-      error: s.marketData.socket.lastError.map { "\($0)" })
+      error: s.adapter.feed.connection.lastError.map { "\($0)" })
     connection(
       "order entry", (p.entryConnects, c.entryConnects), (p.entryDisconnects, c.entryDisconnects),
-      error: s.entry.socket.lastError.map { "\($0)" })
+      error: s.adapter.entry.connection.lastError.map { "\($0)" })
     connection(
       "account stream", (p.userConnects, c.userConnects), (p.userDisconnects, c.userDisconnects),
-      error: s.user.socket.lastError.map { "\($0)" })
+      error: s.adapter.account.connection.lastError.map { "\($0)" })
     if c.resets > p.resets {
       logger.notice("order book reset: rebuilding from a snapshot", metadata: ["resets": "\(c.resets)"])
     }
@@ -240,13 +243,14 @@ final class SessionWatch {
       logger.notice("orders reconciled with the venue", metadata: ["rounds": "\(c.reconciliations)"])
     }
     if c.userRefusals > p.userRefusals {
-      logger.error("account stream refused", metadata: ["reason": "\(s.user.lastRefusal ?? "-")"])
+      logger.error("account stream refused", metadata: ["reason": "\(s.adapter.account.lastRefusal ?? "-")"])
     }
     if c.responses429 > p.responses429 {
       logger.warning("rate limited (429): waiting out Retry-After", metadata: ["times": "\(c.responses429)"])
     }
     if c.responses418 > p.responses418 {
-      logger.critical("IP banned (418): trading halted", metadata: ["reason": "\(s.rest.limiter.haltReason)"])
+      logger.critical(
+        "IP banned (418): trading halted", metadata: ["reason": "\(s.adapter.limiter.haltReason)"])
     }
     if c.gateRefusals > p.gateRefusals || c.ruleRefusals > p.ruleRefusals {
       let risk = zip(RiskRefusal.allCases, s.host.gate.refusals).filter { $0.1 > 0 }.map {

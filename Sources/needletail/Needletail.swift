@@ -97,13 +97,13 @@ struct Replay: ParsableCommand {
     case "spot": syncRule = .spot
     case "futures": syncRule = .futures
     case "auto":
-      guard let r = try CaptureReplay.inferRule(files: paths) else {
+      guard let r = try BinanceCaptureReplay.inferRule(files: paths) else {
         throw ValidationError("no depthUpdate found to infer the rule from; pass --rule spot|futures")
       }
       syncRule = r
     default: throw ValidationError("--rule must be spot, futures or auto, not '\(rule)'")
     }
-    guard var instrument = try CaptureReplay.inferInstrument(files: paths) else {
+    guard var instrument = try BinanceCaptureReplay.inferInstrument(files: paths) else {
       throw ValidationError("no REST depth snapshot in the files: a book cannot be built without one")
     }
     if tickSize != nil || lotSize != nil {
@@ -117,14 +117,14 @@ struct Replay: ParsableCommand {
         throw ValidationError("invalid --tick-size/--lot-size: \(error)")
       }
     }
-    var options = CaptureReplay.Options(files: paths, instrument: instrument, rule: syncRule)
+    var options = BinanceCaptureReplay.Options(files: paths, instrument: instrument, rule: syncRule)
     options.threads = threads
     if let pin {
       let cpus = pin.split(separator: ",").compactMap { Int32($0) }
       guard cpus.count == 2 else { throw ValidationError("--pin takes two CPUs, e.g. 0,1") }
       options.pin = (cpus[0], cpus[1])
     }
-    let r = try CaptureReplay(options: options).run()
+    let r = try BinanceCaptureReplay(options: options).run()
     report(r, instrument: instrument, rule: syncRule)
     let bad =
       r.sync.gaps + r.sync.snapshotMismatches + r.decodeErrors + r.bookTickerMismatches.count
@@ -132,7 +132,7 @@ struct Replay: ParsableCommand {
     if strict && bad > 0 { throw ExitCode(1) }
   }
 
-  func report(_ r: CaptureReplay.Result, instrument: Instrument, rule: BinanceSyncRule) {
+  func report(_ r: BinanceCaptureReplay.Result, instrument: Instrument, rule: BinanceSyncRule) {
     func px(_ l: BookLevel?) -> String {
       guard let l else { return "-" }
       return "\(instrument.formatTick(l.tick)) x \(instrument.format(Quantity(raw: l.quantity)))"

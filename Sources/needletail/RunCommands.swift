@@ -60,9 +60,10 @@ struct Run: ParsableCommand {
     let loop = try EventLoop()
     defer { loop.shutdown() }
     let tls = try TLSContext(client: cfg.caFile)
-    let endpoint = BinanceSession.Endpoint(
-      host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host)
-    let info = try fetchExchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: cfg.market)
+    let pick = try BinanceSpotPick(
+      loop: loop, host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host, tls: tls,
+      symbol: cfg.market)
+    let info = pick.symbol
     let instrument = info.instrument
     let empty = Portfolio(
       base: 0, quote: 0, fees: cfg.fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000),
@@ -98,12 +99,10 @@ struct Run: ParsableCommand {
     let tracker = OrderTracker()
     let ms: Int64 = 1_000_000
     let prefix = newClientIDPrefix()
-    let session = BinanceSession(
-      loop: loop, endpoint: endpoint, tls: tls, apiKey: cfg.apiKey, secret: cfg.secret,
-      instrument: instrument,
-      strategy: strategy, rule: info.rule, limits: limits, prefix: prefix,
+    let session = pick.node(
+      apiKey: cfg.apiKey, secret: cfg.secret, strategy: strategy, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
-      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil, rateLimits: info.rateLimits)
+      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
     let dbPath = db ?? (config as NSString).deletingPathExtension + ".sqlite"
     var base: Int128 = 0
     var quote: Int128 = 0
@@ -122,16 +121,17 @@ struct Run: ParsableCommand {
       }
     } else {
       guard let account = session.fetchAccount() else {
-        throw ValidationError("GET /api/v3/account failed: no balances, no trading")
+        throw ValidationError("the account call (\(BinanceSpotPick.kind)) failed: no balances, no trading")
       }
       // The venue is the exchange where the account is: its trade and client ids are its own.
       // The history keeps each account's orders and fills apart by it: without it a restart
       // could settle another account's orders.
       guard let uid = account.account else {
         throw ValidationError(
-          "GET /api/v3/account answered without a uid: no trading (the history keys accounts by it)")
+          "the account answer had no account id (uid): no trading (the history keys accounts by it)")
       }
-      venueID = VenueIdentity(kind: "binance-spot", environment: "\(cfg.host):\(cfg.port)", account: uid)
+      venueID = VenueIdentity(
+        kind: BinanceSpotPick.kind, environment: "\(cfg.host):\(cfg.port)", account: uid)
       let b = account.balances
       base = (b[info.baseAsset]?.free ?? 0) + (b[info.baseAsset]?.locked ?? 0)
       quote = (b[info.quoteAsset]?.free ?? 0) + (b[info.quoteAsset]?.locked ?? 0)
@@ -155,8 +155,8 @@ struct Run: ParsableCommand {
     }
     // Before anything is placed: what earlier runs left at this venue is settled and written.
     if let note = try TradeHistory.recover(
-      path: dbPath, session: cfg.mode == .paper ? nil : session, venue: venueID, symbol: cfg.market)
-    {
+      path: dbPath, asking: cfg.mode == .paper ? nil : session.adapter, instrument: instrument, venue: venueID
+    ) {
       log.notice("history \(dbPath): \(note)")
     }
     log.info(
@@ -175,7 +175,7 @@ struct Run: ParsableCommand {
         venue: venueID, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
         priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees,
         prefix: prefix,
-        startBase: base, startQuote: quote), session: session, log: log)
+        startBase: base, startQuote: quote), host: session.host, log: log)
     defer { writer.stop() }
     feed?.start()
     let (status, flat) = try trade(

@@ -165,8 +165,8 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
     lines.remove(at: diffIdx[40])
     let path = try writeLines(lines)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let inst = try #require(try CaptureReplay.inferInstrument(files: [path]))
-    let r = try CaptureReplay(options: .init(files: [path], instrument: inst, rule: .spot)).run()
+    let inst = try #require(try BinanceCaptureReplay.inferInstrument(files: [path]))
+    let r = try BinanceCaptureReplay(options: .init(files: [path], instrument: inst, rule: .spot)).run()
     #expect(r.sync.gaps == 1)
     #expect(r.resets == 1)
     #expect(r.state == .awaitingSnapshot)
@@ -181,8 +181,8 @@ let testInstrument = Instrument(symbol: "T", priceScale: 2, quantityScale: 2, ti
     lines.insert("1723161254137307667 not json at all", at: 800)
     let path = try writeLines(lines)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let inst = try #require(try CaptureReplay.inferInstrument(files: [path]))
-    let r = try CaptureReplay(options: .init(files: [path], instrument: inst, rule: .spot)).run()
+    let inst = try #require(try BinanceCaptureReplay.inferInstrument(files: [path]))
+    let r = try BinanceCaptureReplay(options: .init(files: [path], instrument: inst, rule: .spot)).run()
     #expect(r.decodeErrors == 2)
     #expect(r.sync.invalidations == 2)
     #expect(r.state == .awaitingSnapshot)

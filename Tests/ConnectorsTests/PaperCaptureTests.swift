@@ -24,7 +24,7 @@ import Testing
     let files = ["binance-spot/btcusdt_20240808.gz", "binance-spot/btcusdt_20240809.gz"].map {
       SharedData.url("data/market/\($0)").path
     }
-    let inst = try #require(try CaptureReplay.inferInstrument(files: files, symbol: "BTCUSDT"))
+    let inst = try #require(try BinanceCaptureReplay.inferInstrument(files: files, symbol: "BTCUSDT"))
     let ring = SPSCRing<ExecEvent>(capacity: 1 << 12)
     let paper = PaperExchange(
       instrument: inst, book: LadderBook(instrument: inst, windowTicks: 1 << 20, centreTick: 0),

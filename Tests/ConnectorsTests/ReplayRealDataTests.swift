@@ -65,12 +65,12 @@ struct Expected {
 }
 
 @Suite struct ReplayRealDataTests {
-  func replay(_ d: Dataset, threads: Int) throws -> (CaptureReplay.Result, Instrument) {
+  func replay(_ d: Dataset, threads: Int) throws -> (BinanceCaptureReplay.Result, Instrument) {
     let files = d.files.map { SharedData.url("data/market/\($0)").path }
-    let instrument = try #require(try CaptureReplay.inferInstrument(files: files))
-    var opts = CaptureReplay.Options(files: files, instrument: instrument, rule: d.rule)
+    let instrument = try #require(try BinanceCaptureReplay.inferInstrument(files: files))
+    var opts = BinanceCaptureReplay.Options(files: files, instrument: instrument, rule: d.rule)
     opts.threads = threads
-    return (try CaptureReplay(options: opts).run(), instrument)
+    return (try BinanceCaptureReplay(options: opts).run(), instrument)
   }
 
   /// The book after every applied diff equals the reference replayer's, and at every point the

@@ -12,7 +12,7 @@ func captureVenue() throws -> (files: [String], instrument: Instrument, engine: 
   let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
     SharedData.url("data/market/binance-spot/\($0)").path
   }
-  let inst = try #require(try CaptureReplay.inferInstrument(files: files))
+  let inst = try #require(try BinanceCaptureReplay.inferInstrument(files: files))
   var sym = VenueSymbol(name: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT", instrument: inst)
   sym.maxNumOrders = 0
   let engine = MatchingEngine()

@@ -28,7 +28,7 @@ final class Capture: @unchecked Sendable {
     let files = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
       "\(shared)/data/market/binance-spot/\($0)"
     }
-    instrument = try! CaptureReplay.inferInstrument(files: files)!
+    instrument = try! BinanceCaptureReplay.inferInstrument(files: files)!
     let dec = BinanceMarketDecoder(instrument: instrument, maxMessageBytes: 1 << 20, levelCapacity: 5000)
     var snapshotID: Int64 = -1
     var last: Int64 = -1
@@ -110,14 +110,14 @@ let benchmarks: @Sendable () -> Void = {
   do {
     let b = capture.freshBook()
     for m in 0..<capture.messages { apply(b, m) }
-    let opts = CaptureReplay.Options(
+    let opts = BinanceCaptureReplay.Options(
       files: ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
           .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
           .appendingPathComponent("shared/data/market/binance-spot/\($0)").path
       }, instrument: capture.instrument, rule: .spot)
     if ProcessInfo.processInfo.environment["NEEDLETAIL_SHARED"] == nil {
-      let r = try! CaptureReplay(options: opts).run()
+      let r = try! BinanceCaptureReplay(options: opts).run()
       precondition(
         r.book.levels(.bid) == b.levels(.bid) && r.book.levels(.ask) == b.levels(.ask),
         "benchmark data does not rebuild the replay's book")

@@ -3,64 +3,18 @@ import FastBook
 import Foundation
 import Wire
 
-/// What a restart found out at the venue about the orders an earlier run left (see
-/// `BinanceSession.recover`): every order's final state, the fills the history had not seen, and
-/// what could not be settled.
-public struct BinanceRecovery: Sendable {
-  /// An order of an earlier run, as the venue (or, if it never got there, the recovery) ends it.
-  public struct Order: Sendable, Equatable {
-    public var clientOrderID: String
-    public var venueOrderID: Int64
-    public var side: TradeSide
-    public var price: Int64
-    public var quantity: Int64
-    public var filled: Int64
-    public var state: OrderState
-    /// The history did not have it (its placement was not written before the process ended).
-    public var adopted: Bool
-    /// The recovery cancelled it (it was still working at the venue).
-    public var cancelledNow: Bool
-  }
-  /// One of its fills, with the venue's commission (units of 10⁻⁸ of `commissionAsset`).
-  public struct Trade: Sendable, Equatable {
-    public var clientOrderID: String
-    public var tradeID: Int64
-    public var venueOrderID: Int64
-    public var side: TradeSide
-    public var price: Int64
-    public var quantity: Int64
-    public var commission: Int128
-    public var commissionAsset: String
-    public var timeMs: Int64
-  }
-  public var orders: [Order] = []
-  public var trades: [Trade] = []
-  /// Client ids whose state stayed unknown (the venue did not answer in time): they stay in flight.
-  public var unresolved: [String] = []
-  public var requests = 0
-}
-
-extension BinanceSession {
-  /// Before trading after a crash or restart: settles every order an earlier run may have left.
-  ///
-  /// - `known`: the history's in-flight orders (client id → venue id, 0 when unknown).
-  /// - `prefixes`: the client-id prefixes of earlier runs; an open order or a fill of an order
-  ///   with one of them that the history lacks (written after its last commit) is adopted.
-  /// - `fromTradeID`: the history's last trade id + 1 (nil: none kept); fills from there on are
-  ///   searched for orders of ours that finished while nobody watched.
-  ///
-  /// Orders still working are cancelled — the new run starts from a flat book of its own instead
-  /// of quoting twice — and each ends in its venue state with every fill (by the order's venue
-  /// id, so fills of any age are found). An order the venue does not know after three queries half
-  /// a second apart never reached it (`lost`). Blocking on the session's loop, bounded by
-  /// `timeoutNs` per request; REST only, so call it before `start()`.
+extension BinanceSpotAdapter {
+  /// See `VenueAccountQueries.recover`. Each order ends in its venue state with every fill (by
+  /// the order's venue id, so fills of any age are found). An order the venue does not know after
+  /// three queries half a second apart never reached it (`lost`). REST only, bounded by
+  /// `timeoutNs` per request.
   public func recover(
     known: [(clientOrderID: String, venueOrderID: Int64)], prefixes: [String], fromTradeID: Int64?,
     timeoutNs: Int64 = 5_000_000_000
-  ) -> BinanceRecovery {
-    var out = BinanceRecovery()
-    let symbol = instrument.symbol
-    let inst = instrument
+  ) -> RecoveryReport {
+    var out = RecoveryReport()
+    let inst = rest.instrument
+    let symbol = inst.symbol
     func call(_ f: (@escaping (BinanceSpotREST.Outcome) -> Void) -> Void) -> BinanceSpotREST.Outcome {
       // A lost answer or a rate limit is asked again, a few times.
       for attempt in 0..<4 {
@@ -80,7 +34,7 @@ extension BinanceSession {
       return .unknown("no answer")
     }
     func ours(_ id: String) -> Bool { prefixes.contains { id.hasPrefix($0) } }
-    func order(_ o: [String: Any], adopted: Bool) -> BinanceRecovery.Order? {
+    func order(_ o: [String: Any], adopted: Bool) -> RecoveryReport.Order? {
       guard let cid = o["clientOrderId"] as? String, let vid = int64(o["orderId"]),
         let p = (o["price"] as? String).flatMap({ try? inst.parseTick($0) }),
         let q = (o["origQty"] as? String).flatMap({ try? inst.parseQuantity($0).raw }),
@@ -95,7 +49,7 @@ extension BinanceSession {
       case "REJECTED": state = .failed
       default: return nil
       }
-      return BinanceRecovery.Order(
+      return RecoveryReport.Order(
         clientOrderID: cid, venueOrderID: vid, side: (o["side"] as? String) == "SELL" ? .sell : .buy,
         price: p * inst.tickSize, quantity: q, filled: x, state: state, adopted: adopted, cancelledNow: false)
     }
@@ -117,7 +71,7 @@ extension BinanceSession {
     var seenIDs = Set<String>()
     for (cid, adopted) in todo {
       seenIDs.insert(cid)
-      var final: BinanceRecovery.Order?
+      var final: RecoveryReport.Order?
       var notFound = 0
       var settled = false
       for _ in 0..<6 where !settled {
@@ -154,7 +108,7 @@ extension BinanceSession {
         out.orders.append(final)
       } else if notFound >= 3 {
         out.orders.append(
-          BinanceRecovery.Order(
+          RecoveryReport.Order(
             clientOrderID: cid, venueOrderID: 0, side: .buy, price: 0, quantity: 0, filled: 0, state: .lost,
             adopted: adopted, cancelledNow: false))
       } else {
@@ -199,7 +153,7 @@ extension BinanceSession {
       for t in list {
         guard let f = myTrade(t, inst) else { continue }
         out.trades.append(
-          BinanceRecovery.Trade(
+          RecoveryReport.Trade(
             clientOrderID: o.clientOrderID, tradeID: f.tradeID, venueOrderID: f.orderID, side: o.side,
             price: f.price,
             quantity: f.quantity,

@@ -138,27 +138,19 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
       throw SetupError(description: "exchangeInfo unreadable: \(error)")
     }
   }
+}
 
-  /// Balances from GET /api/v3/account, in units of 10⁻¹⁸ per asset (nil: the call failed).
-  public func fetchBalances(timeoutNs: Int64 = 5_000_000_000) -> [String: (free: Int128, locked: Int128)]? {
-    fetchAccount(timeoutNs: timeoutNs)?.balances
-  }
-
-  /// GET /api/v3/account: the balances (units of 10⁻¹⁸), the account's commission rates
-  /// (`commissionRates`; nil when the answer has none) and the venue's id of the account (`uid`;
-  /// nil when absent), or nil when there is no answer.
-  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> (
-    balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?, account: String?
-  )? {
-    var result: (balances: [String: (free: Int128, locked: Int128)], fees: FeeSchema?, account: String?)?
+extension BinanceSpotAdapter {
+  /// GET /api/v3/account: the balances, the account's `commissionRates` and its `uid`.
+  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> AccountSnapshot? {
+    var result: AccountSnapshot?
     var done = false
     rest.account { outcome in
       done = true
       guard case .ok(let body) = outcome, let units8 = BinanceOrderManager.balances(body) else { return }
-      result = (
-        units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
-        BinanceOrderManager.commissionRates(body), BinanceOrderManager.accountID(body)
-      )
+      result = AccountSnapshot(
+        balances: units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
+        fees: BinanceOrderManager.commissionRates(body), account: BinanceOrderManager.accountID(body))
     }
     _ = loop.run(timeoutNs: timeoutNs) { done }
     return result

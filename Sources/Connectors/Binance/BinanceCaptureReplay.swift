@@ -3,25 +3,13 @@ import CSimdJSON
 import FastBook
 import Glibc
 
-/// Top of book at one point: ticks and quantity raws (nil sides are empty).
-public struct TopOfBook: Equatable, Sendable {
-  public var updateID: Int64
-  public var bid: BookLevel?
-  public var ask: BookLevel?
-  public init(updateID: Int64, bid: BookLevel?, ask: BookLevel?) {
-    self.updateID = updateID
-    self.bid = bid
-    self.ask = ask
-  }
-}
-
 /// Replays Binance captures (the format of shared/data/market: `<local ns> <raw JSON>` lines,
 /// gzip) through the live path: decode → book sync → SPSC ring → LadderBook.
 ///
 /// Two layouts: `threads: 2` runs reading, decoding and sync on a producer thread and the book on
 /// the calling thread, as the live runtime does; `threads: 1` runs both run-to-completion on one
 /// thread through the same ring (for machines with fewer cores than spinning threads).
-public struct CaptureReplay {
+public struct BinanceCaptureReplay {
   public struct Options: Sendable {
     public var files: [String]
     public var instrument: Instrument
@@ -345,12 +333,12 @@ public struct CaptureReplay {
 
 /// A plain pthread for the producer, optionally pinned.
 final class ProducerThread {
-  let producer: CaptureReplay.Producer
+  let producer: BinanceCaptureReplay.Producer
   let pin: Int32?
   let done: SPSCRing<Int>
   var thread = pthread_t()
 
-  init(producer: CaptureReplay.Producer, pin: Int32?, done: SPSCRing<Int>) {
+  init(producer: BinanceCaptureReplay.Producer, pin: Int32?, done: SPSCRing<Int>) {
     self.producer = producer
     self.pin = pin
     self.done = done
