@@ -77,6 +77,8 @@ public final class TradingNode<Adapter: VenueAdapter> {
         clientIDs: clientIDs, time: time))
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
+    // One thread: cancels a strategy sends early leave now, not after its callback returns.
+    if layout == .oneThread { host.onCancelsQueued = { [unowned self] in sendDecided() } }
     // The wire loop is the exec ring's one producer: these run on it.
     adapter.account.onStateInDoubt = { [unowned self] in stateInDoubt() }
     adapter.account.onSubscribed = { [unowned self] in

@@ -18,6 +18,19 @@ public struct Intents {
     places.removeAll(keepingCapacity: true)
     cancels.removeAll(keepingCapacity: true)
   }
+
+  mutating func clearCancels() { cancels.removeAll(keepingCapacity: true) }
+
+  /// The host's way to carry out cancels before the callback returns (nil: outside a host).
+  var early: ((inout Intents) -> Void)?
+
+  /// Sends the cancels asked for so far at once, while the callback goes on to work out what to
+  /// place: a strategy that has decided to pull its quotes lets the cancels leave before it prices
+  /// the new ones. Outside a host (or with none asked) it does nothing and they go at the end.
+  public mutating func sendCancelsNow() {
+    guard !cancels.isEmpty, let send = early else { return }
+    send(&self)
+  }
 }
 
 /// A trading strategy, called on the strategy thread only: on every clean book batch, on public
@@ -99,7 +112,18 @@ public final class StrategyHost {
     self.ids = ids
     self.send = send
     refused.reserveCapacity(64)
+    intents.early = { [unowned self] i in
+      self.queueCancels(i.cancels, now: self.callbackNow)
+      i.clearCancels()
+      self.onCancelsQueued?()
+    }
   }
+
+  /// Called after cancels a strategy sent early (`Intents.sendCancelsNow`) are queued: the
+  /// one-thread layout hands them to the wire here, before the callback goes on.
+  public var onCancelsQueued: (() -> Void)?
+  /// The `now` of the callback under way (the time early cancels are requested at).
+  var callbackNow: Int64 = 0
 
   /// A host whose ids are `prefix` and a decimal tag, unchecked against any venue's rules
   /// (tests, benchmarks, paper trading).
@@ -122,6 +146,7 @@ public final class StrategyHost {
   public func tag(of id: ClientOrderID) -> UInt64? { ids.tag(of: id) }
 
   public func book(_ book: LadderBook, now: Int64) {
+    callbackNow = now
     strategy.onBook(book, now: now, intents: &intents)
     let reference = Self.mid(book)
     execute(referencePrice: reference, now: now)
@@ -130,12 +155,14 @@ public final class StrategyHost {
   public func trade(
     priceTicks: Int64, quantity: Int64, aggressor: TradeSide, referencePrice: Int64, now: Int64
   ) {
+    callbackNow = now
     strategy.onTrade(
       priceTicks: priceTicks, quantity: quantity, aggressor: aggressor, now: now, intents: &intents)
     execute(referencePrice: referencePrice, now: now)
   }
 
   public func tick(now: Int64, referencePrice: Int64) {
+    callbackNow = now
     strategy.onTick(now: now, intents: &intents)
     execute(referencePrice: referencePrice, now: now)
   }
@@ -143,12 +170,14 @@ public final class StrategyHost {
   /// Runs `body` with the host's intents, then carries out what it asked for — for commands from
   /// outside the callbacks (an operator's stop, a shutdown). On the strategy thread only.
   public func perform(referencePrice: Int64, now: Int64, _ body: (inout Intents) -> Void) {
+    callbackNow = now
     body(&intents)
     execute(referencePrice: referencePrice, now: now)
   }
 
   /// Feeds the tracker's events since the last call to the gate and the strategy.
   public func drainTracker(referencePrice: Int64, now: Int64) {
+    callbackNow = now
     tracker.drainEvents { e in
       let id: ClientOrderID
       switch e {
@@ -193,9 +222,8 @@ public final class StrategyHost {
     return (b.tick + a.tick) * book.instrument.tickSize / 2
   }
 
-  func execute(referencePrice: Int64, now: Int64) {
-    if intents.isEmpty { return }
-    for tag in intents.cancels {
+  func queueCancels(_ cancels: [UInt64], now: Int64) {
+    for tag in cancels {
       guard tracker.cancelRequested(tag: tag, now: now) else {
         unknownCancels += 1
         continue
@@ -209,6 +237,11 @@ public final class StrategyHost {
         send(.cancel(clientOrderID(tag: tag)))
       }
     }
+  }
+
+  func execute(referencePrice: Int64, now: Int64) {
+    if intents.isEmpty { return }
+    queueCancels(intents.cancels, now: now)
     for var i in intents.places {
       if reconciling {
         heldForReconciliation += 1

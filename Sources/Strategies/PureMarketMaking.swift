@@ -112,6 +112,10 @@ public final class PureMarketMaking: MarketMakingStrategy {
     if drifted {
       quotedReference = 0
       requotes += 1
+      // Beyond the tolerance of what they were quoted from, the working quotes go first: their
+      // cancels leave before the new proposal is worked out.
+      cancelAll(where: { !$0.hanging }, intents: &intents)
+      intents.sendCancelsNow()
       cancelAtNs = min(cancelAtNs, now)
       createAtNs = min(createAtNs, now)
       cycle(now: now, intents: &intents)

@@ -370,6 +370,44 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
     #expect(h.open(.buy).map(\.price) == [9_999], "re-placed at once, no tick")
   }
 
+  /// On a re-quote the cancels leave first: the host is told they are queued while the strategy
+  /// is still in its book callback, before the new proposal is worked out; the new quotes go once
+  /// the venue has confirmed the cancels (Hummingbot places only with no working quotes).
+  @Test func aRequoteSendsItsCancelsBeforeItPricesTheNewQuotes() {
+    let h = PMMHarness(
+      config {
+        $0.eventDriven = true
+        $0.orderRefreshTolerance = 0.002
+        $0.orderRefreshTimeNs = 600 * PMMHarness.second
+        $0.filledOrderDelayNs = 0
+        $0.orderLevels = 2
+      })
+    h.tick()
+    let working = Set(h.pmm.orders.keys)
+    #expect(working.count == 4)
+    var atFlush: [OrderCommand] = []
+    var flushes = 0
+    h.host.onCancelsQueued = {
+      flushes += 1
+      atFlush = h.commands
+    }
+    h.setBook(bid: 10_009, ask: 10_011)  // within the tolerance: nothing moves
+    #expect(flushes == 0)
+    h.book.clear(centreTick: 10_100)
+    _ = h.book.update(.bid, tick: 10_099, quantity: 10_000_000)
+    _ = h.book.update(.ask, tick: 10_101, quantity: 10_000_000)
+    h.host.book(h.book, now: h.now)
+    #expect(flushes == 1 && h.pmm.requotes == 1)
+    let cancelled = atFlush.compactMap { c -> String? in if case .cancel(let id) = c { "\(id)" } else { nil }
+    }
+    #expect(cancelled.count == 4 && atFlush.count == 4, "only the cancels were out at the flush: \(atFlush)")
+    #expect(Set(cancelled) == Set(working.map { "t-\($0)" }))
+    #expect(h.commands.count == 4, "nothing placed before the cancels are confirmed: \(h.commands)")
+    h.settle()
+    #expect(h.open(.buy).map(\.price) == [9_999, 9_898] && h.open(.sell).count == 2)
+    #expect(Set(h.pmm.orders.keys).isDisjoint(with: working))
+  }
+
   /// A cancel the venue refuses leaves the order working, and the strategy knows: it does not
   /// wait for a confirmation that will never come, and cancels it again at the next refresh.
   @Test func aRefusedCancelDoesNotStallTheStrategy() {
