@@ -157,17 +157,12 @@ public final class TradingNode<Adapter: VenueAdapter> {
       }
     }
     strategyPinned = strategy.pinned
-    var waking = true
-    func wake() {
-      guard waking else { return }
-      _ = loop.schedule(after: wakeNs) { wake() }
-    }
-    wake()
+    let wake = loop.schedule(every: wakeNs) { true }
     let met = loop.run(mode: mode, timeoutNs: timeoutNs) {
       sendDecided()
       return condition()
     }
-    waking = false
+    loop.cancelTimer(wake)
     stop.flag.store(true, ordering: .releasing)
     strategy.join()
     sendDecided()  // what the strategy thread queued before it stopped
@@ -204,13 +199,10 @@ public final class TradingNode<Adapter: VenueAdapter> {
   ) -> Bool {
     guard let loop = nodes.first?.loop else { return condition() }
     precondition(nodes.allSatisfy { $0.loop === loop }, "nodes run together share one loop")
-    var waking = true
-    func wake() {
-      guard waking else { return }
-      _ = loop.schedule(after: wakeNs) { wake() }
-    }
-    wake()
-    defer { waking = false }
+    // One repeating timer: re-arming it allocates nothing (a chain of one-shot timers would
+    // allocate a closure on the engine thread at every wake-up).
+    let wake = loop.schedule(every: wakeNs) { true }
+    defer { loop.cancelTimer(wake) }
     return loop.run(mode: mode, timeoutNs: timeoutNs) {
       for n in nodes { n.turn() }
       return condition()

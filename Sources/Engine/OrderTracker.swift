@@ -408,7 +408,17 @@ public final class OrderTracker {
     if let s = slot(id) { transition(s, .cancelFailed, now: now) }
   }
 
-  /// Orders whose cancel has gone unconfirmed for `cancelRetryNs`: send the cancel again.
+  /// The tags of the orders whose cancel has gone unconfirmed for `cancelRetryNs`, in no
+  /// particular order and without allocating (the runtime's retry).
+  public func forEachCancelToRetry(now: Int64, _ body: (UInt64) -> Void) {
+    for s in activeList {
+      let o = slots[Int(s)]
+      if o.state == .pendingCancel && now - o.lastCancelNs >= cancelRetryNs, let t = o.tag { body(t) }
+    }
+  }
+
+  /// Orders whose cancel has gone unconfirmed for `cancelRetryNs`: send the cancel again
+  /// (oldest first).
   public func cancelsToRetry(now: Int64) -> [ClientOrderID] {
     activeList.map { slots[Int($0)] }
       .filter { $0.state == .pendingCancel && now - $0.lastCancelNs >= cancelRetryNs }

@@ -163,12 +163,16 @@ public final class StrategyRuntime {
   /// answer may have been lost, or refused during a Retry-After): after each reconciliation round
   /// and on the status poller's tick. Rare: may allocate.
   public func retryCancels(now: Int64) {
-    let due = host.tracker.cancelsToRetry(now: now)
-    guard !due.isEmpty else { return }
-    cancelRetries += due.count
+    let tracker = host.tracker
+    guard tracker.activeCount > 0 else { return }
+    var n = 0
     host.perform(referencePrice: StrategyHost.mid(applier.book), now: now) { intents in
-      for id in due { if let tag = host.tag(of: id) { intents.cancel(tag: tag) } }
+      tracker.forEachCancelToRetry(now: now) { tag in
+        intents.cancel(tag: tag)
+        n += 1
+      }
     }
+    cancelRetries += n
   }
 
   /// Cancels sent again by `retryCancels`.

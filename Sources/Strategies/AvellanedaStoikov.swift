@@ -298,5 +298,9 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
     createAtNs = max(createAtNs, now + config.filledOrderDelayNs)
   }
 
-  public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) { orders[tag] = nil }
+  public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {
+    orders[tag] = nil
+    // Refused before it existed: with nothing left working, quote again at the next cycle.
+    if orders.isEmpty { createAtNs = min(createAtNs, now) }
+  }
 }

@@ -547,7 +547,13 @@ public final class PureMarketMaking: MarketMakingStrategy {
 
   /// An order the host refused before it was tracked (risk gate, trading rule, a reconciliation
   /// under way, a full ring): it never existed, so it is forgotten and the cycle goes on.
-  public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) { orders[tag] = nil }
+  public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {
+    orders[tag] = nil
+    // A quote the host refused never existed (a reconciliation's hold, a full ring, a limit): when
+    // none is left working, the next cycle quotes again instead of waiting out the refresh time
+    // its placement set.
+    if !hasActiveNonHanging { createAtNs = min(createAtNs, now) }
+  }
 }
 
 /// A price raw from a computed price: rounded away from the touch (buys down, sells up), after

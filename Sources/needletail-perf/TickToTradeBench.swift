@@ -79,7 +79,7 @@ func benchTickToTrade(_ allArgs: [String]) throws {
     "t2t_tracker_orders=\(r.trackerOrders) t2t_tracker_cancelled=\(r.trackerCancelled) t2t_tracker_other=\(r.trackerOther) t2t_venue_orders=\(r.venueOrders) t2t_venue_expired=\(r.venueExpired)"
   )
   print(
-    "t2t_rule_refusals=\(r.ruleRefusals) t2t_gate_refusals=\(r.gateRefusals) t2t_outbound_full=\(r.outboundFull) t2t_book_ring_waits=\(r.bookRingWaits) t2t_rejects=\(r.entryRejects) t2t_unknown=\(r.entryUnknown) t2t_malformed=\(r.entryMalformed) t2t_resets=\(r.resets)"
+    "t2t_rule_refusals=\(r.ruleRefusals) t2t_gate_refusals=\(r.gateRefusals) t2t_outbound_full=\(r.outboundFull) t2t_book_ring_waits=\(r.bookRingWaits) t2t_rejects=\(r.entryRejects) t2t_unknown=\(r.entryUnknown) t2t_malformed=\(r.entryMalformed) t2t_resets=\(r.resets) t2t_reconciliations=\(r.reconciliations) t2t_held_for_reconciliation=\(r.heldForReconciliation)"
   )
   if c.strategy == .pureMarketMaking {
     print(

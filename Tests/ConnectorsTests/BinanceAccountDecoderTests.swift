@@ -35,6 +35,12 @@ import Testing
     let b = d.balances[0]
     #expect(text(b.asset, b.asset_len) == "ETH" && text(b.free, b.free_len) == "10000.000000")
     #expect(text(b.locked, b.locked_len) == "0.000000")
+    // The stream's balance table holds it in units of 10⁻⁸, and a later line for the same asset
+    // replaces it in place.
+    var table = BinanceStreamBalances()
+    table.update(b)
+    table.update(b)
+    #expect(table["ETH"]! == (free: 1_000_000_000_000, locked: 0) && table.all.count == 1)
 
     #expect(d.decode(try sample("uds_balanceUpdate.json")) == NT_OK)
     #expect(d.message.pointee.kind == NT_ACCOUNT_BALANCE_UPDATE && d.balances.count == 1)

@@ -408,6 +408,18 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
     #expect(Set(h.pmm.orders.keys).isDisjoint(with: working))
   }
 
+  /// Quotes the host refuses before they exist (here the risk gate; live, a reconciliation's
+  /// hold) do not cost a refresh period: with nothing left working, the next cycle quotes again.
+  @Test func refusedQuotesAreRetriedAtTheNextCycle() {
+    let h = PMMHarness(config { $0.orderRefreshTimeNs = 600 * PMMHarness.second })
+    h.host.gate.limits.maxOpenOrders = 0
+    h.tick()
+    #expect(h.pmm.orders.isEmpty && h.pmm.placed == 2, "both quotes refused")
+    h.host.gate.limits.maxOpenOrders = .max
+    h.tick()
+    #expect(h.open(.buy).count == 1 && h.open(.sell).count == 1, "quoted again a second later")
+  }
+
   /// A cancel the venue refuses leaves the order working, and the strategy knows: it does not
   /// wait for a confirmation that will never come, and cancels it again at the next refresh.
   @Test func aRefusedCancelDoesNotStallTheStrategy() {

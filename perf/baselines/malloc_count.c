@@ -60,21 +60,33 @@ void *malloc(size_t n) {
   return __libc_malloc(n);
 }
 void *calloc(size_t a, size_t b) {
-  if (COUNTING) atomic_fetch_add(&count, 1);
+  if (COUNTING) {
+    atomic_fetch_add(&count, 1);
+    trace();
+  }
   return __libc_calloc(a, b);
 }
 void *realloc(void *p, size_t n) {
-  if (COUNTING) atomic_fetch_add(&count, 1);
+  if (COUNTING) {
+    atomic_fetch_add(&count, 1);
+    trace();
+  }
   return __libc_realloc(p, n);
 }
 int posix_memalign(void **out, size_t align, size_t n) {
-  if (COUNTING) atomic_fetch_add(&count, 1);
+  if (COUNTING) {
+    atomic_fetch_add(&count, 1);
+    trace();
+  }
   void *p = __libc_memalign(align, n);
   if (!p) return 12;
   *out = p;
   return 0;
 }
 void *aligned_alloc(size_t align, size_t n) {
-  if (COUNTING) atomic_fetch_add(&count, 1);
+  if (COUNTING) {
+    atomic_fetch_add(&count, 1);
+    trace();
+  }
   return __libc_memalign(align, n);
 }

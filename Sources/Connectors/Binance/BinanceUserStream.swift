@@ -59,8 +59,8 @@ public final class BinanceUserStream {
   /// Called when an event could not be read: it may have changed an order, so the caller should
   /// reconcile orders with the venue (as after a resubscription).
   public var onStateInDoubt: (() -> Void)?
-  /// asset → (free, locked), as decimal strings from the venue.
-  public private(set) var balances: [String: (free: String, locked: String)] = [:]
+  /// The balances the stream reported last (units of 10⁻⁸).
+  public private(set) var balances = BinanceStreamBalances()
   var nextID = 1
   /// Called after each (re)subscription: the moment to reconcile what was missed.
   public var onSubscribed: (() -> Void)?
@@ -173,12 +173,7 @@ public final class BinanceUserStream {
     case NT_ACCOUNT_POSITION:
       events += 1
       lastEventNs = nowNs()
-      for b in decoder.balances {
-        balances[BinanceAccountDecoder.string(b.asset, count: Int(b.asset_len))] = (
-          BinanceAccountDecoder.string(b.free, count: Int(b.free_len)),
-          BinanceAccountDecoder.string(b.locked, count: Int(b.locked_len))
-        )
-      }
+      for b in decoder.balances { balances.update(b) }
     default:
       // balanceUpdate (a deposit or withdrawal: the next position event carries the balance),
       // and events this engine does not act on.

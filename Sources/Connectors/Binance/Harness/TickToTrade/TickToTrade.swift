@@ -39,6 +39,8 @@ public struct TickToTradeConfig: Sendable {
   public var venueCPU: Int? = nil
   /// How long the venue waits for an order before stepping anyway (counted).
   public var stepTimeoutNs: Int64 = 50_000_000
+  /// Step timeouts after which the run stops and reports (something is wrong by then).
+  public var maxStepTimeouts = 200
   /// Whether the engine threads count their own allocations (needs perf's malloc_count.so).
   public var countAllocations = true
   /// Busy-poll (the measurement) or poll every 100 µs (tests on a shared machine: the same code
@@ -102,6 +104,8 @@ public struct TickToTradeReport: Sendable {
   public var venueOpen = 0
   public var trackerOpen = 0
   public var ruleRefusals = 0
+  /// Orders the host refused while a reconciliation was under way.
+  public var heldForReconciliation = 0
   public var gateRefusals = 0
   public var outboundFull = 0
   public var bookRingWaits = 0
@@ -333,6 +337,7 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
   report.venueCancelled = shared.venueCancelled
   report.venueOpen = shared.venueOpen
   report.ruleRefusals = host.ruleRefusals
+  report.heldForReconciliation = host.heldForReconciliation
   report.gateRefusals = RiskRefusal.allCases.reduce(0) { $0 + host.gate.refusals($1) }
   report.outboundFull = host.outboundFull
   report.resets = runtime.applier.resets
@@ -489,6 +494,11 @@ func runVenue(
       shared.timedOutIDs.append(pending)
       pending = 0
       arrivals += 1
+      // A run gone wrong ends with its counters instead of stepping on at one step a timeout.
+      if shared.timeouts >= c.maxStepTimeouts {
+        print("t2t_aborted after \(shared.timeouts) step timeouts at step \(step)")
+        arrivals = total
+      }
       next()
     }
     _ = loop.schedule(after: 5_000_000) { watchdog() }
