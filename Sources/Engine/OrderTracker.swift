@@ -251,6 +251,11 @@ public final class OrderTracker {
     o.state != .lost || now - o.lastChangeNs < lostQueryNs
   }
 
+  /// Every order not known done, in no particular order, without allocating.
+  public func forEachActive(_ body: (InFlightOrder) -> Void) {
+    for s in activeList { body(slots[Int(s)]) }
+  }
+
   public var activeOrders: [InFlightOrder] {
     activeList.map { slots[Int($0)] }.sorted { $0.createdNs < $1.createdNs }
   }

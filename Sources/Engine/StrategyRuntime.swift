@@ -148,12 +148,13 @@ public final class StrategyRuntime {
     reconciliations += 1
     reconcileRounds += 1
     let now = time.nowNs
-    for o in host.tracker.activeOrders where host.tracker.worthAsking(o, now: now) {
-      guard let tag = host.tag(of: o.clientOrderID) else { continue }
+    let tracker = host.tracker
+    tracker.forEachActive { o in
+      guard tracker.worthAsking(o, now: now), let tag = o.tag ?? host.tag(of: o.clientOrderID) else { return }
       // Keep one slot for the end marker.
       guard ordersOut.freeCount > 1, ordersOut.tryPush(WireOrder(kind: .status, tag: tag)) else {
         reconcileQueriesDeferred += 1
-        continue
+        return
       }
     }
     _ = ordersOut.tryPush(WireOrder(kind: .reconcileEnd, tag: 0))
