@@ -78,7 +78,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
     poller = RuntimeStatusPoller(runtime: runtime)
     clock.add(poller)
     // One thread: cancels a strategy sends early leave now, not after its callback returns.
-    if layout == .oneThread { host.onCancelsQueued = { [unowned self] in sendDecided() } }
+    if layout == .oneThread { host.onCancelsQueued = { [unowned self] in handOver() } }
     // The wire loop is the exec ring's one producer: these run on it.
     adapter.account.onStateInDoubt = { [unowned self] in stateInDoubt() }
     adapter.account.onSubscribed = { [unowned self] in
@@ -125,11 +125,17 @@ public final class TradingNode<Adapter: VenueAdapter> {
   /// the paper exchange), and overdue answers are noticed.
   @inline(__always)
   func sendDecided() {
+    handOver()
+    if paper == nil { adapter.entry.poll(now: runtime.time.nowNs) }
+  }
+
+  /// The queued orders to the entry (or the paper exchange), nothing else.
+  @inline(__always)
+  func handOver() {
     if let paper {
       while let o = runtime.ordersOut.tryPop() { _ = paper.send(o) }
     } else {
       while let o = runtime.ordersOut.tryPop() { _ = adapter.entry.send(o) }
-      adapter.entry.poll(now: runtime.time.nowNs)
     }
   }
 

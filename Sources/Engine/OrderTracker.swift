@@ -418,15 +418,19 @@ public final class OrderTracker {
   public func forEachCancelToRetry(now: Int64, _ body: (UInt64) -> Void) {
     for s in activeList {
       let o = slots[Int(s)]
-      if o.state == .pendingCancel && now - o.lastCancelNs >= cancelRetryNs, let t = o.tag { body(t) }
+      if cancelDue(o, now: now), let t = o.tag { body(t) }
     }
+  }
+
+  @inline(__always) func cancelDue(_ o: InFlightOrder, now: Int64) -> Bool {
+    o.state == .pendingCancel && now - o.lastCancelNs >= cancelRetryNs
   }
 
   /// Orders whose cancel has gone unconfirmed for `cancelRetryNs`: send the cancel again
   /// (oldest first).
   public func cancelsToRetry(now: Int64) -> [ClientOrderID] {
     activeList.map { slots[Int($0)] }
-      .filter { $0.state == .pendingCancel && now - $0.lastCancelNs >= cancelRetryNs }
+      .filter { cancelDue($0, now: now) }
       .sorted { $0.createdNs < $1.createdNs }.map(\.clientOrderID)
   }
 

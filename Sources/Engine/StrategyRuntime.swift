@@ -137,7 +137,8 @@ public final class StrategyRuntime {
   var reconcileRounds = 0
 
   /// Holds new placements and asks the wire side for the state of every order not known done,
-  /// then for recent fills; `reconciled` releases the hold. Rare: may allocate.
+  /// then for recent fills; `reconciled` releases the hold. Allocates nothing here (the wire
+  /// side's REST queries do).
   ///
   /// Never waits for the order ring (in the one-thread layout its reader is this thread): status
   /// queries that do not fit are left for the next round (`reconcileQueriesDeferred`), and a round
@@ -162,7 +163,7 @@ public final class StrategyRuntime {
 
   /// Cancels the venue has not confirmed for the tracker's `cancelRetryNs` go out again (their
   /// answer may have been lost, or refused during a Retry-After): after each reconciliation round
-  /// and on the status poller's tick. Rare: may allocate.
+  /// and on the status poller's tick. Allocates nothing.
   public func retryCancels(now: Int64) {
     let tracker = host.tracker
     guard tracker.activeCount > 0 else { return }

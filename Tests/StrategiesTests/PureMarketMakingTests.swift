@@ -105,6 +105,18 @@ final class PMMHarness {
   }
 }
 
+/// Event-driven quoting with a 0.2 % tolerance, a refresh time no test reaches and no fill delay:
+/// only a book move beyond the tolerance re-quotes.
+func eventDriven(levels: Int) -> PureMarketMakingConfig {
+  config {
+    $0.eventDriven = true
+    $0.orderRefreshTolerance = 0.002
+    $0.orderRefreshTimeNs = 600 * PMMHarness.second
+    $0.filledOrderDelayNs = 0
+    $0.orderLevels = levels
+  }
+}
+
 func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingConfig {
   var c = PureMarketMakingConfig()
   c.orderAmount = 100_000  // 1 BTC
@@ -354,13 +366,7 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
 
   /// Event-driven: a move beyond the tolerance re-quotes on the book change, without a tick.
   @Test func eventDrivenRequotesOnTheBookChange() {
-    let h = PMMHarness(
-      config {
-        $0.eventDriven = true
-        $0.orderRefreshTolerance = 0.002
-        $0.orderRefreshTimeNs = 600 * PMMHarness.second
-        $0.filledOrderDelayNs = 0
-      })
+    let h = PMMHarness(eventDriven(levels: 1))
     h.tick()
     let first = Set(h.pmm.orders.keys)
     h.setBook(bid: 10_009, ask: 10_011)
@@ -374,14 +380,7 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
   /// is still in its book callback, before the new proposal is worked out; the new quotes go once
   /// the venue has confirmed the cancels (Hummingbot places only with no working quotes).
   @Test func aRequoteSendsItsCancelsBeforeItPricesTheNewQuotes() {
-    let h = PMMHarness(
-      config {
-        $0.eventDriven = true
-        $0.orderRefreshTolerance = 0.002
-        $0.orderRefreshTimeNs = 600 * PMMHarness.second
-        $0.filledOrderDelayNs = 0
-        $0.orderLevels = 2
-      })
+    let h = PMMHarness(eventDriven(levels: 2))
     h.tick()
     let working = Set(h.pmm.orders.keys)
     #expect(working.count == 4)
