@@ -141,7 +141,7 @@ public final class HTTPClient: ByteStreamDelegate {
         rest = UnsafeRawBufferPointer(rebasing: rest[used...])
         guard case .response(let head, let body)? = event else { continue }
         if head.status >= 100 && head.status < 200 { continue }  // interim responses
-        let closeAfter = head.headers["connection"]?.lowercased() == "close" || head.version == "HTTP/1.0"
+        let closeAfter = parser.closeAfter
         finish(.success((head, body)))
         if closeAfter {
           stream.close()

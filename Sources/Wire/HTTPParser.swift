@@ -107,6 +107,8 @@ public struct HTTPParser: Sendable {
   public enum Event: Sendable, Equatable {
     case request(HTTPRequestHead, body: [UInt8])
     case response(HTTPResponseHead, body: [UInt8])
+    /// A response read in place: read it from the parser.
+    case inPlace(status: Int)
   }
 
   public let kind: Kind
@@ -124,6 +126,15 @@ public struct HTTPParser: Sendable {
   var requestHead: HTTPRequestHead?
   var responseHead: HTTPResponseHead?
   var line: [UInt8] = []
+  /// Responses read in place (`inPlaceResponses`): no heads of Strings, buffers kept.
+  public private(set) var inPlace = false
+  /// The last head read (in place: for `headerInt`).
+  var lastHead: [UInt8] = []
+  /// The last response's status code.
+  public private(set) var status = 0
+  /// The last message asked for the connection to close after it (`Connection: close`, HTTP/1.0).
+  public private(set) var closeAfter = false
+  var isVersion10 = false
 
   public init(kind: Kind, limits: HTTPLimits = HTTPLimits()) {
     self.kind = kind
@@ -248,11 +259,12 @@ public struct HTTPParser: Sendable {
   mutating func finish() -> Event? {
     defer {
       phase = .head
-      body = []
+      if !inPlace { body = [] }
       mode = .none
       requestHead = nil
       responseHead = nil
     }
+    if inPlace { return .inPlace(status: status) }
     switch kind {
     case .request: return requestHead.map { .request($0, body: body) }
     case .response: return responseHead.map { .response($0, body: body) }
@@ -270,75 +282,93 @@ public struct HTTPParser: Sendable {
     }
   }
 
+  /// Reads the head in place (no allocation): the start line, every field checked, the body's
+  /// framing (RFC 9112 §6.3); the heads made of Strings only outside the in-place mode.
   mutating func parseHead() throws(HTTPParseError) {
-    // Split into lines (CRLF or bare LF).
-    var lines: [ArraySlice<UInt8>] = []
+    // The lines: CRLF or bare LF; blank lines at the end do not count.
+    var lines = 0
+    var lastFilled = -1
     var start = 0
-    for (k, c) in head.enumerated() where c == 10 {
-      var end = k
-      if end > start && head[end - 1] == 13 { end -= 1 }
-      lines.append(head[start..<end])
+    for k in head.indices where head[k] == 10 {
+      if lineEnd(k) > start { lastFilled = lines }
+      lines += 1
       start = k + 1
     }
-    while let last = lines.last, last.isEmpty { lines.removeLast() }
-    guard let first = lines.first else { throw .badStartLine }
-    if lines.count - 1 > limits.maxHeaders { throw .tooManyHeaders(limit: limits.maxHeaders) }
+    guard lastFilled >= 0 else { throw .badStartLine }
+    if lastFilled > limits.maxHeaders { throw .tooManyHeaders(limit: limits.maxHeaders) }
     var headers = HTTPHeaders()
-    for l in lines.dropFirst() {
-      guard let colon = l.firstIndex(of: UInt8(ascii: ":")), colon > l.startIndex else { throw .badHeader }
-      let name = l[l.startIndex..<colon]
-      guard name.allSatisfy(Self.isTokenChar) else { throw .badHeader }  // no space before ':' (RFC 9112 §5.1)
-      var value = l[(colon + 1)...]
-      while let f = value.first, f == 32 || f == 9 { value = value.dropFirst() }
-      while let b = value.last, b == 32 || b == 9 { value = value.dropLast() }
-      guard value.allSatisfy({ $0 == 9 || ($0 >= 32 && $0 != 127) }) else { throw .badHeader }
-      headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
-    }
-    let parts = first.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
-    switch kind {
-    case .request:
-      guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy(Self.isTokenChar), !parts[1].isEmpty,
-        parts[1].allSatisfy({ $0 > 32 && $0 < 127 })
-      else { throw .badStartLine }
-      let version = String(decoding: parts[2], as: UTF8.self)
-      guard version == "HTTP/1.1" || version == "HTTP/1.0" else { throw .badVersion }
-      requestHead = HTTPRequestHead(
-        method: String(decoding: parts[0], as: UTF8.self), target: String(decoding: parts[1], as: UTF8.self),
-        version: version, headers: headers)
-    case .response:
-      guard parts.count >= 2 else { throw .badStartLine }
-      let version = String(decoding: parts[0], as: UTF8.self)
-      guard version == "HTTP/1.1" || version == "HTTP/1.0" else { throw .badVersion }
-      guard parts[1].count == 3, let status = Int(String(decoding: parts[1], as: UTF8.self)), status >= 100
-      else {
-        throw .badStartLine
+    var first = 0..<0
+    var te = 0
+    var chunked = false
+    var length: Range<Int>?
+    var lengthBad = false
+    var lengthConflict = false
+    var close = false
+    var line = 0
+    start = 0
+    for k in head.indices where head[k] == 10 {
+      defer {
+        line += 1
+        start = k + 1
       }
-      responseHead = HTTPResponseHead(
-        status: status, reason: parts.count > 2 ? String(decoding: parts[2], as: UTF8.self) : "",
-        version: version,
-        headers: headers)
+      let end = lineEnd(k)
+      if line == 0 {
+        first = start..<end
+        continue
+      }
+      if line > lastFilled { break }
+      var colon = start
+      while colon < end && head[colon] != UInt8(ascii: ":") { colon += 1 }
+      guard colon < end, colon > start else { throw .badHeader }
+      // No space before ':' (RFC 9112 §5.1).
+      for c in start..<colon where !Self.isTokenChar(head[c]) { throw .badHeader }
+      let value = trimmed(colon + 1..<end)
+      for c in value where !(head[c] == 9 || (head[c] >= 32 && head[c] != 127)) { throw .badHeader }
+      let name = start..<colon
+      if !inPlace {
+        headers.add(String(decoding: head[name], as: UTF8.self), String(decoding: head[value], as: UTF8.self))
+      }
+      if equalsLowercase(name, "transfer-encoding") {
+        te += 1
+        chunked = equalsLowercase(value, "chunked")
+      } else if equalsLowercase(name, "content-length") {
+        // A list of lengths ("5, 5") is one length when every member is the same.
+        var piece = value.lowerBound
+        while piece < value.upperBound {
+          var stop = piece
+          while stop < value.upperBound && head[stop] != UInt8(ascii: ",") { stop += 1 }
+          let v = trimmed(piece..<stop)
+          piece = stop + 1
+          guard !v.isEmpty else { continue }
+          if v.count > 15 || head[v].contains(where: { $0 < 48 || $0 > 57 }) { lengthBad = true }
+          if let l = length {
+            if !head[l].elementsEqual(head[v]) { lengthConflict = true }
+          } else {
+            length = v
+          }
+        }
+        if length == nil { lengthBad = true }
+      } else if equalsLowercase(name, "connection") {
+        if equalsLowercase(value, "close") { close = true }
+      }
     }
+    try parseStartLine(first, headers: headers)
+    closeAfter = close || isVersion10
     // Body framing (RFC 9112 §6.3).
-    let te = headers.all("transfer-encoding")
-    let cl = headers.all("content-length")
-    if !te.isEmpty {
-      if !cl.isEmpty { throw .conflictingLength }
-      guard te.count == 1, te[0].lowercased() == "chunked" else { throw .unsupportedTransferEncoding }
+    if te > 0 {
+      if length != nil || lengthBad { throw .conflictingLength }
+      guard te == 1, chunked else { throw .unsupportedTransferEncoding }
       mode = .chunked
-      return
-    }
-    if !cl.isEmpty {
-      let values = Set(cl.flatMap { $0.split(separator: ",").map { $0.trimmingSpaces } })
-      guard values.count == 1, let v = values.first, !v.isEmpty, v.allSatisfy(\.isASCIIDigitChar),
-        v.count <= 15,
-        let len = Int(v)
-      else { throw values.count > 1 ? .conflictingLength : .badContentLength }
+    } else if lengthConflict {
+      throw .conflictingLength
+    } else if lengthBad {
+      throw .badContentLength
+    } else if let l = length {
+      var len = 0
+      for c in head[l] { len = len * 10 + Int(c - 48) }
       if len > limits.maxBodyBytes { throw .bodyTooLarge(limit: limits.maxBodyBytes) }
       mode = .length(len)
-      return
-    }
-    if kind == .response {
-      let status = responseHead!.status
+    } else if kind == .response {
       if expectingHeadResponse || status == 204 || status == 304 || (100..<200).contains(status) {
         mode = .none
       } else {
@@ -347,73 +377,149 @@ public struct HTTPParser: Sendable {
     } else {
       mode = .none
     }
-  }
-}
-
-extension Substring {
-  var trimmingSpaces: String {
-    var s = self
-    while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-    while s.last == " " || s.last == "\t" { s = s.dropLast() }
-    return String(s)
-  }
-}
-
-extension Character {
-  var isASCIIDigitChar: Bool { isASCII && isNumber }
-}
-
-/// Serialises messages.
-public enum HTTPWriter {
-  public static func request(_ h: HTTPRequestHead, body: [UInt8] = []) -> [UInt8] {
-    var s = "\(h.method) \(h.target) \(h.version)\r\n"
-    let hasLength = appendFields(h.headers, to: &s)
-    if !hasLength && (!body.isEmpty || ["POST", "PUT", "PATCH", "DELETE"].contains(h.method)) {
-      s += "Content-Length: \(body.count)\r\n"
+    if inPlace {
+      lastHead.removeAll(keepingCapacity: true)
+      lastHead.append(contentsOf: head)
+      body.removeAll(keepingCapacity: true)
     }
-    s += "\r\n"
-    return Array(s.utf8) + body
   }
 
-  public static func response(_ h: HTTPResponseHead, body: [UInt8] = []) -> [UInt8] {
-    var s = "\(h.version) \(h.status) \(h.reason.isEmpty ? reason(h.status) : h.reason)\r\n"
-    if !appendFields(h.headers, to: &s) { s += "Content-Length: \(body.count)\r\n" }
-    s += "\r\n"
-    return Array(s.utf8) + body
-  }
-
-  /// Writes the header fields; returns whether they already frame the body.
-  static func appendFields(_ headers: HTTPHeaders, to s: inout String) -> Bool {
-    var framed = false
-    for f in headers {
-      s += "\(f.name): \(f.value)\r\n"
-      let n = f.name.lowercased()
-      if n == "content-length" || n == "transfer-encoding" { framed = true }
+  /// The start line: the request's method, target and version, or the response's version, status
+  /// and reason.
+  mutating func parseStartLine(_ line: Range<Int>, headers: HTTPHeaders) throws(HTTPParseError) {
+    // Three parts split at the first two spaces (empty parts kept: they are errors).
+    var s1 = line.lowerBound
+    while s1 < line.upperBound && head[s1] != 32 { s1 += 1 }
+    var s2 = s1 + 1
+    while s2 < line.upperBound && head[s2] != 32 { s2 += 1 }
+    let p0 = line.lowerBound..<s1
+    let p1 = min(s1 + 1, line.upperBound)..<min(s2, line.upperBound)
+    let parts = s1 >= line.upperBound ? 1 : s2 >= line.upperBound ? 2 : 3
+    let p2 = parts == 3 ? s2 + 1..<line.upperBound : line.upperBound..<line.upperBound
+    switch kind {
+    case .request:
+      guard parts == 3, !p0.isEmpty, head[p0].allSatisfy(Self.isTokenChar), !p1.isEmpty,
+        head[p1].allSatisfy({ $0 > 32 && $0 < 127 })
+      else { throw .badStartLine }
+      try checkVersion(p2)
+      if !inPlace {
+        requestHead = HTTPRequestHead(
+          method: String(decoding: head[p0], as: UTF8.self),
+          target: String(decoding: head[p1], as: UTF8.self),
+          version: String(decoding: head[p2], as: UTF8.self), headers: headers)
+      }
+    case .response:
+      guard parts >= 2 else { throw .badStartLine }
+      try checkVersion(p0)
+      guard p1.count == 3, head[p1].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { throw .badStartLine }
+      status = head[p1].reduce(0) { $0 * 10 + Int($1 - 48) }
+      guard status >= 100 else { throw .badStartLine }
+      if !inPlace {
+        responseHead = HTTPResponseHead(
+          status: status, reason: String(decoding: head[p2], as: UTF8.self),
+          version: String(decoding: head[p0], as: UTF8.self), headers: headers)
+      }
     }
-    return framed
   }
 
-  public static func reason(_ status: Int) -> String {
-    switch status {
-    case 101: "Switching Protocols"
-    case 200: "OK"
-    case 204: "No Content"
-    case 400: "Bad Request"
-    case 401: "Unauthorized"
-    case 403: "Forbidden"
-    case 404: "Not Found"
-    case 405: "Method Not Allowed"
-    case 413: "Content Too Large"
-    case 418: "I'm a teapot"
-    case 426: "Upgrade Required"
-    case 429: "Too Many Requests"
-    case 431: "Request Header Fields Too Large"
-    case 500: "Internal Server Error"
-    case 501: "Not Implemented"
-    case 502: "Bad Gateway"
-    case 503: "Service Unavailable"
-    case 505: "HTTP Version Not Supported"
-    default: "Status \(status)"
+  /// "HTTP/1.1" or "HTTP/1.0", exactly (case matters: RFC 9112 §2.3).
+  mutating func checkVersion(_ r: Range<Int>) throws(HTTPParseError) {
+    let prefix: StaticString = "HTTP/1."
+    guard r.count == 8,
+      head[r.lowerBound..<r.lowerBound + 7].elementsEqual(
+        UnsafeBufferPointer(start: prefix.utf8Start, count: 7))
+    else { throw .badVersion }
+    switch head[r.upperBound - 1] {
+    case UInt8(ascii: "1"): isVersion10 = false
+    case UInt8(ascii: "0"): isVersion10 = true
+    default: throw .badVersion
     }
+  }
+
+  /// Where the line ending at the LF at `k` ends (before a CR).
+  func lineEnd(_ k: Int) -> Int { k > 0 && head[k - 1] == 13 ? k - 1 : k }
+
+  /// `r` without the spaces and tabs at either end.
+  func trimmed(_ r: Range<Int>) -> Range<Int> {
+    var a = r.lowerBound
+    var b = r.upperBound
+    while a < b && (head[a] == 32 || head[a] == 9) { a += 1 }
+    while b > a && (head[b - 1] == 32 || head[b - 1] == 9) { b -= 1 }
+    return a..<b
+  }
+
+  /// Whether the bytes at `r` are `lower` (ASCII lower case), ignoring case.
+  func equalsLowercase(_ r: Range<Int>, _ lower: StaticString) -> Bool {
+    Self.equalsLowercase(head, r, lower)
+  }
+
+  static func equalsLowercase(_ bytes: [UInt8], _ r: Range<Int>, _ lower: StaticString) -> Bool {
+    guard r.count == lower.utf8CodeUnitCount else { return false }
+    let l = lower.utf8Start
+    for i in 0..<r.count {
+      var c = bytes[r.lowerBound + i]
+      if c >= 65 && c <= 90 { c += 32 }
+      if c != l[i] { return false }
+    }
+    return true
+  }
+
+  // MARK: in place
+
+  /// A parser of responses that reads each one in place: nothing is allocated per response once
+  /// its buffers have grown to the largest seen (`bodyCapacity` is reserved at once). A finished
+  /// response is `Event.inPlace`; read it (`status`, `headerInt`, `withBody`) before consuming
+  /// the next bytes.
+  public static func inPlaceResponses(limits: HTTPLimits = HTTPLimits(), bodyCapacity: Int = 1 << 18)
+    -> HTTPParser
+  {
+    var p = HTTPParser(kind: .response, limits: limits)
+    p.inPlace = true
+    p.head.reserveCapacity(limits.maxHeadBytes + 1)
+    p.lastHead.reserveCapacity(limits.maxHeadBytes + 1)
+    p.body.reserveCapacity(min(bodyCapacity, limits.maxBodyBytes))
+    p.line.reserveCapacity(4097)
+    return p
+  }
+
+  /// Drops a message partly received (its connection is gone), keeping the buffers.
+  public mutating func startOver() {
+    phase = .head
+    mode = .none
+    head.removeAll(keepingCapacity: true)
+    line.removeAll(keepingCapacity: true)
+    if !inPlace { body = [] }
+  }
+
+  /// The value of the last response's field `name` (ASCII lower case) as a non-negative decimal
+  /// number; nil when absent or not a number.
+  public func headerInt(_ name: StaticString) -> Int? {
+    var start = 0
+    var found: Int?
+    for k in lastHead.indices where lastHead[k] == 10 {
+      defer { start = k + 1 }
+      var colon = start
+      while colon < k && lastHead[colon] != UInt8(ascii: ":") { colon += 1 }
+      guard colon < k, Self.equalsLowercase(lastHead, start..<colon, name) else { continue }
+      var v = 0
+      var digits = 0
+      for c in lastHead[(colon + 1)..<k] {
+        if c >= 48 && c <= 57 {
+          guard digits < 18 else { break }
+          v = v * 10 + Int(c - 48)
+          digits += 1
+        } else if c != 32 && c != 9 && c != 13 {
+          digits = 0
+          break
+        }
+      }
+      found = digits > 0 ? v : nil
+    }
+    return found
+  }
+
+  /// The last response's body (valid until the next bytes are consumed).
+  public func withBody<R>(_ read: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    try body.withUnsafeBytes(read)
   }
 }

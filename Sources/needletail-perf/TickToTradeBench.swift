@@ -81,6 +81,9 @@ func benchTickToTrade(_ allArgs: [String]) throws {
   print(
     "t2t_rule_refusals=\(r.ruleRefusals) t2t_gate_refusals=\(r.gateRefusals) t2t_outbound_full=\(r.outboundFull) t2t_book_ring_waits=\(r.bookRingWaits) t2t_rejects=\(r.entryRejects) t2t_unknown=\(r.entryUnknown) t2t_malformed=\(r.entryMalformed) t2t_resets=\(r.resets) t2t_reconciliations=\(r.reconciliations) t2t_held_for_reconciliation=\(r.heldForReconciliation)"
   )
+  print(
+    "t2t_reconcile_requests=\"\(r.reconcileRequests)\""
+  )
   if c.strategy == .pureMarketMaking {
     print(
       "t2t_pmm_placed=\(r.strategyPlaced) t2t_pmm_cancels=\(r.strategyCancels) t2t_venue_cancelled=\(r.venueCancelled) t2t_venue_open=\(r.venueOpen) t2t_tracker_open=\(r.trackerOpen)"

@@ -317,7 +317,9 @@ final class RuntimeRig {
       http: HTTPClient(loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"),
       apiKey: "k1", secret: "s1", instrument: v.instrument)
     reconciler = BinanceRuntimeReconciler(
-      rest: rest, symbol: "BTCUSDT", clientIDs: try .binance(prefix: prefix), execOut: runtime.execIn)
+      rest: rest,
+      lane: HTTPLane(loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost"),
+      symbol: "BTCUSDT", clientIDs: try .binance(prefix: prefix), execOut: runtime.execIn)
     entry.reconciler = reconciler
     user = BinanceUserStream(
       loop: loop, host: "127.0.0.1", port: port, tls: tls, serverName: "localhost", apiKey: "k1",

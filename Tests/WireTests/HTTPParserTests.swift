@@ -135,4 +135,67 @@ import Testing
     }
     #expect(outcomes.allSatisfy { $0 > 0 }, "\(outcomes)")
   }
+
+  /// The in-place reading (the reconciler's lane) agrees with the heads of Strings on mutated
+  /// responses — the same error, or the same status, body and connection ending — and after the
+  /// buffers are warm it reads a response without allocating a new body.
+  @Test func inPlaceResponsesAgreeWithTheStringHeads() throws {
+    var rng = SplitMix64(seed: 91)
+    let seeds = [
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-MBX-USED-WEIGHT-1M: 12\r\n\r\nabc",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+      "HTTP/1.0 429 Too Many Requests\r\nRetry-After: 7\r\nContent-Length: 5, 5\r\n\r\n{\"a\"}",
+      "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+    ].map { Array($0.utf8) }
+    var agreed = [0, 0]
+    var inPlace = HTTPParser.inPlaceResponses(bodyCapacity: 64)
+    for i in 0..<20_000 {
+      var b = seeds[i % seeds.count]
+      if i >= seeds.count {
+        for _ in 0..<Int.random(in: 1...4, using: &rng) {
+          let j = Int.random(in: 0..<b.count, using: &rng)
+          switch Int.random(in: 0..<3, using: &rng) {
+          case 0: b[j] = [58, 32, 44, 13, 10, 48, 57, 65].randomElement(using: &rng)!
+          case 1: b.remove(at: j)
+          default: b.insert(contentsOf: b[j..<min(b.count, j + 12)], at: j)
+          }
+          if b.isEmpty { break }
+        }
+      }
+      var strings = HTTPParser(kind: .response)
+      inPlace.startOver()
+      var a: Result<HTTPParser.Event?, HTTPParseError>
+      var c: Result<HTTPParser.Event?, HTTPParseError>
+      do { a = .success(try b.withUnsafeBytes { try strings.consume($0) }.event) } catch let e
+        as HTTPParseError
+      { a = .failure(e) } catch { throw error }
+      do { c = .success(try b.withUnsafeBytes { try inPlace.consume($0) }.event) } catch let e
+        as HTTPParseError
+      { c = .failure(e) } catch { throw error }
+      if case .success(nil) = a, case .success(nil) = c {
+        a = .success(strings.finishAtClose())
+        c = .success(inPlace.finishAtClose())
+      }
+      switch (a, c) {
+      case (.failure(let x), .failure(let y)):
+        #expect(x == y, "\(String(decoding: b, as: UTF8.self).debugDescription)")
+        agreed[0] += 1
+      case (.success(.response(let head, let body)?), .success(.inPlace(let status)?)):
+        #expect(head.status == status && inPlace.withBody { Array($0) } == body)
+        #expect(
+          inPlace.closeAfter
+            == (head.headers.all("connection").contains { $0.lowercased() == "close" }
+              || head.version == "HTTP/1.0"),
+          "\(String(decoding: b, as: UTF8.self).debugDescription)")
+        if let w = head.headers["x-mbx-used-weight-1m"].flatMap({ Int($0) }) {
+          #expect(inPlace.headerInt("x-mbx-used-weight-1m") == w)
+        }
+        agreed[1] += 1
+      case (.success(nil), .success(nil)): break
+      default:
+        Issue.record("disagree on \(String(decoding: b, as: UTF8.self).debugDescription): \(a) / \(c)")
+      }
+    }
+    #expect(agreed.allSatisfy { $0 > 500 }, "\(agreed)")
+  }
 }

@@ -18,7 +18,10 @@ public struct BinanceRESTAnswer {
   public var errorMessage = ""
 
   /// The order state as the tracker reads it (nil when the status says nothing definite).
-  public var statusKind: ExecEvent.Kind? {
+  public var statusKind: ExecEvent.Kind? { Self.kind(ofStatus: orderStatus) }
+
+  /// An `nt_order_status` as the tracker reads it (nil when it says nothing definite).
+  public static func kind(ofStatus orderStatus: UInt8) -> ExecEvent.Kind? {
     switch Int(orderStatus) {
     case Int(NT_ORDER_NEW.rawValue), Int(NT_ORDER_PARTIALLY_FILLED.rawValue), Int(NT_ORDER_FILLED.rawValue):
       .accepted
@@ -44,7 +47,7 @@ public final class BinanceRESTDecoder {
   let tradeStore: UnsafeMutablePointer<nt_rest_trade>
   let fillCapacity: Int
   let tradeCapacity: Int
-  let trades: UnsafeMutablePointer<nt_rest_trades>
+  let tradeList: UnsafeMutablePointer<nt_rest_trades>
   /// Failed decodes, by `nt_status` raw value (index 0 unused).
   public private(set) var errorCounts = [Int](repeating: 0, count: 16)
 
@@ -65,8 +68,8 @@ public final class BinanceRESTDecoder {
     fillStore.initialize(repeating: nt_fill(), count: fillCapacity)
     tradeStore = .allocate(capacity: tradeCapacity)
     tradeStore.initialize(repeating: nt_rest_trade(), count: tradeCapacity)
-    trades = .allocate(capacity: 1)
-    trades.initialize(to: nt_rest_trades(items: tradeStore, capacity: UInt32(tradeCapacity), count: 0))
+    tradeList = .allocate(capacity: 1)
+    tradeList.initialize(to: nt_rest_trades(items: tradeStore, capacity: UInt32(tradeCapacity), count: 0))
   }
 
   deinit {
@@ -75,39 +78,84 @@ public final class BinanceRESTDecoder {
     err.deallocate()
     fillStore.deallocate()
     tradeStore.deallocate()
-    trades.deallocate()
+    tradeList.deallocate()
+  }
+
+  /// What `read` found, in scalars: a myTrades list stays in the decoder (`trades`), an error's
+  /// message too (`errorMessage()`).
+  public struct Read {
+    /// `orderId`; -1 when the body has none.
+    public var venueOrderID: Int64 = -1
+    /// `status`, an `nt_order_status` raw value (0 when absent or unknown).
+    public var orderStatus: UInt8 = 0
+    /// `executedQty` at the quantity scale; -1 when absent.
+    public var executedQuantity: Int64 = -1
+    /// A myTrades answer (its entries: `trades`).
+    public var isTradeList = false
+    /// An error body's `code`.
+    public var errorCode: Int64?
+  }
+
+  /// Reads a body in place: nothing allocated. Nil when it is not a body of these shapes
+  /// (malformed, cut short, too large, a field missing: `lastError`, counted in `errorCounts`).
+  public func read(_ body: UnsafeRawBufferPointer) -> Read? {
+    msg.pointee.answer.fills = nt_fills(items: fillStore, capacity: UInt32(fillCapacity), count: 0)
+    tradeList.pointee = nt_rest_trades(items: tradeStore, capacity: UInt32(tradeCapacity), count: 0)
+    let base = body.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+    let st = nt_binance_rest_decode(
+      decoder, base.assumingMemoryBound(to: CChar.self), body.count, body.count, Int32(instrument.priceScale),
+      Int32(instrument.quantityScale), msg, tradeList, err)
+    lastStatus = st
+    guard st == NT_OK else {
+      errorCounts[Int(st.rawValue) & 15] &+= 1
+      return nil
+    }
+    var a = Read()
+    let m = msg.pointee
+    if m.kind == NT_ACCOUNT_TRADES {
+      a.isTradeList = true
+    } else if m.answer.has_error != 0 {
+      a.errorCode = m.answer.error_code
+    } else {
+      a.venueOrderID = m.answer.order_id
+      a.orderStatus = m.answer.order_status
+      a.executedQuantity = m.answer.executed_qty
+    }
+    return a
+  }
+
+  var lastStatus = NT_OK
+
+  /// Why the last `read` failed.
+  public var lastError: BinanceRESTDecodeError {
+    BinanceRESTDecodeError(status: lastStatus, field: String(cString: err.pointee.field))
+  }
+
+  /// The last myTrades answer's entries, in place (valid until the next `read`).
+  public var trades: UnsafeBufferPointer<nt_rest_trade> {
+    UnsafeBufferPointer(start: tradeStore, count: Int(tradeList.pointee.count))
+  }
+
+  /// The last error body's `msg` (made only when asked).
+  public func errorMessage() -> String {
+    BinanceAccountDecoder.string(msg.pointee.answer.error_msg, count: Int(msg.pointee.answer.error_msg_len))
   }
 
   /// The body read, or the decoder's status when it is not a body of these shapes (malformed,
-  /// cut short, too large, a field missing).
+  /// cut short, too large, a field missing). A myTrades list is copied out (one allocation).
   public func decode(_ body: [UInt8]) -> Result<BinanceRESTAnswer, BinanceRESTDecodeError> {
-    msg.pointee.answer.fills = nt_fills(items: fillStore, capacity: UInt32(fillCapacity), count: 0)
-    trades.pointee = nt_rest_trades(items: tradeStore, capacity: UInt32(tradeCapacity), count: 0)
-    let st = body.withUnsafeBytes { b -> nt_status in
-      let base = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
-      return nt_binance_rest_decode(
-        decoder, base.assumingMemoryBound(to: CChar.self), b.count, b.count, Int32(instrument.priceScale),
-        Int32(instrument.quantityScale), msg, trades, err)
-    }
-    guard st == NT_OK else {
-      errorCounts[Int(st.rawValue) & 15] &+= 1
-      return .failure(
-        BinanceRESTDecodeError(status: st, field: String(cString: err.pointee.field)))
-    }
+    guard let r = body.withUnsafeBytes({ self.read($0) }) else { return .failure(lastError) }
     var a = BinanceRESTAnswer()
-    let m = msg.pointee
-    if m.kind == NT_ACCOUNT_TRADES {
-      a.trades = Array(UnsafeBufferPointer(start: tradeStore, count: Int(trades.pointee.count)))
-      return .success(a)
+    if r.isTradeList {
+      a.trades = Array(trades)
+    } else if let code = r.errorCode {
+      a.errorCode = code
+      a.errorMessage = errorMessage()
+    } else {
+      a.venueOrderID = r.venueOrderID
+      a.orderStatus = r.orderStatus
+      a.executedQuantity = r.executedQuantity
     }
-    if m.answer.has_error != 0 {
-      a.errorCode = m.answer.error_code
-      a.errorMessage = BinanceAccountDecoder.string(m.answer.error_msg, count: Int(m.answer.error_msg_len))
-      return .success(a)
-    }
-    a.venueOrderID = m.answer.order_id
-    a.orderStatus = m.answer.order_status
-    a.executedQuantity = m.answer.executed_qty
     return .success(a)
   }
 }

@@ -1,6 +1,5 @@
 import Engine
 import FastBook
-import Foundation
 import Wire
 
 /// The wire side of the runtime's reconciliation: the strategy thread (which owns the tracker)
@@ -8,12 +7,23 @@ import Wire
 /// (`reconcileEnd`); this asks Binance over REST and answers with `ExecEvent`s through the exec
 /// ring — accepted / cancelled / rejected / notFound per order, one `filled` per trade (trade ids,
 /// so fills already counted are dropped by the tracker), then `reconciled`. A 5xx, timeout or
-/// 429/418 answer leaves the order uncertain (no event); the REST client's limiter holds every
-/// request back during a Retry-After. Bodies are read by CSimdJSON (`BodyReader.decoded`), not
-/// Foundation: every unknown outcome asks here.
-public final class BinanceRuntimeReconciler {
+/// 429/418 answer leaves the order uncertain (no event).
+///
+/// Built for the wire thread, where it runs between order answers and market data: requests wait
+/// in a fixed queue and go out one at a time on an `HTTPLane` (a keep-alive connection of its own:
+/// the WebSocket API's answers are what may have been lost), each written and signed in place,
+/// each answer read in place by CSimdJSON (`BinanceRESTDecoder.read`). Nothing is allocated per
+/// round once the connection is up. The limiter is the IP's one, shared with the order entry and
+/// the snapshot fetcher: a Retry-After or a spent weight pool holds the queue back, and the wire
+/// loop's `poll(now:)` sends it when the wait is over.
+public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
+  /// Signing key, API key, clock offset, recvWindow, time and limiter come from here (the
+  /// adapter's REST client for the cold paths: account snapshot, recovery).
   public let rest: BinanceSpotREST
-  let symbol: String
+  public let lane: HTTPLane
+  let symbol: [UInt8]
+  let apiKey: [UInt8]
+  let host: [UInt8]
   let clientIDs: ClientIDCodec
   public let execOut: SPSCRing<ExecEvent>
   public private(set) var queries = 0
@@ -24,17 +34,50 @@ public final class BinanceRuntimeReconciler {
   public private(set) var nextTradeID: Int64?
   /// myTrades pages read (a round reads more than one when a page comes back full).
   public private(set) var tradePages = 0
+  /// Status queries that did not fit the queue (left uncertain: the next round asks again).
+  public private(set) var queriesDropped = 0
+  /// Answers that were not Binance bodies of the expected shapes (200s are reported as problems).
+  public private(set) var unreadable = 0
+  /// The venue's used weight, from every answer's x-mbx-used-weight-1m.
+  public private(set) var usedWeight = 0
   /// Status queries of this round that did not name a venue order id (the order may exist and
   /// have fills we cannot attribute yet).
   var unresolved = 0
   var heldRounds = 0
   static let tradePage = 1000
 
-  public init(rest: BinanceSpotREST, symbol: String, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>) {
+  /// What waits and what is in flight: a status query (its tag), a round's fills (`fills`: its
+  /// first page; the next pages follow from the answers), or the priming request.
+  enum Job: Equatable {
+    case status(UInt64)
+    case page(from: Int64?, pages: Int)
+    case prime
+  }
+  var queue: [UInt64]
+  var head = 0
+  var count = 0
+  var current: Job?
+  /// Nothing is sent before this (wall ns): a Retry-After or a spent pool's window.
+  var retryAtNs: Int64 = 0
+  /// Marks a round's fills in the queue (tags are never this).
+  static let fillsMark = UInt64.max
+  /// Marks the priming request in the queue.
+  static let primeMark = UInt64.max - 1
+
+  /// `queueCapacity` status queries (and a round's end) may wait at once.
+  public init(
+    rest: BinanceSpotREST, lane: HTTPLane, symbol: String, clientIDs: ClientIDCodec,
+    execOut: SPSCRing<ExecEvent>, queueCapacity: Int = 4096
+  ) {
     self.rest = rest
-    self.symbol = symbol
+    self.lane = lane
+    self.symbol = Array(symbol.utf8)
+    apiKey = Array(rest.apiKey.utf8)
+    host = Array(lane.hostField.utf8)
     self.clientIDs = clientIDs
     self.execOut = execOut
+    queue = [UInt64](repeating: 0, count: max(queueCapacity, 2))
+    lane.delegate = self
   }
 
   func push(_ e: ExecEvent) {
@@ -43,97 +86,245 @@ public final class BinanceRuntimeReconciler {
 
   public func handle(_ o: WireOrder) {
     switch o.kind {
-    case .status: status(tag: o.tag)
-    case .reconcileEnd: fills()
+    case .status:
+      queries += 1
+      // One slot is kept for the round's end.
+      guard count < queue.count - 1 else {
+        queriesDropped += 1
+        unresolved += 1
+        return
+      }
+      enqueue(o.tag)
+    case .reconcileEnd:
+      rounds += 1
+      if count < queue.count { enqueue(Self.fillsMark) } else { push(ExecEvent(kind: .reconciled, tag: 0)) }
     case .place, .cancel: break
     }
-  }
-
-  func status(tag: UInt64) {
-    queries += 1
-    let id = clientIDs.id(tag: tag)
-    rest.status(symbol: symbol, clientOrderID: id, reader: .decoded) { [weak self] outcome in
-      guard let self else { return }
-      switch outcome {
-      case .ok(let body):
-        guard let o = body as? BinanceRESTAnswer else {
-          self.unresolved += 1
-          return
-        }
-        let venueID = max(0, o.venueOrderID)
-        if venueID == 0 { self.unresolved += 1 }
-        switch o.statusKind {
-        case .accepted?:
-          self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
-        case .cancelled?:
-          self.push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
-          self.push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
-        case .rejected?:
-          self.push(ExecEvent(kind: .rejected, tag: tag))
-        default: break
-        }
-      case .refused(let code, _, _):
-        self.unresolved += 1
-        if code == -2013 { self.push(ExecEvent(kind: .notFound, tag: tag)) }
-      case .unknown, .limited:
-        self.unresolved += 1  // still uncertain: the next round asks again
-      }
-    }
+    pump()
   }
 
   /// Learns the account's newest trade id before trading starts, so that the first round reads
   /// every fill since (not only the most recent page). Without an answer (an error, a venue down)
   /// the first round reads the most recent page.
   public func prime() {
-    guard nextTradeID == nil else { return }
-    rest.myTrades(symbol: symbol, limit: 1, reader: .decoded) { [weak self] outcome in
-      guard let self, self.nextTradeID == nil else { return }
-      if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
-        self.nextTradeID = (answer.trades.map(\.trade_id).max() ?? -1) + 1
+    guard nextTradeID == nil, count < queue.count else { return }
+    enqueue(Self.primeMark)
+    pump()
+  }
+
+  /// Requests waiting (not counting the one in flight).
+  public var queued: Int { count }
+
+  func enqueue(_ v: UInt64) {
+    queue[(head + count) % queue.count] = v
+    count += 1
+  }
+
+  /// The wire loop's turn: an overdue answer fails, and requests held back by a wait go out once
+  /// it is over. One comparison while nothing waits.
+  @inline(__always)
+  public func poll(now: Int64) {
+    if lane.busy { lane.poll(now: now) } else if count > 0 { pump() }
+  }
+
+  /// Sends the next request when the lane is free and the limiter lets it go.
+  func pump() {
+    guard current == nil, !lane.busy, count > 0 else { return }
+    let wall = rest.wallNs
+    guard wall >= retryAtNs, wall >= rest.pausedUntilNs else { return }
+    let next = queue[head]
+    let job: Job =
+      next == Self.fillsMark
+      ? .page(from: nextTradeID, pages: 0) : next == Self.primeMark ? .prime : .status(next)
+    if job == .prime && nextTradeID != nil {
+      dequeue()
+      return pump()
+    }
+    guard issue(job, wall: wall) else { return }
+    dequeue()
+  }
+
+  func dequeue() {
+    head = (head + 1) % queue.count
+    count -= 1
+  }
+
+  /// Sends `job` when its weight is granted; false when it must wait (`retryAtNs` set).
+  func issue(_ job: Job, wall: Int64) -> Bool {
+    let kind = if case .status = job { BinanceRequest.orderStatus } else { BinanceRequest.myTrades }
+    switch rest.limiter.acquire(kind, now: wall) {
+    case .go: break
+    case .waitUntil(let t), .halted(let t, _):
+      retryAtNs = max(t, wall + 1_000_000)
+      return false
+    }
+    current = job
+    if case .page = job { tradePages += 1 }
+    let sent = lane.send(timeoutNs: rest.timeoutNs) { buffer in write(job, into: buffer, wall: wall) }
+    if !sent {
+      // Could not be written (never: the buffer holds any of these): as if unanswered.
+      failed(job)
+    }
+    return true
+  }
+
+  /// The request line and fields of `job`, the query signed in place.
+  func write(_ job: Job, into buffer: UnsafeMutableRawBufferPointer, wall: Int64) -> Int {
+    guard let base = buffer.baseAddress, buffer.count >= 1024 else { return 0 }
+    var w = ByteWriter(base)
+    if case .status = job { w.put("GET /api/v3/order?") } else { w.put("GET /api/v3/myTrades?") }
+    let query = w.cursor
+    w.put("symbol=")
+    w.put(symbol)
+    switch job {
+    case .status(let tag):
+      w.put("&origClientOrderId=")
+      // Binance's ids are of `[.A-Z:/a-z0-9_-]`: nothing to percent-encode.
+      clientIDs.id(tag: tag).withBytes { w.put($0) }
+    case .page(let from, _):
+      w.put("&limit=")
+      w.put(UInt64: UInt64(Self.tradePage))
+      if let from {
+        w.put("&fromId=")
+        w.put(UInt64: UInt64(max(0, from)))
       }
+    case .prime:
+      w.put("&limit=1")
+    }
+    w.put("&recvWindow=")
+    w.put(UInt64: UInt64(max(0, rest.recvWindowMs)))
+    w.put("&timestamp=")
+    w.put(UInt64: UInt64(max(0, wall / 1_000_000 + rest.timeOffsetMs)))
+    let signed = w.cursor - query
+    w.put("&signature=")
+    rest.key.signHex(query, count: signed, into: w.cursor)
+    w.skip(64)
+    w.put(" HTTP/1.1\r\nHost: ")
+    w.put(host)
+    w.put("\r\nX-MBX-APIKEY: ")
+    w.put(apiKey)
+    w.put("\r\n\r\n")
+    return w.count
+  }
+
+  // MARK: answers
+
+  public func laneAnswered(_ lane: HTTPLane) {
+    guard let job = current else { return }
+    current = nil
+    let r = lane.response
+    let status = r.status
+    if let w = r.headerInt("x-mbx-used-weight-1m") { usedWeight = w }
+    let read = r.withBody { rest.bodyDecoder.read($0) }
+    if status == 429 || status == 418 {
+      let retryAfter = r.headerInt("retry-after") ?? 60
+      if status == 418 {
+        let message = read?.errorCode != nil ? rest.bodyDecoder.errorMessage() : ""
+        rest.limiter.on418(retryAfterSeconds: retryAfter, now: rest.wallNs, message: message)
+      } else {
+        rest.limiter.on429(retryAfterSeconds: retryAfter, now: rest.wallNs)
+      }
+      failed(job)
+    } else if status == 200, let read, read.errorCode == nil {
+      answered(job, read)
+    } else if status >= 500 {
+      failed(job)
+    } else if let code = read?.errorCode, status != 200 {
+      if case .status(let tag) = job {
+        unresolved += 1
+        if code == -2013 { push(ExecEvent(kind: .notFound, tag: tag)) }  // "Order does not exist."
+      } else {
+        failed(job)
+      }
+    } else {
+      // The request was processed, but what it said cannot be read: unknown, not failed.
+      unreadable += 1
+      if status == 200 {
+        r.withBody { rest.problems.report(.malformedRESTBody, .outcomeUnknown, message: $0) }
+      }
+      failed(job)
+    }
+    pump()
+  }
+
+  public func lane(_ lane: HTTPLane, failed error: WireError) {
+    guard let job = current else { return }
+    current = nil
+    failed(job)
+    pump()
+  }
+
+  /// No definite answer: the order stays uncertain (the next round asks again), a round ends.
+  func failed(_ job: Job) {
+    current = nil
+    switch job {
+    case .status: unresolved += 1
+    case .page: endRound()
+    case .prime: break
     }
   }
 
-  /// The round's fills: the most recent page the first time (without `prime`), then forward from
-  /// the newest trade id seen, page after page while they come back full (at most 10 a round; the
-  /// next round goes on from there). Each trade goes to the strategy thread by its venue order id
-  /// (`ExecEvent.byVenueID`): the tracker knows every order the venue has named, and this round's
-  /// status answers reach it first (same ring, sent earlier). While some status query of the round
-  /// named no venue id, the next round reads the same trades again (up to three rounds in a row):
-  /// that order's fills may be among them. Then `reconciled`.
-  func fills() {
-    rounds += 1
-    page(from: nextTradeID, pages: 0)
+  func answered(_ job: Job, _ read: BinanceRESTDecoder.Read) {
+    switch job {
+    case .status(let tag):
+      let venueID = max(0, read.venueOrderID)
+      if venueID == 0 { unresolved += 1 }
+      switch BinanceRESTAnswer.kind(ofStatus: read.orderStatus) {
+      case .accepted?:
+        push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+      case .cancelled?:
+        push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+        push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+      case .rejected?:
+        push(ExecEvent(kind: .rejected, tag: tag))
+      default: break
+      }
+    case .prime:
+      guard read.isTradeList, nextTradeID == nil else { return }
+      var newest: Int64 = -1
+      for t in rest.bodyDecoder.trades { newest = max(newest, t.trade_id) }
+      nextTradeID = newest + 1
+    case .page(let from, let pages):
+      guard read.isTradeList else { return endRound() }
+      page(from: from, pages: pages)
+    }
   }
 
+  /// A page of the round's fills: the most recent page the first time (without `prime`), then
+  /// forward from the newest trade id seen, page after page while they come back full (at most
+  /// 10 a round; the next round goes on from there). Each trade goes to the strategy thread by
+  /// its venue order id (`ExecEvent.byVenueID`): the tracker knows every order the venue has
+  /// named, and this round's status answers reach it first (same ring, sent earlier). While some
+  /// status query of the round named no venue id, the next round reads the same trades again (up
+  /// to three rounds in a row): that order's fills may be among them. Then `reconciled`.
   func page(from: Int64?, pages: Int) {
-    tradePages += 1
-    rest.myTrades(symbol: symbol, fromId: from, limit: Self.tradePage, reader: .decoded) {
-      [weak self] outcome in
-      guard let self else { return }
-      if case .ok(let body) = outcome, let answer = body as? BinanceRESTAnswer {
-        var newest: Int64?
-        for t in answer.trades {
-          newest = max(newest ?? t.trade_id, t.trade_id)
-          // A price or quantity off the instrument's scales is not a trade of ours.
-          guard t.price >= 0, t.qty >= 0 else { continue }
-          self.push(
-            ExecEvent(
-              kind: .filled, tag: ExecEvent.byVenueID, venueOrderID: t.order_id, tradeID: t.trade_id,
-              price: t.price, quantity: t.qty))
-        }
-        let hold = self.unresolved > 0 && self.heldRounds < 3
-        if let newest {
-          let after = newest + 1
-          if !hold { self.nextTradeID = max(self.nextTradeID ?? 0, after) }
-          if answer.trades.count == Self.tradePage, (pages < 9), after > (from ?? .min) {
-            return self.page(from: after, pages: pages + 1)
-          }
-        }
-        self.heldRounds = hold ? self.heldRounds + 1 : 0
-      }
-      self.unresolved = 0
-      self.push(ExecEvent(kind: .reconciled, tag: 0))
+    let trades = rest.bodyDecoder.trades
+    var newest: Int64?
+    for t in trades {
+      newest = max(newest ?? t.trade_id, t.trade_id)
+      // A price or quantity off the instrument's scales is not a trade of ours.
+      guard t.price >= 0, t.qty >= 0 else { continue }
+      push(
+        ExecEvent(
+          kind: .filled, tag: ExecEvent.byVenueID, venueOrderID: t.order_id, tradeID: t.trade_id,
+          price: t.price, quantity: t.qty))
     }
+    let hold = unresolved > 0 && heldRounds < 3
+    if let newest {
+      let after = newest + 1
+      if !hold { nextTradeID = max(nextTradeID ?? 0, after) }
+      if trades.count == Self.tradePage, (pages < 9), (after > (from ?? .min)) {
+        // The next page goes out at once (ahead of anything queued: the round is one unit).
+        if issue(.page(from: after, pages: pages + 1), wall: rest.wallNs) { return }
+        // Held back by the limiter: the round ends here; the next goes on from `nextTradeID`.
+      }
+    }
+    heldRounds = hold ? heldRounds + 1 : 0
+    endRound()
+  }
+
+  func endRound() {
+    unresolved = 0
+    push(ExecEvent(kind: .reconciled, tag: 0))
   }
 }

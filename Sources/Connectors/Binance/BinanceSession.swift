@@ -50,8 +50,12 @@ public final class BinanceSpotAdapter: VenueAdapter {
       instrument: w.instrument, clientIDs: w.clientIDs, execOut: w.execOut, limiter: rest.limiter,
       answerTimeoutNs: answerTimeoutNs)
     entry.time = w.time
+    let wallTime = w.time
     reconciler = BinanceRuntimeReconciler(
-      rest: rest, symbol: symbol, clientIDs: w.clientIDs, execOut: w.execOut)
+      rest: rest,
+      lane: HTTPLane(
+        loop: loop, host: h, port: port, tls: tls, serverName: name, nowNs: { wallTime.nowNs }),
+      symbol: symbol, clientIDs: w.clientIDs, execOut: w.execOut)
     entry.reconciler = reconciler
     let time = w.time
     account = BinanceUserStream(
@@ -164,7 +168,10 @@ extension BinanceMarketData: MarketDataFeed {
 
 extension BinanceWSOrderEntry: OrderEntry {
   /// WebSocket API answers outstanding, and the reconciler's REST requests.
-  public var pendingRequests: Int { pending.count + (reconciler?.rest.pending ?? 0) }
+  public var pendingRequests: Int {
+    guard let r = reconciler else { return pending.count }
+    return pending.count + r.queued + (r.lane.busy ? 1 : 0) + r.rest.pending
+  }
   public var connection: ReconnectingWebSocket { socket }
 }
 

@@ -109,7 +109,10 @@ public final class BinanceWSOrderEntry {
     socket.start()
     reconciler?.prime()
   }
-  public func stop() { socket.close() }
+  public func stop() {
+    socket.close()
+    reconciler?.lane.close()
+  }
   public var isOpen: Bool { socket.socket?.state == .open }
 
   /// Nothing may be sent before this (Unix ns): the end of the last 429/418's Retry-After.
@@ -132,14 +135,16 @@ public final class BinanceWSOrderEntry {
     haltReason = nil
   }
 
-  /// Answers overdue at `now` become unknown outcomes, and order state is put in doubt. The wire
-  /// loop calls this every turn: one comparison while nothing is overdue.
+  /// Answers overdue at `now` become unknown outcomes, and order state is put in doubt; the
+  /// reconciler's requests held back by a wait go out. The wire loop calls this every turn: a
+  /// few comparisons while nothing is overdue or waiting.
   @inline(__always)
   public func poll(now: Int64) {
     if pending.expire(now: now, { _ in }) > 0 {
       unknownOutcomes &+= 1
       push(ExecEvent(kind: .stateInDoubt, tag: 0))
     }
+    reconciler?.poll(now: now)
   }
 
   /// Sends one command from the strategy thread. False when it could not be sent (no connection):

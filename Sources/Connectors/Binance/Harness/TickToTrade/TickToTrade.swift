@@ -117,6 +117,8 @@ public struct TickToTradeReport: Sendable {
   public var entryRefusedUnsent = ""
   /// Reconciliations the runtime ran (the status poller's and the wire side's).
   public var reconciliations = 0
+  /// What the reconciler asked over REST during the run (and on how many connections).
+  public var reconcileRequests = ""
   public var resets = 0
   /// Market-data and order-entry connections lost during the run (and the last errors).
   public var disconnects = 0
@@ -300,6 +302,9 @@ public func runTickToTrade(_ c: TickToTradeConfig, certificateDir: String) throw
       report.entryRefusedUnsent =
         "held \(entry.heldBack), throttled \(entry.throttled), not sent \(entry.notSent)"
       report.syncCounters = "\(md.sync.counters)"
+      let r = node.reconciler
+      report.reconcileRequests =
+        "\(r.queries) status queries, \(r.tradePages) myTrades pages, \(r.lane.answers) answers, \(r.lane.failures) failed, \(r.lane.connectionsOpened) connections"
       report.disconnects = md.socket.disconnects + entry.socket.disconnects
       report.lastErrors =
         "\(md.socket.lastError.map { "\($0)" } ?? "-") / \(entry.socket.lastError.map { "\($0)" } ?? "-")"
