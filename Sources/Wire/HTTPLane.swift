@@ -97,16 +97,24 @@ public final class HTTPLane: ByteStreamDelegate {
   public func poll(now: Int64) {
     guard busy, now >= deadline else { return }
     timeouts += 1
-    let s = stream
+    drop(.requestTimeout)
     fail(.requestTimeout)
-    s?.abort(.requestTimeout)
+  }
+
+  /// Lets go of the connection before the owner hears of it: a request it sends from the
+  /// callback goes out on a new connection, not on this one.
+  func drop(_ e: WireError) {
+    let s = stream
+    stream = nil
+    s?.abort(e)
   }
 
   /// Closes the connection; a request in flight fails with `.shutdown`.
   public func close() {
     let s = stream
-    if busy { fail(.shutdown) }
+    stream = nil
     s?.close()
+    if busy { fail(.shutdown) }
   }
 
   func writeRequest(on s: any ByteStream) {
@@ -116,8 +124,8 @@ public final class HTTPLane: ByteStreamDelegate {
       try s.write(UnsafeRawBufferPointer(start: request, count: requestBytes))
       loop.submitNow()
     } catch {
+      if stream === s { drop(error) } else { s.abort(error) }
       fail(error)
-      s.abort(error)
     }
   }
 
@@ -172,15 +180,17 @@ public final class HTTPLane: ByteStreamDelegate {
           stream.abort(.http(.badStartLine))
           return
         }
-        let closeAfter = response.closeAfter
-        answered()
-        if closeAfter {
+        if response.closeAfter {
+          // The server ends the connection after this answer: a new one for the next request.
+          if self.stream === stream { self.stream = nil }
           stream.close()
+          answered()
           return
         }
+        answered()
       } catch {
+        if self.stream === stream { drop(.http(error)) } else { stream.abort(.http(error)) }
         fail(.http(error))
-        stream.abort(.http(error))
         return
       }
     }

@@ -112,6 +112,10 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     pump()
   }
 
+  /// Closes the connection: the request in flight fails as unanswered (a round in flight ends);
+  /// what waits goes out on a new connection at the next `poll`, if the loop goes on.
+  public func stop() { lane.close() }
+
   /// Requests waiting (not counting the one in flight).
   public var queued: Int { count }
 
@@ -251,7 +255,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     guard let job = current else { return }
     current = nil
     failed(job)
-    pump()
+    if error != .shutdown { pump() }  // stopped: nothing more goes out
   }
 
   /// No definite answer: the order stays uncertain (the next round asks again), a round ends.

@@ -111,7 +111,7 @@ public final class BinanceWSOrderEntry {
   }
   public func stop() {
     socket.close()
-    reconciler?.lane.close()
+    reconciler?.stop()
   }
   public var isOpen: Bool { socket.socket?.state == .open }
 
