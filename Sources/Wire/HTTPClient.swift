@@ -90,16 +90,10 @@ public final class HTTPClient: ByteStreamDelegate {
   func connect() {
     opened = false
     do throws(WireError) {
-      let c = try TCPConnection.connect(loop: loop, host: host, port: port, delegate: nil)
+      let (s, c) = try TCPConnection.openStream(
+        loop: loop, host: host, port: port, tls: tls, serverName: serverName, delegate: self)
       tcp = c
-      if let tls {
-        let t = try TLSStream(tls, over: c, hostName: serverName)
-        t.delegate = self
-        stream = t
-      } else {
-        c.delegate = self
-        stream = c
-      }
+      stream = s
       connectionsOpened += 1
     } catch {
       let q = queue

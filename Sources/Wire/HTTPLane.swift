@@ -132,15 +132,9 @@ public final class HTTPLane: ByteStreamDelegate {
   func connect() {
     opened = false
     do throws(WireError) {
-      let c = try TCPConnection.connect(loop: loop, host: host, port: port, delegate: nil)
-      if let tls {
-        let t = try TLSStream(tls, over: c, hostName: serverName)
-        t.delegate = self
-        stream = t
-      } else {
-        c.delegate = self
-        stream = c
-      }
+      stream = try TCPConnection.openStream(
+        loop: loop, host: host, port: port, tls: tls, serverName: serverName, delegate: self
+      ).stream
       connectionsOpened += 1
     } catch {
       fail(error)
@@ -209,5 +203,23 @@ public final class HTTPLane: ByteStreamDelegate {
         fail(error ?? .closedByPeer)
       }
     }
+  }
+}
+
+extension TCPConnection {
+  /// A client connection to `host:port` — under TLS, verified against `serverName`, when `tls` is
+  /// given — with `delegate` on the stream to read and write (the TLS stream when there is one).
+  static func openStream(
+    loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String,
+    delegate: any ByteStreamDelegate
+  ) throws(WireError) -> (stream: any ByteStream, tcp: TCPConnection) {
+    let c = try TCPConnection.connect(loop: loop, host: host, port: port, delegate: nil)
+    guard let tls else {
+      c.delegate = delegate
+      return (c, c)
+    }
+    let t = try TLSStream(tls, over: c, hostName: serverName)
+    t.delegate = delegate
+    return (t, c)
   }
 }

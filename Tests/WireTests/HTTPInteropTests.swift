@@ -54,15 +54,8 @@ import Testing
   /// in a row each get theirs, on a connection of their own. Once it is gone, a request fails with
   /// the refused connect — at once, with one attempt, not a reconnect loop that never ends.
   @Test func http10ClosesAreReopenedAndARefusedConnectFailsTheRequest() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-http10-\(UUID().uuidString)")
-      .path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try "42.5\n".write(toFile: dir + "/price", atomically: true, encoding: .utf8)
-    let peer = try PeerProcess(
-      pythonPath(), ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir])
+    let (peer, port) = try pythonFileServer(serving: ["price": "42.5\n"])
     defer { peer.stop() }
-    let serving = try #require(peer.waitForLine("Serving HTTP on 127.0.0.1 port "), "\(peer.text)")
-    let port = try #require(serving.split(separator: " ").first.flatMap { UInt16($0) })
     let loop = try EventLoop()
     defer { loop.shutdown() }
     let client = HTTPClient(loop: loop, host: "127.0.0.1", port: port)

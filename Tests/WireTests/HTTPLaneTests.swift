@@ -107,15 +107,8 @@ final class LaneRecorder: HTTPLaneDelegate {
   /// An HTTP/1.0 server closes after every answer: each request is answered on a connection of
   /// its own. Once the server is gone, a request fails with the refused connect, once.
   @Test func closesAfterEachAnswerAreReopenedAndARefusedConnectFails() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-lane-\(UUID().uuidString)")
-      .path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    try "42.5\n".write(toFile: dir + "/price", atomically: true, encoding: .utf8)
-    let peer = try PeerProcess(
-      pythonPath(), ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir])
+    let (peer, port) = try pythonFileServer(serving: ["price": "42.5\n"])
     defer { peer.stop() }
-    let serving = try #require(peer.waitForLine("Serving HTTP on 127.0.0.1 port "), "\(peer.text)")
-    let port = try #require(serving.split(separator: " ").first.flatMap { UInt16($0) })
     let loop = try EventLoop()
     defer { loop.shutdown() }
     let lane = HTTPLane(loop: loop, host: "127.0.0.1", port: port)
@@ -133,4 +126,17 @@ final class LaneRecorder: HTTPLaneDelegate {
     #expect(loop.run(timeoutNs: 5_000_000_000) { seen.done == 4 })
     #expect(seen.failures.count == 1 && lane.connectionsOpened == 4)
   }
+}
+
+/// Python's plain http.server (HTTP/1.0: it closes after every answer) serving `files` from a
+/// fresh directory; its port.
+func pythonFileServer(serving files: [String: String]) throws -> (PeerProcess, UInt16) {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nt-http-\(UUID().uuidString)").path
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  for (name, text) in files { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+  let peer = try PeerProcess(
+    pythonPath(), ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", dir])
+  let serving = try #require(peer.waitForLine("Serving HTTP on 127.0.0.1 port "), "\(peer.text)")
+  let port = try #require(serving.split(separator: " ").first.flatMap { UInt16($0) })
+  return (peer, port)
 }
