@@ -54,6 +54,8 @@ let package = Package(
     .target(name: "Engine", dependencies: ["FastBook", "CPlatform"]),
     // Market-making strategies on the Strategy protocol (pure MM, …), run on the strategy thread.
     .target(name: "Strategies", dependencies: ["Engine", "FastBook", "CPlatform"]),
+    // The backtest: a simulated exchange (hftbacktest's queue and fill rules) on data time.
+    .target(name: "Backtest", dependencies: ["Engine", "FastBook"]),
     // The trade history in SQLite: the journal writer (side thread), reload after a restart, history.
     .target(name: "Persistence", dependencies: ["Engine", "FastBook", "CSQLite", "CPlatform"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
@@ -107,6 +109,9 @@ let package = Package(
       name: "VenueTests", dependencies: ["Venue", "FastBook", "Connectors", "CSimdJSON", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
     .testTarget(name: "StrategiesTests", dependencies: ["Strategies", "Engine", "FastBook"]),
+    .testTarget(
+      name: "BacktestTests", dependencies: ["Backtest", "Connectors", "Engine", "FastBook", "TestSupport"],
+      exclude: ["Peers"]),
     .testTarget(
       name: "NeedletailTests",
       dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire"]),

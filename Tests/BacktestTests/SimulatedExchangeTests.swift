@@ -1,0 +1,135 @@
+import Testing
+
+@testable import Backtest
+
+@Suite struct QueueModelTests {
+  /// Risk-averse: trades at our price move us up by their size; we fill once they have gone half
+  /// a lot past the queue ahead; a shrinking level only clamps the estimate.
+  @Test func riskAverseMovesOnlyOnTradesAndClamps() {
+    let m = QueueModel.riskAverse
+    var q = QueuePosition(levelQuantity: 5)
+    m.trade(&q, quantity: 3)
+    #expect(q.ahead == 2 && !m.isFilled(&q, lot: 1))
+    m.depth(&q, previous: 8, new: 1.5)
+    #expect(q.ahead == 1.5, "clamped to the level")
+    m.depth(&q, previous: 1.5, new: 20)
+    #expect(q.ahead == 1.5, "a growing level never moves us back")
+    m.trade(&q, quantity: 1.75)
+    #expect(!m.isFilled(&q, lot: 1), "0.25 past the queue is less than half a lot")
+    m.trade(&q, quantity: 0.25)
+    #expect(m.isFilled(&q, lot: 1) && q.ahead == 0, "half a lot past: filled (half rounds away)")
+  }
+
+  /// The probabilistic models share the level's cancellations between front and back by their
+  /// probability; what cannot come from behind comes from the front. Figures worked by hand.
+  @Test func probabilisticModelsSplitCancellations() {
+    // log2, F = 4 of P = 10, level to 6 with no trades: Δ = 4, B = 6, p = ln 7 / ln 11.
+    var q = QueuePosition(levelQuantity: 4)
+    QueueModel.log2.depth(&q, previous: 10, new: 6)
+    #expect(abs(q.ahead - 3.246_04) < 1e-5, "\(q.ahead)")
+    // log2, F = 1 of P = 10, level to 2: Δ = 8, B = 9, p = ln 10 / ln 11 = 0.960 25.
+    q = QueuePosition(levelQuantity: 1)
+    QueueModel.log2.depth(&q, previous: 10, new: 2)
+    #expect(abs(q.ahead - 0.682_02) < 1e-5, "\(q.ahead)")
+    // Trades explain the decrease: no cancellation, only the clamp.
+    q = QueuePosition(levelQuantity: 4)
+    QueueModel.power(2).trade(&q, quantity: 3)
+    QueueModel.power(2).depth(&q, previous: 10, new: 7)
+    #expect(q.ahead == 1 && q.tradedSince == 0)
+    // A growing level: unchanged but for the clamp.
+    q = QueuePosition(levelQuantity: 4)
+    QueueModel.power3(3).depth(&q, previous: 10, new: 12)
+    #expect(q.ahead == 4)
+    // power(2): F = 3, B = 1 (P = 4), level to 2: p = 1/10, Δ = 2; F = 3 − 0.9·2 + min(1 − 0.2, 0) = 1.2.
+    q = QueuePosition(levelQuantity: 3)
+    QueueModel.power(2).depth(&q, previous: 4, new: 2)
+    #expect(abs(q.ahead - 1.2) < 1e-12)
+    // A NaN estimate (a negative front under a fractional power) falls back to the level.
+    q = QueuePosition(levelQuantity: 1)
+    QueueModel.power(0.5).trade(&q, quantity: 2)
+    q.tradedSince = 0
+    QueueModel.power(0.5).depth(&q, previous: 5, new: 3)
+    #expect(q.ahead == 3)
+  }
+
+  @Test func configSpellings() {
+    #expect(QueueModel(config: "risk_averse") == .riskAverse)
+    #expect(QueueModel(config: "power2:3") == .power2(3))
+    #expect(QueueModel(config: "log") == .log && QueueModel(config: "log2") == .log2)
+    #expect(QueueModel(config: "power") == nil && QueueModel(config: "queue") == nil)
+  }
+}
+
+@Suite struct SimulatedExchangeTests {
+  func market(_ model: QueueModel = .riskAverse) -> SimulatedExchange {
+    let x = SimulatedExchange(model: model, lot: 0.001)
+    for t in Int64(95)...100 { x.level(.bid, tick: t, quantity: 1, now: 0) }
+    for t in Int64(101)...106 { x.level(.ask, tick: t, quantity: 1, now: 0) }
+    x.takeAnswers { _ in }
+    return x
+  }
+
+  func answers(_ x: SimulatedExchange) -> [SimulatedExchange.Answer] {
+    var out: [SimulatedExchange.Answer] = []
+    x.takeAnswers { out.append($0) }
+    return out
+  }
+
+  /// A post-only order that would cross expires; any other crossing order is a taker fill, whole,
+  /// at the best opposite price; one that does not cross rests.
+  @Test func crossingOrdersExpireOrTake() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 101, quantity: 0.002, timeInForce: .gtx, now: 10)
+    x.place(id: 2, side: .buy, tick: 103, quantity: 0.002, timeInForce: .gtc, now: 11)
+    x.place(id: 3, side: .sell, tick: 102, quantity: 0.001, timeInForce: .gtx, now: 12)
+    let a = answers(x)
+    #expect(a.map(\.kind) == [.expired, .filled, .accepted])
+    #expect(a[1].tick == 101 && a[1].quantity == 0.002 && !a[1].maker && a[1].exchangeNs == 11)
+    #expect(x.resting.map(\.id) == [3] && x.resting[0].queue.ahead == 1)
+  }
+
+  /// The best bid rising onto our ask fills it at our price with no trade; the fill carries the
+  /// market event's time.
+  @Test func aBidAtOurAskFillsUs() {
+    let x = market()
+    x.place(id: 7, side: .sell, tick: 102, quantity: 0.001, timeInForce: .gtx, now: 1)
+    x.place(id: 8, side: .sell, tick: 104, quantity: 0.001, timeInForce: .gtx, now: 1)
+    _ = answers(x)
+    x.level(.bid, tick: 102, quantity: 0.5, now: 42)
+    let a = answers(x)
+    #expect(a == [.init(kind: .filled, id: 7, side: .sell, exchangeNs: 42, tick: 102, quantity: 0.001)])
+    #expect(x.resting.map(\.id) == [8])
+    #expect(
+      x.depth.bestBid == 102 && x.depth.bestAsk == 103, "the crossed asks stay; the best ask moved past them")
+    #expect(x.depth.quantity(.ask, at: 101) == 1)
+  }
+
+  /// A trade at our price eats the queue ahead first and fills us once it is half a lot past;
+  /// a trade through our price fills the whole order whatever its size.
+  @Test func tradesFillAtAndThroughOurPrice() {
+    let x = market()
+    x.level(.bid, tick: 99, quantity: 0.004, now: 0)
+    x.place(id: 1, side: .buy, tick: 98, quantity: 0.005, timeInForce: .gtx, now: 1)
+    x.place(id: 2, side: .buy, tick: 99, quantity: 0.001, timeInForce: .gtx, now: 1)
+    _ = answers(x)
+    x.trade(aggressor: .sell, tick: 99, quantity: 0.003, now: 5)
+    #expect(answers(x).isEmpty && x.resting.count == 2, "0.001 still ahead of order 2")
+    x.trade(aggressor: .buy, tick: 99, quantity: 0.01, now: 6)
+    #expect(answers(x).isEmpty, "a buyer's trade does not touch our bids")
+    x.trade(aggressor: .sell, tick: 99, quantity: 0.002, now: 7)
+    #expect(answers(x).map { [$0.id, UInt64($0.tick)] } == [[2, 99]])
+    x.trade(aggressor: .sell, tick: 97, quantity: 0.0001, now: 8)
+    let a = answers(x)
+    #expect(a == [.init(kind: .filled, id: 1, side: .buy, exchangeNs: 8, tick: 98, quantity: 0.005)])
+    #expect(x.resting.isEmpty && x.fills == 2)
+  }
+
+  /// Cancels remove resting orders; a cancel for an order already filled is refused.
+  @Test func cancelsAndRefusedCancels() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 99, quantity: 0.001, timeInForce: .gtc, now: 1)
+    x.cancel(id: 1, side: .buy, now: 2)
+    x.cancel(id: 1, side: .buy, now: 3)
+    #expect(answers(x).map(\.kind) == [.accepted, .cancelled, .cancelRejected])
+  }
+}
