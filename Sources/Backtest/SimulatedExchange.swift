@@ -132,23 +132,30 @@ public final class SimulatedExchange {
   /// Queue estimates are not touched.
   public func clear(_ side: BookSide?, from tick: Int64) { depth.clear(side, from: tick) }
 
-  /// A public trade: `aggressor` the side that took liquidity.
+  /// A public trade: `aggressor` the side that took liquidity. The orders looked at are those
+  /// between the trade's price and the best price on our side of the book (hftbacktest's range) —
+  /// or, while we have fewer orders than that range has ticks, every order on the side the trade
+  /// hit (its shortcut, kept because it decides whether an order resting beyond a stale best
+  /// price is filled).
   public func trade(aggressor: Side, tick: Int64, quantity: Double, now: Int64) {
+    let count = Int64(resting.count)
+    let all: Bool
+    let ours: Side = aggressor == .buy ? .sell : .buy
+    if aggressor == .buy {
+      all = depth.bestBid == ExchangeDepth.noBid || count < tick &- depth.bestBid
+    } else {
+      all = depth.bestAsk == ExchangeDepth.noAsk || count < depth.bestAsk &- tick
+    }
     var i = 0
     while i < resting.count {
       let o = resting[i]
+      let inRange =
+        all
+        || (aggressor == .buy
+          ? o.tick > depth.bestBid && o.tick <= tick : o.tick >= tick && o.tick < depth.bestAsk)
       var filled = false
-      if aggressor == .buy, o.side == .sell, depth.bestBid == ExchangeDepth.noBid || o.tick > depth.bestBid {
-        if o.tick < tick {
-          filled = true
-        } else if o.tick == tick {
-          model.trade(&resting[i].queue, quantity: quantity)
-          filled = model.isFilled(&resting[i].queue, lot: lot)
-        }
-      } else if aggressor == .sell, o.side == .buy,
-        depth.bestAsk == ExchangeDepth.noAsk || o.tick < depth.bestAsk
-      {
-        if o.tick > tick {
+      if o.side == ours, inRange {
+        if aggressor == .buy ? o.tick < tick : o.tick > tick {
           filled = true
         } else if o.tick == tick {
           model.trade(&resting[i].queue, quantity: quantity)
