@@ -97,7 +97,7 @@ let package = Package(
       dependencies: [
         "FastBook", "Connectors", "CSimdJSON", "CPlatform", "COpenSSL", "Wire", "Venue", "BinanceSoak",
         "BinanceTickToTrade",
-        "Engine", "Strategies",
+        "Engine", "Strategies", "Backtest",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),

@@ -78,10 +78,25 @@ public final class BacktestEventLoop {
     self.responseNs = responseNs
   }
 
+  /// Rows in `key` order, rows of equal keys in file order. Recorded rows are nearly in order
+  /// on either clock (a row is out of place by a few network delays at most), so an insertion
+  /// sort is linear here; a capture far out of order still sorts, only slower.
   static func stableSorted(_ rows: [MarketRow], by key: (MarketRow) -> Int64) -> [MarketRow] {
-    rows.indices.sorted { key(rows[$0]) != key(rows[$1]) ? key(rows[$0]) < key(rows[$1]) : $0 < $1 }.map {
-      rows[$0]
+    var out = rows
+    out.withUnsafeMutableBufferPointer { b in
+      guard b.count > 1 else { return }
+      for i in 1..<b.count {
+        let r = b[i]
+        let k = key(r)
+        var j = i
+        while j > 0, key(b[j - 1]) > k {
+          b[j] = b[j - 1]
+          j -= 1
+        }
+        b[j] = r
+      }
     }
+    return out
   }
 
   @inline(__always) func tick(_ price: Int64) -> Int64 { price / tickSize }
@@ -102,17 +117,14 @@ public final class BacktestEventLoop {
   }
 
   /// The earliest pending event's time.
+  @inline(__always)
   func nextTime() -> Int64? {
-    var best: Int64?
-    for t in [
-      li < localRows.count ? localRows[li].localNs + localShiftNs : nil,
-      responseHead < responses.count ? responses[responseHead].ns : nil,
-      ei < exchangeRows.count ? exchangeRows[ei].exchangeNs : nil,
-      requestHead < requests.count ? requests[requestHead].ns : nil,
-    ] {
-      if let t, best == nil || t < best! { best = t }
-    }
-    return best
+    let t = min(
+      li < localRows.count ? localRows[li].localNs + localShiftNs : Int64.max,
+      responseHead < responses.count ? responses[responseHead].ns : Int64.max,
+      ei < exchangeRows.count ? exchangeRows[ei].exchangeNs : Int64.max,
+      requestHead < requests.count ? requests[requestHead].ns : Int64.max)
+    return t == Int64.max ? nil : t
   }
 
   /// Handles the next event, the sources tied at the earliest time taken in their fixed order.

@@ -12,8 +12,8 @@ public struct ExchangeDepth {
   public static let noBid = Int64.min
   public static let noAsk = Int64.max
   public let lot: Double
-  var bids: [Int64: Double] = [:]
-  var asks: [Int64: Double] = [:]
+  var bids = TickMap()
+  var asks = TickMap()
   public private(set) var bestBid = ExchangeDepth.noBid
   public private(set) var bestAsk = ExchangeDepth.noAsk
   var lowBid = ExchangeDepth.noAsk
@@ -32,7 +32,7 @@ public struct ExchangeDepth {
   }
 
   public func quantity(_ side: BookSide, at tick: Int64) -> Double {
-    (side == .bid ? bids[tick] : asks[tick]) ?? 0
+    side == .bid ? bids[tick] : asks[tick]
   }
 
   public mutating func update(_ side: BookSide, tick: Int64, quantity: Double) -> Change {
@@ -40,10 +40,10 @@ public struct ExchangeDepth {
   }
 
   mutating func updateBid(_ t: Int64, _ q: Double) -> Change {
-    let previous = bids[t] ?? 0
+    let previous = bids[t]
     let before = bestBid
     if roundedLots(q / lot) == 0 {
-      bids[t] = nil
+      bids[t] = 0
       if t == bestBid {
         bestBid = below(bids, from: bestBid, to: lowBid)
         if bestBid == Self.noBid { lowBid = Self.noAsk }
@@ -60,10 +60,10 @@ public struct ExchangeDepth {
   }
 
   mutating func updateAsk(_ t: Int64, _ q: Double) -> Change {
-    let previous = asks[t] ?? 0
+    let previous = asks[t]
     let before = bestAsk
     if roundedLots(q / lot) == 0 {
-      asks[t] = nil
+      asks[t] = 0
       if t == bestAsk {
         bestAsk = above(asks, from: bestAsk, to: highAsk)
         if bestAsk == Self.noAsk { highAsk = Self.noBid }
@@ -86,13 +86,13 @@ public struct ExchangeDepth {
       self = ExchangeDepth(lot: lot)
     case .bid?:
       if bestBid != Self.noBid, tick <= bestBid {
-        for t in tick...bestBid { bids[t] = nil }
+        for t in tick...bestBid { bids[t] = 0 }
       }
       bestBid = below(bids, from: tick &- 1, to: lowBid)
       if bestBid == Self.noBid { lowBid = Self.noAsk }
     case .ask?:
       if bestAsk != Self.noAsk, bestAsk <= tick {
-        for t in bestAsk...tick { asks[t] = nil }
+        for t in bestAsk...tick { asks[t] = 0 }
       }
       bestAsk = above(asks, from: tick &+ 1, to: highAsk)
       if bestAsk == Self.noAsk { highAsk = Self.noBid }
@@ -100,25 +100,54 @@ public struct ExchangeDepth {
   }
 
   /// The first tick below `start` (exclusive) down to `end` (inclusive) with a level.
-  func below(_ m: [Int64: Double], from start: Int64, to end: Int64) -> Int64 {
+  func below(_ m: TickMap, from start: Int64, to end: Int64) -> Int64 {
     guard end != Self.noAsk, start != Self.noBid else { return Self.noBid }
     var t = start &- 1
     while t >= end {
-      if let q = m[t], q > 0 { return t }
+      if m[t] > 0 { return t }
       t -= 1
     }
     return Self.noBid
   }
 
   /// The first tick above `start` (exclusive) up to `end` (inclusive) with a level.
-  func above(_ m: [Int64: Double], from start: Int64, to end: Int64) -> Int64 {
+  func above(_ m: TickMap, from start: Int64, to end: Int64) -> Int64 {
     guard end != Self.noBid, start != Self.noAsk else { return Self.noAsk }
     var t = start &+ 1
     while t <= end {
-      if let q = m[t], q > 0 { return t }
+      if m[t] > 0 { return t }
       t += 1
     }
     return Self.noAsk
+  }
+}
+
+/// Quantities by tick (0: no level): a flat window of ticks around the first one stored (a book's
+/// levels cluster around its price), a dictionary for ticks outside it. Copy-on-write like any
+/// array; one per side of one book.
+struct TickMap {
+  static let window = 1 << 17
+  var base: Int64?
+  var near = [Double](repeating: 0, count: TickMap.window)
+  var far: [Int64: Double] = [:]
+
+  subscript(t: Int64) -> Double {
+    get {
+      if let b = base {
+        let i = t &- b
+        if i >= 0 && i < Int64(Self.window) { return near[Int(i)] }
+      }
+      return far[t] ?? 0
+    }
+    set {
+      if base == nil { base = t &- Int64(Self.window / 2) }
+      let i = t &- base!
+      if i >= 0 && i < Int64(Self.window) {
+        near[Int(i)] = newValue
+      } else {
+        far[t] = newValue == 0 ? nil : newValue
+      }
+    }
   }
 }
 

@@ -509,6 +509,7 @@ case "soak", "soak-rest":
   exit(r.agrees ? 0 : 1)
 case "venue": try benchVenue(files: Array(args[2...]))
 case "t2t": try benchTickToTrade(Array(args[2...]))
+case "backtest-grid": try benchBacktestGrid(Array(args[2...]))
 case "strategy": benchStrategy(args[2])
 case "path-parts": benchPathParts()
 case "serve-ws", "serve-tls", "serve-wss":

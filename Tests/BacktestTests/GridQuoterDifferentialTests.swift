@@ -7,38 +7,6 @@ import Testing
 
 @testable import Backtest
 
-/// The fixed-grid quoter of docs/backtest/grid_quoter.py, on our event loop and simulated
-/// exchange: every 100 ms, forget finished orders, cancel every working one, and quote one lot
-/// a tick outside the best bid and ask (post-only), with 1 ms latency each way.
-struct GridQuoter {
-  struct Done: Equatable, CustomStringConvertible {
-    var id: UInt64
-    var side: SimulatedExchange.Side
-    var tick: Int64
-    var status: SimulatedExchange.Status
-    var exchangeNs: Int64
-    var description: String { "#\(id) \(side) \(tick) \(status) at \(exchangeNs)" }
-  }
-
-  static func run(_ loop: BacktestEventLoop, offset: Int64 = 1, quantity: Double = 0.001) -> [Done] {
-    var done: [Done] = []
-    var next: UInt64 = 1
-    while loop.elapse(100_000_000) {
-      for o in loop.orders.values where o.status != .new {
-        done.append(Done(id: o.id, side: o.side, tick: o.tick, status: o.status, exchangeNs: o.exchangeNs))
-      }
-      loop.clearInactive()
-      for o in loop.orders.values.sorted(by: { $0.id < $1.id }) where o.cancellable { loop.cancel(id: o.id) }
-      let (bid, ask) = (loop.book.bestBid, loop.book.bestAsk)
-      guard bid != ExchangeDepth.noBid, ask != ExchangeDepth.noAsk else { continue }
-      loop.submit(id: next, side: .buy, tick: bid - offset, quantity: quantity, timeInForce: .gtx)
-      loop.submit(id: next + 1, side: .sell, tick: ask + offset, quantity: quantity, timeInForce: .gtx)
-      next += 2
-    }
-    return done.sorted { ($0.exchangeNs, $0.id) < ($1.exchangeNs, $1.id) }
-  }
-}
-
 /// hftbacktest 2.4.4 runs the same quoter on the same capture (its own converter, its hash-map
 /// book, no partial fills, 1 ms latency each way): every order — id, side, price, final status
 /// (filled, cancelled, expired as a crossing post-only) and the exchange time of that event —
@@ -47,7 +15,7 @@ struct GridQuoter {
   static let models: [QueueModel] = [.riskAverse, .log2, .power(2)]
 
   /// hftbacktest's orders per model, from one run of the peer (its JIT compiles once).
-  static let reference: Result<[String: [GridQuoter.Done]], any Error> = Result {
+  static let reference: Result<[String: [FixedGridQuoter.Done]], any Error> = Result {
     let capture = SharedData.url("data/market/binance-usdm/btcusdt_20240808.gz").path
     let python = CaptureRowsTests.hbtPython
     guard FileManager.default.isExecutableFile(atPath: python) else {
@@ -63,7 +31,7 @@ struct GridQuoter {
     guard peer.waitForLine("READY", timeout: 300) != nil else {
       throw ReferenceError(description: "hftbacktest: \(peer.text)")
     }
-    var out: [String: [GridQuoter.Done]] = [:]
+    var out: [String: [FixedGridQuoter.Done]] = [:]
     for m in models {
       let file = prefix + m.description.replacingOccurrences(of: ":", with: "") + ".csv"
       defer { try? FileManager.default.removeItem(atPath: file) }
@@ -72,7 +40,7 @@ struct GridQuoter {
         let f = line.split(separator: ",")
         let status: SimulatedExchange.Status =
           f[3] == "FILLED" ? .filled : f[3] == "EXPIRED" ? .expired : .cancelled
-        return GridQuoter.Done(
+        return FixedGridQuoter.Done(
           id: UInt64(f[0])!, side: f[1] == "BUY" ? .buy : .sell, tick: Int64(f[2])!, status: status,
           exchangeNs: Int64(f[4])!)
       }
@@ -100,7 +68,7 @@ struct GridQuoter {
     let loop = BacktestEventLoop(
       rows: rows, tickSize: instrument.tickSize, quantityScale: instrument.quantityScale, lot: 0.001,
       model: model, entryNs: 1_000_000, responseNs: 1_000_000)
-    let ours = GridQuoter.run(loop)
+    let ours = FixedGridQuoter.run(loop)
     let filled = ours.filter { $0.status == .filled }.count
     #expect(ours.count == theirs.count && filled == theirs.filter { $0.status == .filled }.count)
     #expect(filled > 300 && ours.contains { $0.status == .expired }, "\(filled) fills")
