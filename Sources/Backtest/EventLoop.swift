@@ -28,9 +28,9 @@ public final class BacktestEventLoop {
 
   enum Request {
     case place(
-      id: UInt64, side: SimulatedExchange.Side, tick: Int64, quantity: Double,
+      id: UInt64, side: TradeSide, tick: Int64, quantity: Double,
       tif: SimulatedExchange.TimeInForce)
-    case cancel(id: UInt64, side: SimulatedExchange.Side)
+    case cancel(id: UInt64, side: TradeSide)
   }
   var requests: [(ns: Int64, request: Request)] = []
   var requestHead = 0
@@ -41,7 +41,7 @@ public final class BacktestEventLoop {
   /// An order as the trader knows it.
   public struct LocalOrder: Sendable, Equatable {
     public var id: UInt64
-    public var side: SimulatedExchange.Side
+    public var side: TradeSide
     public var tick: Int64
     public var status: SimulatedExchange.Status
     /// A request for it is on its way (a new order not yet answered, or a cancel).
@@ -161,7 +161,7 @@ public final class BacktestEventLoop {
   }
 
   func applyLocal(_ r: MarketRow) {
-    let side: BookSide = r.side == .bid ? .bid : .ask
+    let side = r.side
     switch r.kind {
     case .level, .snapshotLevel: _ = book.update(side, tick: tick(r.price), quantity: quantity(r.quantity))
     case .clear: book.clear(side, from: tick(r.price))
@@ -170,7 +170,7 @@ public final class BacktestEventLoop {
   }
 
   func applyExchange(_ r: MarketRow) {
-    let side: BookSide = r.side == .bid ? .bid : .ask
+    let side = r.side
     switch r.kind {
     case .level, .snapshotLevel:
       exchange.level(side, tick: tick(r.price), quantity: quantity(r.quantity), now: r.exchangeNs)
@@ -221,7 +221,7 @@ public final class BacktestEventLoop {
   /// Sends a new limit order; false when the id is in use.
   @discardableResult
   public func submit(
-    id: UInt64, side: SimulatedExchange.Side, tick: Int64, quantity: Double,
+    id: UInt64, side: TradeSide, tick: Int64, quantity: Double,
     timeInForce: SimulatedExchange.TimeInForce
   ) -> Bool {
     guard orders[id] == nil else { return false }

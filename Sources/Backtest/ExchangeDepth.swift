@@ -1,3 +1,5 @@
+import FastBook
+
 /// The simulated exchange's view of the book, level by level, with hftbacktest's update rules
 /// (its hash-map depth, 2.4.x) so that the best prices, and the quantities the queue models read,
 /// are the ones its exchange sees:
@@ -31,11 +33,11 @@ public struct ExchangeDepth {
     public var quantity: Double
   }
 
-  public func quantity(_ side: BookSide, at tick: Int64) -> Double {
+  public func quantity(_ side: Side, at tick: Int64) -> Double {
     side == .bid ? bids[tick] : asks[tick]
   }
 
-  public mutating func update(_ side: BookSide, tick: Int64, quantity: Double) -> Change {
+  public mutating func update(_ side: Side, tick: Int64, quantity: Double) -> Change {
     side == .bid ? updateBid(tick, quantity) : updateAsk(tick, quantity)
   }
 
@@ -80,7 +82,7 @@ public struct ExchangeDepth {
   }
 
   /// Clears a side from `tick` to its best (a snapshot of that side follows); nil: both sides.
-  public mutating func clear(_ side: BookSide?, from tick: Int64) {
+  public mutating func clear(_ side: Side?, from tick: Int64) {
     switch side {
     case nil:
       self = ExchangeDepth(lot: lot)
@@ -149,9 +151,4 @@ struct TickMap {
       }
     }
   }
-}
-
-/// A side of the book (bids: buyers resting).
-public enum BookSide: Sendable, Equatable {
-  case bid, ask
 }

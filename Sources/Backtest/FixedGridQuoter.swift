@@ -1,15 +1,17 @@
+import Engine
+
 /// The differential tests' and the benchmark's reference strategy (docs/backtest/grid_quoter.py),
 /// on the event loop directly: every 100 ms, forget finished orders, cancel every working one, and quote one lot
 /// a tick outside the best bid and ask (post-only), with 1 ms latency each way.
 public enum FixedGridQuoter {
   public struct Done: Equatable, Sendable, CustomStringConvertible {
     public var id: UInt64
-    public var side: SimulatedExchange.Side
+    public var side: TradeSide
     public var tick: Int64
     public var status: SimulatedExchange.Status
     public var exchangeNs: Int64
     public init(
-      id: UInt64, side: SimulatedExchange.Side, tick: Int64, status: SimulatedExchange.Status,
+      id: UInt64, side: TradeSide, tick: Int64, status: SimulatedExchange.Status,
       exchangeNs: Int64
     ) {
       self.id = id

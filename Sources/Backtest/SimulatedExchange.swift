@@ -1,3 +1,6 @@
+import Engine
+import FastBook
+
 /// A simulated exchange that fills resting orders whole (no partial fills), with hftbacktest's
 /// rules (its `NoPartialFillExchange`, 2.4.x) so that the same orders on the same data fill the
 /// same way — see docs/backtest/hftbacktest-semantics.md. It sees the market on exchange time and
@@ -15,14 +18,13 @@
 /// - A fill is a maker fill of the whole order at its own limit price, stamped with the time of the
 ///   market event that caused it.
 public final class SimulatedExchange {
-  public enum Side: Sendable, Equatable { case buy, sell }
   public enum TimeInForce: Sendable, Equatable { case gtc, gtx }
   public enum Status: Sendable, Equatable { case new, filled, cancelled, expired }
 
   /// An order as the exchange knows it.
   public struct Order: Sendable, Equatable {
     public var id: UInt64
-    public var side: Side
+    public var side: TradeSide
     public var tick: Int64
     public var quantity: Double
     public var timeInForce: TimeInForce
@@ -38,7 +40,7 @@ public final class SimulatedExchange {
     }
     public var kind: Kind
     public var id: UInt64
-    public var side: Side
+    public var side: TradeSide
     /// Exchange time of the event (ns).
     public var exchangeNs: Int64
     /// For fills: the price (ticks), quantity, and whether we were the maker.
@@ -72,7 +74,7 @@ public final class SimulatedExchange {
 
   /// A new limit order arriving at `now`.
   public func place(
-    id: UInt64, side: Side, tick: Int64, quantity: Double, timeInForce: TimeInForce, now: Int64
+    id: UInt64, side: TradeSide, tick: Int64, quantity: Double, timeInForce: TimeInForce, now: Int64
   ) {
     let crosses = side == .buy ? tick >= depth.bestAsk : tick <= depth.bestBid
     if crosses {
@@ -96,7 +98,7 @@ public final class SimulatedExchange {
   }
 
   /// A cancel arriving at `now`.
-  public func cancel(id: UInt64, side: Side, now: Int64) {
+  public func cancel(id: UInt64, side: TradeSide, now: Int64) {
     guard let i = resting.firstIndex(where: { $0.id == id }) else {
       answers.append(Answer(kind: .cancelRejected, id: id, side: side, exchangeNs: now))
       return
@@ -108,9 +110,9 @@ public final class SimulatedExchange {
   // MARK: market events (exchange time)
 
   /// A level of the book changed (a diff or a snapshot row).
-  public func level(_ side: BookSide, tick: Int64, quantity: Double, now: Int64) {
+  public func level(_ side: Side, tick: Int64, quantity: Double, now: Int64) {
     let c = depth.update(side, tick: tick, quantity: quantity)
-    let ours: Side = side == .bid ? .buy : .sell
+    let ours: TradeSide = side == .bid ? .buy : .sell
     for i in resting.indices where resting[i].side == ours && resting[i].tick == c.tick {
       model.depth(&resting[i].queue, previous: c.previousQuantity, new: c.quantity)
     }
@@ -130,17 +132,17 @@ public final class SimulatedExchange {
 
   /// A side of the book cleared from `tick` to its best (before a snapshot); nil: both sides.
   /// Queue estimates are not touched.
-  public func clear(_ side: BookSide?, from tick: Int64) { depth.clear(side, from: tick) }
+  public func clear(_ side: Side?, from tick: Int64) { depth.clear(side, from: tick) }
 
   /// A public trade: `aggressor` the side that took liquidity. The orders looked at are those
   /// between the trade's price and the best price on our side of the book (hftbacktest's range) —
   /// or, while we have fewer orders than that range has ticks, every order on the side the trade
   /// hit (its shortcut, kept because it decides whether an order resting beyond a stale best
   /// price is filled).
-  public func trade(aggressor: Side, tick: Int64, quantity: Double, now: Int64) {
+  public func trade(aggressor: TradeSide, tick: Int64, quantity: Double, now: Int64) {
     let count = Int64(resting.count)
     let all: Bool
-    let ours: Side = aggressor == .buy ? .sell : .buy
+    let ours: TradeSide = aggressor == .buy ? .sell : .buy
     if aggressor == .buy {
       all = depth.bestBid == ExchangeDepth.noBid || count < tick &- depth.bestBid
     } else {

@@ -50,14 +50,13 @@ public final class BinanceSpotAdapter: VenueAdapter {
       instrument: w.instrument, clientIDs: w.clientIDs, execOut: w.execOut, limiter: rest.limiter,
       answerTimeoutNs: answerTimeoutNs)
     entry.time = w.time
-    let wallTime = w.time
+    let time = w.time
     reconciler = BinanceRuntimeReconciler(
       rest: rest,
       lane: HTTPLane(
-        loop: loop, host: h, port: port, tls: tls, serverName: name, nowNs: { wallTime.nowNs }),
+        loop: loop, host: h, port: port, tls: tls, serverName: name, nowNs: { time.nowNs }),
       symbol: symbol, clientIDs: w.clientIDs, execOut: w.execOut)
     entry.reconciler = reconciler
-    let time = w.time
     account = BinanceUserStream(
       loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey,
       key: .hmac(secret: secret), target: .ring(w.execOut, clientIDs: w.clientIDs),
