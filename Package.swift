@@ -55,7 +55,7 @@ let package = Package(
     // Market-making strategies on the Strategy protocol (pure MM, …), run on the strategy thread.
     .target(name: "Strategies", dependencies: ["Engine", "FastBook", "CPlatform"]),
     // The backtest: a simulated exchange (hftbacktest's queue and fill rules) on data time.
-    .target(name: "Backtest", dependencies: ["Engine", "FastBook"]),
+    .target(name: "Backtest", dependencies: ["Connectors", "CSimdJSON", "Engine", "FastBook"]),
     // The trade history in SQLite: the journal writer (side thread), reload after a restart, history.
     .target(name: "Persistence", dependencies: ["Engine", "FastBook", "CSQLite", "CPlatform"]),
     .target(name: "Venue", dependencies: ["FastBook", "Wire", "COpenSSL", "CPlatform"]),
@@ -68,7 +68,7 @@ let package = Package(
       name: "needletail",
       dependencies: [
         "FastBook", "Connectors", "CRing", "CPlatform", "Venue", "Wire", "Engine", "Strategies",
-        "Persistence",
+        "Persistence", "Backtest",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "Logging", package: "swift-log"),
@@ -114,7 +114,8 @@ let package = Package(
       exclude: ["Peers"]),
     .testTarget(
       name: "NeedletailTests",
-      dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire"]),
+      dependencies: ["needletail", "Persistence", "Venue", "Engine", "FastBook", "Wire", "TestSupport"],
+      exclude: ["Peers"]),
     .testTarget(name: "PersistenceTests", dependencies: ["Persistence", "Engine", "FastBook"]),
     .testTarget(
       name: "ConnectorsTests",

@@ -1,4 +1,5 @@
 import Engine
+import FastBook
 
 /// The differential tests' and the benchmark's reference strategy (docs/backtest/grid_quoter.py),
 /// on the event loop directly: every 100 ms, forget finished orders, cancel every working one, and quote one lot
@@ -40,5 +41,49 @@ public enum FixedGridQuoter {
       next += 2
     }
     return done.sorted { ($0.exchangeNs, $0.id) < ($1.exchangeNs, $1.id) }
+  }
+}
+
+/// The same quoter as a `Strategy`, for the backtest on the live path (`Backtester`): on every
+/// Clock tick it cancels each of its orders the venue has acknowledged and no cancel is on its
+/// way for (hftbacktest's "cancellable"), then quotes `quantity` post-only `offsetTicks` outside
+/// the best bid and ask of the strategy thread's book.
+public final class GridQuoter: Strategy {
+  public let offsetTicks: Int64
+  public let quantity: Int64
+  let tickSize: Int64
+  /// The tracker of the host it runs in (set before the first tick).
+  public weak var tracker: OrderTracker?
+  var book: LadderBook?
+  var mine: [UInt64] = []
+  var nextTag: UInt64 = 1
+
+  public init(offsetTicks: Int64 = 1, quantity: Int64, tickSize: Int64) {
+    self.offsetTicks = offsetTicks
+    self.quantity = quantity
+    self.tickSize = tickSize
+  }
+
+  public func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) { self.book = book }
+
+  public func onTick(now: Int64, intents: inout Intents) {
+    guard let tracker else { return }
+    mine.removeAll { tracker.order(tag: $0)?.state.isDone ?? true }
+    for tag in mine {
+      let s = tracker.order(tag: tag)?.state
+      if s == .open || s == .partiallyFilled { intents.cancel(tag: tag) }
+    }
+    guard let book, let bid = book.bestBid, let ask = book.bestAsk else { return }
+    intents.place(
+      PlaceIntent(
+        tag: nextTag, side: .buy, price: (bid.tick - offsetTicks) * tickSize, quantity: quantity,
+        postOnly: true))
+    intents.place(
+      PlaceIntent(
+        tag: nextTag + 1, side: .sell, price: (ask.tick + offsetTicks) * tickSize, quantity: quantity,
+        postOnly: true))
+    mine.append(nextTag)
+    mine.append(nextTag + 1)
+    nextTag += 2
   }
 }

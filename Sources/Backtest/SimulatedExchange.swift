@@ -29,6 +29,8 @@ public final class SimulatedExchange {
     public var quantity: Double
     public var timeInForce: TimeInForce
     public var queue: QueuePosition
+    /// The quantity ahead of it when it arrived (what the level showed).
+    public var entryAhead: Double = 0
   }
 
   /// What the exchange tells the trader about one order (delivered after the response latency).
@@ -47,6 +49,8 @@ public final class SimulatedExchange {
     public var tick: Int64 = 0
     public var quantity: Double = 0
     public var maker = true
+    /// For maker fills: the quantity that was ahead of the order when it arrived.
+    public var queueAhead: Double = 0
   }
 
   public let model: QueueModel
@@ -93,9 +97,12 @@ public final class SimulatedExchange {
     resting.append(
       Order(
         id: id, side: side, tick: tick, quantity: quantity, timeInForce: timeInForce,
-        queue: QueuePosition(levelQuantity: level)))
+        queue: QueuePosition(levelQuantity: level), entryAhead: level))
     answers.append(Answer(kind: .accepted, id: id, side: side, exchangeNs: now))
   }
+
+  /// Whether the order is resting here.
+  public func isResting(id: UInt64) -> Bool { resting.contains { $0.id == id } }
 
   /// A cancel arriving at `now`.
   public func cancel(id: UInt64, side: TradeSide, now: Int64) {
@@ -185,6 +192,6 @@ public final class SimulatedExchange {
     answers.append(
       Answer(
         kind: .filled, id: o.id, side: o.side, exchangeNs: now, tick: o.tick, quantity: o.quantity,
-        maker: true))
+        maker: true, queueAhead: o.entryAhead))
   }
 }

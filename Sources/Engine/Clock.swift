@@ -20,6 +20,14 @@ public final class Clock {
     nextTickNs = (start / tickNs + 1) * tickNs
   }
 
+  /// Ticks at `firstTickNs` and every `tickNs` after it (a backtest phased to its data's first
+  /// event, as hftbacktest's `elapse` steps are).
+  public init(tickNs: Int64, firstTickNs: Int64) {
+    precondition(tickNs >= 1_000_000, "the clock ticks at most every millisecond")
+    self.tickNs = tickNs
+    nextTickNs = firstTickNs
+  }
+
   public func add(_ it: TimeIterator) { iterators.append(it) }
   public func remove(_ it: TimeIterator) { iterators.removeAll { $0 === it } }
 

@@ -43,10 +43,19 @@ public final class SideThread<Record: BitwiseCopyable>: @unchecked Sendable {
     self.batchEnd = batchEnd
   }
 
+  /// A producer that may wait (a backtest, which must keep every record): a full ring waits for
+  /// the side thread instead of dropping. Off for the live threads.
+  public var waitWhenFull = false
+
   /// Called from the one producing thread.
   @inline(__always)
   public func post(_ r: Record) {
-    if !ring.tryPush(r) { dropped &+= 1 }
+    if ring.tryPush(r) { return }
+    if waitWhenFull && thread != nil {
+      while !ring.tryPush(r) { usleep(50) }
+      return
+    }
+    dropped &+= 1
   }
 
   public func start() {

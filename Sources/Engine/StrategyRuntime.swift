@@ -49,6 +49,16 @@ public final class StrategyRuntime {
   /// Returns how many events it handled. Allocates nothing on the book path.
   @discardableResult
   public func pollOnce() -> Int {
+    let handled = pollEvents()
+    clock.advance(to: time.nowNs)
+    return handled
+  }
+
+  /// `pollOnce` without the Clock: the book and execution events waiting. A backtest calls it at
+  /// each event and advances the Clock itself, so that a tick at `t` comes after every event of
+  /// time `t` from every source.
+  @discardableResult
+  public func pollEvents() -> Int {
     polls &+= 1
     var handled = drainBook()
     var execs = 0
@@ -64,7 +74,6 @@ public final class StrategyRuntime {
       host.stamps = StageStamps()
       host.drainTracker(referencePrice: StrategyHost.mid(applier.book), now: now)
     }
-    clock.advance(to: now)
     return handled
   }
 
@@ -112,15 +121,22 @@ public final class StrategyRuntime {
       let uncertain = host.tracker.anyActive { $0.state == .pendingCreate || $0.state == .pendingCancel }
       if uncertain && reconcileRounds < 5 { startReconciliation() }
     case .cancelRejected:
-      // The venue refused a cancel (Binance: "Unknown order" — it is most likely done, and we
-      // missed how): the order is working again in the tracker until a reconciliation says more.
+      // The venue refused a cancel (Binance: "Unknown order"). If its fill (or its cancel) is
+      // already here, the cancel only raced it: nothing is in doubt. Otherwise it is most likely
+      // done and we missed how: the order is working again in the tracker until a
+      // reconciliation says more.
+      let known = host.tracker.order(tag: x.tag)?.state.isDone ?? false
       host.tracker.apply(x, now: time.nowNs)
-      requestReconciliation()
+      if known { cancelsRacingDone &+= 1 } else { requestReconciliation() }
     default:
       // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
       host.tracker.apply(x, now: time.nowNs)
     }
   }
+
+  /// Cancels the venue refused for orders already known done (a cancel that crossed the order's
+  /// fill): no reconciliation needed.
+  public private(set) var cancelsRacingDone = 0
 
   /// When the last execution event arrived (0: none yet).
   public private(set) var lastExecNs: Int64 = 0

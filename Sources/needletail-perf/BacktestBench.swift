@@ -2,6 +2,7 @@ import Backtest
 import CPlatform
 import Connectors
 import Engine
+import Glibc
 
 /// `needletail-perf backtest-grid CAPTURE [MODEL] [REPS]`: the fixed-grid quoter (the differential
 /// test's strategy) through the backtest's event loop and simulated exchange. Times reading the
@@ -16,9 +17,11 @@ func benchBacktestGrid(_ args: [String]) throws {
     return
   }
   let t0 = cplat_now_ns()
-  let reader = try BinanceCaptureRows(files: [capture], instrument: instrument)
+  let tapePath = "/tmp/needletail-bench-\(getpid()).nttape"
+  defer { unlink(tapePath) }
+  try BinanceCaptureTape.record(files: [capture], instrument: instrument, to: tapePath)
   var rows: [MarketRow] = []
-  reader.forEach { rows.append($0) }
+  try MarketTape(path: tapePath).forEachRow { rows.append($0) }
   let readNs = cplat_now_ns() - t0
   var runs: [Int64] = []
   var fills = 0

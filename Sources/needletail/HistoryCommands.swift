@@ -157,8 +157,12 @@ func newClientIDPrefix() -> String { "nt" + String(UInt32.random(in: 0...UInt32.
 
 /// Opens the history at `path` for a new run and attaches it to `host`: from now on
 /// every order change goes to the side thread, which writes it. End with `finishHistory`.
-func startHistory(path: String, run: RunInfo, host: StrategyHost, log: Logger) throws -> JournalWriter {
-  let writer = try JournalWriter(path: path, run: run)
+func startHistory(
+  path: String, run: RunInfo, host: StrategyHost, log: Logger, time: any TimeSource = LiveTime.shared,
+  waitWhenFull: Bool = false
+) throws -> JournalWriter {
+  let writer = try JournalWriter(path: path, run: run, time: time)
+  writer.journal.waitWhenFull = waitWhenFull
   writer.problem = { log.error("\($0)", metadata: ["history": "\(path)"]) }
   host.journal = writer.journal
   writer.start()

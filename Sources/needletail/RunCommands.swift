@@ -65,22 +65,13 @@ struct Run: ParsableCommand {
       symbol: cfg.market)
     let info = pick.symbol
     let instrument = info.instrument
-    let empty = Portfolio(
-      base: 0, quote: 0, fees: cfg.fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000),
-      priceScale: instrument.priceScale,
-      quantityScale: instrument.quantityScale)
     let strategy: any MarketMakingStrategy
     let limits: RiskLimits
     var feed: HTTPPriceFeed? = nil
     defer { feed?.stop() }
     do {
       limits = try cfg.riskLimits(instrument: instrument)
-      if cfg.strategy == "avellaneda_market_making" {
-        strategy = AvellanedaStoikov(
-          config: try cfg.avellanedaConfig(instrument: instrument), rule: info.rule, instrument: instrument,
-          portfolio: empty)
-      } else {
-        var pc = try cfg.strategyConfig(instrument: instrument)
+      strategy = try cfg.makeStrategy(instrument: instrument, rule: info.rule) { pc in
         if let f = cfg.priceFeed() {
           let external = ExternalPrice()
           pc.externalPrice = external
@@ -91,7 +82,6 @@ struct Run: ParsableCommand {
             priceScale: instrument.priceScale, intervalNs: f.intervalNs, into: external)
           log.info("reference price from \(f.url)", metadata: ["field": "\(f.field.rawValue)"])
         }
-        strategy = PureMarketMaking(config: pc, rule: info.rule, instrument: instrument, portfolio: empty)
       }
     } catch let e as ConfigError {
       throw ValidationError("\(config): \(e.path): \(e.message)")

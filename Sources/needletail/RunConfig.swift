@@ -32,6 +32,8 @@ struct RunConfig {
   /// Maker and taker rates (fractions at scale 8) from `fees:`; nil: live runs read the
   /// account's rates, paper runs use 0.1 % each.
   var fees: FeeSchema? = nil
+  /// `backtest:` — what `needletail backtest` replays (nil: none given; `run` ignores it).
+  var backtest: BacktestParameters? = nil
 
   /// Avellaneda–Stoikov's parameters as written (Hummingbot's names; prices in quote units).
   struct ASParameters {
@@ -195,7 +197,7 @@ struct RunConfig {
     let root = try ConfigNode.load(text, file: file)
     try root.only([
       "mode", "exchange", "market", "paper_balances", "clock_tick", "duration", "status_every", "strategy",
-      "pure_market_making", "avellaneda_market_making", "risk", "fees",
+      "pure_market_making", "avellaneda_market_making", "risk", "fees", "backtest",
     ])
     var c = RunConfig()
     let mode = try root.key("mode").string(default: "paper")
@@ -267,6 +269,9 @@ struct RunConfig {
       let maker = try fees.key("maker_pct").double(range: -1...10, what: "a percentage from -1 to 10")
       let taker = try fees.key("taker_pct").double(range: -1...10, what: "a percentage from -1 to 10")
       c.fees = FeeSchema(makerRate: Int64((maker * 1e6).rounded()), takerRate: Int64((taker * 1e6).rounded()))
+    }
+    if root.key("backtest").exists {
+      c.backtest = try BacktestParameters.parse(root.key("backtest"), defaultVenue: c.exchange)
     }
     let risk = root.key("risk")
     try risk.only([

@@ -330,3 +330,24 @@ extension RunConfig {
       "pure market making on \(market) (\(exchange) spot at \(host):\(port), \(mode.rawValue)): spreads \(pmm.bidSpread) % / \(pmm.askSpread) %, \(levels) of \(pmm.orderAmount), refresh \(pmm.orderRefreshTime) s"
   }
 }
+
+extension RunConfig {
+  /// The config's strategy, on an empty portfolio (the caller sets the balances). `configure`
+  /// may wire pure market making's config (its external price) before the strategy is built.
+  func makeStrategy(
+    instrument: Instrument, rule: TradingRule,
+    configure: (inout PureMarketMakingConfig) throws -> Void = { _ in }
+  ) throws -> any MarketMakingStrategy {
+    let empty = Portfolio(
+      base: 0, quote: 0, fees: fees ?? FeeSchema(makerRate: 100_000, takerRate: 100_000),
+      priceScale: instrument.priceScale, quantityScale: instrument.quantityScale)
+    if strategy == "avellaneda_market_making" {
+      return AvellanedaStoikov(
+        config: try avellanedaConfig(instrument: instrument), rule: rule, instrument: instrument,
+        portfolio: empty)
+    }
+    var pc = try strategyConfig(instrument: instrument)
+    try configure(&pc)
+    return PureMarketMaking(config: pc, rule: rule, instrument: instrument, portfolio: empty)
+  }
+}

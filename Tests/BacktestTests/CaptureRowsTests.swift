@@ -51,10 +51,15 @@ import Testing
       return stride(from: 0, to: v.count, by: 5).map { Array(v[$0..<$0 + 5]) }
     }
 
-    let reader = try BinanceCaptureRows(files: [capture], instrument: instrument)
+    let path = out.path + ".nttape"
+    defer { unlink(path) }
+    let header = try BinanceCaptureTape.record(files: [capture], instrument: instrument, to: path)
     var ours: [MarketRow] = []
-    reader.forEach { ours.append($0) }
-    #expect(reader.decodeErrors == 0 && reader.bookTickers > 0)
+    let tape = try MarketTape(path: path)
+    tape.forEachRow { ours.append($0) }
+    #expect(header.decodeErrors == 0 && header.skippedLines > 0 && tape.header == header)
+    #expect(Int(header.rows) == ours.count)
+    #expect(header.minLagNs == ours.map { $0.localNs - $0.exchangeNs }.min())
     // hftbacktest moves the receive clock forward when it runs behind the venue's (this
     // recorder's clock was ~1.27 s behind): by the largest lag, so that no row arrives before
     // it happened.

@@ -55,9 +55,11 @@ import Testing
     guard let instrument = try BinanceCaptureReplay.inferInstrument(files: [capture]) else {
       throw ReferenceError(description: "no snapshot in \(capture)")
     }
-    let reader = try BinanceCaptureRows(files: [capture], instrument: instrument)
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("grid-\(getpid()).nttape").path
+    defer { unlink(path) }
+    try BinanceCaptureTape.record(files: [capture], instrument: instrument, to: path)
     var rows: [MarketRow] = []
-    reader.forEach { rows.append($0) }
+    try MarketTape(path: path).forEachRow { rows.append($0) }
     return (rows, instrument)
   }
 

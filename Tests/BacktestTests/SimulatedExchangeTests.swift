@@ -97,7 +97,10 @@ import Testing
     _ = answers(x)
     x.level(.bid, tick: 102, quantity: 0.5, now: 42)
     let a = answers(x)
-    #expect(a == [.init(kind: .filled, id: 7, side: .sell, exchangeNs: 42, tick: 102, quantity: 0.001)])
+    #expect(
+      a == [
+        .init(kind: .filled, id: 7, side: .sell, exchangeNs: 42, tick: 102, quantity: 0.001, queueAhead: 1)
+      ])
     #expect(x.resting.map(\.id) == [8])
     #expect(
       x.depth.bestBid == 102 && x.depth.bestAsk == 103, "the crossed asks stay; the best ask moved past them")
@@ -120,7 +123,8 @@ import Testing
     #expect(answers(x).map { [$0.id, UInt64($0.tick)] } == [[2, 99]])
     x.trade(aggressor: .sell, tick: 97, quantity: 0.0001, now: 8)
     let a = answers(x)
-    #expect(a == [.init(kind: .filled, id: 1, side: .buy, exchangeNs: 8, tick: 98, quantity: 0.005)])
+    #expect(
+      a == [.init(kind: .filled, id: 1, side: .buy, exchangeNs: 8, tick: 98, quantity: 0.005, queueAhead: 1)])
     #expect(x.resting.isEmpty && x.fills == 2)
   }
 

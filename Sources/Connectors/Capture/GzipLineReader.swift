@@ -107,7 +107,13 @@ public final class GzipLineReader {
       eof = true
       return
     }
-    if r == 0 { eof = true }
+    if r == 0 {
+      eof = true
+      // A gzip stream that stops before its end reads as a short file; zlib says so here.
+      var errnum: Int32 = 0
+      let text = gzerror(file, &errnum)
+      if errnum != Z_OK, let text { readError = String(cString: text) }
+    }
     bytesRead += Int(r)
     end += Int(r)
     // Keep the padding after the data readable and deterministic.

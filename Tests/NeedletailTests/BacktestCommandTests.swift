@@ -1,0 +1,277 @@
+import Foundation
+import Persistence
+import TestSupport
+import Testing
+
+/// `needletail backtest` as a user runs it: the printed example config on the shared capture,
+/// twice (the second run reads the cached tape) — the same results byte for byte, the history
+/// readable by `needletail history`; bad lines counted and harmless; missing and damaged files
+/// refused with a clear error; the HTML report rendered by headless Chromium with the summary's
+/// figures in its charts.
+@Suite(.serialized) struct BacktestCommandTests {
+  static let capture = SharedData.url("data/market/binance-usdm/btcusdt_20240808.gz").path
+
+  struct Outcome {
+    var status: Int32
+    var out: String
+    var err: String
+  }
+
+  /// Runs the binary with `args` (and `env` added) to its end (killed after 300 s).
+  static func needletail(_ args: [String], env: [String: String] = [:], cwd: String? = nil) throws -> Outcome
+  {
+    let dir = FileManager.default.temporaryDirectory
+    let out = dir.appendingPathComponent("nt-bt-\(UUID().uuidString).out")
+    let err = dir.appendingPathComponent("nt-bt-\(UUID().uuidString).err")
+    defer {
+      try? FileManager.default.removeItem(at: out)
+      try? FileManager.default.removeItem(at: err)
+    }
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    let ho = try FileHandle(forWritingTo: out)
+    let he = try FileHandle(forWritingTo: err)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: BinaryVenue.binary)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+    p.standardOutput = ho
+    p.standardError = he
+    try p.run()
+    let deadline = Date().addingTimeInterval(300)
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    p.waitUntilExit()
+    try ho.close()
+    try he.close()
+    return Outcome(
+      status: p.terminationStatus, out: try String(contentsOf: out, encoding: .utf8),
+      err: try String(contentsOf: err, encoding: .utf8))
+  }
+
+  static func scratch() throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("nt-bt-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+  }
+
+  /// The example config, written where a user would save it, with its cache in `dir`.
+  static func exampleConfig(in dir: String) throws -> String {
+    let r = try needletail(["backtest", "--print-example-config"])
+    #expect(r.status == 0)
+    let path = dir + "/bt.yml"
+    let text = r.out.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.contains("# cache_dir:") ? "  cache_dir: \(dir)/cache" : String($0)
+    }.joined(separator: "\n")
+    #expect(text != r.out, "the example names its cache_dir setting")
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  static func number(_ pattern: String, _ text: String) -> Double? {
+    guard let re = try? NSRegularExpression(pattern: pattern),
+      let m = re.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+      let r = Range(m.range(at: 1), in: text)
+    else { return nil }
+    return Double(text[r])
+  }
+
+  @Test func theExampleRunsTwiceWithTheSameResultsAndAHistory() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let config = try Self.exampleConfig(in: dir)
+    let db = dir + "/bt.sqlite"
+    var outs: [Outcome] = []
+    var reports: [Data] = []
+    for i in 1...2 {
+      let r = try Self.needletail([
+        "backtest", config, "--data", Self.capture, "--db", db, "--report", dir + "/report\(i).html",
+      ])
+      #expect(r.status == 0, "run \(i): \(r.out) \(r.err)")
+      outs.append(r)
+      reports.append(try Data(contentsOf: URL(fileURLWithPath: dir + "/report\(i).html")))
+    }
+    #expect(outs[0].err.contains("(recorded in"), "\(outs[0].err)")
+    #expect(outs[1].err.contains("(cached)"), "\(outs[1].err)")
+    #expect(outs[0].out == outs[1].out, "the same config and data give the same results")
+    #expect(reports[0] == reports[1], "and the same report")
+    let out = outs[0].out
+    let fills = Self.number(#"fills (\d+) \("#, out) ?? 0
+    #expect(fills > 10, "\(out)")
+    #expect(out.contains("bad lines 0 "), "\(out)")
+    #expect(out.contains("0 gaps"), "\(out)")
+    // The history, as `needletail history` shows it: each run's fills.
+    for run in ["1", "2"] {
+      let h = try Self.needletail(["history", db, "--run", run])
+      #expect(h.status == 0, "\(h.out) \(h.err)")
+      #expect(h.out.contains("run \(run) (backtest, BTCUSDT on backtest btcusdt_20240808.gz"), "\(h.out)")
+      #expect(h.out.contains(" \(Int(fills)) fills\n"), "\(h.out)")
+    }
+    let runs = try RunHistory.load(try TradeStore(path: db))
+    #expect(runs.map(\.fills) == [Int(fills), Int(fills)])
+  }
+
+  /// The first `n` lines of the shared capture, as plain text.
+  static func captureLines(_ n: Int) throws -> [String] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/sh")
+    p.arguments = ["-c", "gzip -dc '\(capture)' | head -n \(n)"]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+  }
+
+  @Test func badLinesAreCountedAndChangeNothingElse() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let config = try Self.exampleConfig(in: dir)
+    let lines = try Self.captureLines(6000)
+    #expect(lines.count == 6000)
+    let clean = dir + "/clean.txt"
+    try (lines.joined(separator: "\n") + "\n").write(toFile: clean, atomically: true, encoding: .utf8)
+    // The same lines with bad ones among them: not JSON, cut short, an unknown event, no
+    // timestamp, a field off the instrument's scale, an empty line.
+    var bad = lines
+    let stamp = lines[3000].split(separator: " ")[0]
+    bad.insert("\(stamp) {\"e\":\"depthUpdate\",\"E\":17231", at: 3000)
+    bad.insert("\(stamp) not json at all", at: 2000)
+    bad.insert("{\"e\":\"trade\"}", at: 1500)
+    bad.insert("\(stamp) {\"e\":\"aggTrade\",\"E\":1,\"s\":\"BTCUSDT\"}", at: 1000)
+    bad.insert("", at: 500)
+    let dirty = dir + "/dirty.txt"
+    try (bad.joined(separator: "\n") + "\n").write(toFile: dirty, atomically: true, encoding: .utf8)
+    let a = try Self.needletail([
+      "backtest", config, "--data", clean, "--report", "none", "--db", dir + "/a.sqlite",
+    ])
+    let b = try Self.needletail([
+      "backtest", config, "--data", dirty, "--report", "none", "--db", dir + "/b.sqlite",
+    ])
+    #expect(a.status == 0 && b.status == 0, "\(a.err) \(b.err)")
+    #expect(a.out.contains("bad lines 0 (0 unreadable"), "\(a.out)")
+    #expect(b.out.contains("bad lines 4 (4 unreadable"), "\(b.out)")
+    // Everything but the data line is the same: the bad lines took nothing away.
+    func results(_ s: String) -> [String] {
+      s.split(separator: "\n").map(String.init).filter { !$0.contains("data:") && !$0.contains("backtest:") }
+    }
+    #expect(results(a.out) == results(b.out), "\(a.out)\n\(b.out)")
+    #expect((Self.number(#"fills (\d+) \("#, a.out) ?? 0) > 0, "\(a.out)")
+  }
+
+  @Test func missingOrDamagedFilesAreClearErrors() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let config = try Self.exampleConfig(in: dir)
+    let missing = try Self.needletail(["backtest", config, "--data", dir + "/nope.gz"])
+    #expect(missing.status != 0)
+    #expect(missing.err.contains("cannot read capture file \(dir)/nope.gz: no such file"), "\(missing.err)")
+    // A gzip file cut short: read up to the cut, then refused by name.
+    let whole = try Data(contentsOf: URL(fileURLWithPath: Self.capture))
+    let cut = dir + "/cut.gz"
+    try whole.prefix(whole.count / 3).write(to: URL(fileURLWithPath: cut))
+    let c = try Self.needletail([
+      "backtest", config, "--data", cut, "--report", "none", "--db", dir + "/c.sqlite",
+    ])
+    #expect(c.status != 0)
+    #expect(c.err.contains("capture file \(cut) is damaged"), "\(c.out) \(c.err)")
+    // Not a capture at all.
+    let junk = dir + "/junk.gz"
+    var rng = SystemRandomNumberGenerator()
+    try Data((0..<100_000).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(
+      to: URL(fileURLWithPath: junk))
+    let j = try Self.needletail([
+      "backtest", config, "--data", junk, "--report", "none", "--db", dir + "/j.sqlite",
+    ])
+    #expect(j.status != 0)
+    #expect(j.err.contains("no depth snapshot in \(junk)"), "\(j.err)")
+    #expect(!j.err.contains("Fatal error") && !c.err.contains("Fatal error"))
+    // A config without a backtest section.
+    let plain = dir + "/plain.yml"
+    let text = try String(contentsOfFile: config, encoding: .utf8)
+    try String(text[..<text.range(of: "\nbacktest:")!.lowerBound]).write(
+      toFile: plain, atomically: true, encoding: .utf8)
+    let p = try Self.needletail(["backtest", plain])
+    #expect(p.status != 0 && p.err.contains("no backtest: section"), "\(p.err)")
+  }
+
+  static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+
+  /// Headless Chromium with `args`, in a network namespace of its own (it reaches nothing but
+  /// the file it is given).
+  static func chromium(_ args: [String]) throws -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+    p.arguments =
+      [
+        "--net", chromium!, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--user-data-dir="
+          + FileManager.default.temporaryDirectory.appendingPathComponent("nt-chromium-\(UUID().uuidString)")
+          .path,
+        "--virtual-time-budget=5000",
+      ] + args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test(.enabled(if: chromium != nil, "Debian's chromium is not installed (.ci/run installs it)"))
+  func theReportRendersInChromiumWithTheSummarysFigures() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let config = try Self.exampleConfig(in: dir)
+    let report = dir + "/report.html"
+    let r = try Self.needletail([
+      "backtest", config, "--data", Self.capture, "--db", dir + "/r.sqlite", "--report", report,
+    ])
+    #expect(r.status == 0, "\(r.err)")
+    let dom = try Self.chromium(["--dump-dom", "file://" + report])
+    #expect(dom.status == 0)
+    let html = dom.out
+    #expect(html.contains("data-drawn=\"yes\""), "the report's script ran")
+    func attr(_ id: String, _ name: String) -> Double? {
+      Self.number("id=\"\(id)\"[^>]*data-\(name)=\"(-?[0-9.eE+-]+)\"", html)
+        ?? Self.number("data-\(name)=\"(-?[0-9.eE+-]+)\"[^>]*id=\"\(id)\"", html)
+    }
+    let pnl = try #require(Self.number(#"PnL (-?[0-9.]+) USDT"#, r.out))
+    let fills = try #require(Self.number(#"fills (\d+) \("#, r.out))
+    let queue = try #require(Self.number(#"queue ahead at entry of maker fills (-?[0-9.]+) BTC"#, r.out))
+    let invLow = try #require(Self.number(#"inventory (-?[0-9.]+) \.\."#, r.out))
+    let invHigh = try #require(Self.number(#"\.\. (-?[0-9.]+) BTC"#, r.out))
+    // The charts' figures, as the page drew them, equal the printed summary (to its decimals).
+    #expect(abs((attr("chart-pnl", "final") ?? .nan) - pnl) < 1e-4 + 1e-9, "pnl chart vs \(pnl)")
+    #expect(attr("chart-mid", "fills") == fills)
+    #expect(attr("chart-latency", "count") == fills)
+    #expect(abs((attr("chart-queue", "mean") ?? .nan) - queue) < 1e-6 + 1e-9)
+    #expect(abs((attr("chart-inventory", "min") ?? .nan) - invLow) < 1e-6 + 1e-9)
+    #expect(abs((attr("chart-inventory", "max") ?? .nan) - invHigh) < 1e-6 + 1e-9)
+    // The screenshot is a picture, not a blank page.
+    let png = dir + "/report.png"
+    let shot = try Self.chromium(["--screenshot=" + png, "--window-size=1280,1400", "file://" + report])
+    #expect(shot.status == 0)
+    let stats = Process()
+    stats.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    stats.arguments = [
+      URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers/png_stats.py")
+        .path,
+      png,
+    ]
+    let pipe = Pipe()
+    stats.standardOutput = pipe
+    try stats.run()
+    let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    stats.waitUntilExit()
+    let nonWhite = Self.number(#"nonwhite (\d+)"#, text) ?? 0
+    let colours = Self.number(#"colours (\d+)"#, text) ?? 0
+    #expect(nonWhite > 20_000 && colours > 8, "screenshot: \(text)")
+  }
+}
