@@ -95,8 +95,8 @@ public struct BacktestResults: Sendable, Equatable {
 
   /// Computes the results from the exchange's fills and the recorder's samples. `makerRate` and
   /// `takerRate` are fractions (0.0002 = 0.02 %); `startBase`/`startQuote` the starting balances.
-  public init<R>(
-    backtest: Backtester<R>, samples: [BacktestRecorder.Sample], makerRate: Double, takerRate: Double,
+  public init(
+    backtest: Backtester, samples: [BacktestRecorder.Sample], makerRate: Double, takerRate: Double,
     startBase: Double, startQuote: Double
   ) {
     let inst = backtest.instrument

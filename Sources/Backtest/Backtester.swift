@@ -23,7 +23,7 @@ import FastBook
 /// the tape (hftbacktest's converter does the same), so no message is received before it
 /// happened. The exchange's rows are put in venue-time order within a window the tape's largest
 /// lag bounds (`maxLagNs`: exact for a capture whose receive times never go back).
-public final class Backtester<Rule: SequenceRule> {
+public final class Backtester {
   public struct Settings: Sendable {
     public var queue: QueueModel = .riskAverse
     /// Order entry latency: a request reaches the exchange this long after it is sent.
@@ -63,7 +63,8 @@ public final class Backtester<Rule: SequenceRule> {
   public let runtime: StrategyRuntime
   public var host: StrategyHost { runtime.host }
   public let exchange: SimulatedExchange
-  public private(set) var sync: BookSync<Rule, RingBookSink>
+  /// The venue's book sync the tape's messages go through (the local side).
+  public let sync: any TapeBookFeed
   public let localShiftNs: Int64
   let tickSize: Int64
   let quantityUnit: Double
@@ -106,12 +107,13 @@ public final class Backtester<Rule: SequenceRule> {
   public private(set) var cancelsSent = 0
   public private(set) var now: Int64 = 0
 
-  /// `strategy` trades `tape` (its raws at `instrument`'s scales) by `rule` (the venue's book
-  /// sequence rule); `limits` and `tradingRule` as live.
+  /// `strategy` trades `tape` (its raws at `instrument`'s scales) through the venue's book sync
+  /// (`bookFeed`, made on the runtime's book sink: e.g. `BinanceCaptureTape.bookFeed`); `limits`
+  /// and `tradingRule` as live.
   public init(
-    tape: MarketTape, rule: Rule, instrument: Instrument, strategy: Strategy, tradingRule: TradingRule,
+    tape: MarketTape, instrument: Instrument, strategy: Strategy, tradingRule: TradingRule,
     limits: RiskLimits, clientIDs: ClientIDCodec, tracker: OrderTracker = OrderTracker(),
-    settings: Settings = Settings()
+    settings: Settings = Settings(), bookFeed: (RingBookSink) -> any TapeBookFeed
   ) {
     self.tape = tape
     self.settings = settings
@@ -142,16 +144,13 @@ public final class Backtester<Rule: SequenceRule> {
       clock: clock)
     let lot = Double(instrument.lotSize) / unit
     exchange = SimulatedExchange(model: settings.queue, lot: lot)
-    sync = BookSync(rule: rule, instrument: instrument, sink: runtime.sameThreadBookSink)
+    sync = bookFeed(runtime.sameThreadBookSink)
     localAt = tape.bodyStart
     exchangeAt = tape.bodyStart
     rows = RowQueue()
   }
 
-  deinit {
-    sync.deallocate()
-    rows.buffer.deallocate()
-  }
+  deinit { rows.buffer.deallocate() }
 
   /// Runs to the end of the tape (and of every answer and request in flight), then stops.
   public func run() {
@@ -232,18 +231,7 @@ public final class Backtester<Rule: SequenceRule> {
     let t = m.localNs &+ localShiftNs
     time.advance(to: t)
     messages += 1
-    switch m.kind {
-    case .diff:
-      sync.onDiff(m.update, bids: tape.bids(at: offset), asks: tape.asks(at: offset), localTimeNs: t)
-    case .snapshot:
-      sync.onSnapshot(
-        lastUpdateID: m.update.last, bids: tape.bids(at: offset), asks: tape.asks(at: offset), localTimeNs: t)
-    case .trade:
-      sync.sink.emit(
-        .trade(
-          aggressor: m.side, tick: m.price / tickSize, quantity: m.quantity, exchangeTimeNs: m.exchangeNs,
-          instrument: sync.instrumentIndex))
-    }
+    sync.replay(tape, at: offset, localNs: t)
     turn()
   }
 

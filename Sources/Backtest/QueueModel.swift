@@ -127,7 +127,10 @@ extension QueueModel {
 /// i64`).
 @inline(__always)
 func roundedLots(_ x: Double) -> Int64 {
-  let r = x.rounded()
+  // Truncation is one instruction; the half-away step is exact (x − trunc(x) is representable).
+  var r = x.rounded(.towardZero)
+  let f = x - r
+  if f >= 0.5 { r += 1 } else if f <= -0.5 { r -= 1 }
   if r.isNaN { return 0 }
   if r >= 9.223372036854775807e18 { return .max }
   if r <= -9.223372036854775808e18 { return .min }

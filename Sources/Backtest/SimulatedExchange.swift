@@ -69,7 +69,9 @@ public final class SimulatedExchange {
   }
 
   /// Hands over the answers produced since the last call, in the order they happened.
+  @inline(__always)
   public func takeAnswers(_ body: (Answer) -> Void) {
+    if answers.isEmpty { return }
     for a in answers { body(a) }
     answers.removeAll(keepingCapacity: true)
   }

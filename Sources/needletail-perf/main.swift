@@ -510,6 +510,7 @@ case "soak", "soak-rest":
 case "venue": try benchVenue(files: Array(args[2...]))
 case "t2t": try benchTickToTrade(Array(args[2...]))
 case "backtest-grid": try benchBacktestGrid(Array(args[2...]))
+case "backtest-live": try benchBacktestLive(Array(args[2...]))
 case "strategy": benchStrategy(args[2])
 case "path-parts": benchPathParts()
 case "serve-ws", "serve-tls", "serve-wss":

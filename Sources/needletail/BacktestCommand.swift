@@ -188,17 +188,19 @@ struct BacktestSetup {
     strategy.portfolio = Portfolio(
       base: startBase, quote: startQuote, fees: fees, priceScale: instrument.priceScale,
       quantityScale: instrument.quantityScale)
-    var s = Backtester<BinanceSyncRule>.Settings()
+    var s = Backtester.Settings()
     s.queue = params.queue
     s.entryNs = Int64((params.entryMs * 1e6).rounded())
     s.responseNs = Int64((params.responseMs * 1e6).rounded())
     s.clockTickNs = Int64((cfg.clockTickSeconds * 1e3).rounded()) * 1_000_000
     s.clockFromFirstEvent = params.clockFromFirstEvent
     let prefix = "bt-"
+    let syncRule: BinanceSyncRule = params.venue == .binanceSpot ? .spot : .futures
+    let inst = instrument
     let bt = Backtester(
-      tape: tape, rule: params.venue == .binanceSpot ? .spot : .futures, instrument: instrument,
-      strategy: strategy, tradingRule: rule, limits: limits, clientIDs: ClientIDCodec(unchecked: prefix),
-      settings: s)
+      tape: tape, instrument: instrument, strategy: strategy, tradingRule: rule, limits: limits,
+      clientIDs: ClientIDCodec(unchecked: prefix), settings: s
+    ) { BinanceCaptureTape.bookFeed(syncRule, instrument: inst, sink: $0) }
     let recorder = BacktestRecorder(runtime: bt.runtime, tickSize: instrument.tickSize)
     bt.runtime.clock.add(recorder)
     let first = tape.header.firstLocalNs
@@ -276,7 +278,7 @@ struct BacktestSetup {
     FileHandle.standardError.write(Data((notes.joined(separator: "\n") + "\n").utf8))
   }
 
-  func summary(_ r: BacktestResults, bt: Backtester<BinanceSyncRule>) -> [String] {
+  func summary(_ r: BacktestResults, bt: Backtester) -> [String] {
     let h = tape.header
     func date(_ ns: Int64) -> String {
       let f = DateFormatter()
@@ -298,7 +300,7 @@ struct BacktestSetup {
       "  instrument: tick \(FixedPoint.format(instrument.tickSize, scale: instrument.priceScale)), lot \(FixedPoint.format(instrument.lotSize, scale: instrument.quantityScale)); queue \(params.queue), latency \(f(params.entryMs, 3)) ms + \(f(params.responseMs, 3)) ms, clock \(cfg.clockTickSeconds) s"
     )
     out.append(
-      "  book: \(bt.sync.counters.snapshots) snapshots, \(bt.sync.counters.gaps) gaps, \(bt.runtime.batchesSeen) batches to the strategy; receive clock moved \(f(Double(bt.localShiftNs) / 1e9, 3)) s forward to the venue's"
+      "  book: \(bt.sync.snapshots) snapshots, \(bt.sync.gaps) gaps, \(bt.runtime.batchesSeen) batches to the strategy; receive clock moved \(f(Double(bt.localShiftNs) / 1e9, 3)) s forward to the venue's"
     )
     out.append(
       "  orders: \(r.ordersSent) sent, \(r.cancelsSent) cancels; fills \(r.fills) (\(r.makerFills) maker), volume \(f(r.volumeBase, 6)) \(baseAsset) / \(f(r.volumeQuote, 2)) \(quoteAsset), fees \(f(r.fees)) \(quoteAsset)"

@@ -36,17 +36,18 @@ import Testing
     return (tape, instrument)
   }
 
-  static func run(_ model: QueueModel) throws -> Backtester<BinanceSyncRule> {
+  static func run(_ model: QueueModel) throws -> Backtester {
     let (tape, instrument) = try tape.get()
     let quoter = GridQuoter(quantity: instrument.lotSize, tickSize: instrument.tickSize)
-    var s = Backtester<BinanceSyncRule>.Settings()
+    var s = Backtester.Settings()
     s.queue = model
     s.clockTickNs = 100_000_000
     s.clockFromFirstEvent = true
     let bt = Backtester(
-      tape: tape, rule: .futures, instrument: instrument, strategy: quoter,
+      tape: tape, instrument: instrument, strategy: quoter,
       tradingRule: TradingRule(tickSize: instrument.tickSize, stepSize: instrument.lotSize),
-      limits: RiskLimits(), clientIDs: ClientIDCodec(unchecked: "bt"), settings: s)
+      limits: RiskLimits(), clientIDs: ClientIDCodec(unchecked: "bt"), settings: s
+    ) { BinanceCaptureTape.bookFeed(.futures, instrument: instrument, sink: $0) }
     quoter.tracker = bt.host.tracker
     bt.run()
     return bt
@@ -81,7 +82,7 @@ import Testing
     #expect(
       before.count == Int(early) && before.allSatisfy { $0.status != .filled && $0.exchangeNs < firstOurs })
     let ours = mine.map { F(ns: $0.ns, id: $0.id + early, side: $0.side, tick: $0.tick) }
-    #expect(bt.lateRows == 0 && bt.sync.counters.gaps == 0)
+    #expect(bt.lateRows == 0 && bt.sync.gaps == 0)
     #expect(bt.host.tracker.invalidTransitions == 0)
     if ours != theirFills {
       let n = min(ours.count, theirFills.count)

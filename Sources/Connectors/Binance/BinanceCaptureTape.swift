@@ -78,3 +78,12 @@ public enum BinanceCaptureTape {
     transactionMs >= 0 ? transactionMs &* 1_000_000 : eventMs >= 0 ? eventMs &* 1_000_000 : local
   }
 }
+
+extension BinanceCaptureTape {
+  /// The backtest's local side for a Binance tape: Binance's book sync (spot or futures rule).
+  public static func bookFeed(_ rule: BinanceSyncRule, instrument: Instrument, sink: RingBookSink)
+    -> any TapeBookFeed
+  {
+    TapeBookSync(rule: rule, instrument: instrument, sink: sink)
+  }
+}

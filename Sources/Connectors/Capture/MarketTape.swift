@@ -52,7 +52,7 @@ public struct TapeMessage: BitwiseCopyable, Sendable {
     self.quantity = quantity
   }
 
-  @inline(__always) public var levelCount: Int { Int(bidCount) + Int(askCount) }
+  @inlinable @inline(__always) public var levelCount: Int { Int(bidCount) + Int(askCount) }
 }
 
 /// The tape file's header: what the tape was made from (a key of the capture files' content,
@@ -106,7 +106,7 @@ public struct TapeHeader: BitwiseCopyable, Sendable, Equatable {
 public final class MarketTape {
   public let path: String
   public let header: TapeHeader
-  let base: UnsafeRawPointer
+  @usableFromInline let base: UnsafeRawPointer
   let mappedBytes: Int
   static let headerBytes = 256
   public var bodyStart: Int { Self.headerBytes }
@@ -165,18 +165,18 @@ public final class MarketTape {
       tickSize: header.tickSize, lotSize: header.lotSize)
   }
 
-  @inline(__always)
+  @inlinable @inline(__always)
   public func message(at offset: Int) -> UnsafePointer<TapeMessage> {
     (base + offset).assumingMemoryBound(to: TapeMessage.self)
   }
-  @inline(__always)
+  @inlinable @inline(__always)
   public func bids(at offset: Int) -> UnsafeBufferPointer<nt_level> {
     let m = message(at: offset)
     return UnsafeBufferPointer(
       start: (base + offset + MemoryLayout<TapeMessage>.stride).assumingMemoryBound(to: nt_level.self),
       count: Int(m.pointee.bidCount))
   }
-  @inline(__always)
+  @inlinable @inline(__always)
   public func asks(at offset: Int) -> UnsafeBufferPointer<nt_level> {
     let m = message(at: offset)
     return UnsafeBufferPointer(
@@ -185,7 +185,7 @@ public final class MarketTape {
       count: Int(m.pointee.askCount))
   }
   /// The offset of the message after the one at `offset`.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func next(after offset: Int) -> Int {
     offset + MemoryLayout<TapeMessage>.stride + message(at: offset).pointee.levelCount
       * MemoryLayout<nt_level>.stride
@@ -206,7 +206,7 @@ public final class MarketTape {
   /// (and as hftbacktest's converters make them): a diff gives a level row per level, bids
   /// first; a snapshot gives a `clear` of the bids (from its lowest bid), its bids, a `clear` of
   /// the asks (from its highest ask), its asks; a trade one row, on the aggressor's side.
-  @inline(__always)
+  @inlinable @inline(__always)
   public func forEachRow(at offset: Int, _ body: (MarketRow) -> Void) {
     let m = message(at: offset).pointee
     switch m.kind {
@@ -294,7 +294,7 @@ public final class MarketTape {
 }
 
 extension MarketRow {
-  @inline(__always)
+  @inlinable @inline(__always)
   init(_ k: Kind, _ s: Side, _ m: TapeMessage, _ price: Int64, _ quantity: Int64) {
     self.init(
       kind: k, side: s, exchangeNs: m.exchangeNs, localNs: m.localNs, price: price, quantity: quantity)
