@@ -26,6 +26,9 @@ import FastBook
 public final class Backtester {
   public struct Settings: Sendable {
     public var queue: QueueModel = .riskAverse
+    /// Partial fills, takers walking the book, our own orders queueing behind each other
+    /// (`.partial`), or hftbacktest's no-partial-fill exchange (`.whole`).
+    public var fills: SimulatedExchange.FillMode = .partial
     /// Order entry latency: a request reaches the exchange this long after it is sent.
     public var entryNs: Int64 = 1_000_000
     /// Response latency: the exchange's answer reaches the trader this long after its event.
@@ -93,6 +96,7 @@ public final class Backtester {
     var side: TradeSide
     var quantity: Int64
     var sentNs: Int64
+    var filled: Int64 = 0
   }
   var orderInfo: [UInt64: OrderInfo] = [:]
   var nextTradeID: Int64 = 1
@@ -143,7 +147,7 @@ public final class Backtester {
       book: LadderBook(instrument: instrument, windowTicks: settings.bookWindowTicks, centreTick: centre),
       clock: clock)
     let lot = Double(instrument.lotSize) / unit
-    exchange = SimulatedExchange(model: settings.queue, lot: lot)
+    exchange = SimulatedExchange(model: settings.queue, lot: lot, mode: settings.fills)
     sync = bookFeed(runtime.sameThreadBookSink)
     localAt = tape.bodyStart
     exchangeAt = tape.bodyStart
@@ -301,8 +305,14 @@ public final class Backtester {
       case .accepted:
         answers.push(ExecEvent(kind: .accepted, tag: a.id, venueOrderID: venueID), at: at)
       case .filled:
-        let info = orderInfo[a.id]
-        let q = info?.quantity ?? Int64((a.quantity * quantityUnit).rounded())
+        var info = orderInfo[a.id]
+        // The last piece is what is left of the order (no rounding drift); others as made.
+        let piece = Int64((a.quantity * quantityUnit).rounded())
+        let q =
+          a.last
+          ? (info.map { $0.quantity - $0.filled } ?? piece)
+          : min(piece, info.map { $0.quantity - $0.filled } ?? piece)
+        info?.filled += q
         let price = a.tick &* tickSize
         fills.append(
           Fill(
@@ -313,7 +323,7 @@ public final class Backtester {
             kind: .filled, tag: a.id, venueOrderID: venueID, tradeID: nextTradeID, price: price, quantity: q),
           at: at)
         nextTradeID += 1
-        orderInfo[a.id] = nil
+        orderInfo[a.id] = a.last ? nil : info
       case .cancelled, .expired:
         answers.push(ExecEvent(kind: .cancelled, tag: a.id, venueOrderID: venueID), at: at)
         orderInfo[a.id] = nil
@@ -337,7 +347,7 @@ public final class Backtester {
         requests.push(
           .place(
             tag: o.tag, side: o.side, tick: o.price / tickSize, quantity: quantity(o.quantity),
-            tif: o.postOnly ? .gtx : .gtc),
+            tif: o.immediateOrCancel ? .ioc : o.postOnly ? .gtx : .gtc),
           at: arrive)
       case .cancel:
         cancelsSent += 1

@@ -1,10 +1,12 @@
 import Engine
 import FastBook
 
-/// A simulated exchange that fills resting orders whole (no partial fills), with hftbacktest's
-/// rules (its `NoPartialFillExchange`, 2.4.x) so that the same orders on the same data fill the
-/// same way — see docs/backtest/hftbacktest-semantics.md. It sees the market on exchange time and
-/// answers each request when it arrives; the backtest's event loop decides when that is.
+/// A simulated exchange on venue time, in one of two modes. It sees the market on exchange time
+/// and answers each request when it arrives; the backtest's event loop decides when that is.
+///
+/// `.whole` fills resting orders whole (no partial fills), with hftbacktest's rules (its
+/// `NoPartialFillExchange`, 2.4.x) so that the same orders on the same data fill the same way —
+/// see docs/backtest/hftbacktest-semantics.md:
 ///
 /// - A new limit order that would cross the book when it arrives: post-only (`gtx`) expires; any
 ///   other is filled at once, whole, as a taker at the best opposite price. Otherwise it rests
@@ -17,8 +19,22 @@ import FastBook
 ///   size; orders at its price move up the queue by its size and fill once past it.
 /// - A fill is a maker fill of the whole order at its own limit price, stamped with the time of the
 ///   market event that caused it.
+///
+/// `.partial` is what hftbacktest does not do, on the same queue models:
+/// - A taker walks the opposite side from its best price to the order's limit and takes, level by
+///   level, what each shows at its own price (partial fills). What it took stays taken until the
+///   feed next updates that level, so a second taker in the meantime does not take it again. The
+///   rest of a `gtc` order rests at its limit; of an `ioc` order it expires.
+/// - A trade at a resting order's price fills it by what the trade left after the queue ahead —
+///   the market's estimate of the queue model, and then our own earlier orders at that price, which
+///   stand ahead of it (a cancelled one's unfilled rest leaves that queue). A trade through its
+///   price, or the other side's best moving onto it, fills what is left.
 public final class SimulatedExchange {
-  public enum TimeInForce: Sendable, Equatable { case gtc, gtx }
+  public enum TimeInForce: Sendable, Equatable { case gtc, gtx, ioc }
+  public enum FillMode: String, Sendable, Equatable {
+    case whole
+    case partial
+  }
   public enum Status: Sendable, Equatable { case new, filled, cancelled, expired }
 
   /// An order as the exchange knows it.
@@ -31,6 +47,10 @@ public final class SimulatedExchange {
     public var queue: QueuePosition
     /// The quantity ahead of it when it arrived (what the level showed).
     public var entryAhead: Double = 0
+    /// Partial mode: what is left, and how much of our own earlier orders at its price stands
+    /// ahead of it.
+    public var remaining: Double = 0
+    public var ownAhead: Double = 0
   }
 
   /// What the exchange tells the trader about one order (delivered after the response latency).
@@ -51,10 +71,15 @@ public final class SimulatedExchange {
     public var maker = true
     /// For maker fills: the quantity that was ahead of the order when it arrived.
     public var queueAhead: Double = 0
+    /// For fills: this was the order's last (it is done).
+    public var last = true
   }
 
   public let model: QueueModel
+  public let mode: FillMode
   public let lot: Double
+  /// Partial mode: liquidity takers took, by side and tick, until the feed updates the level.
+  var taken: [[Int64: Double]] = [[:], [:]]
   public private(set) var depth: ExchangeDepth
   /// Resting orders, in arrival order.
   public private(set) var resting: [Order] = []
@@ -62,8 +87,9 @@ public final class SimulatedExchange {
   public private(set) var answers: [Answer] = []
   public private(set) var fills = 0
 
-  public init(model: QueueModel, lot: Double) {
+  public init(model: QueueModel, lot: Double, mode: FillMode = .whole) {
     self.model = model
+    self.mode = mode
     self.lot = lot
     depth = ExchangeDepth(lot: lot)
   }
@@ -83,6 +109,11 @@ public final class SimulatedExchange {
     id: UInt64, side: TradeSide, tick: Int64, quantity: Double, timeInForce: TimeInForce, now: Int64
   ) {
     let crosses = side == .buy ? tick >= depth.bestAsk : tick <= depth.bestBid
+    if mode == .partial {
+      placePartial(
+        id: id, side: side, tick: tick, quantity: quantity, tif: timeInForce, crosses: crosses, now: now)
+      return
+    }
     if crosses {
       if timeInForce == .gtx {
         answers.append(Answer(kind: .expired, id: id, side: side, exchangeNs: now))
@@ -113,6 +144,7 @@ public final class SimulatedExchange {
       return
     }
     let o = resting.remove(at: i)
+    if mode == .partial { leaveQueue(o, from: i) }
     answers.append(Answer(kind: .cancelled, id: id, side: o.side, exchangeNs: now))
   }
 
@@ -121,6 +153,7 @@ public final class SimulatedExchange {
   /// A level of the book changed (a diff or a snapshot row).
   public func level(_ side: Side, tick: Int64, quantity: Double, now: Int64) {
     let c = depth.update(side, tick: tick, quantity: quantity)
+    if mode == .partial, !taken[Int(side.rawValue)].isEmpty { taken[Int(side.rawValue)][tick] = nil }
     let ours: TradeSide = side == .bid ? .buy : .sell
     for i in resting.indices where resting[i].side == ours && resting[i].tick == c.tick {
       model.depth(&resting[i].queue, previous: c.previousQuantity, new: c.quantity)
@@ -141,7 +174,13 @@ public final class SimulatedExchange {
 
   /// A side of the book cleared from `tick` to its best (before a snapshot); nil: both sides.
   /// Queue estimates are not touched.
-  public func clear(_ side: Side?, from tick: Int64) { depth.clear(side, from: tick) }
+  public func clear(_ side: Side?, from tick: Int64) {
+    depth.clear(side, from: tick)
+    if mode == .partial {
+      if side != .ask { taken[0].removeAll() }
+      if side != .bid { taken[1].removeAll() }
+    }
+  }
 
   /// A public trade: `aggressor` the side that took liquidity. The orders looked at are those
   /// between the trade's price and the best price on our side of the book (hftbacktest's range) —
@@ -170,7 +209,28 @@ public final class SimulatedExchange {
           filled = true
         } else if o.tick == tick {
           model.trade(&resting[i].queue, quantity: quantity)
-          filled = model.isFilled(&resting[i].queue, lot: lot)
+          if mode == .partial {
+            // What the trades have gone past the market's queue and our own earlier orders,
+            // less what this order already got.
+            let o = resting[i]
+            let past = -o.queue.ahead - o.ownAhead - (o.quantity - o.remaining)
+            let lots = (past / lot + 1e-9).rounded(.down)
+            if lots >= 1 {
+              let piece = min(o.remaining, lots * lot)
+              if roundedLots((o.remaining - piece) / lot) > 0 {
+                resting[i].remaining -= piece
+                fills += 1
+                answers.append(
+                  Answer(
+                    kind: .filled, id: o.id, side: o.side, exchangeNs: now, tick: o.tick, quantity: piece,
+                    maker: true, queueAhead: o.entryAhead, last: false))
+              } else {
+                filled = true
+              }
+            }
+          } else {
+            filled = model.isFilled(&resting[i].queue, lot: lot)
+          }
         }
       }
       if filled {
@@ -193,7 +253,70 @@ public final class SimulatedExchange {
     fills += 1
     answers.append(
       Answer(
-        kind: .filled, id: o.id, side: o.side, exchangeNs: now, tick: o.tick, quantity: o.quantity,
-        maker: true, queueAhead: o.entryAhead))
+        kind: .filled, id: o.id, side: o.side, exchangeNs: now, tick: o.tick,
+        quantity: mode == .partial ? o.remaining : o.quantity, maker: true, queueAhead: o.entryAhead))
+  }
+
+  // MARK: partial mode
+
+  func placePartial(
+    id: UInt64, side: TradeSide, tick: Int64, quantity: Double, tif: TimeInForce, crosses: Bool, now: Int64
+  ) {
+    if crosses && tif == .gtx {
+      answers.append(Answer(kind: .expired, id: id, side: side, exchangeNs: now))
+      return
+    }
+    answers.append(Answer(kind: .accepted, id: id, side: side, exchangeNs: now))
+    var remaining = quantity
+    if crosses {
+      // Walk the other side from its best to our limit, taking what each level shows and no one
+      // took since the feed last set it.
+      let other: Side = side == .buy ? .ask : .bid
+      let k = Int(other.rawValue)
+      var t = side == .buy ? depth.bestAsk : depth.bestBid
+      var scanned = 0
+      while roundedLots(remaining / lot) > 0, side == .buy ? t <= tick : t >= tick, scanned < 1 << 16 {
+        let available = depth.quantity(other, at: t) - (taken[k][t] ?? 0)
+        if roundedLots(available / lot) > 0 {
+          let piece = min(remaining, available)
+          remaining -= piece
+          taken[k][t, default: 0] += piece
+          fills += 1
+          answers.append(
+            Answer(
+              kind: .filled, id: id, side: side, exchangeNs: now, tick: t, quantity: piece, maker: false,
+              last: roundedLots(remaining / lot) == 0))
+        }
+        t = side == .buy ? t &+ 1 : t &- 1
+        scanned += 1
+      }
+      if roundedLots(remaining / lot) == 0 { return }
+      if tif == .ioc {
+        answers.append(Answer(kind: .expired, id: id, side: side, exchangeNs: now))
+        return
+      }
+    } else if tif == .ioc {
+      answers.append(Answer(kind: .expired, id: id, side: side, exchangeNs: now))
+      return
+    }
+    let level = depth.quantity(side == .buy ? .bid : .ask, at: tick)
+    var own = 0.0
+    for o in resting where o.side == side && o.tick == tick { own += o.remaining }
+    resting.append(
+      Order(
+        id: id, side: side, tick: tick, quantity: remaining, timeInForce: tif,
+        queue: QueuePosition(levelQuantity: level), entryAhead: level + own, remaining: remaining,
+        ownAhead: own))
+  }
+
+  /// A cancelled order's unfilled rest leaves the queue of our orders behind it at its price.
+  func leaveQueue(_ gone: Order, from index: Int) {
+    var i = index
+    while i < resting.count {
+      if resting[i].side == gone.side && resting[i].tick == gone.tick {
+        resting[i].ownAhead = max(0, resting[i].ownAhead - gone.remaining)
+      }
+      i += 1
+    }
   }
 }

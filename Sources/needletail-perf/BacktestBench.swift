@@ -110,6 +110,7 @@ func benchBacktestLive(_ args: [String]) throws {
     let quoter = GridQuoter(quantity: instrument.lotSize, tickSize: instrument.tickSize)
     var settings = Backtester.Settings()
     settings.queue = model
+    settings.fills = .whole
     settings.clockTickNs = 100_000_000
     settings.clockFromFirstEvent = true
     let bt = Backtester(

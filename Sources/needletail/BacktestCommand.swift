@@ -190,6 +190,7 @@ struct BacktestSetup {
       quantityScale: instrument.quantityScale)
     var s = Backtester.Settings()
     s.queue = params.queue
+    s.fills = params.fills
     s.entryNs = Int64((params.entryMs * 1e6).rounded())
     s.responseNs = Int64((params.responseMs * 1e6).rounded())
     s.clockTickNs = Int64((cfg.clockTickSeconds * 1e3).rounded()) * 1_000_000
@@ -297,7 +298,7 @@ struct BacktestSetup {
       "  data: \(date(h.firstLocalNs)) → \(date(h.lastLocalNs)) UTC (\(f(span / 60, 1)) min), \(h.messages) messages, \(h.rows) rows; bad lines \(h.decodeErrors + h.oversizeLines) (\(h.decodeErrors) unreadable, \(h.oversizeLines) oversize), \(h.backwardsLines) out of order"
     )
     out.append(
-      "  instrument: tick \(FixedPoint.format(instrument.tickSize, scale: instrument.priceScale)), lot \(FixedPoint.format(instrument.lotSize, scale: instrument.quantityScale)); queue \(params.queue), latency \(f(params.entryMs, 3)) ms + \(f(params.responseMs, 3)) ms, clock \(cfg.clockTickSeconds) s"
+      "  instrument: tick \(FixedPoint.format(instrument.tickSize, scale: instrument.priceScale)), lot \(FixedPoint.format(instrument.lotSize, scale: instrument.quantityScale)); queue \(params.queue), \(params.fills.rawValue) fills, latency \(f(params.entryMs, 3)) ms + \(f(params.responseMs, 3)) ms, clock \(cfg.clockTickSeconds) s"
     )
     out.append(
       "  book: \(bt.sync.snapshots) snapshots, \(bt.sync.gaps) gaps, \(bt.runtime.batchesSeen) batches to the strategy; receive clock moved \(f(Double(bt.localShiftNs) / 1e9, 3)) s forward to the venue's"
@@ -339,6 +340,7 @@ struct BacktestSetup {
       data: [../shared/data/market/binance-usdm/btcusdt_20240808.gz]   # or --data FILE...
       venue: binance_usdm            # binance (spot) or binance_usdm: the capture's dialect
       queue_model: risk_averse       # risk_averse, power:N, power2:N, power3:N, log, log2
+      fills: partial                 # or whole: hftbacktest's no-partial-fill exchange
       latency: { entry_ms: 1, response_ms: 1 }
       tick_size: "0.1"               # default: one unit of the capture's price decimals
       lot_size: "0.001"              # default: one unit of the capture's quantity decimals

@@ -11,6 +11,7 @@ struct BacktestParameters {
   /// The capture's venue dialect: its decoder and book sequence rule.
   var venue = Venue.binanceSpot
   var queue = QueueModel.riskAverse
+  var fills = SimulatedExchange.FillMode.partial
   /// Constant order latencies (ms): request to the exchange, answer back.
   var entryMs = 1.0
   var responseMs = 1.0
@@ -30,7 +31,7 @@ struct BacktestParameters {
   }
 
   static let keys = [
-    "data", "venue", "queue_model", "latency", "tick_size", "lot_size", "cache_dir", "clock_phase",
+    "data", "venue", "queue_model", "fills", "latency", "tick_size", "lot_size", "cache_dir", "clock_phase",
   ]
 
   static func parse(_ n: ConfigNode, defaultVenue: String) throws -> BacktestParameters {
@@ -57,6 +58,13 @@ struct BacktestParameters {
         "'\(q)' is not a queue model (allowed: risk_averse, power:N, power2:N, power3:N, log, log2)")
     }
     b.queue = model
+    let fills = try n.key("fills").string(default: "partial")
+    guard let f = SimulatedExchange.FillMode(rawValue: fills) else {
+      throw n.key("fills").fail(
+        "'\(fills)' is not allowed (partial: takers walk the book, makers fill in pieces, our orders queue behind each other; whole: hftbacktest's no-partial-fill exchange)"
+      )
+    }
+    b.fills = f
     let lat = n.key("latency")
     try lat.only(["entry_ms", "response_ms"])
     b.entryMs = try lat.key("entry_ms").double(default: 1, range: 0...60_000, what: "milliseconds")

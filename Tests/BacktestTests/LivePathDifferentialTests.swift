@@ -41,6 +41,7 @@ import Testing
     let quoter = GridQuoter(quantity: instrument.lotSize, tickSize: instrument.tickSize)
     var s = Backtester.Settings()
     s.queue = model
+    s.fills = .whole  // hftbacktest's no-partial-fill exchange
     s.clockTickNs = 100_000_000
     s.clockFromFirstEvent = true
     let bt = Backtester(

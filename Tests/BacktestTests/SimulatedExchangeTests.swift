@@ -137,3 +137,86 @@ import Testing
     #expect(answers(x).map(\.kind) == [.accepted, .cancelled, .cancelRejected])
   }
 }
+
+/// The partial-fill mode: takers walk the book and consume what they take, makers fill by what
+/// the trades leave after the queue ahead (the market's and our own earlier orders'), in pieces.
+@Suite struct PartialFillExchangeTests {
+  func market() -> SimulatedExchange {
+    let x = SimulatedExchange(model: .riskAverse, lot: 0.001, mode: .partial)
+    x.level(.bid, tick: 98, quantity: 0.002, now: 0)
+    x.level(.bid, tick: 97, quantity: 0.01, now: 0)
+    x.level(.ask, tick: 101, quantity: 0.002, now: 0)
+    x.level(.ask, tick: 102, quantity: 0.003, now: 0)
+    x.takeAnswers { _ in }
+    return x
+  }
+
+  func answers(_ x: SimulatedExchange) -> [SimulatedExchange.Answer] {
+    var out: [SimulatedExchange.Answer] = []
+    x.takeAnswers { out.append($0) }
+    return out
+  }
+
+  func near(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-12 }
+
+  @Test func aTakerWalksTheLevelsAndWhatItTookStaysTaken() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 102, quantity: 0.004, timeInForce: .gtc, now: 5)
+    let a = answers(x)
+    #expect(a.map(\.kind) == [.accepted, .filled, .filled])
+    #expect(a[1].tick == 101 && near(a[1].quantity, 0.002) && !a[1].maker && !a[1].last)
+    #expect(a[2].tick == 102 && near(a[2].quantity, 0.002) && a[2].last)
+    // A second taker before the feed moves finds only what the first left at 102; its rest
+    // (IOC) expires.
+    x.place(id: 2, side: .buy, tick: 102, quantity: 0.003, timeInForce: .ioc, now: 6)
+    let b = answers(x)
+    #expect(b.map(\.kind) == [.accepted, .filled, .expired])
+    #expect(b[1].tick == 102 && near(b[1].quantity, 0.001))
+    // The feed sets 102 again: it shows what it shows.
+    x.level(.ask, tick: 102, quantity: 0.003, now: 7)
+    x.place(id: 3, side: .buy, tick: 102, quantity: 0.003, timeInForce: .ioc, now: 8)
+    let c = answers(x)
+    #expect(c.map(\.kind) == [.accepted, .filled] && near(c[1].quantity, 0.003) && c[1].last)
+    // A GTC taker's rest rests at its limit.
+    x.place(id: 4, side: .sell, tick: 98, quantity: 0.005, timeInForce: .gtc, now: 9)
+    let d = answers(x)
+    #expect(d.map(\.kind) == [.accepted, .filled] && near(d[1].quantity, 0.002) && !d[1].last)
+    #expect(x.resting.map(\.id) == [4] && near(x.resting[0].remaining, 0.003))
+  }
+
+  @Test func makersFillInPiecesByWhatTradesLeaveAfterTheQueue() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 98, quantity: 0.005, timeInForce: .gtx, now: 1)
+    #expect(answers(x).map(\.kind) == [.accepted])
+    // 0.002 ahead: a trade of 0.004 fills 0.002 of ours.
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.004, now: 2)
+    let a = answers(x)
+    #expect(a.count == 1 && a[0].kind == .filled && near(a[0].quantity, 0.002) && a[0].maker && !a[0].last)
+    #expect(near(a[0].queueAhead, 0.002))
+    // Another 0.004: the 0.003 left fills, and the order is done.
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.004, now: 3)
+    let b = answers(x)
+    #expect(b.count == 1 && near(b[0].quantity, 0.003) && b[0].last && x.resting.isEmpty)
+  }
+
+  @Test func ourOwnOrdersQueueBehindEachOther() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 98, quantity: 0.002, timeInForce: .gtc, now: 1)
+    x.place(id: 2, side: .buy, tick: 98, quantity: 0.002, timeInForce: .gtc, now: 1)
+    _ = answers(x)
+    #expect(near(x.resting[1].ownAhead, 0.002) && near(x.resting[1].entryAhead, 0.004))
+    // 0.003 trades: past the market's 0.002, 0.001 reaches our first order, none the second.
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.003, now: 2)
+    let a = answers(x)
+    #expect(a.map(\.id) == [1] && near(a[0].quantity, 0.001))
+    // Cancelling the first takes its unfilled 0.001 out of the second's way (not what filled).
+    x.cancel(id: 1, side: .buy, now: 3)
+    _ = answers(x)
+    #expect(near(x.resting[0].ownAhead, 0.001))
+    // 0.002 more: the second has 0.003 of the 0.005 traded past the market queue, less the
+    // 0.001 of ours that stood ahead and filled: its whole 0.002.
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.002, now: 4)
+    let b = answers(x)
+    #expect(b.map(\.id) == [2] && near(b[0].quantity, 0.002) && b[0].last)
+  }
+}
