@@ -1,44 +1,6 @@
 import Engine
 import FastBook
 
-/// What a backtest samples on every Clock tick for its summary and report: the book's touch, our
-/// best working quotes, and (once the fills are known) the position and PnL at that time.
-public final class BacktestRecorder: TimeIterator {
-  public struct Sample: Sendable, Equatable {
-    public var ns: Int64
-    /// Best bid and ask (price raws; 0: none).
-    public var bid: Int64
-    public var ask: Int64
-    /// Our best working buy and sell (price raws; 0: none).
-    public var ourBid: Int64
-    public var ourAsk: Int64
-  }
-  unowned let runtime: StrategyRuntime
-  let tickSize: Int64
-  public private(set) var samples: [Sample] = []
-
-  public init(runtime: StrategyRuntime, tickSize: Int64) {
-    self.runtime = runtime
-    self.tickSize = tickSize
-  }
-
-  public func tick(now: Int64) {
-    let book = runtime.book
-    guard runtime.applier.isLive, let b = book.bestBid, let a = book.bestAsk else { return }
-    var ourBid: Int64 = 0
-    var ourAsk: Int64 = 0
-    runtime.host.tracker.forEachActive { o in
-      if o.side == .buy {
-        ourBid = max(ourBid, o.price)
-      } else {
-        ourAsk = ourAsk == 0 ? o.price : min(ourAsk, o.price)
-      }
-    }
-    samples.append(
-      Sample(ns: now, bid: b.tick * tickSize, ask: a.tick * tickSize, ourBid: ourBid, ourAsk: ourAsk))
-  }
-}
-
 /// A backtest's results: the summary a user compares runs by, and the series the report draws.
 /// Money is in quote units, quantities in base units (as decimals); fees are charged in quote at
 /// the fill's price, at the maker or taker rate the exchange's fill says.
@@ -80,6 +42,8 @@ public struct BacktestResults: Sendable, Equatable {
     public var pnl: Double
     public var inventory: Double
   }
+  /// The series, thinned to at most `BacktestRecorder.maxPoints` (every n-th sample, n doubling
+  /// as the run grows) and closed by the final state.
   public var points: [Point] = []
   public struct FillPoint: Sendable, Equatable {
     public var ns: Int64
@@ -91,116 +55,172 @@ public struct BacktestResults: Sendable, Equatable {
     /// Order sent → fill answer received (ns).
     public var roundTripNs: Int64
   }
+  /// The fills drawn (every fill up to `BacktestRecorder.maxFillPoints`, then thinned alike).
   public var fillPoints: [FillPoint] = []
+  public init() {}
+}
 
-  /// Computes the results from the exchange's fills and the recorder's samples. `makerRate` and
-  /// `takerRate` are fractions (0.0002 = 0.02 %); `startBase`/`startQuote` the starting balances.
+/// Builds a backtest's results as it runs, in memory that does not grow with the data: every
+/// fill (`fill`, from the backtester as the exchange makes it) and, on every Clock tick, the
+/// book's touch and our best working quotes. The figures are exact; only the drawn series are
+/// thinned.
+public final class BacktestRecorder: TimeIterator {
+  public static let maxPoints = 4096
+  public static let maxFillPoints = 20_000
+  unowned let runtime: StrategyRuntime
+  let tickSize: Int64
+  let pu: Double
+  let qu: Double
+  let makerRate: Double
+  let takerRate: Double
+  let startBase: Double
+  let startQuote: Double
+  var r = BacktestResults()
+  var base = 0.0
+  var quote = 0.0
+  var lastMid = 0.0
+  var peak = -Double.infinity
+  var queueSum = 0.0
+  var pointStride = 1
+  var samples = 0
+  var fillStride = 1
+  var fillsSeen = 0
+  var last: BacktestResults.Point?
+  // 1-minute equity returns (Welford).
+  var startEquity: Double?
+  var minuteEquity: Double?
+  var nextMinute = Int64.min
+  var returns = 0
+  var returnMean = 0.0
+  var returnM2 = 0.0
+
+  /// `makerRate`/`takerRate` as fractions (0.0002 = 0.02 %); the starting balances in units.
   public init(
-    backtest: Backtester, samples: [BacktestRecorder.Sample], makerRate: Double, takerRate: Double,
-    startBase: Double, startQuote: Double
+    runtime: StrategyRuntime, instrument: Instrument, makerRate: Double, takerRate: Double, startBase: Double,
+    startQuote: Double
   ) {
-    let inst = backtest.instrument
-    var pu = 1.0
-    for _ in 0..<inst.priceScale { pu *= 10 }
-    var qu = 1.0
-    for _ in 0..<inst.quantityScale { qu *= 10 }
-    let fills = backtest.fills.sorted { ($0.exchangeNs, $0.tag) < ($1.exchangeNs, $1.tag) }
-    self.fills = fills.count
-    makerFills = fills.filter(\.maker).count
-    ordersSent = backtest.ordersSent
-    cancelsSent = backtest.cancelsSent
-    var base = 0.0
-    var quote = 0.0
-    var queue = 0.0
-    for f in fills {
-      let p = Double(f.price) / pu
-      let q = Double(f.quantity) / qu
-      let fee = p * q * (f.maker ? makerRate : takerRate)
-      volumeBase += q
-      volumeQuote += p * q
-      fees += fee
-      if f.maker { queue += f.queueAhead }
-      fillPoints.append(
-        FillPoint(
+    self.runtime = runtime
+    tickSize = instrument.tickSize
+    var p = 1.0
+    for _ in 0..<instrument.priceScale { p *= 10 }
+    pu = p
+    var q = 1.0
+    for _ in 0..<instrument.quantityScale { q *= 10 }
+    qu = q
+    self.makerRate = makerRate
+    self.takerRate = takerRate
+    self.startBase = startBase
+    self.startQuote = startQuote
+  }
+
+  func note(_ v: Double) {
+    peak = max(peak, v)
+    r.maxDrawdown = max(r.maxDrawdown, peak - v)
+    r.inventoryMin = min(r.inventoryMin, base)
+    r.inventoryMax = max(r.inventoryMax, base)
+  }
+
+  /// A fill as the exchange made it.
+  public func fill(_ f: Backtester.Fill) {
+    let p = Double(f.price) / pu
+    let q = Double(f.quantity) / qu
+    let fee = p * q * (f.maker ? makerRate : takerRate)
+    r.fills += 1
+    r.volumeBase += q
+    r.volumeQuote += p * q
+    r.fees += fee
+    if f.maker {
+      r.makerFills += 1
+      queueSum += f.queueAhead
+    }
+    if f.side == .buy {
+      base += q
+      quote -= p * q + fee
+    } else {
+      base -= q
+      quote += p * q - fee
+    }
+    note(quote + base * (lastMid == 0 ? p : lastMid))
+    fillsSeen += 1
+    if (fillsSeen - 1) % fillStride == 0 {
+      r.fillPoints.append(
+        BacktestResults.FillPoint(
           ns: f.exchangeNs, buy: f.side == .buy, price: p, quantity: q, maker: f.maker,
           queueAhead: f.queueAhead,
           roundTripNs: f.localNs - f.sentNs))
-    }
-    if makerFills > 0 { averageQueueAhead = queue / Double(makerFills) }
-    // Walk samples and fills in time order: PnL = quote + base·mid of what trading changed.
-    var fi = 0
-    var peak = -Double.infinity
-    var lastMid = 0.0
-    func pnlAt(_ mid: Double) -> Double { quote + base * mid }
-    func note(_ v: Double) {
-      peak = max(peak, v)
-      maxDrawdown = max(maxDrawdown, peak - v)
-      inventoryMin = min(inventoryMin, base)
-      inventoryMax = max(inventoryMax, base)
-    }
-    var minuteEquity: [Double] = []
-    var nextMinute = Int64.min
-    let startEquity = startQuote + startBase * (samples.first.map { Double($0.bid + $0.ask) / 2 / pu } ?? 0)
-    for s in samples {
-      let mid = Double(s.bid + s.ask) / 2 / pu
-      while fi < fills.count, fills[fi].exchangeNs <= s.ns {
-        let f = fills[fi]
-        let p = Double(f.price) / pu
-        let q = Double(f.quantity) / qu
-        let fee = p * q * (f.maker ? makerRate : takerRate)
-        if f.side == .buy {
-          base += q
-          quote -= p * q + fee
-        } else {
-          base -= q
-          quote += p * q - fee
-        }
-        fi += 1
-        note(pnlAt(lastMid == 0 ? mid : lastMid))
-      }
-      lastMid = mid
-      let v = pnlAt(mid)
-      note(v)
-      points.append(
-        Point(
-          ns: s.ns, mid: mid, bid: Double(s.bid) / pu, ask: Double(s.ask) / pu,
-          ourBid: Double(s.ourBid) / pu, ourAsk: Double(s.ourAsk) / pu, pnl: v, inventory: base))
-      if s.ns >= nextMinute {
-        minuteEquity.append(startEquity + v)
-        nextMinute = (s.ns / 60_000_000_000 + 1) * 60_000_000_000
+      if r.fillPoints.count >= 2 * Self.maxFillPoints {
+        r.fillPoints = stride(from: 0, to: r.fillPoints.count, by: 2).map { r.fillPoints[$0] }
+        fillStride *= 2
       }
     }
-    // Fills after the last sample still count.
-    while fi < fills.count {
-      let f = fills[fi]
-      let p = Double(f.price) / pu
-      let q = Double(f.quantity) / qu
-      let fee = p * q * (f.maker ? makerRate : takerRate)
-      if f.side == .buy {
-        base += q
-        quote -= p * q + fee
+  }
+
+  public func tick(now: Int64) {
+    let book = runtime.book
+    guard runtime.applier.isLive, let b = book.bestBid, let a = book.bestAsk else { return }
+    var ourBid: Int64 = 0
+    var ourAsk: Int64 = 0
+    runtime.host.tracker.forEachActive { o in
+      if o.side == .buy {
+        ourBid = max(ourBid, o.price)
       } else {
-        base -= q
-        quote += p * q - fee
-      }
-      fi += 1
-      note(pnlAt(lastMid))
-    }
-    pnl = pnlAt(lastMid)
-    finalInventory = base
-    if minuteEquity.count >= 3 {
-      var r: [Double] = []
-      for i in 1..<minuteEquity.count where minuteEquity[i - 1] != 0 {
-        r.append((minuteEquity[i] - minuteEquity[i - 1]) / abs(minuteEquity[i - 1]))
-      }
-      let mean = r.reduce(0, +) / Double(r.count)
-      let variance = r.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(max(1, r.count - 1))
-      if variance > 0 {
-        sharpe = mean / variance.squareRoot() * (525_600.0).squareRoot()
-        sharpeMinutes = r.count
+        ourAsk = ourAsk == 0 ? o.price : min(ourAsk, o.price)
       }
     }
-    startNs = samples.first?.ns ?? 0
-    endNs = samples.last?.ns ?? 0
+    let bid = Double(b.tick * tickSize) / pu
+    let ask = Double(a.tick * tickSize) / pu
+    let mid = (bid + ask) / 2
+    lastMid = mid
+    let v = quote + base * mid
+    note(v)
+    if r.startNs == 0 { r.startNs = now }
+    r.endNs = now
+    let point = BacktestResults.Point(
+      ns: now, mid: mid, bid: bid, ask: ask, ourBid: Double(ourBid) / pu, ourAsk: Double(ourAsk) / pu, pnl: v,
+      inventory: base)
+    last = point
+    if samples % pointStride == 0 {
+      r.points.append(point)
+      if r.points.count >= 2 * Self.maxPoints {
+        r.points = stride(from: 0, to: r.points.count, by: 2).map { r.points[$0] }
+        pointStride *= 2
+      }
+    }
+    samples += 1
+    // Equity at each minute's first sample; its returns into a running mean and variance.
+    if startEquity == nil { startEquity = startQuote + startBase * mid }
+    if now >= nextMinute {
+      let e = startEquity! + v
+      if let m = minuteEquity, m != 0 {
+        let x = (e - m) / abs(m)
+        returns += 1
+        let d = x - returnMean
+        returnMean += d / Double(returns)
+        returnM2 += d * (x - returnMean)
+      }
+      minuteEquity = e
+      nextMinute = (now / 60_000_000_000 + 1) * 60_000_000_000
+    }
+  }
+
+  /// The results, with the backtester's order counts.
+  public func finish(_ backtest: Backtester) -> BacktestResults {
+    var out = r
+    out.ordersSent = backtest.ordersSent
+    out.cancelsSent = backtest.cancelsSent
+    out.pnl = quote + base * lastMid
+    out.finalInventory = base
+    if out.makerFills > 0 { out.averageQueueAhead = queueSum / Double(out.makerFills) }
+    if returns >= 2, returnM2 > 0 {
+      out.sharpe = returnMean / (returnM2 / Double(returns - 1)).squareRoot() * (525_600.0).squareRoot()
+      out.sharpeMinutes = returns
+    }
+    // The series ends at the final state (the last sample, with any fill after it).
+    if var l = last {
+      l.pnl = out.pnl
+      l.inventory = base
+      if out.points.last != l { out.points.append(l) }
+    }
+    return out
   }
 }

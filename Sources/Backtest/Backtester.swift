@@ -38,6 +38,9 @@ public final class Backtester {
     /// data's first event and every `clockTickNs` after it (as hftbacktest's `elapse` steps).
     public var clockFromFirstEvent = false
     public var bookWindowTicks = 1 << 16
+    /// Keep every fill in `fills` (tests, small runs); off, fills only go to `onFill` and memory
+    /// does not grow with them.
+    public var keepFills = true
     public init() {}
   }
 
@@ -102,6 +105,10 @@ public final class Backtester {
   var nextTradeID: Int64 = 1
 
   public private(set) var fills: [Fill] = []
+  /// Told of every fill as the exchange makes it (the recorder of a run's results).
+  public var onFill: ((Fill) -> Void)?
+  /// Fills made (whether or not kept).
+  public private(set) var fillCount = 0
   public private(set) var messages = 0
   public private(set) var exchangeRows = 0
   /// Rows that reached the exchange after a later one (a capture whose receive times go back
@@ -112,12 +119,13 @@ public final class Backtester {
   public private(set) var now: Int64 = 0
 
   /// `strategy` trades `tape` (its raws at `instrument`'s scales) through the venue's book sync
-  /// (`bookFeed`, made on the runtime's book sink: e.g. `BinanceCaptureTape.bookFeed`); `limits`
+  /// (`bookFeed`, made on the runtime's book sink by the venue's capture reader); `limits`
   /// and `tradingRule` as live.
   public init(
     tape: MarketTape, instrument: Instrument, strategy: Strategy, tradingRule: TradingRule,
     limits: RiskLimits, clientIDs: ClientIDCodec, tracker: OrderTracker = OrderTracker(),
-    settings: Settings = Settings(), bookFeed: (RingBookSink) -> any TapeBookFeed
+    settings: Settings = Settings(), time: SimulatedTime? = nil,
+    bookFeed: (RingBookSink) -> any TapeBookFeed
   ) {
     self.tape = tape
     self.settings = settings
@@ -126,12 +134,10 @@ public final class Backtester {
     var unit = 1.0
     for _ in 0..<instrument.quantityScale { unit *= 10 }
     quantityUnit = unit
-    let lag = tape.header.minLagNs
-    localShiftNs = lag < 0 ? -lag : 0
+    localShiftNs = Self.localShift(tape)
     maxLagNs = max(0, tape.header.maxLagNs &+ localShiftNs)
-    let first = min(tape.header.firstLocalNs &+ localShiftNs, tape.header.firstExchangeNs)
-    let start = tape.header.messages == 0 ? 0 : first
-    let time = SimulatedTime(startNs: start)
+    let start = Self.startNs(tape)
+    let time = time ?? SimulatedTime(startNs: start)
     self.time = time
     now = start
     let clock =
@@ -155,6 +161,18 @@ public final class Backtester {
   }
 
   deinit { rows.buffer.deallocate() }
+
+  /// How far the tape's receive clock is moved forward (its largest lag behind the venue's).
+  public static func localShift(_ tape: MarketTape) -> Int64 {
+    tape.header.minLagNs < 0 ? -tape.header.minLagNs : 0
+  }
+
+  /// The time a backtest of `tape` starts at: its first event on either clock. Give a strategy
+  /// that reads the time source a `SimulatedTime` starting here, and the backtester the same.
+  public static func startNs(_ tape: MarketTape) -> Int64 {
+    guard tape.header.messages > 0 else { return 0 }
+    return min(tape.header.firstLocalNs &+ localShift(tape), tape.header.firstExchangeNs)
+  }
 
   /// Runs to the end of the tape (and of every answer and request in flight), then stops.
   public func run() {
@@ -314,10 +332,12 @@ public final class Backtester {
           : min(piece, info.map { $0.quantity - $0.filled } ?? piece)
         info?.filled += q
         let price = a.tick &* tickSize
-        fills.append(
-          Fill(
-            exchangeNs: a.exchangeNs, localNs: max(at, answers.lastNs), tag: a.id, side: a.side, price: price,
-            quantity: q, maker: a.maker, queueAhead: a.queueAhead, sentNs: info?.sentNs ?? 0))
+        let fill = Fill(
+          exchangeNs: a.exchangeNs, localNs: max(at, answers.lastNs), tag: a.id, side: a.side, price: price,
+          quantity: q, maker: a.maker, queueAhead: a.queueAhead, sentNs: info?.sentNs ?? 0)
+        fillCount += 1
+        if settings.keepFills { fills.append(fill) }
+        onFill?(fill)
         answers.push(
           ExecEvent(
             kind: .filled, tag: a.id, venueOrderID: venueID, tradeID: nextTradeID, price: price, quantity: q),

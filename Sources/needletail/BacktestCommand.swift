@@ -164,11 +164,12 @@ struct BacktestSetup {
   func run(dbPath: String, reportPath: String?) throws {
     let strategy: any MarketMakingStrategy
     let limits: RiskLimits
+    let time = SimulatedTime(startNs: Backtester.startNs(tape))
     let rule = TradingRule(
       tickSize: instrument.tickSize, stepSize: instrument.lotSize, minQuantity: instrument.lotSize)
     do {
       limits = try cfg.riskLimits(instrument: instrument)
-      strategy = try cfg.makeStrategy(instrument: instrument, rule: rule) { _ in
+      strategy = try cfg.makeStrategy(instrument: instrument, rule: rule, time: time) { _ in
         if cfg.priceFeed() != nil {
           throw ConfigError(
             file: "config", path: "pure_market_making.price_source",
@@ -195,15 +196,20 @@ struct BacktestSetup {
     s.responseNs = Int64((params.responseMs * 1e6).rounded())
     s.clockTickNs = Int64((cfg.clockTickSeconds * 1e3).rounded()) * 1_000_000
     s.clockFromFirstEvent = params.clockFromFirstEvent
+    s.keepFills = false  // the recorder keeps what the results need, in flat memory
     let prefix = "bt-"
     let syncRule: BinanceSyncRule = params.venue == .binanceSpot ? .spot : .futures
     let inst = instrument
     let bt = Backtester(
       tape: tape, instrument: instrument, strategy: strategy, tradingRule: rule, limits: limits,
-      clientIDs: ClientIDCodec(unchecked: prefix), settings: s
+      clientIDs: ClientIDCodec(unchecked: prefix), settings: s, time: time
     ) { BinanceCaptureTape.bookFeed(syncRule, instrument: inst, sink: $0) }
-    let recorder = BacktestRecorder(runtime: bt.runtime, tickSize: instrument.tickSize)
+    let recorder = BacktestRecorder(
+      runtime: bt.runtime, instrument: instrument, makerRate: Double(fees.makerRate) / 1e8,
+      takerRate: Double(fees.takerRate) / 1e8, startBase: Double(startBase) / 1e18,
+      startQuote: Double(startQuote) / 1e18)
     bt.runtime.clock.add(recorder)
+    bt.onFill = { recorder.fill($0) }
     let first = tape.header.firstLocalNs
     let writer = try JournalWriter(
       path: dbPath,
@@ -247,10 +253,7 @@ struct BacktestSetup {
     if progress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     writer.stop()
 
-    let results = BacktestResults(
-      backtest: bt, samples: recorder.samples, makerRate: Double(fees.makerRate) / 1e8,
-      takerRate: Double(fees.takerRate) / 1e8,
-      startBase: Double(startBase) / 1e18, startQuote: Double(startQuote) / 1e18)
+    let results = recorder.finish(bt)
     let lines = summary(results, bt: bt)
     for l in lines { say(l) }
     if let reportPath {

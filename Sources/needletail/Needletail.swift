@@ -12,7 +12,8 @@ struct Needletail: ParsableCommand {
     commandName: "needletail",
     abstract: "A low-latency market-making and trading engine.",
     subcommands: [
-      Demo.self, Run.self, BacktestCommand.self, HistoryCommand.self, ConfigCommand.self, ImportHummingbot.self, Replay.self,
+      Demo.self, Run.self, BacktestCommand.self, HistoryCommand.self, ConfigCommand.self,
+      ImportHummingbot.self, Replay.self,
       VenueCommand.self,
     ],
     defaultSubcommand: Demo.self)

@@ -28,6 +28,7 @@ struct RunConfig {
   var strategy = "pure_market_making"
   var pmm = PMMParameters()
   var avellaneda = ASParameters()
+  var glft = GLFTParameters()
   var risk = RiskParameters()
   /// Maker and taker rates (fractions at scale 8) from `fees:`; nil: live runs read the
   /// account's rates, paper runs use 0.1 % each.
@@ -52,6 +53,25 @@ struct RunConfig {
     var timeframe = ExecutionTimeframe.infinite
     var kappaPrior: Double? = nil
   }
+
+  /// GLFT's parameters as written (γ, amounts in base units, windows in seconds).
+  struct GLFTParameters {
+    var riskAversion = 0.05
+    var orderAmount = "0"
+    var maxPosition = 20.0
+    var inventoryTargetBasePct = 50.0
+    var volatilityWindow = 600.0
+    var intensityWindow = 600.0
+    var intensityDepthTicks = 40
+    var halfSpreadMultiplier = 1.0
+    var skewMultiplier = 1.0
+    var warmup = 60.0
+  }
+
+  static let glftKeys = [
+    "risk_aversion", "order_amount", "max_position", "inventory_target_base_pct", "volatility_window",
+    "intensity_window", "intensity_depth_ticks", "half_spread_multiplier", "skew_multiplier", "warmup",
+  ]
 
   static let asKeys = [
     "risk_factor", "order_amount_shape_factor", "min_spread", "order_amount", "order_levels",
@@ -147,7 +167,10 @@ struct RunConfig {
     status_every: 10
     strategy: pure_market_making     # or avellaneda_market_making (section of that name: risk_factor,
                                      # order_amount, order_amount_shape_factor, min_spread, order_levels,
-                                     # level_distances, kappa_prior, execution_timeframe, ...)
+                                     # level_distances, kappa_prior, execution_timeframe, ...), or
+                                     # glft_market_making (risk_aversion, order_amount, max_position,
+                                     # inventory_target_base_pct, volatility_window, intensity_window,
+                                     # intensity_depth_ticks, half_spread_multiplier, skew_multiplier, warmup)
     pure_market_making:              # Hummingbot's keys and units (spreads in %)
       bid_spread: 0.01
       ask_spread: 0.01
@@ -197,7 +220,7 @@ struct RunConfig {
     let root = try ConfigNode.load(text, file: file)
     try root.only([
       "mode", "exchange", "market", "paper_balances", "clock_tick", "duration", "status_every", "strategy",
-      "pure_market_making", "avellaneda_market_making", "risk", "fees", "backtest",
+      "pure_market_making", "avellaneda_market_making", "glft_market_making", "risk", "fees", "backtest",
     ])
     var c = RunConfig()
     let mode = try root.key("mode").string(default: "paper")
@@ -258,9 +281,11 @@ struct RunConfig {
     switch c.strategy {
     case "pure_market_making": c.pmm = try parsePMM(root.key("pure_market_making"))
     case "avellaneda_market_making": c.avellaneda = try parseAS(root.key("avellaneda_market_making"))
+    case "glft_market_making": c.glft = try parseGLFT(root.key("glft_market_making"))
     default:
       throw root.key("strategy").fail(
-        "'\(c.strategy)' is not available (allowed: pure_market_making, avellaneda_market_making)")
+        "'\(c.strategy)' is not available (allowed: pure_market_making, avellaneda_market_making, glft_market_making)"
+      )
     }
     let fees = root.key("fees")
     if fees.exists {

@@ -135,6 +135,51 @@ extension RunConfig {
     return p
   }
 
+  static func parseGLFT(_ n: ConfigNode) throws -> GLFTParameters {
+    guard n.exists else { throw n.fail("missing (the strategy's parameters)") }
+    try n.only(glftKeys)
+    var p = GLFTParameters()
+    p.riskAversion = try n.key("risk_aversion").double(default: 0.05, range: 1e-9...1e6, what: "γ, above 0")
+    p.orderAmount = try n.key("order_amount").decimal(range: 1e-18...1e12, what: "an amount above 0")
+    p.maxPosition = try n.key("max_position").double(
+      default: 20, range: 0...1e9, what: "orders of order_amount, 0 or more")
+    p.inventoryTargetBasePct = try n.key("inventory_target_base_pct").double(
+      default: 50, range: 0...100, what: "a percentage, 0 to 100")
+    p.volatilityWindow = try n.key("volatility_window").double(
+      default: 600, range: 1...86_400, what: "seconds")
+    p.intensityWindow = try n.key("intensity_window").double(default: 600, range: 1...86_400, what: "seconds")
+    p.intensityDepthTicks = try n.key("intensity_depth_ticks").int(default: 40, range: 3...10_000)
+    p.halfSpreadMultiplier = try n.key("half_spread_multiplier").double(
+      default: 1, range: 0...1000, what: "a factor, 0 or more")
+    p.skewMultiplier = try n.key("skew_multiplier").double(
+      default: 1, range: 0...1000, what: "a factor, 0 or more")
+    p.warmup = try n.key("warmup").double(default: 60, range: 0...86_400, what: "seconds")
+    return p
+  }
+
+  func glftConfig(instrument: Instrument) throws -> GLFTConfig {
+    var c = GLFTConfig()
+    c.gamma = glft.riskAversion
+    do {
+      c.orderAmount = try FixedPoint.parse(glft.orderAmount, scale: instrument.quantityScale)
+    } catch {
+      throw ConfigError(
+        file: "config", path: "glft_market_making.order_amount",
+        message:
+          "'\(glft.orderAmount)' has more decimals than \(instrument.symbol)'s quantity scale (\(instrument.quantityScale))"
+      )
+    }
+    c.maxPosition = glft.maxPosition
+    c.inventoryTargetBase = glft.inventoryTargetBasePct / 100
+    c.volatilityWindowSeconds = glft.volatilityWindow
+    c.intensityWindowSeconds = glft.intensityWindow
+    c.intensityDepthTicks = glft.intensityDepthTicks
+    c.halfSpreadMultiplier = glft.halfSpreadMultiplier
+    c.skewMultiplier = glft.skewMultiplier
+    c.warmupSeconds = glft.warmup
+    return c
+  }
+
   static func parseAS(_ n: ConfigNode) throws -> ASParameters {
     guard n.exists else { throw n.fail("missing (the strategy's parameters)") }
     try n.only(asKeys)
@@ -323,6 +368,11 @@ extension RunConfig {
       return
         "Avellaneda–Stoikov on \(market) (\(exchange) spot at \(host):\(port), \(mode.rawValue)): γ \(a.riskFactor), η \(a.orderAmountShapeFactor), \(a.orderLevels) level\(a.orderLevels == 1 ? "" : "s") of \(a.orderAmount), refresh \(a.orderRefreshTime) s"
     }
+    if strategy == "glft_market_making" {
+      let g = glft
+      return
+        "GLFT market making on \(market) (\(exchange) spot at \(host):\(port), \(mode.rawValue)): γ \(g.riskAversion), orders of \(g.orderAmount), max position \(g.maxPosition) orders, windows \(g.volatilityWindow) s / \(g.intensityWindow) s"
+    }
     var levels = "\(pmm.orderLevels) level\(pmm.orderLevels == 1 ? "" : "s")"
     if pmm.splitOrderLevelsEnabled { levels = "split levels" }
     if !pmm.orderOverride.isEmpty { levels = "\(pmm.orderOverride.count) override orders" }
@@ -335,7 +385,7 @@ extension RunConfig {
   /// The config's strategy, on an empty portfolio (the caller sets the balances). `configure`
   /// may wire pure market making's config (its external price) before the strategy is built.
   func makeStrategy(
-    instrument: Instrument, rule: TradingRule,
+    instrument: Instrument, rule: TradingRule, time: any TimeSource = LiveTime.shared,
     configure: (inout PureMarketMakingConfig) throws -> Void = { _ in }
   ) throws -> any MarketMakingStrategy {
     let empty = Portfolio(
@@ -344,7 +394,11 @@ extension RunConfig {
     if strategy == "avellaneda_market_making" {
       return AvellanedaStoikov(
         config: try avellanedaConfig(instrument: instrument), rule: rule, instrument: instrument,
-        portfolio: empty)
+        portfolio: empty, time: time)
+    }
+    if strategy == "glft_market_making" {
+      return GLFTMarketMaking(
+        config: try glftConfig(instrument: instrument), rule: rule, instrument: instrument, portfolio: empty)
     }
     var pc = try strategyConfig(instrument: instrument)
     try configure(&pc)

@@ -112,6 +112,42 @@ import Testing
     #expect(runs.map(\.fills) == [Int(fills), Int(fills)])
   }
 
+  /// GLFT, the fourth strategy, from a config: it quotes both sides, fills, and keeps its
+  /// inventory within max_position orders of its target.
+  @Test func glftRunsInTheBacktestAndHoldsItsInventory() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let example = try String(contentsOfFile: try Self.exampleConfig(in: dir), encoding: .utf8)
+    let head = example[..<example.range(of: "strategy: pure_market_making")!.lowerBound]
+    let tail = example[example.range(of: "fees:")!.lowerBound...]
+    let config = dir + "/glft.yml"
+    try
+      (head.replacingOccurrences(of: "USDT: \"10000\"", with: "USDT: \"6000\"")
+        + """
+        strategy: glft_market_making
+        glft_market_making:
+          risk_aversion: 0.05
+          order_amount: "0.002"
+          max_position: 3
+          inventory_target_base_pct: 50
+          volatility_window: 60
+          intensity_window: 60
+          warmup: 30
+
+        """ + tail).write(toFile: config, atomically: true, encoding: .utf8)
+    let r = try Self.needletail(["backtest", config, "--report", "none", "--db", dir + "/g.sqlite"])
+    #expect(r.status == 0, "\(r.out) \(r.err)")
+    #expect(r.out.contains("glft_market_making on BTCUSDT"), "\(r.out)")
+    let fills = Self.number(#"fills (\d+) \("#, r.out) ?? 0
+    #expect(fills > 20, "\(r.out)")
+    let low = Self.number(#"inventory (-?[0-9.]+) \.\."#, r.out) ?? .nan
+    let high = Self.number(#"\.\. (-?[0-9.]+) BTC"#, r.out) ?? .nan
+    // The start is within an order of the target; the range is at most max_position orders on
+    // either side of it, and one order more (a fill can land as the limit is reached).
+    #expect(low < 0 && high > 0, "both sides filled: \(r.out)")
+    #expect(low >= -0.002 * 5 && high <= 0.002 * 5, "\(r.out)")
+  }
+
   /// The first `n` lines of the shared capture, as plain text.
   static func captureLines(_ n: Int) throws -> [String] {
     let p = Process()

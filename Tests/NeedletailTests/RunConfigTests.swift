@@ -250,6 +250,6 @@ import Testing
         == "r.yml: avellaneda_market_making.risk_factor: 0 is not allowed (γ, above 0)")
     #expect(
       message(yaml.replacingOccurrences(of: "strategy: avellaneda_market_making", with: "strategy: grid"))
-        == "r.yml: strategy: 'grid' is not available (allowed: pure_market_making, avellaneda_market_making)")
+        == "r.yml: strategy: 'grid' is not available (allowed: pure_market_making, avellaneda_market_making, glft_market_making)")
   }
 }
