@@ -24,13 +24,16 @@ public enum BinanceCaptureTape {
   /// as gzip, or the tape cannot be written.
   @discardableResult
   public static func record(files: [String], instrument: Instrument, to path: String) throws -> TapeHeader {
-    let readers = try files.map { try GzipLineReader(path: $0) }
+    // Every file can be opened before anything is written; each is then read with a reader of
+    // its own, one at a time (a reader holds a 16 MiB line buffer).
+    for f in files { _ = try GzipLineReader(path: f, maxLineBytes: 1 << 16) }
     let writer = try TapeWriter(
       path: path, key: try key(files: files, instrument: instrument), instrument: instrument)
     let decoder = BinanceMarketDecoder(
       instrument: instrument, maxMessageBytes: 8 << 20, levelCapacity: 10_000)
     var oversize = 0
-    for reader in readers {
+    for file in files {
+      let reader = try GzipLineReader(path: file)
       while let line = reader.nextLine() {
         let (local, json) = splitCaptureLine(line)
         writer.countLine(localNs: local)
