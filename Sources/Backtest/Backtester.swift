@@ -29,10 +29,10 @@ public final class Backtester {
     /// Partial fills, takers walking the book, our own orders queueing behind each other
     /// (`.partial`), or hftbacktest's no-partial-fill exchange (`.whole`).
     public var fills: SimulatedExchange.FillMode = .partial
-    /// Order entry latency: a request reaches the exchange this long after it is sent.
-    public var entryNs: Int64 = 1_000_000
-    /// Response latency: the exchange's answer reaches the trader this long after its event.
-    public var responseNs: Int64 = 1_000_000
+    /// Order entry latency (a request reaches the exchange this long after it is sent) and
+    /// response latency (the exchange's answer reaches the trader this long after its event):
+    /// constant, or from recorded round trips.
+    public var latency = LatencyModel.constant(entryNs: 1_000_000, responseNs: 1_000_000)
     public var clockTickNs: Int64 = 1_000_000_000
     /// The Clock's ticks on whole multiples of `clockTickNs` (as live), or one tick after the
     /// data's first event and every `clockTickNs` after it (as hftbacktest's `elapse` steps).
@@ -309,19 +309,25 @@ public final class Backtester {
         exchange.isResting(id: tag)
           ? ExecEvent(kind: .accepted, tag: tag, venueOrderID: Int64(bitPattern: tag))
           : ExecEvent(kind: .notFound, tag: tag),
-        at: t &+ settings.responseNs)
+        at: t &+ settings.latency.response(at: t))
     case .reconcileEnd:
-      answers.push(ExecEvent(kind: .reconciled, tag: 0), at: t &+ settings.responseNs)
+      answers.push(ExecEvent(kind: .reconciled, tag: 0), at: t &+ settings.latency.response(at: t))
     }
   }
 
   func collectAnswers() {
     exchange.takeAnswers { a in
-      let at = a.exchangeNs &+ settings.responseNs
+      let at = a.exchangeNs &+ settings.latency.response(at: a.exchangeNs)
       let venueID = Int64(bitPattern: a.id)
       switch a.kind {
       case .accepted:
-        answers.push(ExecEvent(kind: .accepted, tag: a.id, venueOrderID: venueID), at: at)
+        // With its round trip, as the live order entry measures it (the history keeps it).
+        let sent = orderInfo[a.id]?.sentNs ?? 0
+        answers.push(
+          .accepted(
+            tag: a.id, venueOrderID: venueID, requestNs: sent, exchangeNs: a.exchangeNs,
+            responseNs: max(at, answers.lastNs)),
+          at: at)
       case .filled:
         var info = orderInfo[a.id]
         // The last piece is what is left of the order (no rounding drift); others as made.
@@ -358,7 +364,7 @@ public final class Backtester {
   /// The orders the strategy thread queued, onto the bus to the exchange.
   func handOver() {
     let t = time.nowNs
-    let arrive = t &+ settings.entryNs
+    let arrive = t &+ settings.latency.entry(at: t)
     while let o = runtime.ordersOut.tryPop() {
       switch o.kind {
       case .place:

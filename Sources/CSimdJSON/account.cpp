@@ -269,10 +269,11 @@ nt_status answer_error(ondemand::value &v, ACtx &c) {
 
 // The error-field names of an order's fields, as the message places them.
 struct OrderNames {
-  const char *order_id, *status, *executed_qty, *fills;
+  const char *order_id, *status, *executed_qty, *fills, *transact_time;
 };
-constexpr OrderNames kResultNames{"result.orderId", "result.status", "result.executedQty", "result.fills"};
-constexpr OrderNames kBodyNames{"orderId", "status", "executedQty", "fills"};
+constexpr OrderNames kResultNames{
+    "result.orderId", "result.status", "result.executedQty", "result.fills", "result.transactTime"};
+constexpr OrderNames kBodyNames{"orderId", "status", "executedQty", "fills", "transactTime"};
 
 // One field of an order (a WebSocket API order result or a REST order body) into `answer`:
 // orderId, status, executedQty, fills; other keys are skipped.
@@ -292,6 +293,9 @@ nt_status order_field(const char *k, ondemand::value &v, ACtx &c, const OrderNam
   } else if (key_is(k, "fills", 5)) {
     c.field = n.fills;
     NT_TRY(parse_fills(c, v));
+  } else if (key_is(k, "transactTime", 12)) {
+    c.field = n.transact_time;
+    NT_TRY(get_time(v, &a->transact_time_ms));
   }
   return NT_OK;
 }
@@ -426,6 +430,7 @@ void reset(nt_account_msg *o) {
   o->answer.retry_after_ms = -1;
   o->answer.order_id = -1;
   o->answer.executed_qty = -1;
+  o->answer.transact_time_ms = -1;
   o->answer.fills = keep_fills;
   o->answer.fills.count = 0;
   o->balances = keep;

@@ -51,23 +51,28 @@ public struct PendingAnswers: ~Copyable {
   /// Forgets the request; false when it was not waiting (answered after it expired, or unwatched).
   @inline(__always)
   @discardableResult
-  public mutating func answered(_ key: UInt64) -> Bool {
+  public mutating func answered(_ key: UInt64) -> Bool { answeredSentAt(key) != nil }
+
+  /// The same, returning when the request was sent (nil: it was not waiting).
+  @inline(__always)
+  public mutating func answeredSentAt(_ key: UInt64) -> Int64? {
     // Answers mostly come in order: search from the oldest.
     var i = 0
     while i < count {
       if keys[i] == key {
         count &-= 1
         // Keep the order of the rest (oldest first) so the search stays short.
+        let sent = sentNs[i]
         if i < count {
           (keys + i).update(from: keys + i + 1, count: count - i)
           (sentNs + i).update(from: sentNs + i + 1, count: count - i)
         }
         if count == 0 { nextExpiryNs = .max }
-        return true
+        return sent
       }
       i &+= 1
     }
-    return false
+    return nil
   }
 
   /// Forgets every request (their connection is gone: no answer will come); returns how many.

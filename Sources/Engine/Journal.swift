@@ -23,6 +23,9 @@ public struct JournalRecord: BitwiseCopyable, Sendable, Equatable {
     case lost
     /// A cancel was refused; the order is working again.
     case cancelRefused
+    /// The order's measured round trip (Unix ns): `price` the request sent, `quantity` the
+    /// venue's event time, `filled` the answer received (see `roundTrip`).
+    case roundTrip
   }
   public var kind: Kind
   public var side: TradeSide
@@ -48,6 +51,19 @@ public struct JournalRecord: BitwiseCopyable, Sendable, Equatable {
     self.tradeID = tradeID
     self.filled = filled
     self.timeNs = timeNs
+  }
+}
+
+extension JournalRecord {
+  /// A `.roundTrip` record of order `tag`.
+  public static func roundTrip(tag: UInt64, _ t: OrderRoundTrip, timeNs: Int64) -> JournalRecord {
+    JournalRecord(
+      kind: .roundTrip, tag: tag, price: t.requestNs, quantity: t.exchangeNs, filled: t.responseNs,
+      timeNs: timeNs)
+  }
+  /// What a `.roundTrip` record carries.
+  public var roundTrip: OrderRoundTrip {
+    OrderRoundTrip(requestNs: price, exchangeNs: quantity, responseNs: filled)
   }
 }
 

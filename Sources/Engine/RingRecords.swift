@@ -97,6 +97,24 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
   public var price: Int64
   public var quantity: Int64
 
+  /// An order the venue took, with its round trip when the order entry measured it: when the
+  /// request was sent, the venue's time of the order's event (its `transactTime`), and when the
+  /// answer was received — all Unix ns, 0 when unknown. (An acceptance has no trade, price or
+  /// quantity: those fields carry the three times.)
+  public static func accepted(
+    tag: UInt64, venueOrderID: Int64, requestNs: Int64, exchangeNs: Int64, responseNs: Int64
+  ) -> ExecEvent {
+    ExecEvent(
+      kind: .accepted, tag: tag, venueOrderID: venueOrderID, tradeID: requestNs, price: exchangeNs,
+      quantity: responseNs)
+  }
+
+  /// An acceptance's round trip (see `accepted(tag:…)`), when all three times are known.
+  public var roundTrip: OrderRoundTrip? {
+    guard kind == .accepted, tradeID > 0, price > 0, quantity > 0 else { return nil }
+    return OrderRoundTrip(requestNs: tradeID, exchangeNs: price, responseNs: quantity)
+  }
+
   public init(
     kind: Kind, tag: UInt64, venueOrderID: Int64 = 0, tradeID: Int64 = 0, price: Int64 = 0,
     quantity: Int64 = 0
@@ -107,5 +125,20 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
     self.tradeID = tradeID
     self.price = price
     self.quantity = quantity
+  }
+}
+
+/// One order's round trip as the live order entry measured it (Unix ns): the request sent, the
+/// venue's time of its event, the answer received. A backtest's latency model reads these
+/// (`needletail history --export-latency`).
+@frozen
+public struct OrderRoundTrip: BitwiseCopyable, Sendable, Equatable {
+  public var requestNs: Int64
+  public var exchangeNs: Int64
+  public var responseNs: Int64
+  public init(requestNs: Int64, exchangeNs: Int64, responseNs: Int64) {
+    self.requestNs = requestNs
+    self.exchangeNs = exchangeNs
+    self.responseNs = responseNs
   }
 }

@@ -131,6 +131,10 @@ public final class StrategyRuntime {
     default:
       // Events for orders the tracker does not know are counted there (`unknownOrderUpdates`).
       host.tracker.apply(x, now: time.nowNs)
+      // The order entry measured this order's round trip: into the history.
+      if let t = x.roundTrip, let journal = host.journal {
+        journal.post(.roundTrip(tag: x.tag, t, timeNs: time.nowNs))
+      }
     }
   }
 

@@ -77,6 +77,7 @@ public final class JournalWriter: @unchecked Sendable {
       case .cancelled: try store.setState(cid, .cancelled, venue: venue, atNs: at)
       case .failed: try store.setState(cid, .failed, venue: venue, atNs: at)
       case .lost: try store.setState(cid, .lost, venue: venue, atNs: at)
+      case .roundTrip: try store.addRoundTrip(cid, run: run.id, r.roundTrip)
       case .filled:
         let fee = Int64(
           feeRules.fee(side: r.side, price: r.price, quantity: r.quantity, taker: false).inQuote)

@@ -26,8 +26,18 @@ extension TradeStore {
   /// fills were keyed by (symbol, trade id) alone, so a second venue's (or a second demo's) trade
   /// ids were dropped. 2: a `venues` table; orders are keyed by (venue, client id), fills by
   /// (venue, symbol, trade id); fills whose key is already kept for something else go to
-  /// `fill_conflicts`.
-  public static let schemaVersion: Int64 = 2
+  /// `fill_conflicts`. 3: `order_latency`, each order's measured round trip (request sent, the
+  /// venue's event time, answer received), which a backtest's latency model reads.
+  public static let schemaVersion: Int64 = 3
+
+  /// Added by schema 3 (created in a new file, added to a schema-2 one).
+  static let latencySchema = """
+    CREATE TABLE IF NOT EXISTS order_latency(
+      venue_id INTEGER NOT NULL, client_order_id TEXT NOT NULL, run_id INTEGER NOT NULL,
+      request_ns INTEGER NOT NULL, exchange_ns INTEGER NOT NULL, response_ns INTEGER NOT NULL,
+      PRIMARY KEY(venue_id, client_order_id));
+    CREATE INDEX IF NOT EXISTS order_latency_run ON order_latency(run_id, request_ns);
+    """
 
   static let schema = """
     CREATE TABLE IF NOT EXISTS venues(
@@ -90,9 +100,12 @@ extension TradeStore {
         try db.exec(schema)
       } else if tables.isSuperset(of: ["runs", "orders", "order_status", "fills"]), version == 0 {
         migrated = try migrateFromVersion1(db)
+      } else if tables.isSuperset(of: ["venues", "runs", "orders", "order_status", "fills"]), version == 2 {
+        migrated = "history schema 2 → 3: order round trips are kept from now on"
       } else {
         throw TradeStoreError.notAHistory(path: db.path)
       }
+      try db.exec(latencySchema)
       try db.exec("PRAGMA user_version = \(schemaVersion)")
       try db.exec("COMMIT")
     } catch {

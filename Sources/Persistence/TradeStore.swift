@@ -13,6 +13,7 @@ public final class TradeStore {
   let keptFill: SQLiteDatabase.Statement
   let insertConflict: SQLiteDatabase.Statement
   let updateFilled: SQLiteDatabase.Statement
+  let insertLatency: SQLiteDatabase.Statement
   /// What opening the file did to an older history (nil: nothing), for the operator.
   public let migration: String?
 
@@ -42,6 +43,12 @@ public final class TradeStore {
       WHERE venue_id = ?5 AND client_order_id = ?1
         AND (state IN ('pendingCreate', 'open', 'partiallyFilled', 'pendingCancel')
           OR ?2 IN ('filled', 'cancelled', 'failed', 'lost'))
+      """)
+    insertLatency = try db.prepare(
+      """
+      INSERT INTO order_latency(venue_id, client_order_id, run_id, request_ns, exchange_ns, response_ns)
+      VALUES((SELECT venue_id FROM runs WHERE id = ?2), ?1, ?2, ?3, ?4, ?5)
+      ON CONFLICT(venue_id, client_order_id) DO NOTHING
       """)
     insertStatus = try db.prepare(
       "INSERT INTO order_status(venue_id, client_order_id, state, at_ns) VALUES(?4, ?1, ?2, ?3)")
@@ -175,6 +182,23 @@ public final class TradeStore {
 
   /// A new state of the order `id` on `venue` (and its venue id when one is given); a done order
   /// keeps its final state.
+  /// An order's measured round trip (its first; a repeat is ignored).
+  public func addRoundTrip(_ id: String, run: Int64, _ t: OrderRoundTrip) throws {
+    try insertLatency.run([.text(id), .int(run), .int(t.requestNs), .int(t.exchangeNs), .int(t.responseNs)])
+  }
+
+  /// The round trips kept, in request order (of one run, or of all).
+  public func roundTrips(run: Int64? = nil) throws -> [OrderRoundTrip] {
+    var out: [OrderRoundTrip] = []
+    let where_ = run == nil ? "" : "WHERE run_id = ?1"
+    try db.prepare(
+      "SELECT request_ns, exchange_ns, response_ns FROM order_latency \(where_) ORDER BY request_ns, client_order_id"
+    ).query(run.map { [.int($0)] } ?? []) {
+      out.append(OrderRoundTrip(requestNs: $0.int(0), exchangeNs: $0.int(1), responseNs: $0.int(2)))
+    }
+    return out
+  }
+
   public func setState(
     _ id: String, _ state: OrderState, venue: Int64, venueOrderID: Int64 = 0, atNs: Int64
   ) throws {

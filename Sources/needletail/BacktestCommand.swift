@@ -192,8 +192,10 @@ struct BacktestSetup {
     var s = Backtester.Settings()
     s.queue = params.queue
     s.fills = params.fills
-    s.entryNs = Int64((params.entryMs * 1e6).rounded())
-    s.responseNs = Int64((params.responseMs * 1e6).rounded())
+    s.latency = .constant(
+      entryNs: Int64((params.entryMs * 1e6).rounded()), responseNs: Int64((params.responseMs * 1e6).rounded())
+    )
+    if let recorded = try recordedLatency() { s.latency = .recorded(recorded) }
     s.clockTickNs = Int64((cfg.clockTickSeconds * 1e3).rounded()) * 1_000_000
     s.clockFromFirstEvent = params.clockFromFirstEvent
     s.keepFills = false  // the recorder keeps what the results need, in flat memory
@@ -282,6 +284,46 @@ struct BacktestSetup {
     FileHandle.standardError.write(Data((notes.joined(separator: "\n") + "\n").utf8))
   }
 
+  /// The round trips of `latency.file`, laid on this tape's times.
+  func recordedLatency() throws -> RecordedLatency? {
+    guard let file = params.latencyFile else { return nil }
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+      throw ValidationError("backtest.latency.file: cannot read \(file)")
+    }
+    var trips: [OrderRoundTrip] = []
+    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+      if i == 0 && line.hasPrefix("request_ns") { continue }
+      let f = line.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
+      guard f.count == 3, let r = f[0], let e = f[1], let p = f[2], r > 0, e > 0, p >= r else {
+        throw ValidationError(
+          "backtest.latency.file: \(file) line \(i + 1): expected request_ns,exchange_ns,response_ns (Unix ns, the answer after the request), found '\(line.prefix(80))'"
+        )
+      }
+      trips.append(OrderRoundTrip(requestNs: r, exchangeNs: e, responseNs: p))
+    }
+    let start = Backtester.startNs(tape)
+    guard
+      let r = RecordedLatency(
+        trips, startNs: start, endNs: tape.header.lastLocalNs &+ Backtester.localShift(tape))
+    else {
+      throw ValidationError("backtest.latency.file: \(file) has no round trips")
+    }
+    return r
+  }
+
+  func latencyText() throws -> String {
+    guard let r = try recordedLatency() else {
+      return String(format: "latency %.3f ms + %.3f ms", params.entryMs, params.responseMs)
+    }
+    let m = r.medians
+    return String(
+      format: "latency from %@ (%d round trips, median %.3f ms + %.3f ms, %@%@)",
+      (params.latencyFile! as NSString).lastPathComponent, r.count, Double(m.entry) / 1e6,
+      Double(m.response) / 1e6,
+      r.offsetNs == 0 ? "on the data's times" : "laid from the data's start, repeated",
+      r.negative > 0 ? ", \(r.negative) negative differences counted as 0" : "")
+  }
+
   func summary(_ r: BacktestResults, bt: Backtester) -> [String] {
     let h = tape.header
     func date(_ ns: Int64) -> String {
@@ -301,7 +343,7 @@ struct BacktestSetup {
       "  data: \(date(h.firstLocalNs)) → \(date(h.lastLocalNs)) UTC (\(f(span / 60, 1)) min), \(h.messages) messages, \(h.rows) rows; bad lines \(h.decodeErrors + h.oversizeLines) (\(h.decodeErrors) unreadable, \(h.oversizeLines) oversize), \(h.backwardsLines) out of order"
     )
     out.append(
-      "  instrument: tick \(FixedPoint.format(instrument.tickSize, scale: instrument.priceScale)), lot \(FixedPoint.format(instrument.lotSize, scale: instrument.quantityScale)); queue \(params.queue), \(params.fills.rawValue) fills, latency \(f(params.entryMs, 3)) ms + \(f(params.responseMs, 3)) ms, clock \(cfg.clockTickSeconds) s"
+      "  instrument: tick \(FixedPoint.format(instrument.tickSize, scale: instrument.priceScale)), lot \(FixedPoint.format(instrument.lotSize, scale: instrument.quantityScale)); queue \(params.queue), \(params.fills.rawValue) fills, \((try? latencyText()) ?? "latency ?"), clock \(cfg.clockTickSeconds) s"
     )
     out.append(
       "  book: \(bt.sync.snapshots) snapshots, \(bt.sync.gaps) gaps, \(bt.runtime.batchesSeen) batches to the strategy; receive clock moved \(f(Double(bt.localShiftNs) / 1e9, 3)) s forward to the venue's"
@@ -344,7 +386,8 @@ struct BacktestSetup {
       venue: binance_usdm            # binance (spot) or binance_usdm: the capture's dialect
       queue_model: risk_averse       # risk_averse, power:N, power2:N, power3:N, log, log2
       fills: partial                 # or whole: hftbacktest's no-partial-fill exchange
-      latency: { entry_ms: 1, response_ms: 1 }
+      latency: { entry_ms: 1, response_ms: 1 }   # or { file: latency.csv }: your live round trips
+                                                 # (needletail history DB --export-latency latency.csv)
       tick_size: "0.1"               # default: one unit of the capture's price decimals
       lot_size: "0.001"              # default: one unit of the capture's quantity decimals
       # cache_dir: ~/.cache/needletail   # where prepared tapes are kept

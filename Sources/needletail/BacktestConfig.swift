@@ -15,6 +15,8 @@ struct BacktestParameters {
   /// Constant order latencies (ms): request to the exchange, answer back.
   var entryMs = 1.0
   var responseMs = 1.0
+  /// Recorded round trips to interpolate instead (`needletail history --export-latency`).
+  var latencyFile: String? = nil
   /// The instrument's grid, decimal text (nil: from the capture: one unit at the scales it is
   /// written in).
   var tickSize: String? = nil
@@ -66,7 +68,13 @@ struct BacktestParameters {
     }
     b.fills = f
     let lat = n.key("latency")
-    try lat.only(["entry_ms", "response_ms"])
+    try lat.only(["entry_ms", "response_ms", "file"])
+    if lat.key("file").exists {
+      guard !lat.key("entry_ms").exists, !lat.key("response_ms").exists else {
+        throw lat.fail("give either file (recorded round trips) or entry_ms/response_ms (constant), not both")
+      }
+      b.latencyFile = try lat.key("file").string()
+    }
     b.entryMs = try lat.key("entry_ms").double(default: 1, range: 0...60_000, what: "milliseconds")
     b.responseMs = try lat.key("response_ms").double(default: 1, range: 0...60_000, what: "milliseconds")
     if n.key("tick_size").exists {

@@ -27,6 +27,12 @@ struct HistoryCommand: ParsableCommand {
   @Flag(help: "Also list every fill.")
   var fills = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Write the orders' measured round trips (request sent, the venue's event, answer received; Unix ns) to this CSV file, for a backtest's latency: { file: ... }.",
+      valueName: "file"))
+  var exportLatency: String?
+
   mutating func run() throws {
     guard FileManager.default.fileExists(atPath: database) else {
       throw ValidationError("\(database): no such file")
@@ -36,6 +42,25 @@ struct HistoryCommand: ParsableCommand {
       throw ValidationError(e.description)
     }
     if let m = store.migration { say("\(database): \(m)") }
+    if let exportLatency {
+      let trips = try store.roundTrips(run: onlyRun)
+      var text = "request_ns,exchange_ns,response_ns\n"
+      for t in trips { text += "\(t.requestNs),\(t.exchangeNs),\(t.responseNs)\n" }
+      do {
+        try text.write(toFile: exportLatency, atomically: true, encoding: .utf8)
+      } catch {
+        throw ValidationError("cannot write \(exportLatency): \(error.localizedDescription)")
+      }
+      let ms = trips.map { Double($0.responseNs - $0.requestNs) / 1e6 }.sorted()
+      say(
+        "\(exportLatency): \(trips.count) round trips\(onlyRun.map { " of run \($0)" } ?? "")"
+          + (ms.isEmpty
+            ? ""
+            : String(
+              format: ", median %.3f ms, p99 %.3f ms", ms[ms.count / 2],
+              ms[min(ms.count - 1, ms.count * 99 / 100)])))
+      return
+    }
     let runs = try RunHistory.load(store, run: onlyRun)
     if runs.isEmpty { say(onlyRun.map { "\(database): no run \($0)" } ?? "\(database): no runs yet") }
     for h in runs {

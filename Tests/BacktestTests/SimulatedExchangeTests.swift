@@ -1,3 +1,4 @@
+import Engine
 import Testing
 
 @testable import Backtest
@@ -218,5 +219,33 @@ import Testing
     x.trade(aggressor: .sell, tick: 98, quantity: 0.002, now: 4)
     let b = answers(x)
     #expect(b.map(\.id) == [2] && near(b[0].quantity, 0.002) && b[0].last)
+  }
+}
+
+/// Latency from recorded round trips: interpolated between the recorded times, held at the
+/// ends, laid from the backtest's start (and repeated) when recorded on other times.
+@Suite struct RecordedLatencyTests {
+  let trips = [
+    OrderRoundTrip(requestNs: 1_000, exchangeNs: 1_100, responseNs: 1_400),
+    OrderRoundTrip(requestNs: 2_000, exchangeNs: 2_300, responseNs: 2_400),
+    OrderRoundTrip(requestNs: 3_000, exchangeNs: 2_990, responseNs: 3_500),
+  ]
+
+  @Test func onItsOwnTimesItInterpolates() throws {
+    let r = try #require(RecordedLatency(trips, startNs: 1_000, endNs: 3_000))
+    #expect(r.offsetNs == 0 && r.spanNs == 0 && r.negative == 1)
+    #expect(r.entry(at: 1_000) == 100 && r.entry(at: 1_500) == 200 && r.entry(at: 2_000) == 300)
+    #expect(r.entry(at: 2_500) == 150 && r.entry(at: 9_000) == 0 && r.entry(at: 0) == 100)
+    // Response latency by the exchange's time: 300 at 1,100, 100 at 2,300, 510 at 2,990.
+    #expect(r.response(at: 1_100) == 300 && r.response(at: 1_700) == 200 && r.response(at: 2_990) == 510)
+  }
+
+  @Test func onOtherTimesItIsLaidFromTheStartAndRepeats() throws {
+    let r = try #require(RecordedLatency(trips, startNs: 50_000, endNs: 60_000))
+    #expect(r.offsetNs == 1_000 - 50_000 && r.spanNs == 2_000)
+    #expect(r.entry(at: 50_000) == 100 && r.entry(at: 50_500) == 200)
+    // 2,000 ns on, the record starts again.
+    #expect(r.entry(at: 52_000) == 100 && r.entry(at: 52_500) == 200)
+    #expect(RecordedLatency([], startNs: 0, endNs: 1) == nil)
   }
 }

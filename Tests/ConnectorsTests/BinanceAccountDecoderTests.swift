@@ -93,6 +93,7 @@ import Testing
     #expect(btc.message.pointee.kind == NT_ACCOUNT_ANSWER && a.status == 200 && a.has_result == 1)
     #expect(a.order_id == 12_569_099_453 && a.order_status == UInt8(NT_ORDER_FILLED.rawValue))
     #expect(a.executed_qty == 847_000 && btc.badNumber == "")
+    #expect(a.transact_time_ms == 1_660_801_715_793)
     #expect(btc.fills.map(\.trade_id) == [1_650_422_481, 1_650_422_482])
     #expect(btc.fills.map(\.price) == [2_341_610_000_000, 2_341_650_000_000])
     #expect(btc.fills.map(\.qty) == [635_000, 212_000])

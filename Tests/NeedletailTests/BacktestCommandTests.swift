@@ -148,6 +148,47 @@ import Testing
     #expect(low >= -0.002 * 5 && high <= 0.002 * 5, "\(r.out)")
   }
 
+  /// A user's own live latency feeds their backtest: a `demo` (the real order entry over the
+  /// WebSocket API against the venue) records each order's round trip in its history,
+  /// `history --export-latency` writes them, and a backtest with `latency: { file: }` runs on
+  /// them — and records its own round trips, on the data's time.
+  @Test func liveRoundTripsFeedTheBacktestsLatency() throws {
+    if BinaryVenue.missing() { return }
+    let dir = try Self.scratch()
+    let demo = try Self.needletail([
+      "demo", "--duration", "4", "--status-every", "60", "--seed", "2", "--data-dir", dir + "/demo", "--db",
+      dir + "/demo.sqlite",
+    ])
+    #expect(demo.status == 0, "\(demo.out) \(demo.err)")
+    let csv = dir + "/latency.csv"
+    let export = try Self.needletail(["history", dir + "/demo.sqlite", "--export-latency", csv])
+    #expect(export.status == 0, "\(export.out) \(export.err)")
+    let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+    #expect(lines.first == "request_ns,exchange_ns,response_ns" && lines.count > 3, "\(lines)")
+    let orders = try RunHistory.load(try TradeStore(path: dir + "/demo.sqlite")).first?.orders ?? 0
+    for l in lines.dropFirst() {
+      let f = l.split(separator: ",").compactMap { Int64($0) }
+      // Sent before answered, the venue's event between them (the venue shares our clock here),
+      // a loopback round trip well under a second.
+      #expect(f.count == 3 && f[0] < f[2] && f[0] <= f[1] + 1_000_000 && f[1] <= f[2] + 1_000_000, "\(l)")
+      #expect(f[2] - f[0] < 1_000_000_000, "\(l)")
+    }
+    #expect(
+      lines.count - 1 <= orders && lines.count - 1 >= orders / 2, "\(lines.count - 1) of \(orders) orders")
+    let config = try String(contentsOfFile: try Self.exampleConfig(in: dir), encoding: .utf8)
+      .replacingOccurrences(of: "latency: { entry_ms: 1, response_ms: 1 }", with: "latency: { file: \(csv) }")
+    try config.write(toFile: dir + "/lat.yml", atomically: true, encoding: .utf8)
+    let bt = try Self.needletail([
+      "backtest", dir + "/lat.yml", "--report", "none", "--db", dir + "/bt.sqlite",
+    ])
+    #expect(bt.status == 0, "\(bt.out) \(bt.err)")
+    #expect(bt.out.contains("latency from latency.csv (\(lines.count - 1) round trips"), "\(bt.out)")
+    let sent = Self.number(#"orders: (\d+) sent"#, bt.out) ?? 0
+    let trips = try TradeStore(path: dir + "/bt.sqlite").roundTrips()
+    #expect(sent > 0 && trips.count == Int(sent), "\(trips.count) round trips for \(sent) orders")
+    #expect(trips.allSatisfy { $0.requestNs < $0.exchangeNs && $0.exchangeNs < $0.responseNs })
+  }
+
   /// The first `n` lines of the shared capture, as plain text.
   static func captureLines(_ n: Int) throws -> [String] {
     let p = Process()

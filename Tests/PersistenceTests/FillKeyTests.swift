@@ -216,6 +216,29 @@ import Testing
     #expect(try TradeStore(path: path).migration == nil)
   }
 
+  /// Schema 2 (no order round trips) gains the table once, and what it held stays.
+  @Test func aVersion2HistoryGainsRoundTrips() throws {
+    let path = temporaryPath("v2.sqlite")
+    do {
+      let store = try TradeStore(path: path)
+      _ = try store.addRun(
+        RunInfo(
+          startedAtNs: 1, mode: "demo", venue: .ephemeral(kind: "demo", environment: "x", nowNs: 1),
+          symbol: "BTCUSDT",
+          baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5,
+          fees: FeeSchema(makerRate: 0, takerRate: 0), prefix: "nt-", startBase: 0, startQuote: 0))
+    }
+    try sqlite(path, "DROP TABLE order_latency; PRAGMA user_version = 2")
+    let store = try TradeStore(path: path)
+    #expect(store.migration?.contains("schema 2 → 3") == true, "\(store.migration ?? "nothing")")
+    #expect(try store.runs().count == 1)
+    let t = OrderRoundTrip(requestNs: 10, exchangeNs: 12, responseNs: 15)
+    try store.addRoundTrip("nt-1", run: 1, t)
+    try store.addRoundTrip("nt-1", run: 1, OrderRoundTrip(requestNs: 99, exchangeNs: 99, responseNs: 99))
+    #expect(try store.roundTrips() == [t] && (try store.roundTrips(run: 2)).isEmpty)
+    #expect(try TradeStore(path: path).migration == nil)
+  }
+
   @Test func aNewerOrForeignFileIsRefused() throws {
     let newer = temporaryPath("v9.sqlite")
     _ = try TradeStore(path: newer)

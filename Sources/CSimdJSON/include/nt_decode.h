@@ -262,6 +262,7 @@ typedef struct nt_answer {
   uint8_t order_status;     ///< result.status, an nt_order_status
   int64_t executed_qty;     ///< result.executedQty at the quantity scale; -1 when absent
   nt_fills fills;           ///< result.fills
+  int64_t transact_time_ms; ///< result.transactTime (the venue's time of the order's event); -1 when absent
 } nt_answer;
 
 typedef struct nt_account_msg {

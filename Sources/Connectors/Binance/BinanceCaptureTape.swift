@@ -33,7 +33,7 @@ public enum BinanceCaptureTape {
       instrument: instrument, maxMessageBytes: 8 << 20, levelCapacity: 10_000)
     var oversize = 0
     for file in files {
-      let reader = try GzipLineReader(path: file)
+      let reader = try GzipLineReader(path: file, inflateAhead: true)
       while let line = reader.nextLine() {
         let (local, json) = splitCaptureLine(line)
         writer.countLine(localNs: local)

@@ -276,7 +276,7 @@ public final class BinanceWSOrderEntry {
       problems.report(.malformedOrderAnswer, .ignored, message: payload)
       return
     }
-    pending.answered(PendingAnswers.key(tag: tag, cancel: !place))
+    let sentNs = pending.answeredSentAt(PendingAnswers.key(tag: tag, cancel: !place))
     guard a.status == 200 else {
       // 4xx: the venue refused the request, the order does not exist (place) or the cancel did
       // nothing. 5xx and -1007 (timeout): the outcome is unknown; status queries settle it.
@@ -306,7 +306,24 @@ public final class BinanceWSOrderEntry {
       push(ExecEvent(kind: .rejected, tag: tag))
       return
     }
-    push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+    // The round trip, on Unix time: sent and received on this loop's clock, the venue's event
+    // at its transactTime (ms).
+    if let sentNs, a.transact_time_ms > 0 {
+      // transactTime is whole ms: the event was in [T, T + 1 ms) and between our send and
+      // receive — the middle of both, when they overlap (else the venue's clock is off ours:
+      // T as it said).
+      let request = time.wall(ofNow: sentNs)
+      let response = time.wall(ofNow: loop.lastRecvNs)
+      let t = a.transact_time_ms &* 1_000_000
+      let lo = max(t, request)
+      let hi = min(t &+ 999_999, response)
+      push(
+        .accepted(
+          tag: tag, venueOrderID: venueID, requestNs: request, exchangeNs: lo <= hi ? lo + (hi - lo) / 2 : t,
+          responseNs: response))
+    } else {
+      push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
+    }
     for f in decoder.fills {
       push(
         ExecEvent(
