@@ -74,6 +74,14 @@ public enum TrackerEvent: Sendable, Equatable {
   case lost(ClientOrderID)
   /// A cancel the venue refused (or that never left): the order is working again.
   case cancelRefused(ClientOrderID)
+
+  /// The order the event is about.
+  public var clientOrderID: ClientOrderID {
+    switch self {
+    case .created(let i), .completed(let i), .cancelled(let i), .lost(let i), .cancelRefused(let i): return i
+    case .filled(let i, _), .failed(let i, _): return i
+    }
+  }
 }
 
 /// Tracks every order from before it is sent until long after it is done.
@@ -144,6 +152,7 @@ public final class OrderTracker {
     activeList.reserveCapacity(capacity)
     finishedQueue.reserveCapacity(capacity)
     events.reserveCapacity(256)
+    eventSlots.reserveCapacity(256)
     self.notFoundLimit = notFoundLimit
     self.retainFinishedNs = retainFinishedNs
     self.cancelRetryNs = cancelRetryNs
@@ -174,12 +183,40 @@ public final class OrderTracker {
       i += 1
     }
     events.removeAll(keepingCapacity: true)
+    eventSlots.removeAll(keepingCapacity: true)
+  }
+
+  /// The same, with each event's order as it is now (nil: no longer tracked) — found by the slot
+  /// the event came from, not by hashing its 64-byte client id (the strategy thread's path).
+  public func drainEventsWithOrders(_ body: (TrackerEvent, InFlightOrder?) -> Void) {
+    var i = 0
+    while i < events.count {
+      let e = events[i]
+      let s = Int(eventSlots[i])
+      let id = e.clientOrderID
+      body(e, slots[s].clientOrderID == id ? slots[s] : orders[id])
+      i += 1
+    }
+    events.removeAll(keepingCapacity: true)
+    eventSlots.removeAll(keepingCapacity: true)
   }
 
   /// Takes the events since the last call.
   public func drainEvents() -> [TrackerEvent] {
-    defer { events.removeAll(keepingCapacity: true) }
+    defer {
+      events.removeAll(keepingCapacity: true)
+      eventSlots.removeAll(keepingCapacity: true)
+    }
     return events
+  }
+
+  /// The slot each event in `events` came from.
+  var eventSlots: [Int32] = []
+
+  @inline(__always)
+  func emit(_ e: TrackerEvent, _ s: Int32) {
+    events.append(e)
+    eventSlots.append(s)
   }
 
   /// Starts tracking an order that is about to be sent; `tag` (the host's number for it) lets
@@ -288,11 +325,11 @@ public final class OrderTracker {
     }
     if before != after {
       switch after {
-      case .open where before == .pendingCreate || before == .lost: events.append(.created(id))
-      case .open where before == .pendingCancel: events.append(.cancelRefused(id))
-      case .filled: events.append(.completed(id))
-      case .cancelled: events.append(.cancelled(id))
-      case .lost: events.append(.lost(id))
+      case .open where before == .pendingCreate || before == .lost: emit(.created(id), s)
+      case .open where before == .pendingCancel: emit(.cancelRefused(id), s)
+      case .filled: emit(.completed(id), s)
+      case .cancelled: emit(.cancelled(id), s)
+      case .lost: emit(.lost(id), s)
       default: break
       }
     }
@@ -334,7 +371,7 @@ public final class OrderTracker {
 
   func rejected(_ s: Int32, reason: String, now: Int64) {
     if transition(s, .rejected, now: now) {
-      events.append(.failed(slots[Int(s)].clientOrderID, reason: reason))
+      emit(.failed(slots[Int(s)].clientOrderID, reason: reason), s)
     }
   }
 
@@ -360,7 +397,7 @@ public final class OrderTracker {
     if filled + f.quantity > slots[i].quantity { overfills += 1 }
     slots[i].addFill(f)
     slots[i].notFoundCount = 0
-    events.append(.filled(slots[i].clientOrderID, f))
+    emit(.filled(slots[i].clientOrderID, f), s)
     transition(s, completes ? .fill : .partialFill, now: now)
   }
 

@@ -178,13 +178,8 @@ public final class StrategyHost {
   /// Feeds the tracker's events since the last call to the gate and the strategy.
   public func drainTracker(referencePrice: Int64, now: Int64) {
     callbackNow = now
-    tracker.drainEvents { e in
-      let id: ClientOrderID
-      switch e {
-      case .created(let i), .completed(let i), .cancelled(let i), .lost(let i), .cancelRefused(let i): id = i
-      case .filled(let i, _), .failed(let i, _): id = i
-      }
-      guard let order = tracker.orders[id], let tag = order.tag else { return }
+    tracker.drainEventsWithOrders { e, order in
+      guard let order, let tag = order.tag else { return }
       if let journal { Self.post(e, tag: tag, order: order, now: now, to: journal) }
       switch e {
       case .filled(_, let f): gate.filled(side: order.side, quantity: f.quantity)
