@@ -219,6 +219,52 @@ import Testing
 
   /// Avellaneda–Stoikov from a config: γ and k in quote units become per price raw, percentages
   /// fractions; a bad time of day or timeframe names its key.
+  @Test func glftConfigs() throws {
+    let yaml = """
+      market: BTCUSDT
+      paper_balances: {BTC: "1", USDT: "60000"}
+      strategy: glft_market_making
+      glft_market_making:
+        risk_aversion: 0.1
+        order_amount: "0.01"
+        max_position: 5
+        inventory_target_base_pct: 0
+        volatility_window: 300
+        intensity_window: 120
+        half_spread_multiplier: 1.5
+      backtest:
+        data: [a.gz, b.gz]
+        venue: binance_usdm
+        queue_model: "power:2"
+        fills: whole
+        latency: { file: lat.csv }
+      """
+    let c = try RunConfig.parse(yaml, file: "g.yml", environment: [:])
+    let g = try c.glftConfig(instrument: inst)
+    #expect(g.gamma == 0.1 && g.orderAmount == 1_000 && g.maxPosition == 5 && g.inventoryTargetBase == 0)
+    #expect(
+      g.volatilityWindowSeconds == 300 && g.intensityWindowSeconds == 120 && g.halfSpreadMultiplier == 1.5)
+    #expect(g.skewMultiplier == 1 && g.warmupSeconds == 60)
+    #expect(c.summary.hasPrefix("GLFT market making on BTCUSDT"))
+    let b = try #require(c.backtest)
+    #expect(
+      b.data == ["a.gz", "b.gz"] && b.venue == .binanceUSDM && b.queue == .power(2) && b.fills == .whole)
+    #expect(b.latencyFile == "lat.csv")
+    #expect(
+      message(yaml.replacingOccurrences(of: "max_position: 5", with: "max_posiiton: 5"))
+        .hasPrefix("r.yml: glft_market_making.max_posiiton: unknown key; allowed here: risk_aversion"))
+    #expect(
+      message(yaml.replacingOccurrences(of: "queue_model: \"power:2\"", with: "queue_model: fifo"))
+        == "r.yml: backtest.queue_model: 'fifo' is not a queue model (allowed: risk_averse, power:N, power2:N, power3:N, log, log2)"
+    )
+    #expect(
+      message(
+        yaml.replacingOccurrences(
+          of: "latency: { file: lat.csv }", with: "latency: { file: lat.csv, entry_ms: 2 }"))
+        == "r.yml: backtest.latency: give either file (recorded round trips) or entry_ms/response_ms (constant), not both"
+    )
+  }
+
   @Test func avellanedaStoikovConfigs() throws {
     let yaml = """
       market: BTCUSDT
@@ -250,6 +296,7 @@ import Testing
         == "r.yml: avellaneda_market_making.risk_factor: 0 is not allowed (γ, above 0)")
     #expect(
       message(yaml.replacingOccurrences(of: "strategy: avellaneda_market_making", with: "strategy: grid"))
-        == "r.yml: strategy: 'grid' is not available (allowed: pure_market_making, avellaneda_market_making, glft_market_making)")
+        == "r.yml: strategy: 'grid' is not available (allowed: pure_market_making, avellaneda_market_making, glft_market_making)"
+    )
   }
 }
