@@ -219,7 +219,11 @@ public final class Backtester {
       localAt = tape.next(after: localAt)
       tape.release(before: min(localAt, exchangeAt))
     } else if rt == t {
-      while answers.nextNs == t { _ = runtime.execIn.tryPush(answers.pop()) }
+      while answers.nextNs == t {
+        let x = answers.pop()
+        // A full exec ring is drained into the tracker first: nothing is dropped.
+        while !runtime.execIn.tryPush(x) { runtime.pollEvents() }
+      }
       time.advance(to: t)
       turn()
     } else if et == t {

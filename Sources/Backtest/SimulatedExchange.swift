@@ -51,6 +51,9 @@ public final class SimulatedExchange {
     /// ahead of it.
     public var remaining: Double = 0
     public var ownAhead: Double = 0
+    /// Partial mode: traded volume that went past the market's queue ahead (kept apart so the
+    /// queue model never sees a negative front).
+    public var pastQueue: Double = 0
   }
 
   /// What the exchange tells the trader about one order (delivered after the response latency).
@@ -124,6 +127,10 @@ public final class SimulatedExchange {
           Answer(
             kind: .filled, id: id, side: side, exchangeNs: now, tick: at, quantity: quantity, maker: false))
       }
+      return
+    }
+    if timeInForce == .ioc {
+      answers.append(Answer(kind: .expired, id: id, side: side, exchangeNs: now))
       return
     }
     let level = depth.quantity(side == .buy ? .bid : .ask, at: tick)
@@ -210,10 +217,14 @@ public final class SimulatedExchange {
         } else if o.tick == tick {
           model.trade(&resting[i].queue, quantity: quantity)
           if mode == .partial {
+            if resting[i].queue.ahead < 0 {
+              resting[i].pastQueue += -resting[i].queue.ahead
+              resting[i].queue.ahead = 0
+            }
             // What the trades have gone past the market's queue and our own earlier orders,
             // less what this order already got.
             let o = resting[i]
-            let past = -o.queue.ahead - o.ownAhead - (o.quantity - o.remaining)
+            let past = o.pastQueue - o.ownAhead - (o.quantity - o.remaining)
             let lots = (past / lot + 1e-9).rounded(.down)
             if lots >= 1 {
               let piece = min(o.remaining, lots * lot)

@@ -228,7 +228,9 @@ public final class GLFTMarketMaking: MarketMakingStrategy {
     let price = tick.map { $0 * instrument.tickSize }
     var have = false
     scratch.removeAll(keepingCapacity: true)
-    for (t, o) in orders where o.side == side && !o.cancelling {
+    // In tag order: a dictionary's order differs between processes, and runs must not.
+    for t in orders.keys.sorted() {
+      guard let o = orders[t], o.side == side, !o.cancelling else { continue }
       if let price, o.price == price, !have { have = true } else { scratch.append(t) }
     }
     for t in scratch { cancel(t, intents: &intents) }
@@ -257,6 +259,7 @@ public final class GLFTMarketMaking: MarketMakingStrategy {
   func cancelAll(intents: inout Intents) {
     scratch.removeAll(keepingCapacity: true)
     for (t, o) in orders where !o.cancelling { scratch.append(t) }
+    scratch.sort()
     for t in scratch { cancel(t, intents: &intents) }
   }
 

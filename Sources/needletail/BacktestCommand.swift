@@ -65,6 +65,7 @@ struct BacktestSetup {
   let tapeNote: String
   let baseAsset: String
   let quoteAsset: String
+  let configDir: String
 
   init(configPath: String, data: [String]) throws {
     let cfg = try loadRunConfig(configPath)
@@ -80,6 +81,7 @@ struct BacktestSetup {
     }
     // A relative path is the working directory's, else the config file's directory's.
     let dir = (configPath as NSString).deletingLastPathComponent
+    configDir = dir
     files = try p.data.map { f in
       let fm = FileManager.default
       var path = f
@@ -286,12 +288,18 @@ struct BacktestSetup {
 
   /// The round trips of `latency.file`, laid on this tape's times.
   func recordedLatency() throws -> RecordedLatency? {
-    guard let file = params.latencyFile else { return nil }
+    guard let given = params.latencyFile else { return nil }
+    // Like the captures: the working directory's, else the config file's directory's.
+    var file = given
+    if !FileManager.default.fileExists(atPath: file), !file.hasPrefix("/"), !configDir.isEmpty {
+      let beside = (configDir as NSString).appendingPathComponent(file)
+      if FileManager.default.fileExists(atPath: beside) { file = beside }
+    }
     guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
       throw ValidationError("backtest.latency.file: cannot read \(file)")
     }
     var trips: [OrderRoundTrip] = []
-    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+    for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() {
       if i == 0 && line.hasPrefix("request_ns") { continue }
       let f = line.split(separator: ",").map { Int64($0.trimmingCharacters(in: .whitespaces)) }
       guard f.count == 3, let r = f[0], let e = f[1], let p = f[2], r > 0, e > 0, p >= r else {

@@ -96,7 +96,7 @@ struct BacktestParameters {
 
   /// The tape cache directory.
   var cacheDirectory: String {
-    if let cacheDir { return cacheDir }
+    if let cacheDir { return (cacheDir as NSString).expandingTildeInPath }
     let env = ProcessInfo.processInfo.environment
     if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/needletail" }
     return (env["HOME"] ?? NSTemporaryDirectory()) + "/.cache/needletail"

@@ -200,6 +200,30 @@ import Testing
     #expect(b.count == 1 && near(b[0].quantity, 0.003) && b[0].last && x.resting.isEmpty)
   }
 
+  /// After a partial fill the order stands at the front: a level change must not send it back
+  /// (a probabilistic model fed a negative front gave NaN, which reset it to the level's size).
+  @Test func aPartlyFilledOrderKeepsItsPlaceUnderProbabilisticModels() {
+    let x = SimulatedExchange(model: .power(2.5), lot: 0.001, mode: .partial)
+    x.level(.bid, tick: 98, quantity: 0.002, now: 0)
+    x.level(.ask, tick: 101, quantity: 0.002, now: 0)
+    x.place(id: 1, side: .buy, tick: 98, quantity: 0.005, timeInForce: .gtx, now: 1)
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.004, now: 2)
+    #expect(answers(x).map(\.kind) == [.accepted, .filled])
+    x.level(.bid, tick: 98, quantity: 0.001, now: 3)
+    #expect(x.resting[0].queue.ahead == 0 && !x.resting[0].queue.ahead.isNaN)
+    x.trade(aggressor: .sell, tick: 98, quantity: 0.003, now: 4)
+    let a = answers(x)
+    #expect(a.count == 1 && near(a[0].quantity, 0.003) && a[0].last, "\(a)")
+  }
+
+  @Test func anIOCThatDoesNotCrossExpiresInWholeModeToo() {
+    let x = SimulatedExchange(model: .riskAverse, lot: 0.001)
+    x.level(.bid, tick: 98, quantity: 0.002, now: 0)
+    x.level(.ask, tick: 101, quantity: 0.002, now: 0)
+    x.place(id: 1, side: .buy, tick: 99, quantity: 0.001, timeInForce: .ioc, now: 1)
+    #expect(answers(x).map(\.kind) == [.expired] && x.resting.isEmpty)
+  }
+
   @Test func ourOwnOrdersQueueBehindEachOther() {
     let x = market()
     x.place(id: 1, side: .buy, tick: 98, quantity: 0.002, timeInForce: .gtc, now: 1)

@@ -112,6 +112,7 @@ public final class GzipLineReader {
         let r = inflate(into: buffer, count: capacity)
         if r <= 0 {
           eof = true
+          if let e = streamError() { readError = e }
           return
         }
         bytesRead += Int(r)

@@ -347,6 +347,7 @@ public final class TapeWriter {
   /// Counts a line of the capture (whatever became of it).
   public func countLine(localNs: Int64) {
     header.lines += 1
+    guard localNs >= 0 else { return }  // no timestamp: counted as unreadable, not as out of order
     if localNs < lastLocal { header.backwardsLines += 1 }
     lastLocal = max(lastLocal, localNs)
   }
