@@ -66,26 +66,36 @@ public struct TradingIntensity: Sendable {
   /// two buckets hold volume.
   public func fit() -> (a: Double, k: Double)? {
     guard trades >= minimumTrades else { return nil }
-    var n = 0.0
-    var sx = 0.0
-    var sy = 0.0
-    var sxx = 0.0
-    var sxy = 0.0
-    for (i, v) in volume.enumerated() where v > 0 {
-      let x = (Double(i) + 0.5) * bucketWidth
-      let y = log(v)
-      n += 1
-      sx += x
-      sy += y
-      sxx += x * x
-      sxy += x * y
-    }
-    guard n >= 2 else { return nil }
-    let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-    let intercept = (sy - slope * sx) / n
-    guard slope < 0 else { return nil }
-    return (exp(intercept), -slope)
+    return exponentialFit(points: volume.count, minimum: 2) { ((Double($0) + 0.5) * bucketWidth, volume[$0]) }
   }
+}
+
+/// λ(x) = A·e^(−kx) fitted by least squares of ln λ on x over `points` samples (`sample(i)`: x
+/// and λ; samples with λ ≤ 0 are left out); nil with fewer than `minimum` samples, or when λ does
+/// not fall with x. The trading-intensity fit of Avellaneda–Stoikov and of GLFT.
+func exponentialFit(points: Int, minimum: Int, _ sample: (Int) -> (x: Double, rate: Double)) -> (
+  a: Double, k: Double
+)? {
+  var n = 0.0
+  var sx = 0.0
+  var sy = 0.0
+  var sxx = 0.0
+  var sxy = 0.0
+  for i in 0..<points {
+    let (x, l) = sample(i)
+    guard l > 0 else { continue }
+    let y = log(l)
+    n += 1
+    sx += x
+    sy += y
+    sxx += x * x
+    sxy += x * y
+  }
+  guard n >= Double(minimum) else { return nil }
+  let slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)
+  let intercept = (sy - slope * sx) / n
+  guard slope < 0, slope.isFinite, intercept.isFinite else { return nil }
+  return (exp(intercept), -slope)
 }
 
 /// When the strategy's horizon ends (Hummingbot's execution timeframe).

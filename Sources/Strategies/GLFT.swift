@@ -130,27 +130,7 @@ public final class GLFTMarketMaking: MarketMakingStrategy {
 
   /// A and k of λ(δ) = A·e^(−kδ) by least squares of ln λ on δ; `rate(i)` is λ at δ = i + 0.5.
   public static func fit(depths n: Int, rate: (Int) -> Double) -> (a: Double, k: Double)? {
-    var m = 0.0
-    var sx = 0.0
-    var sy = 0.0
-    var sxx = 0.0
-    var sxy = 0.0
-    for i in 0..<n {
-      let l = rate(i)
-      guard l > 0 else { continue }
-      let x = Double(i) + 0.5
-      let y = log(l)
-      m += 1
-      sx += x
-      sy += y
-      sxx += x * x
-      sxy += x * y
-    }
-    guard m >= 3 else { return nil }
-    let slope = (m * sxy - sx * sy) / (m * sxx - sx * sx)
-    let intercept = (sy - slope * sx) / m
-    guard slope < 0, slope.isFinite, intercept.isFinite else { return nil }
-    return (exp(intercept), -slope)
+    exponentialFit(points: n, minimum: 3) { (Double($0) + 0.5, rate($0)) }
   }
 
   public func onTick(now: Int64, intents: inout Intents) {
