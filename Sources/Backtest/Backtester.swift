@@ -71,6 +71,9 @@ public final class Backtester {
   public let exchange: SimulatedExchange
   /// The venue's book sync the tape's messages go through (the local side).
   public let sync: any TapeBookFeed
+  /// With `exchangeSeesReceived`: the exchange's own sync, and the rows it gives.
+  let exchangeSync: (any TapeBookFeed)?
+  let exchangeBook = ExchangeBookRows()
   public let localShiftNs: Int64
   let tickSize: Int64
   let quantityUnit: Double
@@ -120,11 +123,15 @@ public final class Backtester {
 
   /// `strategy` trades `tape` (its raws at `instrument`'s scales) through the venue's book sync
   /// (`bookFeed`, made on the runtime's book sink by the venue's capture reader); `limits`
-  /// and `tradingRule` as live.
+  /// and `tradingRule` as live. With `exchangeSeesReceived` (a second sync of the venue's, made
+  /// on the sink given), the exchange sees the market when the trader receives it — the book as
+  /// that sync keeps it, at the receive time: a venue with no feed latency, as the Venue
+  /// replaying a capture in lockstep with a trader beside it (the parity test's setting).
   public init(
     tape: MarketTape, instrument: Instrument, strategy: Strategy, tradingRule: TradingRule,
     limits: RiskLimits, clientIDs: ClientIDCodec, tracker: OrderTracker = OrderTracker(),
     settings: Settings = Settings(), time: SimulatedTime? = nil,
+    exchangeSeesReceived: ((ExchangeBookSink) -> any TapeBookFeed)? = nil,
     bookFeed: (RingBookSink) -> any TapeBookFeed
   ) {
     self.tape = tape
@@ -155,6 +162,9 @@ public final class Backtester {
     let lot = Double(instrument.lotSize) / unit
     exchange = SimulatedExchange(model: settings.queue, lot: lot, mode: settings.fills)
     sync = bookFeed(runtime.sameThreadBookSink)
+    let out = exchangeBook
+    let tick = max(1, instrument.tickSize)
+    exchangeSync = exchangeSeesReceived.map { $0(ExchangeBookSink(out: out, tickSize: tick)) }
     localAt = tape.bodyStart
     exchangeAt = tape.bodyStart
     rows = RowQueue()
@@ -269,8 +279,19 @@ public final class Backtester {
   func fillRows() {
     while exchangeAt < tape.end, rows.isEmpty || readAheadLocal &- maxLagNs < rows.first.exchangeNs {
       let m = tape.message(at: exchangeAt).pointee
-      readAheadLocal = max(readAheadLocal, m.localNs &+ localShiftNs)
-      tape.forEachRow(at: exchangeAt) { rows.insert($0) }
+      let local = m.localNs &+ localShiftNs
+      readAheadLocal = max(readAheadLocal, local)
+      if let exchangeSync {
+        exchangeSync.replay(tape, at: exchangeAt, localNs: local)
+        for var r in exchangeBook.rows {
+          r.exchangeNs = local
+          r.localNs = local
+          rows.insert(r)
+        }
+        exchangeBook.rows.removeAll(keepingCapacity: true)
+      } else {
+        tape.forEachRow(at: exchangeAt) { rows.insert($0) }
+      }
       exchangeAt = tape.next(after: exchangeAt)
     }
   }
@@ -289,7 +310,7 @@ public final class Backtester {
     switch r.kind {
     case .level, .snapshotLevel:
       exchange.level(r.side, tick: tick, quantity: quantity(r.quantity), now: at)
-    case .clear: exchange.clear(r.side, from: tick)
+    case .clear: exchange.clear(r.price == Int64.min ? nil : r.side, from: tick)
     case .trade:
       exchange.trade(
         aggressor: r.side == .bid ? .buy : .sell, tick: tick, quantity: quantity(r.quantity), now: at)
@@ -465,5 +486,37 @@ struct RowQueue {
     buffer = bigger
     capacity *= 2
     head = 0
+  }
+}
+
+/// The rows a book sync gives the exchange (`Backtester`'s `exchangeSeesReceived`).
+public final class ExchangeBookRows {
+  var rows: [MarketRow] = []
+}
+
+/// A book sync's events as the exchange's market rows: a snapshot clears both sides, then its
+/// levels; diffs' levels; trades. Times are set by the backtester.
+public struct ExchangeBookSink: BookEventSink {
+  let out: ExchangeBookRows
+  let tickSize: Int64
+
+  public mutating func emit(_ e: BookEvent) {
+    switch e.kind {
+    case .level:
+      out.rows.append(
+        MarketRow(
+          kind: .level, side: e.side, exchangeNs: 0, localNs: 0, price: e.tick &* tickSize,
+          quantity: e.quantity))
+    case .snapshotBegin:
+      out.rows.append(
+        MarketRow(kind: .clear, side: .bid, exchangeNs: 0, localNs: 0, price: Int64.min, quantity: 0))
+    case .trade:
+      out.rows.append(
+        MarketRow(
+          kind: .trade, side: e.side, exchangeNs: 0, localNs: 0, price: e.tick &* tickSize,
+          quantity: e.quantity))
+    case .batchEnd, .reset:
+      break  // a gap resets the trader's book, not the venue's
+    }
   }
 }

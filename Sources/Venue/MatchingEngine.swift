@@ -287,7 +287,7 @@ public final class MatchingEngine {
         &order, events: &events, execution: order.status == .FILLED ? .TRADE : .EXPIRED, asset: lockAsset)
     } else {
       order.isWorking = true
-      order.queueAhead = levelQuantity(symbol: req.symbol, side: order.side, ticks: order.priceTicks)
+      order.queueAhead = marketQuantity(symbol: req.symbol, side: order.side, ticks: order.priceTicks)
       book.add(orderId: order.orderId, side: order.side, ticks: order.priceTicks)
       touch(req.symbol, order.side, order.priceTicks)
       openClientIds[clientKey] = order.orderId
@@ -454,6 +454,13 @@ public final class MatchingEngine {
       orders[o.orderId] = o
       book.add(orderId: o.orderId, side: side, ticks: ticks)
     } else if quantity < current {
+      // The market's newest orders go first: those behind ours, then those ahead. What is left of
+      // it is the most that can still stand ahead of any of ours (the risk-averse estimate, exact).
+      for id in ids {
+        guard var o = orders[id], o.account != Self.marketAccount, o.queueAhead > quantity else { continue }
+        o.queueAhead = quantity
+        orders[id] = o
+      }
       var cut = current - quantity
       for id in market.reversed() where cut > 0 {
         guard var o = orders[id] else { continue }
@@ -472,69 +479,114 @@ public final class MatchingEngine {
     }
     touch(symbol, side, ticks)
     updateIDs[symbol, default: 0] += 1
+    if quantity > 0 && marketCrossesFill { marketCrossed(symbol: symbol, side: side, ticks: ticks) }
+  }
+
+  /// Replayed-flow mode: the market's quantity set at or through the price of a resting order of
+  /// ours fills it (`marketCrossed`). Off, a crossed market rests beside ours until it moves
+  /// (the synthetic market's and the harnesses' levels).
+  public var marketCrossesFill = false
+
+  /// The outside market's resting quantity at one level (what of it stands in the queue).
+  public func marketQuantity(symbol: String, side: OrderSide, ticks: Int64) -> Int64 {
+    guard let l = books[symbol]?.level(side, ticks) else { return 0 }
+    var q: Int64 = 0
+    for id in l.ids[l.head...] where orders[id]?.account == Self.marketAccount {
+      q += orders[id]?.remaining ?? 0
+    }
+    return q
+  }
+
+  /// Removes the outside market's levels on `side` from `tick` to its best (a replayed snapshot's
+  /// reset of what it covers); our orders stay.
+  public func clearMarket(symbol: String, side: OrderSide, from tick: Int64) {
+    guard let book = books[symbol] else { return }
+    let levels = side == .BUY ? book.bids.filter { $0.price >= tick } : book.asks.filter { $0.price <= tick }
+    for l in levels { setMarketLevel(symbol: symbol, side: side, ticks: l.price, quantity: 0) }
+  }
+
+  /// The outside market now rests at `ticks` on `side`, at or through the price of orders of
+  /// ours on the other side: the order that put it there went through them first, so they fill
+  /// in full at their own prices (as the backtest's exchange fills them when the other side's best
+  /// moves onto them).
+  func marketCrossed(symbol: String, side: OrderSide, ticks: Int64) {
+    let ourSide: OrderSide = side == .BUY ? .SELL : .BUY
+    let crossed = ours(symbol: symbol, side: ourSide) { ourSide == .BUY ? $0 >= ticks : $0 <= ticks }
+    for o in crossed { fillByMarket(o, quantity: o.remaining) }
+  }
+
+  /// Our working orders (any account but the market's) on one side of `symbol` whose price
+  /// passes `reaches`: best price first, then time.
+  func ours(symbol: String, side: OrderSide, reaches: (Int64) -> Bool) -> [VenueOrder] {
+    openByAccount.values.flatMap { $0 }.compactMap { orders[$0] }
+      .filter { o in o.symbol == symbol && o.side == side && o.isWorking && reaches(o.priceTicks) }
+      .sorted { a, b in
+        a.priceTicks != b.priceTicks
+          ? (side == .BUY ? a.priceTicks > b.priceTicks : a.priceTicks < b.priceTicks)
+          : a.orderId < b.orderId
+      }
+  }
+
+  /// One of our resting orders fills `quantity` against the outside market (the market takes).
+  @discardableResult
+  func fillByMarket(_ order: VenueOrder, quantity: Int64) -> VenueTrade? {
+    guard quantity > 0, let sym = symbols[order.symbol], let book = books[order.symbol] else { return nil }
+    var o = order
+    let now = clock()
+    var market = VenueOrder(
+      orderId: nextOrderId, clientOrderId: "market-\(nextOrderId)", account: Self.marketAccount,
+      symbol: o.symbol, side: o.side == .BUY ? .SELL : .BUY, type: .MARKET, timeInForce: .GTC, priceTicks: 0,
+      origQty: quantity, quoteOrderQty: 0, stpMode: .NONE, time: now, updateTime: now)
+    nextOrderId += 1
+    let trade = execute(sym: sym, taker: &market, maker: &o, qty: quantity, now: now)
+    orders[market.orderId] = market
+    trades.append(trade)
+    onTrade?(trade)
+    if o.remaining == 0 {
+      book.remove(orderId: o.orderId, side: o.side, ticks: o.priceTicks)
+      o.status = .FILLED
+      releaseLock(&o, asset: o.side == .BUY ? sym.quoteAsset : sym.baseAsset)
+    }
+    orders[o.orderId] = o
+    touch(o.symbol, o.side, o.priceTicks)
+    updateIDs[o.symbol, default: 0] += 1
+    onMarketFill?(OrderEvent(order: o, execution: .TRADE, trade: trade))
+    return trade
   }
 
   /// A trade of the replayed market (a capture's trade message): the aggressor took `quantity` at
   /// `priceTicks`. Our resting orders on the other side fill by queue position: a trade through
-  /// an order's price fills it; a trade at its price first uses up the quantity that was ahead of
-  /// it when it joined the level, and only the excess fills it. Fills are against the
-  /// outside-market account, at the order's price. The book's market levels follow the
-  /// capture's depth diffs, not these trades, so nothing is counted twice.
+  /// an order's price went through all of it, so it fills in full; a trade at its price first uses
+  /// up the market's quantity that stands ahead of it (what was there when it joined, less what
+  /// traded or left since) and our own earlier orders at that price (they stand ahead of it in
+  /// the level's queue), and only the excess fills it. Fills are against the outside-market
+  /// account, at the order's price. The book's market levels follow the capture's depth diffs,
+  /// not these trades, so nothing is counted twice.
   @discardableResult
   public func marketTrade(symbol: String, priceTicks: Int64, quantity: Int64, aggressor: OrderSide)
     -> [VenueTrade]
   {
-    guard let sym = symbols[symbol], let book = books[symbol] else { return [] }
     let restingSide: OrderSide = aggressor == .BUY ? .SELL : .BUY
-    // Our orders (not the market's) that the trade reaches, best price first, then time.
-    let candidates = openByAccount.values.flatMap { $0 }.compactMap { orders[$0] }
-      .filter { o in
-        o.symbol == symbol && o.side == restingSide && o.isWorking
-          && (restingSide == .BUY ? o.priceTicks >= priceTicks : o.priceTicks <= priceTicks)
-      }
-      .sorted { a, b in
-        a.priceTicks != b.priceTicks
-          ? (restingSide == .BUY ? a.priceTicks > b.priceTicks : a.priceTicks < b.priceTicks)
-          : a.orderId < b.orderId
-      }
+    let reached = ours(symbol: symbol, side: restingSide) {
+      restingSide == .BUY ? $0 >= priceTicks : $0 <= priceTicks
+    }
     var fills: [VenueTrade] = []
-    var left = quantity
-    let now = clock()
-    for var o in candidates where left > 0 {
-      var fillQty: Int64
-      if o.priceTicks == priceTicks {
-        let used = min(o.queueAhead, left)
-        o.queueAhead -= used
-        left -= used
-        fillQty = min(o.remaining, left)
-      } else {
-        fillQty = min(o.remaining, left)  // the aggressor went through this price
-      }
-      if fillQty <= 0 {
-        orders[o.orderId] = o
+    // At the trade's price: our earlier orders' remaining (before this trade) stands ahead, and
+    // what this trade gave them did not pass the market's queue behind them.
+    var oursAhead: Int64 = 0
+    var oursTook: Int64 = 0
+    for var o in reached {
+      if o.priceTicks != priceTicks {
+        if let t = fillByMarket(o, quantity: o.remaining) { fills.append(t) }
         continue
       }
-      left -= fillQty
-      var market = VenueOrder(
-        orderId: nextOrderId, clientOrderId: "market-\(nextOrderId)", account: Self.marketAccount,
-        symbol: symbol,
-        side: aggressor, type: .MARKET, timeInForce: .GTC, priceTicks: 0, origQty: fillQty, quoteOrderQty: 0,
-        stpMode: .NONE, time: now, updateTime: now)
-      nextOrderId += 1
-      let trade = execute(sym: sym, taker: &market, maker: &o, qty: fillQty, now: now)
-      orders[market.orderId] = market
-      trades.append(trade)
-      fills.append(trade)
-      onTrade?(trade)
-      if o.remaining == 0 {
-        book.remove(orderId: o.orderId, side: o.side, ticks: o.priceTicks)
-        o.status = .FILLED
-        releaseLock(&o, asset: o.side == .BUY ? sym.quoteAsset : sym.baseAsset)
-      }
+      let before = o.remaining
+      let fillQty = min(o.remaining, max(0, quantity - o.queueAhead - oursAhead))
+      o.queueAhead = max(0, o.queueAhead - max(0, quantity - oursTook))
       orders[o.orderId] = o
-      touch(symbol, o.side, o.priceTicks)
-      updateIDs[symbol, default: 0] += 1
-      onMarketFill?(OrderEvent(order: o, execution: .TRADE, trade: trade))
+      oursAhead += before
+      oursTook += fillQty
+      if let t = fillByMarket(o, quantity: fillQty) { fills.append(t) }
     }
     return fills
   }

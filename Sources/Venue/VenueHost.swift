@@ -32,6 +32,8 @@ public final class VenueHost {
     let api = self.api
     server.deferredHandler = { [unowned loop] in rest.handleWithFaults(loop: loop, $0, $1, $2) }
     server.onUpgrade = { streams.accept($0, $1) || api.accept($0, $1) }
+    // Fills of our orders by the outside market (a replayed capture's) reach the account streams.
+    engine.onMarketFill = { [unowned rest] in rest.notifyEvents([$0]) }
     if let p = market, let sym = engine.symbols.keys.sorted().first {
       let m = SyntheticMarket(engine: engine, symbol: sym, parameters: p)
       m.onEvents = { [unowned rest] in rest.notifyEvents($0) }

@@ -92,8 +92,10 @@ public struct VenueOrder: Sendable, Equatable {
   public var time: Int64
   public var updateTime: Int64
   public var isWorking = false
-  /// Replayed-flow mode: quantity estimated to stand ahead of this order in its level's queue
-  /// (set when it starts resting, reduced only by trades at its price: the conservative model).
+  /// Replayed-flow mode: the outside market's quantity ahead of this order in its level's queue
+  /// (what the market showed there when it started resting; reduced by trades at its price, and
+  /// to what the market still shows there when that falls below it: hftbacktest's risk-averse
+  /// model, exact for a queue whose cancels come from its back).
   public var queueAhead: Int64 = 0
   public var remaining: Int64 { origQty - executedQty }
 }

@@ -136,26 +136,7 @@ struct BacktestSetup {
     }
     baseAsset = base
     quoteAsset = quote
-    // The tape: from the cache when one was made from these very bytes, else recorded now.
-    let key = try BinanceCaptureTape.key(files: files, instrument: instrument)
-    let cache = p.cacheDirectory
-    try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-    let stem = ((files[0] as NSString).lastPathComponent as NSString).deletingPathExtension
-    let tapePath = cache + "/" + stem + "-" + String(key, radix: 16) + ".nttape"
-    if let t = try? MarketTape(path: tapePath), t.header.key == key {
-      tape = t
-      tapeNote = "tape: \(tapePath) (cached)"
-    } else {
-      let t0 = cplat_now_ns()
-      do {
-        try BinanceCaptureTape.record(files: files, instrument: instrument, to: tapePath)
-      } catch {
-        throw ValidationError("cannot read the captures: \(error)")
-      }
-      tape = try MarketTape(path: tapePath)
-      tapeNote = String(
-        format: "tape: %@ (recorded in %.2f s)", tapePath, Double(cplat_now_ns() - t0) / 1e9)
-    }
+    (tape, tapeNote) = try cachedTape(files: files, instrument: instrument, cacheDirectory: p.cacheDirectory)
     guard tape.header.messages > 0 else {
       throw ValidationError(
         "no market data in \(files.joined(separator: ", ")): \(tape.header.lines) lines, \(tape.header.decodeErrors) could not be read"

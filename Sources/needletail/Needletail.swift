@@ -220,6 +220,18 @@ struct VenueCommand: ParsableCommand {
   @Option(help: "Stop after this many seconds (0: run until killed).")
   var duration: Double = 0
 
+  @Option(
+    parsing: .upToNextOption,
+    help: ArgumentHelp(
+      "Replay these capture files as the outside market instead of the config's synthetic one.",
+      discussion:
+        "The format of shared/data/market; the first symbol of the config trades on the capture's levels and trades, our orders queue among them, and the venue's clock shows the capture's time."
+    ))
+  var replay: [String] = []
+
+  @Option(help: "With --replay: capture seconds played per wall-clock second.")
+  var speed: Double = 1
+
   mutating func run() throws {
     if printExampleConfig {
       print(VenueConfig.example)
@@ -244,6 +256,15 @@ struct VenueCommand: ParsableCommand {
       throw ValidationError(e.description)
     }
     if let port { cfg.port = port }
+    guard speed > 0 else { throw ValidationError("--speed must be positive") }
+    // Replayed flow: the capture's tape at the first symbol's grid, in the capture's scales.
+    var replayTape: (tape: MarketTape, note: String)?
+    if !replay.isEmpty {
+      let (symbol, tape, note) = try Self.replaySymbol(cfg.symbols[0], files: replay)
+      cfg.symbols[0] = symbol
+      cfg.synthetic = nil
+      replayTape = (tape, note)
+    }
     let certs = try VenueHost.ensureCertificates(dataDir: cfg.dataDir)
     let loop = try EventLoop()
     let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
@@ -260,6 +281,24 @@ struct VenueCommand: ParsableCommand {
       loop: loop, engine: engine, credentials: credentials,
       tls: TLSContext(server: certs.cert, keyFile: certs.key),
       port: cfg.port, market: cfg.synthetic, faults: cfg.faults)
+    var replayer: VenueReplay?
+    if let replayTape {
+      let r = VenueReplay(
+        tape: replayTape.tape, engine: engine, symbol: cfg.symbols[0].name,
+        instrument: cfg.symbols[0].instrument)
+      replayer = r
+      // The capture's clock, running at `speed` from its first event.
+      let (wall0, capture0, speed) = (cplat_now_ns(), r.nowNs, self.speed)
+      let captureNs = { capture0 + Int64(Double(cplat_now_ns() - wall0) * speed) }
+      engine.clock = { captureNs() / 1_000_000 }
+      host.rest.clockMs = { captureNs() / 1_000_000 }
+      loop.schedule(every: 1_000_000) {
+        r.play(untilNs: captureNs())
+        if r.isDone { say("replay finished: \(r.messages) messages, \(r.trades) trades; still serving") }
+        return !r.isDone
+      }
+      say(replayTape.note)
+    }
     host.rest.weightLimitOverride(cfg.weightLimit)
     host.streams.pingIntervalNs = Int64(cfg.pingIntervalSeconds * 1e9)
     if cfg.forcedDisconnectSeconds > 0 {
@@ -299,7 +338,52 @@ struct VenueCommand: ParsableCommand {
       return now >= end
     }
     say("venue stopped: \(engine.trades.count) trades")
+    if let replayer { say("replayed \(replayer.messages) messages of the capture") }
     host.server.close()
     loop.shutdown()
+  }
+
+  /// `symbol` on a capture's market: its grid in the capture's scales (the filters scaled with
+  /// it), and the capture's tape at that instrument.
+  static func replaySymbol(_ symbol: VenueSymbol, files: [String]) throws -> (VenueSymbol, MarketTape, String)
+  {
+    for f in files where !FileManager.default.isReadableFile(atPath: f) {
+      throw ValidationError("cannot read capture file \(f)")
+    }
+    let inferred: Instrument?
+    do {
+      inferred = try BinanceCaptureReplay.inferInstrument(files: files, symbol: symbol.name)
+    } catch {
+      throw ValidationError("cannot read the captures: \(error)")
+    }
+    guard let inferred else {
+      throw ValidationError(
+        "no depth snapshot in \(files.joined(separator: ", ")): not a Binance capture, or damaged")
+    }
+    let mine = symbol.instrument
+    let dp = inferred.priceScale - mine.priceScale
+    let dq = inferred.quantityScale - mine.quantityScale
+    guard dp >= 0, dq >= 0 else {
+      throw ValidationError(
+        "\(symbol.name): the capture is written in fewer decimals (prices 10^-\(inferred.priceScale), quantities 10^-\(inferred.quantityScale)) than the config's tick_size/lot_size"
+      )
+    }
+    func up(_ x: Int64, _ d: Int) -> Int64 { (0..<d).reduce(x) { v, _ in v * 10 } }
+    var s = symbol
+    s.instrument = Instrument(
+      symbol: symbol.name, priceScale: inferred.priceScale, quantityScale: inferred.quantityScale,
+      tickSize: up(mine.tickSize, dp), lotSize: up(mine.lotSize, dq))
+    s.minQty = up(s.minQty, dq)
+    s.maxQty = up(s.maxQty, dq)
+    s.stepQty = up(s.stepQty, dq)
+    let dn = dp + dq
+    s.minNotional = (0..<dn).reduce(s.minNotional) { v, _ in v * 10 }
+    s.maxNotional = (0..<dn).reduce(s.maxNotional) { v, _ in v * 10 }
+    let (tape, note) = try cachedTape(
+      files: files, instrument: s.instrument, cacheDirectory: BacktestParameters().cacheDirectory)
+    guard tape.header.messages > 0 else {
+      throw ValidationError("no market data in \(files.joined(separator: ", "))")
+    }
+    return (s, tape, note)
   }
 }

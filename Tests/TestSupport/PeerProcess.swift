@@ -9,9 +9,18 @@ public final class PeerProcess: @unchecked Sendable {
   var exited = false
   let lock = NSLock()
 
-  public init(_ executable: String, _ args: [String]) throws {
+  /// `environment` is added to this process's; `directory` is the working directory.
+  public init(
+    _ executable: String, _ args: [String], environment: [String: String] = [:], directory: String? = nil
+  )
+    throws
+  {
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = args
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     process.standardOutput = out
     process.standardError = out
     out.fileHandleForReading.readabilityHandler = { [weak self] h in

@@ -89,4 +89,11 @@ extension BinanceCaptureTape {
   {
     TapeBookSync(rule: rule, instrument: instrument, sink: sink)
   }
+
+  /// The same sync into another sink (the market as a simulated exchange or venue holds it).
+  public static func bookFeed<S: BookEventSink>(_ rule: BinanceSyncRule, instrument: Instrument, into sink: S)
+    -> any TapeBookFeed
+  {
+    TapeBookSync(rule: rule, instrument: instrument, sink: sink)
+  }
 }

@@ -211,7 +211,7 @@ public final class BinanceWSOrderEntry {
     w.param("side", o.side == .buy ? "BUY" : "SELL")
     w.param("symbol", symbol)
     if !o.postOnly { w.param("timeInForce", o.immediateOrCancel ? "IOC" : "GTC") }
-    w.number("timestamp", UInt64(cplat_wall_ms() + timeOffsetMs))
+    w.number("timestamp", UInt64(time.wallNs / 1_000_000 + timeOffsetMs))
     w.param("type", o.postOnly ? "LIMIT_MAKER" : "LIMIT")
     return w.finish(key)
   }
@@ -223,7 +223,7 @@ public final class BinanceWSOrderEntry {
     w.param("apiKey", apiKey)
     w.clientID("origClientOrderId", clientIDs.id(tag: o.tag))
     w.param("symbol", symbol)
-    w.number("timestamp", UInt64(cplat_wall_ms() + timeOffsetMs))
+    w.number("timestamp", UInt64(time.wallNs / 1_000_000 + timeOffsetMs))
     return w.finish(key)
   }
 

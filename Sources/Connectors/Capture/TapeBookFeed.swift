@@ -16,12 +16,13 @@ public protocol TapeBookFeed: AnyObject {
   var isSynced: Bool { get }
 }
 
-/// `TapeBookFeed` over a `BookSync` with the venue's rule, into the runtime's ring.
-public final class TapeBookSync<Rule: SequenceRule>: TapeBookFeed {
-  public private(set) var sync: BookSync<Rule, RingBookSink>
+/// `TapeBookFeed` over a `BookSync` with the venue's rule, into the runtime's ring (or any sink:
+/// a simulated exchange's or venue's view of the same market).
+public final class TapeBookSync<Rule: SequenceRule, Sink: BookEventSink>: TapeBookFeed {
+  public private(set) var sync: BookSync<Rule, Sink>
   let tickSize: Int64
 
-  public init(rule: Rule, instrument: Instrument, sink: RingBookSink) {
+  public init(rule: Rule, instrument: Instrument, sink: Sink) {
     sync = BookSync(rule: rule, instrument: instrument, sink: sink)
     tickSize = max(1, instrument.tickSize)
   }
