@@ -24,7 +24,9 @@ import FastBook
 /// - A taker walks the opposite side from its best price to the order's limit and takes, level by
 ///   level, what each shows at its own price (partial fills). What it took stays taken until the
 ///   feed next updates that level, so a second taker in the meantime does not take it again. The
-///   rest of a `gtc` order rests at its limit; of an `ioc` order it expires.
+///   rest of an `ioc` order expires; of a `gtc` order it rests at its limit as a taker — it takes
+///   what arrives at levels its price reaches, and once the other side no longer reaches it, it is
+///   a maker at the front of its level.
 /// - A trade at a resting order's price fills it by what the trade left after the queue ahead —
 ///   the market's estimate of the queue model, and then our own earlier orders at that price, which
 ///   stand ahead of it (a cancelled one's unfilled rest leaves that queue). A trade through its
@@ -54,6 +56,10 @@ public final class SimulatedExchange {
     /// Partial mode: traded volume that went past the market's queue ahead (kept apart so the
     /// queue model never sees a negative front).
     public var pastQueue: Double = 0
+    /// Partial mode: the rest of a `gtc` order that crossed the book and took all it could; it
+    /// stays a taker while the other side still shows levels at or through its price (it takes
+    /// what the feed shows there anew), then rests as a maker at the front of its level.
+    public var aggressive = false
   }
 
   /// What the exchange tells the trader about one order (delivered after the response latency).
@@ -152,6 +158,7 @@ public final class SimulatedExchange {
     }
     let o = resting.remove(at: i)
     if mode == .partial { leaveQueue(o, from: i) }
+    if o.aggressive { aggressiveCount -= 1 }
     answers.append(Answer(kind: .cancelled, id: id, side: o.side, exchangeNs: now))
   }
 
@@ -162,19 +169,25 @@ public final class SimulatedExchange {
     let c = depth.update(side, tick: tick, quantity: quantity)
     if mode == .partial, !taken[Int(side.rawValue)].isEmpty { taken[Int(side.rawValue)][tick] = nil }
     let ours: TradeSide = side == .bid ? .buy : .sell
-    for i in resting.indices where resting[i].side == ours && resting[i].tick == c.tick {
+    for i in resting.indices
+    where resting[i].side == ours && resting[i].tick == c.tick && !resting[i].aggressive {
       model.depth(&resting[i].queue, previous: c.previousQuantity, new: c.quantity)
+    }
+    if aggressiveCount > 0 {
+      takeAgain(side, tick: c.tick, arrived: c.quantity - c.previousQuantity, now: now)
     }
     if side == .bid, c.best > c.previousBest {
       // The best bid rose: sells at or below it (above the old best) are taken.
       let low = c.previousBest
       fillAll(now: now) {
-        $0.side == .sell && ($0.tick > low || low == ExchangeDepth.noBid) && $0.tick <= c.best
+        $0.side == .sell && !$0.aggressive && ($0.tick > low || low == ExchangeDepth.noBid)
+          && $0.tick <= c.best
       }
     } else if side == .ask, c.best < c.previousBest {
       let high = c.previousBest
       fillAll(now: now) {
-        $0.side == .buy && ($0.tick < high || high == ExchangeDepth.noAsk) && $0.tick >= c.best
+        $0.side == .buy && !$0.aggressive && ($0.tick < high || high == ExchangeDepth.noAsk)
+          && $0.tick >= c.best
       }
     }
   }
@@ -211,7 +224,7 @@ public final class SimulatedExchange {
         || (aggressor == .buy
           ? o.tick > depth.bestBid && o.tick <= tick : o.tick >= tick && o.tick < depth.bestAsk)
       var filled = false
-      if o.side == ours, inRange {
+      if o.side == ours, inRange, !o.aggressive {
         if aggressor == .buy ? o.tick < tick : o.tick > tick {
           filled = true
         } else if o.tick == tick {
@@ -261,6 +274,7 @@ public final class SimulatedExchange {
 
   func fill(at i: Int, now: Int64) {
     let o = resting.remove(at: i)
+    if o.aggressive { aggressiveCount -= 1 }
     fills += 1
     answers.append(
       Answer(
@@ -317,7 +331,59 @@ public final class SimulatedExchange {
       Order(
         id: id, side: side, tick: tick, quantity: remaining, timeInForce: tif,
         queue: QueuePosition(levelQuantity: level), entryAhead: level + own, remaining: remaining,
-        ownAhead: own))
+        ownAhead: own, aggressive: crosses))
+    if crosses { aggressiveCount += 1 }
+  }
+
+  /// Resting takers (`Order.aggressive`).
+  var aggressiveCount = 0
+
+  /// The feed set a level (`side`, `tick`) and `arrived` more shows there: a resting taker on the
+  /// other side whose price reaches it takes what arrived (what was there before, it took when it
+  /// came); one the other side no longer reaches becomes a maker at the front of its level (it was
+  /// there first: what the feed shows at its price came after it).
+  func takeAgain(_ side: Side, tick: Int64, arrived: Double, now: Int64) {
+    let takerSide: TradeSide = side == .ask ? .buy : .sell
+    let k = Int(side.rawValue)
+    var i = 0
+    while i < resting.count {
+      let o = resting[i]
+      guard o.aggressive else {
+        i += 1
+        continue
+      }
+      if o.side == takerSide, takerSide == .buy ? o.tick >= tick : o.tick <= tick {
+        let available = min(arrived, depth.quantity(side, at: tick) - (taken[k][tick] ?? 0))
+        if roundedLots(available / lot) > 0 {
+          let piece = min(o.remaining, available)
+          taken[k][tick, default: 0] += piece
+          let left = o.remaining - piece
+          fills += 1
+          let last = roundedLots(left / lot) == 0
+          answers.append(
+            Answer(
+              kind: .filled, id: o.id, side: o.side, exchangeNs: now, tick: tick,
+              quantity: last ? o.remaining : piece,
+              maker: false, last: last))
+          if last {
+            resting.remove(at: i)
+            aggressiveCount -= 1
+            leaveQueue(o, from: i)
+            continue
+          }
+          resting[i].remaining = left
+        }
+      }
+      let reaches = o.side == .buy ? o.tick >= depth.bestAsk : o.tick <= depth.bestBid
+      if !reaches {
+        resting[i].aggressive = false
+        resting[i].quantity = resting[i].remaining  // what it rests with as a maker
+        resting[i].queue = QueuePosition(levelQuantity: 0)
+        resting[i].entryAhead = 0
+        aggressiveCount -= 1
+      }
+      i += 1
+    }
   }
 
   /// A cancelled order's unfilled rest leaves the queue of our orders behind it at its price.

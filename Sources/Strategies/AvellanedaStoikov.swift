@@ -291,6 +291,7 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
   func cancelAll(intents: inout Intents) {
     scratch.removeAll(keepingCapacity: true)
     for (t, q) in orders where !q.cancelling { scratch.append(t) }
+    scratch.sort()  // in tag order: a dictionary's order differs between processes, and runs must not
     for t in scratch {
       // Read, change, write back: `orders[t]?.cancelling = true` allocates (measured).
       if var q = orders[t] {

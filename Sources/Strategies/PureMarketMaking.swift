@@ -184,6 +184,8 @@ public final class PureMarketMaking: MarketMakingStrategy {
   func select(_ predicate: (Quote) -> Bool) {
     scratch.removeAll(keepingCapacity: true)
     for (t, q) in orders where predicate(q) { scratch.append(t) }
+    // In tag order: a dictionary's order differs between processes, and runs must not.
+    scratch.sort()
   }
 
   func cancelAll(where predicate: (Quote) -> Bool, intents: inout Intents) {

@@ -160,6 +160,33 @@ import Testing
 
   func near(_ a: Double, _ b: Double) -> Bool { abs(a - b) < 1e-12 }
 
+  /// The rest of a plain limit order that swept the book stays a taker: new quantity at a level
+  /// its price reaches fills it (as taker, at that level); once the other side no longer reaches
+  /// it, it is a maker at the front of its level and trades at its price fill it.
+  @Test func theRestOfACrossingOrderTakesWhatArrivesThenRestsAtTheFront() {
+    let x = market()
+    x.place(id: 1, side: .buy, tick: 101, quantity: 0.005, timeInForce: .gtc, now: 5)
+    let a = answers(x)
+    #expect(a.map(\.kind) == [.accepted, .filled])
+    #expect(a[1].tick == 101 && near(a[1].quantity, 0.002) && !a[1].last)
+    // The feed shows 0.001 more at 101 (from 0.002 to 0.003): the rest takes it.
+    x.level(.ask, tick: 101, quantity: 0.003, now: 6)
+    let b = answers(x)
+    #expect(b.count == 1 && b[0].kind == .filled && b[0].tick == 101 && near(b[0].quantity, 0.001))
+    #expect(!b[0].maker && !b[0].last)
+    // A public trade at 101 does not touch a resting taker.
+    x.trade(aggressor: .sell, tick: 101, quantity: 0.01, now: 7)
+    #expect(answers(x).isEmpty)
+    // 101 empties: the other side no longer reaches it; it now rests first at its level, and a
+    // sell trade at its price fills it as a maker.
+    x.level(.ask, tick: 101, quantity: 0, now: 8)
+    #expect(answers(x).isEmpty)
+    x.level(.bid, tick: 101, quantity: 0.004, now: 9)  // others join behind it
+    x.trade(aggressor: .sell, tick: 101, quantity: 0.002, now: 10)
+    let c = answers(x)
+    #expect(c.count == 1 && c[0].kind == .filled && c[0].maker && c[0].last && near(c[0].quantity, 0.002))
+  }
+
   @Test func aTakerWalksTheLevelsAndWhatItTookStaysTaken() {
     let x = market()
     x.place(id: 1, side: .buy, tick: 102, quantity: 0.004, timeInForce: .gtc, now: 5)
