@@ -371,7 +371,8 @@ public final class Backtester {
         onFill?(fill)
         answers.push(
           ExecEvent(
-            kind: .filled, tag: a.id, venueOrderID: venueID, tradeID: nextTradeID, price: price, quantity: q),
+            kind: .filled, tag: a.id, venueOrderID: venueID, tradeID: nextTradeID, price: price, quantity: q,
+            taker: !a.maker),
           at: at)
         nextTradeID += 1
         orderInfo[a.id] = a.last ? nil : info

@@ -174,7 +174,7 @@ nt_status event_field(const char *k, ondemand::value &v, ACtx &c) {
   static const char names[][2] = {{'e', 0}, {'E', 0}, {'s', 0}, {'c', 0}, {'C', 0}, {'S', 0},
                                   {'x', 0}, {'i', 0}, {'l', 0}, {'L', 0}, {'z', 0}, {'t', 0},
                                   {'n', 0}, {'N', 0}, {'r', 0}, {'T', 0}, {'p', 0}, {'q', 0},
-                                  {'B', 0}, {'a', 0}, {'d', 0}};
+                                  {'B', 0}, {'a', 0}, {'d', 0}, {'m', 0}};
   for (auto &n : names)
     if (n[0] == k[0]) c.field = n;
   switch (k[0]) {
@@ -214,6 +214,12 @@ nt_status event_field(const char *k, ondemand::value &v, ACtx &c) {
     case 'l': return soft_fixed(c, v, c.qs, &r->last_qty, "l");
     case 'z': return soft_fixed(c, v, c.qs, &r->cum_qty, "z");
     case 'n': return soft_fixed(c, v, 8, &r->commission, "n");
+    case 'm': {
+      bool b;
+      NT_TRY_SJ(v.get_bool().get(b));
+      r->is_maker = b ? 1 : 0;
+      return NT_OK;
+    }
     case 'B':
       c.seen |= A_B;
       return parse_balances(c, v);

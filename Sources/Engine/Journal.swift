@@ -29,6 +29,8 @@ public struct JournalRecord: BitwiseCopyable, Sendable, Equatable {
   }
   public var kind: Kind
   public var side: TradeSide
+  /// A fill: the order took liquidity (the taker's fee applies).
+  public var taker = false
   public var tag: UInt64
   public var price: Int64
   public var quantity: Int64

@@ -51,10 +51,13 @@ public struct Fill: Sendable, Equatable {
   public var quantity: Int64
   public var fee: Int128
   public var feeAsset: String
+  /// The order took liquidity in this fill (the taker's fee applies).
+  public var taker: Bool
   public init(
     clientOrderID: ClientOrderID, tradeID: Int64, price: Int64, quantity: Int64, fee: Int128 = 0,
-    feeAsset: String = ""
+    feeAsset: String = "", taker: Bool = false
   ) {
+    self.taker = taker
     self.clientOrderID = clientOrderID
     self.tradeID = tradeID
     self.price = price
@@ -532,7 +535,8 @@ public final class OrderTracker {
     case .filled:
       if x.venueOrderID != 0 { acceptedIfFirst(s, venueID: VenueOrderID(x.venueOrderID), now: now) }
       let f = Fill(
-        clientOrderID: slots[Int(s)].clientOrderID, tradeID: x.tradeID, price: x.price, quantity: x.quantity)
+        clientOrderID: slots[Int(s)].clientOrderID, tradeID: x.tradeID, price: x.price, quantity: x.quantity,
+        taker: x.taker)
       fill(s, f, now: now)
     case .cancelled:
       transition(s, .cancelled, now: now)

@@ -178,14 +178,14 @@ public final class PaperExchange {
   }
 
   @inline(__always)
-  func fill(tag: UInt64, venueID: Int64, tick: Int64, quantity: Int64) {
+  func fill(tag: UInt64, venueID: Int64, tick: Int64, quantity: Int64, taker: Bool = false) {
     fills &+= 1
     filledQuantity &+= quantity
     push(
       ExecEvent(
         kind: .filled, tag: tag, venueOrderID: venueID, tradeID: nextTradeID,
         price: tick * instrument.tickSize,
-        quantity: quantity))
+        quantity: quantity, taker: taker))
     nextTradeID &+= 1
   }
 
@@ -202,7 +202,9 @@ public final class PaperExchange {
       let available = level.quantity - (j.map { taken[$0].taken } ?? 0)
       if available > 0 {
         let q = min(left, available)
-        fill(tag: tag, venueID: venueID, tick: atOwnPrice ? limitTick : level.tick, quantity: q)
+        fill(
+          tag: tag, venueID: venueID, tick: atOwnPrice ? limitTick : level.tick, quantity: q,
+          taker: !atOwnPrice)
         left -= q
         if let j {
           taken[j].taken += q

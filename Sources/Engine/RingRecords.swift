@@ -88,6 +88,8 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
     case reconciled
   }
   public var kind: Kind
+  /// A fill: the order took liquidity (the taker's fee applies).
+  public var taker: Bool
   /// The order's tag; `ExecEvent.byVenueID` when the event names its order only by
   /// `venueOrderID` (a myTrades entry read in a reconciliation: the tracker knows which order).
   public var tag: UInt64
@@ -117,9 +119,10 @@ public struct ExecEvent: BitwiseCopyable, Sendable, Equatable {
 
   public init(
     kind: Kind, tag: UInt64, venueOrderID: Int64 = 0, tradeID: Int64 = 0, price: Int64 = 0,
-    quantity: Int64 = 0
+    quantity: Int64 = 0, taker: Bool = false
   ) {
     self.kind = kind
+    self.taker = taker
     self.tag = tag
     self.venueOrderID = venueOrderID
     self.tradeID = tradeID

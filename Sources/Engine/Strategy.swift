@@ -202,6 +202,7 @@ public final class StrategyHost {
       r.tradeID = f.tradeID
       r.price = f.price
       r.quantity = f.quantity
+      r.taker = f.taker
     case .completed: r.kind = .completed
     case .cancelled: r.kind = .cancelled
     case .failed: r.kind = .failed

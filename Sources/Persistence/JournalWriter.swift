@@ -80,7 +80,7 @@ public final class JournalWriter: @unchecked Sendable {
       case .roundTrip: try store.addRoundTrip(cid, run: run.id, r.roundTrip)
       case .filled:
         let fee = Int64(
-          feeRules.fee(side: r.side, price: r.price, quantity: r.quantity, taker: false).inQuote)
+          feeRules.fee(side: r.side, price: r.price, quantity: r.quantity, taker: r.taker).inQuote)
         let fill = StoredFill(
           symbol: run.symbol, tradeID: r.tradeID, clientOrderID: cid, runID: run.id, side: r.side,
           price: r.price, quantity: r.quantity, feeQuote: fee, atNs: at, source: "stream")

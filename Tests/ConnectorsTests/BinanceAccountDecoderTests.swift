@@ -29,6 +29,7 @@ import Testing
     #expect(r.trade_id == -1 && r.price == 10_264_410 && r.qty == 100_000_000 && r.last_qty == 0)
     #expect(r.commission_asset_len == 0 && r.event_time_ms == 1_499_405_658_658)
     #expect(r.transaction_time_ms == 1_499_405_658_657 && d.badNumber == "")
+    #expect(r.is_maker == 0)  // "m": false
 
     #expect(d.decode(try sample("uds_outboundAccountPosition.json")) == NT_OK)
     #expect(d.message.pointee.kind == NT_ACCOUNT_POSITION && d.balances.count == 1)
@@ -66,13 +67,15 @@ import Testing
     // A trade, and a number id.
     let trade = #"""
       {"subscriptionId":3,"event":{"e":"executionReport","c":"web_1","C":"nt1-7","x":"TRADE","i":9,"t":55,
-       "S":"SELL","L":"0.10000000","l":"2.50000000","z":"2.50000000","n":"0.00025000","N":"BNB","r":"NONE"}}
+       "S":"SELL","L":"0.10000000","l":"2.50000000","z":"2.50000000","n":"0.00025000","N":"BNB","r":"NONE",
+       "m":true,"M":true}}
       """#
     #expect(d.decode(Array(trade.utf8)) == NT_OK)
     r = d.message.pointee.report
     #expect(r.exec_type == UInt8(NT_EXEC_TRADE.rawValue) && r.side == 2 && r.trade_id == 55)
     #expect(text(r.orig_client_id, r.orig_client_id_len) == "nt1-7" && d.message.pointee.subscription_id == 3)
     #expect(r.last_price == 10_000_000 && r.last_qty == 250_000_000 && r.commission == 25_000)
+    #expect(r.is_maker == 1)  // "m", not "M"
     #expect(text(r.commission_asset, r.commission_asset_len) == "BNB")
     #expect(
       d.decode(

@@ -90,6 +90,37 @@ func temporaryPath(_ name: String) -> String {
     #expect(h.report.contains("3 fills") && h.report.contains("bought 0.02000 BTC, sold 0.00400 BTC"))
   }
 
+  /// A fill the venue reports as taking liquidity pays the taker's rate in the history, a maker
+  /// fill the maker's (the backtest's and paper's fills and the account stream's `m` say which).
+  @Test func takerFillsPayTheTakerFee() throws {
+    let path = temporaryPath("taker.sqlite")
+    var info = run(prefix: "tk-")
+    info.fees = FeeSchema(makerRate: 100_000, takerRate: 400_000)  // 0.1 % and 0.4 %
+    let writer = try JournalWriter(path: path, run: info)
+    let tracker = OrderTracker()
+    let host = StrategyHost(
+      strategy: Idle(), symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(),
+      tracker: tracker, prefix: "tk-")
+    host.journal = writer.journal
+    writer.start()
+    host.perform(referencePrice: 6_000_000, now: 10) {
+      $0.place(PlaceIntent(tag: 1, side: .sell, price: 6_000_000, quantity: 1_000))
+    }
+    for x in [
+      ExecEvent(kind: .accepted, tag: 1, venueOrderID: 5),
+      ExecEvent(
+        kind: .filled, tag: 1, venueOrderID: 5, tradeID: 1, price: 6_000_000, quantity: 400, taker: true),
+      ExecEvent(kind: .filled, tag: 1, venueOrderID: 5, tradeID: 2, price: 6_000_000, quantity: 600),
+    ] {
+      tracker.apply(x, to: host.clientOrderID(tag: x.tag), now: 20)
+      host.drainTracker(referencePrice: 6_000_000, now: 20)
+    }
+    writer.stop()
+    let fills = try TradeStore(path: path).fills(symbol: "BTCUSDT")
+    // 0.4 % of 240 USDT, then 0.1 % of 360 USDT, in price·quantity raws at scale 7.
+    #expect(fills.map(\.feeQuote) == [9_600_000, 3_600_000])
+  }
+
   /// A done order stays done: an event about it that arrives late (a refused cancel, a repeated
   /// acknowledgement) does not make it working again in the history, so a restart never "recovers"
   /// it.

@@ -192,6 +192,7 @@ typedef struct nt_execution_report {
   uint8_t commission_asset_len;
   uint8_t exec_type;                   ///< x, an nt_exec_type
   uint8_t side;                        ///< S: 1 BUY, 2 SELL, 0 other
+  uint8_t is_maker;                    ///< m: 1 when this fill was on the maker side
   int64_t order_id;                    ///< i
   int64_t trade_id;                    ///< t; -1 when none
   int64_t price, qty;                  ///< p, q at the price and quantity scales

@@ -216,7 +216,7 @@ public final class BinanceUserStream {
       }
       x = ExecEvent(
         kind: .filled, tag: tag, venueOrderID: venueID, tradeID: r.trade_id, price: r.last_price,
-        quantity: r.last_qty)
+        quantity: r.last_qty, taker: r.is_maker == 0)
     case NT_EXEC_CANCELED, NT_EXEC_EXPIRED, NT_EXEC_TRADE_PREVENTION:
       x = ExecEvent(kind: .cancelled, tag: tag)
     case NT_EXEC_REJECTED:

@@ -327,8 +327,9 @@ public final class BinanceWSOrderEntry {
     for f in decoder.fills {
       push(
         ExecEvent(
-          kind: .filled, tag: tag, venueOrderID: venueID, tradeID: f.trade_id, price: f.price, quantity: f.qty
-        ))
+          kind: .filled, tag: tag, venueOrderID: venueID, tradeID: f.trade_id, price: f.price,
+          quantity: f.qty,
+          taker: true))  // filled as it arrived: it took liquidity
     }
     if state == Int(NT_ORDER_EXPIRED.rawValue) || state == Int(NT_ORDER_CANCELED.rawValue)
       || state == Int(NT_ORDER_EXPIRED_IN_MATCH.rawValue)
