@@ -67,7 +67,9 @@ struct Demo: ParsableCommand {
     let tls = try TLSContext(client: venue.certs.ca)
     // The trading rule from the venue's exchangeInfo, as a live run gets it.
     let pick = try BinanceSpotPick(
-      loop: loop, host: "127.0.0.1", port: venue.port, serverName: "localhost", tls: tls, symbol: "BTCUSDT")
+      loop: loop, endpoints: .single(.init(host: "127.0.0.1", port: venue.port, serverName: "localhost")),
+      tls: tls,
+      symbol: "BTCUSDT")
     let info = pick.symbol
     let ms: Int64 = 1_000_000
     var c = PureMarketMakingConfig()

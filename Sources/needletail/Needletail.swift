@@ -232,6 +232,9 @@ struct VenueCommand: ParsableCommand {
   @Option(help: "With --replay: capture seconds played per wall-clock second.")
   var speed: Double = 1
 
+  @Option(help: "With --replay: the capture's book rule, spot or futures (Binance USD-M and COIN-M).")
+  var replayRule: String = "spot"
+
   mutating func run() throws {
     if printExampleConfig {
       print(VenueConfig.example)
@@ -257,6 +260,12 @@ struct VenueCommand: ParsableCommand {
     }
     if let port { cfg.port = port }
     guard speed > 0 else { throw ValidationError("--speed must be positive") }
+    let rule: BinanceSyncRule
+    switch replayRule {
+    case "spot": rule = .spot
+    case "futures": rule = .futures
+    default: throw ValidationError("--replay-rule: '\(replayRule)' is not a rule (spot or futures)")
+    }
     // Replayed flow: the capture's tape at the first symbol's grid, in the capture's scales.
     var replayTape: (tape: MarketTape, note: String)?
     if !replay.isEmpty {
@@ -285,7 +294,7 @@ struct VenueCommand: ParsableCommand {
     if let replayTape {
       let r = VenueReplay(
         tape: replayTape.tape, engine: engine, symbol: cfg.symbols[0].name,
-        instrument: cfg.symbols[0].instrument)
+        instrument: cfg.symbols[0].instrument, rule: rule)
       replayer = r
       // The capture's clock, running at `speed` from its first event.
       let (wall0, capture0, speed) = (cplat_now_ns(), r.nowNs, self.speed)

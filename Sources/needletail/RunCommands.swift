@@ -61,8 +61,7 @@ struct Run: ParsableCommand {
     defer { loop.shutdown() }
     let tls = try TLSContext(client: cfg.caFile)
     let pick = try BinanceSpotPick(
-      loop: loop, host: cfg.host, port: cfg.port, serverName: cfg.serverName ?? cfg.host, tls: tls,
-      symbol: cfg.market)
+      loop: loop, endpoints: cfg.endpoints, tls: tls, symbol: cfg.market)
     let info = pick.symbol
     let instrument = info.instrument
     let strategy: any MarketMakingStrategy

@@ -16,6 +16,11 @@ struct RunConfig {
   var host = "api.binance.com"
   var port: UInt16 = 443
   var serverName: String? = nil
+  /// `exchange.profile`: mainnet or testnet (nil: everything at `host`, a local venue).
+  var profile: String? = "mainnet"
+  /// The exchange's three services: the profile's hosts, each overridable (`rest`, `streams`,
+  /// `ws_api`), or all at `host`:`port` when only that is given.
+  var endpoints = BinanceSpotAdapter.Endpoints.mainnet
   /// A CA bundle to trust (a local venue's); nil: the system's.
   var caFile: String? = nil
   var apiKey = ""
@@ -155,8 +160,11 @@ struct RunConfig {
     mode: paper                      # paper: live data, orders filled locally; live: real orders
     exchange:
       name: binance
-      host: api.binance.com
-      port: 443
+      profile: mainnet                 # mainnet: api.binance.com, stream.binance.com:9443,
+                                       # ws-api.binance.com; testnet: *.testnet.binance.vision
+      # rest: { host: api1.binance.com }        # any service's host, port, path, server_name
+      # host: 127.0.0.1                # instead of a profile: one host for all (a local venue)
+      # port: 8443
       # ca_file: .needletail/venue/ca.pem   # to trade a local `needletail venue`
       api_key_env: NEEDLETAIL_API_KEY
       secret_env: NEEDLETAIL_API_SECRET     # or secret_file: a 0600 file
@@ -230,15 +238,55 @@ struct RunConfig {
     c.mode = m
     let ex = root.key("exchange")
     try ex.only([
-      "name", "host", "port", "server_name", "ca_file", "api_key_env", "secret_env", "secret_file",
+      "name", "profile", "rest", "streams", "ws_api", "host", "port", "server_name", "ca_file", "api_key_env",
+      "secret_env", "secret_file",
     ])
     c.exchange = try ex.key("name").string(default: "binance")
     guard c.exchange == "binance" else {
       throw ex.key("name").fail("'\(c.exchange)' is not supported (allowed: binance — Binance spot)")
     }
-    c.host = try ex.key("host").string(default: "api.binance.com")
-    c.port = UInt16(try ex.key("port").int(default: 443, range: 1...65535))
-    c.serverName = ex.key("server_name").exists ? try ex.key("server_name").string() : nil
+    // The three services: a profile's hosts (mainnet unless said), or — `host` alone, the way a
+    // local venue serving all three on one port is given — everything there; then each role's
+    // own settings.
+    if ex.key("profile").exists {
+      let p = try ex.key("profile").string()
+      switch p {
+      case "mainnet": c.endpoints = .mainnet
+      case "testnet": c.endpoints = .testnet
+      default: throw ex.key("profile").fail("'\(p)' is not a profile (mainnet or testnet)")
+      }
+      c.profile = p
+      if ex.key("host").exists || ex.key("port").exists {
+        throw ex.key("host").fail(
+          "give either a profile (each service's host under rest/streams/ws_api) or one host for all, not both"
+        )
+      }
+    } else if ex.key("host").exists {
+      let host = try ex.key("host").string()
+      let port = UInt16(try ex.key("port").int(default: 443, range: 1...65535))
+      let name = ex.key("server_name").exists ? try ex.key("server_name").string() : host
+      c.endpoints = .single(BinanceSpotAdapter.Endpoint(host: host, port: port, serverName: name))
+      c.profile = nil
+    }
+    for (key, role) in [
+      ("rest", \BinanceSpotAdapter.Endpoints.rest), ("streams", \.streams), ("ws_api", \.wsAPI),
+    ] {
+      let n = ex.key(key)
+      guard n.exists else { continue }
+      try n.only(["host", "port", "path", "server_name"])
+      var e = c.endpoints[keyPath: role]
+      if n.key("host").exists {
+        e.host = try n.key("host").string()
+        e.serverName = e.host
+      }
+      if n.key("port").exists { e.port = UInt16(try n.key("port").int(range: 1...65535)) }
+      if n.key("path").exists, key != "rest" { e.path = try n.key("path").string() }
+      if n.key("server_name").exists { e.serverName = try n.key("server_name").string() }
+      c.endpoints[keyPath: role] = e
+    }
+    c.host = c.endpoints.rest.host
+    c.port = c.endpoints.rest.port
+    c.serverName = c.endpoints.rest.serverName
     if ex.key("ca_file").exists {
       let path = try ex.key("ca_file").string()
       guard FileManager.default.isReadableFile(atPath: path) else {

@@ -14,20 +14,18 @@ struct BinanceSpotPick {
   /// The kind the history records for accounts on this venue.
   static let kind = "binance-spot"
   let loop: EventLoop
-  let endpoint: BinanceSpotAdapter.Endpoint
+  let endpoints: BinanceSpotAdapter.Endpoints
   let tls: TLSContext
   let info: BinanceExchangeInfo.SymbolInfo
 
   /// Reads the symbol's instrument, trading rule and request limits from exchangeInfo, as a live
   /// run gets them (a CLI error saying why when it cannot).
-  init(loop: EventLoop, host: String, port: UInt16, serverName: String, tls: TLSContext, symbol: String)
-    throws
-  {
+  init(loop: EventLoop, endpoints: BinanceSpotAdapter.Endpoints, tls: TLSContext, symbol: String) throws {
     self.loop = loop
     self.tls = tls
-    endpoint = BinanceSpotAdapter.Endpoint(host: host, port: port, serverName: serverName)
+    self.endpoints = endpoints
     do {
-      info = try BinanceSession.exchangeInfo(loop: loop, endpoint: endpoint, tls: tls, symbol: symbol)
+      info = try BinanceSession.exchangeInfo(loop: loop, endpoint: endpoints.rest, tls: tls, symbol: symbol)
     } catch {
       throw ValidationError("\(error)")
     }
@@ -45,7 +43,7 @@ struct BinanceSpotPick {
     clock: Clock, centreTick: Int64, paper: PaperExchange.QueueModel? = nil
   ) -> TradingNode<BinanceSpotAdapter> {
     BinanceSession(
-      loop: loop, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, instrument: info.instrument,
+      loop: loop, endpoints: endpoints, tls: tls, apiKey: apiKey, secret: secret, instrument: info.instrument,
       strategy: strategy, rule: info.rule, limits: limits, prefix: prefix, tracker: tracker, clock: clock,
       centreTick: centreTick, paper: paper, rateLimits: info.rateLimits)
   }

@@ -97,6 +97,40 @@ import Testing
   /// scales are known.
   /// `fees:` overrides the rates in percent (a negative maker fee is a rebate); without it the
   /// rates are left to the account (live) or 0.1 % (paper); bad values name the key.
+  /// Binance's three services from a profile (the real hosts), each overridable; one host for
+  /// all (a local venue) as before; a profile and a host together refused.
+  @Test func exchangeProfilesGiveEachServiceItsHost() throws {
+    func parse(_ exchange: String) throws -> RunConfig {
+      try RunConfig.parse(
+        "mode: paper\nexchange: \(exchange)\nmarket: BTCUSDT\npaper_balances: {BTC: \"1\", USDT: \"100\"}\n"
+          + "strategy: pure_market_making\n"
+          + "pure_market_making: {bid_spread: 0.1, ask_spread: 0.1, order_amount: \"0.001\"}\n",
+        file: "r.yml", environment: [:])
+    }
+    let main = try RunConfig.parse(RunConfig.example, file: "example", environment: [:]).endpoints
+    #expect(main.rest.host == "api.binance.com" && main.rest.port == 443)
+    #expect(
+      main.streams.host == "stream.binance.com" && main.streams.port == 9443 && main.streams.path == "/stream"
+    )
+    #expect(
+      main.wsAPI.host == "ws-api.binance.com" && main.wsAPI.port == 443 && main.wsAPI.path == "/ws-api/v3")
+    let test = try parse("{ name: binance, profile: testnet, streams: { port: 443 } }").endpoints
+    #expect(test.rest.host == "testnet.binance.vision" && test.wsAPI.host == "ws-api.testnet.binance.vision")
+    #expect(test.streams.host == "stream.testnet.binance.vision" && test.streams.port == 443)
+    let local = try parse("{ name: binance, host: 127.0.0.1, port: 8443, server_name: localhost }").endpoints
+    #expect(
+      [local.rest, local.streams, local.wsAPI].allSatisfy {
+        $0.host == "127.0.0.1" && $0.port == 8443 && $0.serverName == "localhost"
+      })
+    #expect(local.wsAPI.path == "/ws-api/v3" && local.streams.path == "/stream")
+    let over = try parse("{ name: binance, rest: { host: api1.binance.com } }").endpoints
+    #expect(over.rest.host == "api1.binance.com" && over.rest.serverName == "api1.binance.com")
+    #expect(over.wsAPI == main.wsAPI)
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, profile: testnet, host: x }") }
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, profile: moon }") }
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, ws_api: { hots: x } }") }
+  }
+
   @Test func feesFromTheConfigOrLeftToTheAccount() throws {
     let base =
       "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"

@@ -36,7 +36,8 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, symbol: String,
     instrument: Instrument, rule: BinanceSyncRule = .spot, sink: Sink,
     limiter: RateLimiter = RateLimiter(),
-    backoff: Backoff = Backoff(baseNs: 50_000_000, capNs: 5_000_000_000)
+    backoff: Backoff = Backoff(baseNs: 50_000_000, capNs: 5_000_000_000),
+    streamsPath: String = "/stream", rest: (host: String, port: UInt16, serverName: String)? = nil
   ) {
     self.loop = loop
     self.limiter = limiter
@@ -45,10 +46,12 @@ public final class BinanceMarketData<Sink: BookEventSink> {
     socket = ReconnectingWebSocket(
       loop: loop,
       target: .init(
-        host: host, port: port, path: "/stream?streams=\(lower)@depth@100ms/\(lower)@trade",
+        host: host, port: port, path: "\(streamsPath)?streams=\(lower)@depth@100ms/\(lower)@trade",
         tlsServerName: serverName),
       tls: tls, backoff: backoff)
-    http = HTTPClient(loop: loop, host: host, port: port, tls: tls, serverName: serverName)
+    // The snapshot comes from the REST host (Binance serves streams and REST from different ones).
+    let r = rest ?? (host, port, serverName)
+    http = HTTPClient(loop: loop, host: r.host, port: r.port, tls: tls, serverName: r.serverName)
     decoder = BinanceMarketDecoder(instrument: instrument, maxMessageBytes: 4 << 20, levelCapacity: 5000)
     sync = BinanceBookSync(rule: rule, instrument: instrument, sink: sink)
     socket.onOpen = { [weak self] _ in self?.opened() }

@@ -9,16 +9,61 @@ import Wire
 /// over REST into its exec ring — all on one limiter (`rateLimits`: the venue's figures from
 /// exchangeInfo), because Binance limits and bans by IP and counts new orders per account.
 public final class BinanceSpotAdapter: VenueAdapter {
-  public struct Endpoint: Sendable {
+  public struct Endpoint: Sendable, Equatable {
     public var host: String
     public var port: UInt16
     /// The name the TLS certificate is checked against.
     public var serverName: String
-    public init(host: String, port: UInt16, serverName: String) {
+    /// The WebSocket path (the WebSocket API's, or the market streams' combined-stream base);
+    /// REST ignores it.
+    public var path: String
+    public init(host: String, port: UInt16, serverName: String, path: String = "") {
       self.host = host
       self.port = port
       self.serverName = serverName
+      self.path = path
     }
+  }
+
+  /// Binance spot's three services, each on its own host: REST (`/api/v3`, the depth snapshot,
+  /// exchangeInfo, reconciliation), the market streams (combined `/stream`), the WebSocket API
+  /// (orders and the account stream).
+  public struct Endpoints: Sendable, Equatable {
+    public var rest: Endpoint
+    public var streams: Endpoint
+    public var wsAPI: Endpoint
+    public init(rest: Endpoint, streams: Endpoint, wsAPI: Endpoint) {
+      self.rest = rest
+      self.streams = streams
+      self.wsAPI = wsAPI
+    }
+
+    /// Everything on one host and port (a local `needletail venue` serving all three).
+    public static func single(_ e: Endpoint) -> Endpoints {
+      var streams = e
+      streams.path = "/stream"
+      var api = e
+      api.path = "/ws-api/v3"
+      return Endpoints(rest: e, streams: streams, wsAPI: api)
+    }
+
+    /// Binance spot's production hosts (binance-spot-api-docs, "General API Information").
+    public static let mainnet = Endpoints(
+      rest: Endpoint(host: "api.binance.com", port: 443, serverName: "api.binance.com"),
+      streams: Endpoint(
+        host: "stream.binance.com", port: 9443, serverName: "stream.binance.com", path: "/stream"),
+      wsAPI: Endpoint(
+        host: "ws-api.binance.com", port: 443, serverName: "ws-api.binance.com", path: "/ws-api/v3"))
+
+    /// The spot test network's hosts (binance-spot-api-docs, testnet/general-info.md).
+    public static let testnet = Endpoints(
+      rest: Endpoint(host: "testnet.binance.vision", port: 443, serverName: "testnet.binance.vision"),
+      streams: Endpoint(
+        host: "stream.testnet.binance.vision", port: 9443, serverName: "stream.testnet.binance.vision",
+        path: "/stream"),
+      wsAPI: Endpoint(
+        host: "ws-api.testnet.binance.vision", port: 443, serverName: "ws-api.testnet.binance.vision",
+        path: "/ws-api/v3"))
   }
 
   public let loop: EventLoop
@@ -29,12 +74,23 @@ public final class BinanceSpotAdapter: VenueAdapter {
   public let reconciler: BinanceRuntimeReconciler
   public var limiter: RateLimiter { rest.limiter }
 
-  public init(
+  public convenience init(
     _ w: VenueWiring, endpoint: Endpoint, tls: TLSContext?, apiKey: String, secret: String,
     rateLimits: BinanceRateLimits = BinanceRateLimits(), answerTimeoutNs: Int64 = 5_000_000_000
   ) {
+    self.init(
+      w, endpoints: .single(endpoint), tls: tls, apiKey: apiKey, secret: secret, rateLimits: rateLimits,
+      answerTimeoutNs: answerTimeoutNs)
+  }
+
+  public init(
+    _ w: VenueWiring, endpoints: Endpoints, tls: TLSContext?, apiKey: String, secret: String,
+    rateLimits: BinanceRateLimits = BinanceRateLimits(), answerTimeoutNs: Int64 = 5_000_000_000
+  ) {
     loop = w.loop
-    let (h, port, name) = (endpoint.host, endpoint.port, endpoint.serverName)
+    let (h, port, name) = (endpoints.rest.host, endpoints.rest.port, endpoints.rest.serverName)
+    let s = endpoints.streams
+    let a = endpoints.wsAPI
     let symbol = w.instrument.symbol
     // Binance limits by IP: the order entry, the reconciler's REST and the snapshot fetcher
     // answer to one limiter, so a 429/418 any of them is given holds all of them back.
@@ -43,12 +99,14 @@ public final class BinanceSpotAdapter: VenueAdapter {
       apiKey: apiKey, secret: secret, instrument: w.instrument, limiter: rateLimits.limiter())
     rest.time = w.time
     feed = BinanceMarketData(
-      loop: loop, host: h, port: port, tls: tls, serverName: name, symbol: symbol,
-      instrument: w.instrument, sink: w.bookSink, limiter: rest.limiter)
+      loop: loop, host: s.host, port: s.port, tls: tls, serverName: s.serverName, symbol: symbol,
+      instrument: w.instrument, sink: w.bookSink, limiter: rest.limiter, streamsPath: s.path,
+      rest: (h, port, name))
     entry = BinanceWSOrderEntry(
-      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey, secret: secret,
+      loop: loop, host: a.host, port: a.port, tls: tls, serverName: a.serverName, apiKey: apiKey,
+      secret: secret,
       instrument: w.instrument, clientIDs: w.clientIDs, execOut: w.execOut, limiter: rest.limiter,
-      answerTimeoutNs: answerTimeoutNs)
+      answerTimeoutNs: answerTimeoutNs, path: a.path)
     entry.time = w.time
     let time = w.time
     reconciler = BinanceRuntimeReconciler(
@@ -58,9 +116,9 @@ public final class BinanceSpotAdapter: VenueAdapter {
       symbol: symbol, clientIDs: w.clientIDs, execOut: w.execOut)
     entry.reconciler = reconciler
     account = BinanceUserStream(
-      loop: loop, host: h, port: port, tls: tls, serverName: name, apiKey: apiKey,
+      loop: loop, host: a.host, port: a.port, tls: tls, serverName: a.serverName, apiKey: apiKey,
       key: .hmac(secret: secret), target: .ring(w.execOut, clientIDs: w.clientIDs),
-      instrument: w.instrument, nowNs: { time.nowNs })
+      instrument: w.instrument, nowNs: { time.nowNs }, path: a.path)
     account.time = time
   }
 
@@ -92,13 +150,31 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     answerTimeoutNs: Int64 = 5_000_000_000, layout: Layout = .oneThread
   ) {
     self.init(
+      loop: loop, endpoints: .single(endpoint), tls: tls, apiKey: apiKey, secret: secret,
+      instrument: instrument,
+      strategy: strategy, rule: rule, limits: limits, prefix: prefix, tracker: tracker, clock: clock,
+      bookWindowTicks: bookWindowTicks, centreTick: centreTick, paper: paperModel, time: time,
+      rateLimits: rateLimits, answerTimeoutNs: answerTimeoutNs, layout: layout)
+  }
+
+  /// A node on Binance spot's three services at `endpoints`.
+  public convenience init(
+    loop: EventLoop, endpoints: BinanceSpotAdapter.Endpoints, tls: TLSContext?, apiKey: String,
+    secret: String,
+    instrument: Instrument, strategy: Strategy, rule: TradingRule, limits: RiskLimits,
+    prefix: String, tracker: OrderTracker = OrderTracker(), clock: Clock,
+    bookWindowTicks: Int = 1 << 14, centreTick: Int64, paper paperModel: PaperExchange.QueueModel? = nil,
+    time: any TimeSource = LiveTime.shared, rateLimits: BinanceRateLimits = BinanceRateLimits(),
+    answerTimeoutNs: Int64 = 5_000_000_000, layout: Layout = .oneThread
+  ) {
+    self.init(
       loop: loop, instrument: instrument, strategy: strategy, rule: rule, limits: limits,
       clientIDs: BinanceSpotAdapter.checkedClientIDs(prefix: prefix),
       tracker: tracker, clock: clock, bookWindowTicks: bookWindowTicks, centreTick: centreTick,
       paper: paperModel, time: time, layout: layout
     ) {
       BinanceSpotAdapter(
-        $0, endpoint: endpoint, tls: tls, apiKey: apiKey, secret: secret, rateLimits: rateLimits,
+        $0, endpoints: endpoints, tls: tls, apiKey: apiKey, secret: secret, rateLimits: rateLimits,
         answerTimeoutNs: answerTimeoutNs)
     }
   }

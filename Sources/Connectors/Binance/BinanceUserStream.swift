@@ -86,10 +86,11 @@ public final class BinanceUserStream {
 
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
-    key: Key, target: Target, instrument: Instrument, nowNs: @escaping () -> Int64
+    key: Key, target: Target, instrument: Instrument, nowNs: @escaping () -> Int64,
+    path: String = "/ws-api/v3"
   ) {
     socket = ReconnectingWebSocket(
-      loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
+      loop: loop, target: .init(host: host, port: port, path: path, tlsServerName: serverName),
       tls: tls,
       backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
     self.apiKey = apiKey

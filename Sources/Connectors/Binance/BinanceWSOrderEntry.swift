@@ -70,13 +70,13 @@ public final class BinanceWSOrderEntry {
   public init(
     loop: EventLoop, host: String, port: UInt16, tls: TLSContext?, serverName: String, apiKey: String,
     secret: String, instrument: Instrument, clientIDs: ClientIDCodec, execOut: SPSCRing<ExecEvent>,
-    limiter: RateLimiter = RateLimiter(), answerTimeoutNs: Int64 = 5_000_000_000
+    limiter: RateLimiter = RateLimiter(), answerTimeoutNs: Int64 = 5_000_000_000, path: String = "/ws-api/v3"
   ) {
     self.loop = loop
     self.limiter = limiter
     pending = PendingAnswers(timeoutNs: answerTimeoutNs)
     socket = ReconnectingWebSocket(
-      loop: loop, target: .init(host: host, port: port, path: "/ws-api/v3", tlsServerName: serverName),
+      loop: loop, target: .init(host: host, port: port, path: path, tlsServerName: serverName),
       tls: tls, backoff: Backoff(baseNs: 50_000_000, capNs: 5_000_000_000))
     key = HMACSHA256Key(secret: secret)
     self.apiKey = Array(apiKey.utf8)
