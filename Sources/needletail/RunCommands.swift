@@ -109,6 +109,14 @@ struct Run: ParsableCommand {
         if asset == info.quoteAsset { quote = units }
       }
     } else {
+      // Signed requests carry the venue's time: measure our clock against it before the first.
+      if let t = session.syncServerTime() {
+        log.info(
+          "server time", metadata: ["offset_ms": "\(t.offsetMs)", "round_trip_ms": "\(t.roundTripMs)"])
+      } else {
+        log.warning("the venue did not answer GET /api/v3/time: signing with this host's clock")
+      }
+      session.keepServerTimeSynced()
       guard let account = session.fetchAccount() else {
         throw ValidationError("the account call (\(BinanceSpotPick.kind)) failed: no balances, no trading")
       }

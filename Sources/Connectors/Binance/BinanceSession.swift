@@ -180,6 +180,47 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
   }
 
   public var marketData: BinanceMarketData<PaperBookSink<RingBookSink>> { adapter.feed }
+
+  /// The venue's clock against ours, from `GET /api/v3/time` (the sample with the shortest of
+  /// `samples` round trips), applied to every signed request — REST, the WebSocket API's orders,
+  /// the account stream's subscription — so that a host whose clock is off is not refused with
+  /// -1021. Blocking on the loop (before `start()`); nil when the venue did not answer. Returns
+  /// the offset (ms, server minus ours) and the round trip it was measured over.
+  @discardableResult
+  public func syncServerTime(samples: Int = 5, timeoutNs: Int64 = 5_000_000_000) -> (
+    offsetMs: Int64, roundTripMs: Int64
+  )? {
+    let sync = BinanceTimeSync()
+    let time = adapter.rest.time
+    for _ in 0..<samples {
+      var done = false
+      sync.sample(adapter.rest.http, clockMs: { time.wallMs }) { done = true }
+      _ = loop.run(timeoutNs: timeoutNs) { done }
+    }
+    guard sync.bestRoundTripMs != .max else { return nil }
+    setTimeOffset(sync.offsetMs)
+    return (sync.offsetMs, sync.bestRoundTripMs)
+  }
+
+  /// Re-measures the offset every `everyNs` in the background (one sample each time).
+  public func keepServerTimeSynced(everyNs: Int64 = 600_000_000_000) {
+    let time = adapter.rest.time
+    _ = loop.schedule(every: everyNs) { [weak self] in
+      guard let self else { return false }
+      let s = BinanceTimeSync()
+      s.sample(self.adapter.rest.http, clockMs: { time.wallMs }) { [weak self] in
+        guard let self, s.samples > 0, s.bestRoundTripMs != .max else { return }
+        self.setTimeOffset(s.offsetMs)
+      }
+      return true
+    }
+  }
+
+  func setTimeOffset(_ ms: Int64) {
+    adapter.rest.timeOffsetMs = ms
+    adapter.entry.timeOffsetMs = ms
+    adapter.account.timeOffsetMs = ms
+  }
   public var entry: BinanceWSOrderEntry { adapter.entry }
   public var user: BinanceUserStream { adapter.account }
   public var rest: BinanceSpotREST { adapter.rest }

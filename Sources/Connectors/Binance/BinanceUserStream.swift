@@ -49,6 +49,9 @@ public final class BinanceUserStream {
   public var nowNs: () -> Int64
   /// The subscription's request timestamp is read on this (wall time).
   public var time: any TimeSource = LiveTime.shared
+  /// Added to the time source's wall clock for the subscription's `timestamp` (the server-time
+  /// offset from the time sync).
+  public var timeOffsetMs: Int64 = 0
   public private(set) var subscribed = false
   public private(set) var events = 0
   /// When the last account event arrived (`nowNs` clock), 0 before any.
@@ -112,7 +115,7 @@ public final class BinanceUserStream {
   public func stop() { socket.close() }
 
   func subscribe(_ ws: WebSocket) {
-    let ts = time.wallMs
+    let ts = time.wallMs + timeOffsetMs
     let payload = "apiKey=\(apiKey)&timestamp=\(ts)"  // params sorted by name
     let sig: String
     switch signer {

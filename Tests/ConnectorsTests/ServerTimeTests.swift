@@ -1,0 +1,53 @@
+import CPlatform
+import Connectors
+import Engine
+import FastBook
+import Foundation
+import Testing
+import Wire
+
+@testable import Venue
+
+/// A host whose clock is off: the venue answers -1021 to every signed request until the node
+/// measures the venue's clock (`GET /api/v3/time`) and signs with the offset.
+@Suite(.serialized) struct ServerTimeTests {
+  final class Quiet: Strategy {
+    func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {}
+  }
+
+  @Test(arguments: [-3_000, 7_000] as [Int64])
+  func theOffsetIsMeasuredAndEverySignedRequestUsesIt(_ venueAheadMs: Int64) throws {
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 2, liquidityQuantity: 50_000)
+    defer { v.loop.shutdown() }
+    // The venue's clock `venueAheadMs` ahead of ours (negative: behind): our timestamps 1 s or more
+    // ahead of it, or more than the 5 s window behind, are refused.
+    v.host.rest.clockMs = { Int64(Date().timeIntervalSince1970 * 1000) + venueAheadMs }
+    let tracker = OrderTracker()
+    let session = try BinanceSession(
+      loop: v.loop, endpoint: .init(host: "127.0.0.1", port: v.host.port, serverName: "localhost"),
+      tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: v.instrument,
+      strategy: Quiet(), rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(), prefix: "st-",
+      tracker: tracker, clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()), centreTick: 10_000)
+    func place(_ tag: UInt64) -> OrderState? {
+      session.host.perform(referencePrice: 1_000_000, now: cplat_now_ns()) {
+        $0.place(PlaceIntent(tag: tag, side: .buy, price: 9_900, quantity: 1_000))
+      }
+      session.turn()
+      _ = session.run(timeoutNs: 5_000_000_000) { session.pendingRequests == 0 }
+      _ = session.run(timeoutNs: 100_000_000) { false }
+      return tracker.orders[session.host.clientOrderID(tag: tag)]?.state
+    }
+    session.start()
+    defer { session.stop() }
+    #expect(session.run(timeoutNs: 10_000_000_000) { session.runtime.applier.isLive && session.entry.isOpen })
+    // Unsynced: refused with the venue's -1021.
+    #expect(place(1) == .failed)
+    #expect(session.entry.lastRefusal?.contains("-1021") == true)
+    // Synced: the offset within the round trip of the venue's, and orders go through.
+    let t = try #require(session.syncServerTime())
+    #expect(abs(t.offsetMs - venueAheadMs) <= t.roundTripMs + 2)
+    #expect(place(2) == .open)
+    // REST too (the account call is signed).
+    #expect(session.fetchAccount() != nil)
+  }
+}
