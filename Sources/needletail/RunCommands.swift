@@ -109,6 +109,10 @@ struct Run: ParsableCommand {
         if asset == info.quoteAsset { quote = units }
       }
     } else {
+      if let w = cfg.recvWindowMs {
+        session.rest.recvWindowMs = w
+        session.entry.recvWindowMs = w
+      }
       // Signed requests carry the venue's time: measure our clock against it before the first.
       if let t = session.syncServerTime() {
         log.info(

@@ -21,6 +21,9 @@ struct RunConfig {
   /// The exchange's three services: the profile's hosts, each overridable (`rest`, `streams`,
   /// `ws_api`), or all at `host`:`port` when only that is given.
   var endpoints = BinanceSpotAdapter.Endpoints.mainnet
+  /// `exchange.recv_window_ms`: how old a signed request may be when the venue reads it (nil: the
+  /// venue's default, 5,000 ms).
+  var recvWindowMs: Int? = nil
   /// A CA bundle to trust (a local venue's); nil: the system's.
   var caFile: String? = nil
   var apiKey = ""
@@ -239,7 +242,7 @@ struct RunConfig {
     let ex = root.key("exchange")
     try ex.only([
       "name", "profile", "rest", "streams", "ws_api", "host", "port", "server_name", "ca_file", "api_key_env",
-      "secret_env", "secret_file",
+      "secret_env", "secret_file", "recv_window_ms",
     ])
     c.exchange = try ex.key("name").string(default: "binance")
     guard c.exchange == "binance" else {
@@ -283,6 +286,9 @@ struct RunConfig {
       if n.key("path").exists, key != "rest" { e.path = try n.key("path").string() }
       if n.key("server_name").exists { e.serverName = try n.key("server_name").string() }
       c.endpoints[keyPath: role] = e
+    }
+    if ex.key("recv_window_ms").exists {
+      c.recvWindowMs = try ex.key("recv_window_ms").int(range: 1...60_000)
     }
     c.host = c.endpoints.rest.host
     c.port = c.endpoints.rest.port

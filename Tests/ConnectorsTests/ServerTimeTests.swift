@@ -15,12 +15,13 @@ import Wire
     func onBook(_ book: LadderBook, now: Int64, intents: inout Intents) {}
   }
 
-  @Test(arguments: [-3_000, 7_000] as [Int64])
+  @Test(arguments: [-3_000, 7_000, 2_000] as [Int64])
   func theOffsetIsMeasuredAndEverySignedRequestUsesIt(_ venueAheadMs: Int64) throws {
     let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 2, liquidityQuantity: 50_000)
     defer { v.loop.shutdown() }
     // The venue's clock `venueAheadMs` ahead of ours (negative: behind): our timestamps 1 s or more
-    // ahead of it, or more than the 5 s window behind, are refused.
+    // ahead of it, or more than the window behind (5 s; 1.5 s, given, when it is 2 s ahead), are
+    // refused.
     v.host.rest.clockMs = { Int64(Date().timeIntervalSince1970 * 1000) + venueAheadMs }
     let tracker = OrderTracker()
     let session = try BinanceSession(
@@ -36,6 +37,10 @@ import Wire
       _ = session.run(timeoutNs: 5_000_000_000) { session.pendingRequests == 0 }
       _ = session.run(timeoutNs: 100_000_000) { false }
       return tracker.orders[session.host.clientOrderID(tag: tag)]?.state
+    }
+    if venueAheadMs == 2_000 {
+      session.rest.recvWindowMs = 1_500
+      session.entry.recvWindowMs = 1_500
     }
     session.start()
     defer { session.stop() }

@@ -129,6 +129,9 @@ import Testing
     #expect(throws: ConfigError.self) { try parse("{ name: binance, profile: testnet, host: x }") }
     #expect(throws: ConfigError.self) { try parse("{ name: binance, profile: moon }") }
     #expect(throws: ConfigError.self) { try parse("{ name: binance, ws_api: { hots: x } }") }
+    #expect(try parse("{ name: binance, recv_window_ms: 2500 }").recvWindowMs == 2500)
+    #expect(try parse("{ name: binance }").recvWindowMs == nil)
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, recv_window_ms: 70000 }") }
   }
 
   @Test func feesFromTheConfigOrLeftToTheAccount() throws {

@@ -35,6 +35,8 @@ public final class BinanceWSOrderEntry {
   public var latency: LatencyLog?
   /// Added to the wall clock for `timestamp` (the server-time offset from the time sync).
   public var timeOffsetMs: Int64 = 0
+  /// `recvWindow` sent with every request (ms, 1…60,000); 0: none (the venue's default, 5,000).
+  public var recvWindowMs = 0
   public private(set) var placesSent = 0
   public private(set) var cancelsSent = 0
   /// Orders that could not be sent: no open connection (the order's outcome is then known: never sent).
@@ -208,6 +210,7 @@ public final class BinanceWSOrderEntry {
     w.clientID("newClientOrderId", clientIDs.id(tag: o.tag))
     w.decimal("price", o.price, scale: instrument.priceScale)
     w.decimal("quantity", o.quantity, scale: instrument.quantityScale)
+    if recvWindowMs > 0 { w.number("recvWindow", UInt64(recvWindowMs)) }
     w.param("side", o.side == .buy ? "BUY" : "SELL")
     w.param("symbol", symbol)
     if !o.postOnly { w.param("timeInForce", o.immediateOrCancel ? "IOC" : "GTC") }
@@ -222,6 +225,7 @@ public final class BinanceWSOrderEntry {
     w.envelope(method: "order.cancel", idPrefix: "c", tag: o.tag)
     w.param("apiKey", apiKey)
     w.clientID("origClientOrderId", clientIDs.id(tag: o.tag))
+    if recvWindowMs > 0 { w.number("recvWindow", UInt64(recvWindowMs)) }
     w.param("symbol", symbol)
     w.number("timestamp", UInt64(time.wallNs / 1_000_000 + timeOffsetMs))
     return w.finish(key)
