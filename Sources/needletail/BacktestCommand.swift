@@ -100,17 +100,7 @@ struct BacktestSetup {
       return path
     }
     // The scales the capture is written in; the grid from the config when it gives one.
-    let inferred: Instrument?
-    do {
-      inferred = try BinanceCaptureReplay.inferInstrument(files: files, symbol: cfg.market)
-    } catch {
-      throw ValidationError("cannot read the captures: \(error)")
-    }
-    guard let inferred else {
-      throw ValidationError(
-        "no depth snapshot in \(files.joined(separator: ", ")): not a \(p.venue.rawValue) capture, or damaged (the instrument's scales come from its first snapshot)"
-      )
-    }
+    let inferred = try captureInstrument(files: files, symbol: cfg.market, dialect: p.venue.rawValue)
     func raw(_ text: String?, scale: Int, key: String, unit: Int64) throws -> Int64 {
       guard let text else { return unit }
       guard let v = try? FixedPoint.parse(text, scale: scale), v > 0 else {

@@ -359,16 +359,7 @@ struct VenueCommand: ParsableCommand {
     for f in files where !FileManager.default.isReadableFile(atPath: f) {
       throw ValidationError("cannot read capture file \(f)")
     }
-    let inferred: Instrument?
-    do {
-      inferred = try BinanceCaptureReplay.inferInstrument(files: files, symbol: symbol.name)
-    } catch {
-      throw ValidationError("cannot read the captures: \(error)")
-    }
-    guard let inferred else {
-      throw ValidationError(
-        "no depth snapshot in \(files.joined(separator: ", ")): not a Binance capture, or damaged")
-    }
+    let inferred = try captureInstrument(files: files, symbol: symbol.name, dialect: "Binance")
     let mine = symbol.instrument
     let dp = inferred.priceScale - mine.priceScale
     let dq = inferred.quantityScale - mine.quantityScale

@@ -7,6 +7,23 @@ import FastBook
 import Foundation
 import Venue
 
+/// The scales a capture is written in (from its first depth snapshot), or a CLI error saying why
+/// not (`dialect` names the capture format in it).
+func captureInstrument(files: [String], symbol: String, dialect: String) throws -> Instrument {
+  let inferred: Instrument?
+  do {
+    inferred = try BinanceCaptureReplay.inferInstrument(files: files, symbol: symbol)
+  } catch {
+    throw ValidationError("cannot read the captures: \(error)")
+  }
+  guard let inferred else {
+    throw ValidationError(
+      "no depth snapshot in \(files.joined(separator: ", ")): not a \(dialect) capture, or damaged (the instrument's scales come from its first snapshot)"
+    )
+  }
+  return inferred
+}
+
 /// The tape of `files` at `instrument`'s scales: from `cacheDirectory` when one was made from
 /// these very bytes (its key), else recorded there now. Returns it and a line saying which.
 func cachedTape(files: [String], instrument: Instrument, cacheDirectory cache: String) throws -> (
