@@ -71,13 +71,16 @@ struct Demo: ParsableCommand {
       tls: tls,
       symbol: "BTCUSDT")
     let info = pick.symbol
+    // The client holds what exchangeInfo says (quantities at the 8 decimals Binance writes), not
+    // the venue's own scales: the two sides share only the wire's decimal strings.
+    let client = info.instrument
     let ms: Int64 = 1_000_000
     var c = PureMarketMakingConfig()
     c.bidSpread = 0.00005
     c.askSpread = 0.00005
     c.orderLevels = 2
     c.orderLevelSpread = 0.00005
-    c.orderAmount = 500  // 0.005 BTC
+    c.orderAmount = try FixedPoint.parse("0.005", scale: client.quantityScale)
     c.orderRefreshTimeNs = 2_000 * ms
     c.orderRefreshTolerance = 0.00002
     c.filledOrderDelayNs = 500 * ms
@@ -85,8 +88,9 @@ struct Demo: ParsableCommand {
     c.minimumSpread = 0.00001
     let fees = FeeSchema(makerRate: 100_000, takerRate: 100_000)
     let pmm = PureMarketMaking(
-      config: c, rule: info.rule, instrument: instrument,
-      portfolio: Portfolio(base: 0, quote: 0, fees: fees, priceScale: 2, quantityScale: 5))
+      config: c, rule: info.rule, instrument: client,
+      portfolio: Portfolio(
+        base: 0, quote: 0, fees: fees, priceScale: client.priceScale, quantityScale: client.quantityScale))
     var limits = RiskLimits()
     limits.maxOpenOrders = 20
     limits.maxOrdersPerSecond = 50
@@ -101,16 +105,15 @@ struct Demo: ParsableCommand {
     }
     pmm.portfolio = Portfolio(
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
-      quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees, priceScale: 2,
-      quantityScale: 5)
+      quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees,
+      priceScale: client.priceScale, quantityScale: client.quantityScale)
     // The history: each demo's venue ends with it, so what an interrupted earlier demo left open
     // is closed as lost; this run's orders and fills are written by the side thread.
     let dbPath = db ?? dataDir + "/demo.sqlite"
     // A new venue each run: its trade ids start again, so it is a venue of its own in the history.
     let venueID = VenueIdentity.ephemeral(
       kind: "demo", environment: "127.0.0.1:\(venue.port)", nowNs: Int64(Date().timeIntervalSince1970 * 1e9))
-    if let note = try TradeHistory.recover(path: dbPath, asking: nil, instrument: instrument, venue: venueID)
-    {
+    if let note = try TradeHistory.recover(path: dbPath, asking: nil, instrument: client, venue: venueID) {
       log.notice("history \(dbPath): \(note)")
     }
     let writer = try startHistory(
@@ -118,13 +121,14 @@ struct Demo: ParsableCommand {
       run: RunInfo(
         startedAtNs: Int64(Date().timeIntervalSince1970 * 1e9), mode: "demo", venue: venueID,
         symbol: "BTCUSDT",
-        baseAsset: "BTC", quoteAsset: "USDT", priceScale: 2, quantityScale: 5, fees: fees, prefix: prefix,
+        baseAsset: "BTC", quoteAsset: "USDT", priceScale: client.priceScale,
+        quantityScale: client.quantityScale, fees: fees, prefix: prefix,
         startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), host: session.host, log: log)
     defer { writer.stop() }
     let (status, flat) = try trade(
-      session: session, pmm: pmm, tracker: tracker, instrument: instrument, duration: duration,
+      session: session, pmm: pmm, tracker: tracker, instrument: client, duration: duration,
       statusEvery: statusEvery, log: log)
-    let record = venue.stopAndRead(account: 1)
+    let record = venue.stopAndRead(account: 1, quantityScale: client.quantityScale)
     status.summary(record: record, allCancelled: flat)
     let history = try finishHistory(writer, path: dbPath)
     let historyAgrees = history.map { record.agrees(with: $0) } ?? false
@@ -282,10 +286,17 @@ final class EmbeddedVenue: @unchecked Sendable {
   }
 
   /// Stops the venue's thread, then reads its record (safe: the thread has ended).
-  func stopAndRead(account: Int) -> VenueRecord {
+  /// The account's record at the venue, its quantities rescaled to the client's `quantityScale`.
+  func stopAndRead(account: Int, quantityScale: Int) -> VenueRecord {
     stop()
     let e = engine!
-    let trades = e.myTrades(account: account, symbol: "BTCUSDT")
+    let up = FixedPoint.pow10(
+      quantityScale - (e.symbols["BTCUSDT"]?.instrument.quantityScale ?? quantityScale))
+    let trades = e.myTrades(account: account, symbol: "BTCUSDT").map { t in
+      var t = t
+      t.qty *= up
+      return t
+    }
     let btc = e.balance(account: account, asset: "BTC")
     let usdt = e.balance(account: account, asset: "USDT")
     return VenueRecord(

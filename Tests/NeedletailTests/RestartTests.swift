@@ -105,6 +105,11 @@ import Wire
     #expect(Set(venueOrders.map(\.clientOrderId)).count == venueOrders.count)
     #expect(engine.openOrders(account: 1).isEmpty)
     #expect(venueOrders.filter { run1IDs.contains($0.clientOrderId) }.allSatisfy { !$0.status.isOpen })
+    // The history holds quantities at the client's scale (the 8 decimals exchangeInfo writes),
+    // the venue at its lot's: compared through the wire's decimals.
+    let clientScale = try #require(try RunHistory.load(reader).first { $0.run.id != elsewhere.id }).run
+      .quantityScale
+    let up = FixedPoint.pow10(clientScale - engine.symbols["BTCUSDT"]!.instrument.quantityScale)
     let stored = try reader.orders(symbol: "BTCUSDT").filter { $0.runID != elsewhere.id }
     #expect(stored.count == venueOrders.count)
     let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.clientOrderID, $0) })
@@ -114,19 +119,22 @@ import Wire
         continue
       }
       let want: OrderState = v.status == .FILLED ? .filled : (v.status == .CANCELED ? .cancelled : .open)
-      #expect(s.state == want && s.filled == v.executedQty && s.venueOrderID == v.orderId, "\(s) vs \(v)")
+      #expect(
+        s.state == want && s.filled == v.executedQty * up && s.venueOrderID == v.orderId, "\(s) vs \(v)")
     }
     // Every fill once, as the venue has it; the history's totals are the venue's.
     let trades = engine.myTrades(account: 1, symbol: "BTCUSDT")
     let fills = try reader.fills(symbol: "BTCUSDT").filter { $0.runID != elsewhere.id }
     #expect(fills.map(\.tradeID).sorted() == trades.map(\.tradeId).sorted())
-    #expect(fills.reduce(0) { $0 + $1.quantity } == trades.reduce(0) { $0 + $1.qty })
+    #expect(fills.reduce(0) { $0 + $1.quantity } == trades.reduce(0) { $0 + $1.qty } * up)
     let runs = try RunHistory.load(reader).filter { $0.run.id != elsewhere.id }
     #expect(runs.count == 2)
     #expect(
-      runs.reduce(0) { $0 + $1.bought } == trades.filter { $0.buyerAccount == 1 }.reduce(0) { $0 + $1.qty })
+      runs.reduce(0) { $0 + $1.bought } == trades.filter { $0.buyerAccount == 1 }.reduce(0) { $0 + $1.qty }
+        * up)
     #expect(
-      runs.reduce(0) { $0 + $1.sold } == trades.filter { $0.sellerAccount == 1 }.reduce(0) { $0 + $1.qty })
+      runs.reduce(0) { $0 + $1.sold } == trades.filter { $0.sellerAccount == 1 }.reduce(0) { $0 + $1.qty }
+        * up)
     #expect(runs.allSatisfy { $0.inFlight == 0 })
   }
 }

@@ -42,8 +42,15 @@ public enum BinanceExchangeInfo {
     guard let ls = filter("LOT_SIZE"), let step = ls["stepSize"] as? String else {
       throw .missingFilter(symbol, "LOT_SIZE")
     }
+    // Quantities are held at the decimals Binance writes ("0.00001000" → 8), not the lot's
+    // significant ones: the venue's books and fills carry quantities finer than the lot (a level of
+    // "244.56630400" on a 0.00001 step), which the lot's scale could not represent.
     let inst: Instrument
-    do { inst = try Instrument(symbol: symbol, tickSize: tick, lotSize: step) } catch {
+    do {
+      inst = try Instrument(
+        symbol: symbol, tickSize: tick, lotSize: step,
+        quantityScale: max(FixedPoint.significantDecimals(step) ?? 0, writtenDecimals(step)))
+    } catch {
       throw .badValue(symbol, "\(tick)/\(step)")
     }
     func qty(_ v: Any?) throws(ParseError) -> Int64 {
@@ -71,6 +78,12 @@ public enum BinanceExchangeInfo {
     }
     return info
   }
+}
+
+/// Decimal places written in a number string ("0.00001000" → 8), capped at the widest scale held.
+func writtenDecimals(_ text: String) -> Int {
+  guard let dot = text.firstIndex(of: ".") else { return 0 }
+  return min(text.distance(from: text.index(after: dot), to: text.endIndex), FixedPoint.maxScale)
 }
 
 /// Keeps `serverTime - localTime` from `GET /api/v3/time`, using the sample with the shortest
