@@ -22,6 +22,17 @@ func temporaryPath(_ name: String) -> String {
 
   static let testVenue = VenueIdentity(kind: "binance-spot", environment: "test:443", account: "1")
 
+  /// An idle strategy's host on BTCUSDT whose journal is `writer`'s, the writer started.
+  func journaledHost(_ writer: JournalWriter, prefix: String) -> (StrategyHost, OrderTracker) {
+    let tracker = OrderTracker()
+    let host = StrategyHost(
+      strategy: Idle(), symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(),
+      tracker: tracker, prefix: prefix)
+    host.journal = writer.journal
+    writer.start()
+    return (host, tracker)
+  }
+
   func run(prefix: String, venue: VenueIdentity = testVenue, mode: String = "live") -> RunInfo {
     RunInfo(
       startedAtNs: 1, mode: mode, venue: venue, symbol: "BTCUSDT", baseAsset: "BTC", quoteAsset: "USDT",
@@ -34,12 +45,7 @@ func temporaryPath(_ name: String) -> String {
   @Test func orderChangesAndFillsReachTheDatabase() throws {
     let path = temporaryPath("h.sqlite")
     let writer = try JournalWriter(path: path, run: run(prefix: "j1-"))
-    let tracker = OrderTracker()
-    let host = StrategyHost(
-      strategy: Idle(), symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(),
-      tracker: tracker, prefix: "j1-")
-    host.journal = writer.journal
-    writer.start()
+    let (host, tracker) = journaledHost(writer, prefix: "j1-")
     let mid: Int64 = 6_000_000
     host.perform(referencePrice: mid, now: 10) {
       $0.place(PlaceIntent(tag: 1, side: .buy, price: 5_999_000, quantity: 2_000))
@@ -97,12 +103,7 @@ func temporaryPath(_ name: String) -> String {
     var info = run(prefix: "tk-")
     info.fees = FeeSchema(makerRate: 100_000, takerRate: 400_000)  // 0.1 % and 0.4 %
     let writer = try JournalWriter(path: path, run: info)
-    let tracker = OrderTracker()
-    let host = StrategyHost(
-      strategy: Idle(), symbol: "BTCUSDT", rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(),
-      tracker: tracker, prefix: "tk-")
-    host.journal = writer.journal
-    writer.start()
+    let (host, tracker) = journaledHost(writer, prefix: "tk-")
     host.perform(referencePrice: 6_000_000, now: 10) {
       $0.place(PlaceIntent(tag: 1, side: .sell, price: 6_000_000, quantity: 1_000))
     }
