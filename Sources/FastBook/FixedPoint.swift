@@ -176,6 +176,14 @@ public enum FixedPoint {
     }
     return count
   }
+
+  /// Number of fraction digits written in a decimal string, trailing zeros included
+  /// ("0.00001000" → 8, "5" → 0): the precision a venue writes its numbers at. Nil when malformed.
+  public static func writtenDecimals(_ text: some StringProtocol) -> Int? {
+    guard significantDecimals(text) != nil else { return nil }
+    guard let dot = text.firstIndex(of: ".") else { return 0 }
+    return text.distance(from: text.index(after: dot), to: text.endIndex)
+  }
 }
 
 extension Character {

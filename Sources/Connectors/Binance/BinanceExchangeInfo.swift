@@ -49,7 +49,7 @@ public enum BinanceExchangeInfo {
     do {
       inst = try Instrument(
         symbol: symbol, tickSize: tick, lotSize: step,
-        quantityScale: max(FixedPoint.significantDecimals(step) ?? 0, writtenDecimals(step)))
+        quantityScale: FixedPoint.writtenDecimals(step).map { min($0, FixedPoint.maxScale) })
     } catch {
       throw .badValue(symbol, "\(tick)/\(step)")
     }
@@ -78,12 +78,6 @@ public enum BinanceExchangeInfo {
     }
     return info
   }
-}
-
-/// Decimal places written in a number string ("0.00001000" → 8), capped at the widest scale held.
-func writtenDecimals(_ text: String) -> Int {
-  guard let dot = text.firstIndex(of: ".") else { return 0 }
-  return min(text.distance(from: text.index(after: dot), to: text.endIndex), FixedPoint.maxScale)
 }
 
 /// Keeps `serverTime - localTime` from `GET /api/v3/time`, using the sample with the shortest
