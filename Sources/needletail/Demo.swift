@@ -274,7 +274,7 @@ final class EmbeddedVenue: @unchecked Sendable {
         self.port = host.port
         ready.signal()
         loop.run(timeoutNs: .max) { self.stopping.load(ordering: .acquiring) }
-        host.server.close()
+        host.close()
         loop.shutdown()
       } catch {
         self.startError = "\(error)"

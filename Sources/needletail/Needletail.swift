@@ -203,9 +203,11 @@ struct VenueCommand: ParsableCommand {
       Serves Binance's REST paths (/api/v3/...), market streams (/ws/<stream>, /stream?streams=...) \
       and the WebSocket API (/ws-api/v3) over HTTPS on loopback, with the symbols, accounts, market \
       flow and faults of the config file (without --config: the embedded example, printed by \
-      --print-example-config). On first run it writes a local CA and a server certificate to the \
-      data directory and prints how to trust them. Secrets come from the environment or a 0600 \
-      file and are never printed.
+      --print-example-config). All three share one port unless the config's listen section gives a \
+      role its own address and port, as Binance serves them from three hosts; a listener refuses \
+      the paths of roles it does not serve. On first run it writes a local CA and a server \
+      certificate naming every listener's address and name to the data directory, and prints how \
+      to trust them. Secrets come from the environment or a 0600 file and are never printed.
       """)
 
   @Option(help: "The venue's YAML configuration.")
@@ -258,7 +260,12 @@ struct VenueCommand: ParsableCommand {
     } catch let e as ConfigError {
       throw ValidationError(e.description)
     }
-    if let port { cfg.port = port }
+    if let port {
+      guard cfg.roles.count < VenueRole.allCases.count else {
+        throw ValidationError("--port: every role has its own listener in the config; set their ports there")
+      }
+      cfg.port = port
+    }
     guard speed > 0 else { throw ValidationError("--speed must be positive") }
     let rule: BinanceSyncRule
     switch replayRule {
@@ -274,7 +281,7 @@ struct VenueCommand: ParsableCommand {
       cfg.synthetic = nil
       replayTape = (tape, note)
     }
-    let certs = try VenueHost.ensureCertificates(dataDir: cfg.dataDir)
+    let certs = try VenueHost.ensureCertificates(dataDir: cfg.dataDir, names: cfg.certificateNames)
     let loop = try EventLoop()
     let engine = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
     for s in cfg.symbols { engine.addSymbol(s) }
@@ -289,7 +296,7 @@ struct VenueCommand: ParsableCommand {
     let host = try VenueHost(
       loop: loop, engine: engine, credentials: credentials,
       tls: TLSContext(server: certs.cert, keyFile: certs.key),
-      port: cfg.port, market: cfg.synthetic, faults: cfg.faults)
+      listeners: cfg.listeners, market: cfg.synthetic, faults: cfg.faults)
     var replayer: VenueReplay?
     if let replayTape {
       let r = VenueReplay(
@@ -323,9 +330,15 @@ struct VenueCommand: ParsableCommand {
       }
       arm()
     }
-    say(
-      "venue listening on https://127.0.0.1:\(host.port) (REST /api/v3, streams /ws and /stream, WebSocket API /ws-api/v3)"
-    )
+    let served: [VenueRole: String] = [
+      .rest: "REST /api/v3", .streams: "streams /ws and /stream", .wsAPI: "WebSocket API /ws-api/v3",
+    ]
+    for (l, server) in zip(host.listeners, host.servers) {
+      let names = VenueRole.allCases.compactMap { l.roles.contains($0) ? cfg.roles[$0]?.name : nil }
+      say(
+        "venue listening on https://\(l.host):\(server.port)\(names.isEmpty ? "" : " (\(names.joined(separator: ", ")))") (\(VenueRole.allCases.filter(l.roles.contains).compactMap { served[$0] }.joined(separator: ", ")))"
+      )
+    }
     say(
       "trust it with: --cacert \(certs.ca)   (curl), REQUESTS_CA_BUNDLE=\(certs.ca)   (Python), or TLSContext(client: \"\(certs.ca)\")"
     )
@@ -348,7 +361,7 @@ struct VenueCommand: ParsableCommand {
     }
     say("venue stopped: \(engine.trades.count) trades")
     if let replayer { say("replayed \(replayer.messages) messages of the capture") }
-    host.server.close()
+    host.close()
     loop.shutdown()
   }
 

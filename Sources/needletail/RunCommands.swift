@@ -213,7 +213,7 @@ struct ConfigCommand: ParsableCommand {
         if venue {
           let c = try VenueConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
           say(
-            "OK: venue on port \(c.port) with \(c.symbols.count) symbol(s) and \(c.accounts.count) account(s)"
+            "OK: venue on \(c.listeners.map { "\($0.host):\($0.port)" }.joined(separator: ", ")) with \(c.symbols.count) symbol(s) and \(c.accounts.count) account(s)"
           )
         } else {
           let c = try RunConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)

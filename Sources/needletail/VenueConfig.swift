@@ -10,7 +10,17 @@ struct VenueConfig {
     var secret: String
     var balances: [(String, String)]
   }
+  /// A role on its own listener (`listen.rest`, `listen.streams`, `listen.ws_api`).
+  struct RoleListen: Equatable {
+    var host: String
+    var port: UInt16
+    /// The name clients will reach it by (in the certificate), if not an address above.
+    var name: String?
+  }
+  /// The shared listener: every role without one of its own.
+  var host = "127.0.0.1"
   var port: UInt16 = 8443
+  var roles: [VenueRole: RoleListen] = [:]
   var dataDir = ".needletail/venue"
   var weightLimit = 6000
   var symbols: [VenueSymbol] = []
@@ -21,11 +31,41 @@ struct VenueConfig {
   var forcedDisconnectSeconds = 0.0
   var pingIntervalSeconds = 20.0
 
+  /// Where the venue listens: roles sharing an address and port share a listener; roles without
+  /// one of their own are on `host:port`.
+  var listeners: [VenueListener] {
+    var out: [VenueListener] = []
+    for role in VenueRole.allCases {
+      let (h, p) = roles[role].map { ($0.host, $0.port) } ?? (host, port)
+      if let i = out.firstIndex(where: { $0.host == h && $0.port == p && p != 0 }) {
+        out[i].roles.insert(role)
+      } else {
+        out.append(VenueListener(host: h, port: p, roles: [role]))
+      }
+    }
+    return out
+  }
+
+  /// The names the certificate must carry: each listener's address and each role's name.
+  var certificateNames: [String] {
+    var names: [String] = []
+    for n in listeners.map(\.host) + VenueRole.allCases.compactMap({ roles[$0]?.name })
+    where !names.contains(n) {
+      names.append(n)
+    }
+    return names
+  }
+
   /// The embedded default: one BTCUSDT market, one account, a synthetic market.
   static let example = """
     # Needletail venue: a Binance-spot-compatible exchange on 127.0.0.1 (HTTPS).
-    listen:
+    listen:                            # REST, market streams and the WebSocket API on one port...
+      host: 127.0.0.1
       port: 8443
+      # ...or a role on its own address and port, as Binance serves them (name: for the certificate):
+      # rest:    { host: 127.0.0.2, port: 443,  name: api.binance.com }
+      # streams: { host: 127.0.0.3, port: 9443, name: stream.binance.com }
+      # ws_api:  { host: 127.0.0.4, port: 443,  name: ws-api.binance.com }
     data_dir: .needletail/venue        # the local CA and server certificate are made here
     weight_limit: 6000                 # REQUEST_WEIGHT per minute; 429 over it, then 418
     symbols:
@@ -70,8 +110,18 @@ struct VenueConfig {
     try root.only(["listen", "data_dir", "weight_limit", "symbols", "accounts", "market", "faults"])
     var c = VenueConfig()
     let listen = root.key("listen")
-    try listen.only(["port"])
+    try listen.only(["host", "port", "rest", "streams", "ws_api"])
+    c.host = try listen.key("host").string(default: c.host)
     c.port = UInt16(try listen.key("port").int(default: 8443, range: 0...65535))
+    for role in VenueRole.allCases {
+      let n = listen.key(role.rawValue)
+      guard n.exists else { continue }
+      try n.only(["host", "port", "name"])
+      c.roles[role] = RoleListen(
+        host: try n.key("host").string(default: c.host),
+        port: UInt16(try n.key("port").int(range: 0...65535)),
+        name: n.key("name").exists ? try n.key("name").string() : nil)
+    }
     c.dataDir = try root.key("data_dir").string(default: c.dataDir)
     c.weightLimit = try root.key("weight_limit").int(default: 6000, range: 1...1_000_000)
     let syms = try root.key("symbols").list()

@@ -58,7 +58,7 @@ final class BinaryVenue {
   }
 
   deinit {
-    host.server.close()
+    host.close()
     loop.shutdown()
   }
 

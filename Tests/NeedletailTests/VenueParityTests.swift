@@ -130,7 +130,7 @@ import Wire
     let host = try VenueHost(
       loop: loop, engine: engine, credentials: [VenueCredential(apiKey: "k1", account: 1, hmacSecret: "s1")],
       tls: TLSContext(server: certs.cert, keyFile: certs.key))
-    defer { host.server.close() }
+    defer { host.close() }
     host.rest.clockMs = { time.nowNs / 1_000_000 }
     let replay = VenueReplay(tape: tape, engine: engine, symbol: "BTCUSDT", instrument: inst)
     var liveFills: [Filled] = []
