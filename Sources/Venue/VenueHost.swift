@@ -42,7 +42,7 @@ public final class VenueHost {
   /// The first listener's server (the only one for a venue on one port).
   public var server: HTTPServer { servers[0] }
   public var port: UInt16 { servers[0].port }
-  /// Requests and upgrades refused because they asked a listener for a role it does not serve.
+  /// Requests (upgrades included) refused because they asked a listener for a role it does not serve.
   public private(set) var wrongRole = 0
 
   /// The port that serves `role` (the first listener with it).
@@ -121,11 +121,10 @@ public final class VenueHost {
       }
       rest.handleWithFaults(loop: loop, head, body, respond)
     }
-    server.onUpgrade = { [unowned self] stream, head in
-      if roles.contains(.streams), streams.accept(stream, head) { return true }
-      if roles.contains(.wsAPI), api.accept(stream, head) { return true }
-      self.wrongRole += 1
-      return false
+    // A refused upgrade is answered (and counted) by the request handler above.
+    server.onUpgrade = { stream, head in
+      (roles.contains(.streams) && streams.accept(stream, head))
+        || (roles.contains(.wsAPI) && api.accept(stream, head))
     }
   }
 

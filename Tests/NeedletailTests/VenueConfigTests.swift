@@ -1,4 +1,5 @@
 import Testing
+import Venue
 
 @testable import needletail
 
@@ -14,6 +15,34 @@ import Testing
     #expect(c.synthetic?.startTicks == 6_000_000)
     #expect(
       c.faults.lostResponseAfterAccept == 0 && c.faults.force418 == 0 && c.faults.retryAfterSeconds == 1)
+  }
+
+  /// One listener for all three roles by default; a role given its own address gets its own
+  /// listener, roles on the same address and port share one, and the certificate names them all.
+  @Test func rolesOnTheirOwnListeners() throws {
+    let sym = "symbols:\n  - {name: X, base: A, quote: B, tick_size: \"0.01\", lot_size: \"1\"}\n"
+    let one = try VenueConfig.parse(sym, file: "v.yml", environment: [:])
+    #expect(one.listeners == [VenueListener(host: "127.0.0.1", port: 8443)])
+    #expect(one.certificateNames == ["127.0.0.1"])
+    let split = try VenueConfig.parse(
+      sym + """
+        listen:
+          port: 8443
+          rest: {host: 127.0.0.2, port: 443, name: api.binance.com}
+          ws_api: {host: 127.0.0.2, port: 443, name: ws-api.binance.com}
+        """, file: "v.yml", environment: [:])
+    #expect(
+      split.listeners == [
+        VenueListener(host: "127.0.0.2", port: 443, roles: [.rest, .wsAPI]),
+        VenueListener(host: "127.0.0.1", port: 8443, roles: [.streams]),
+      ])
+    #expect(split.certificateNames == ["127.0.0.2", "127.0.0.1", "api.binance.com", "ws-api.binance.com"])
+    #expect(throws: ConfigError.self) {
+      try VenueConfig.parse(sym + "listen: {rest: {host: 127.0.0.2}}\n", file: "v.yml", environment: [:])
+    }
+    #expect(throws: ConfigError.self) {
+      try VenueConfig.parse(sym + "listen: {streams: {port: 1, nmae: x}}\n", file: "v.yml", environment: [:])
+    }
   }
 
   @Test func errorsNameTheKeyTheValueAndWhatIsAllowed() {

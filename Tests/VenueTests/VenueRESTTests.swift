@@ -140,3 +140,48 @@ func makeVenue(loop: EventLoop, weightLimit: Int = 6000) throws -> (VenueREST, H
     #expect(fee?["currency"] as? String == "BTC" && fee?["cost"] as? Double == 0.00025)
   }
 }
+
+/// Each role on its own listener, as Binance's three hosts: curl (a client nobody here wrote)
+/// finds the REST API only on the REST listener, and the WebSocket API's and streams' upgrades
+/// only on theirs; asked for another role's path, a listener answers 404 and counts it.
+@Suite(.serialized) struct VenueListenerTests {
+  @Test func eachListenerServesOnlyItsRoles() throws {
+    let loop = try EventLoop()
+    defer { loop.shutdown() }
+    let e = MatchingEngine(clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+    e.addSymbol(btcusdt())
+    let host = try VenueHost(
+      loop: loop, engine: e, credentials: [],
+      tls: TLSContext(server: VenuePKI.shared.cert, keyFile: VenuePKI.shared.key),
+      listeners: [
+        VenueListener(roles: [.rest]), VenueListener(roles: [.streams]), VenueListener(roles: [.wsAPI]),
+      ])
+    defer { host.close() }
+    let (rest, streams, api) = (host.port(for: .rest)!, host.port(for: .streams)!, host.port(for: .wsAPI)!)
+    #expect(Set([rest, streams, api]).count == 3)
+    func status(_ port: UInt16, _ path: String, upgrade: Bool = false) throws -> String {
+      var args = [
+        "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", upgrade ? "2" : "10", "--cacert",
+        VenuePKI.shared.ca,
+        "https://localhost:\(port)\(path)",
+      ]
+      if upgrade {
+        args += [
+          "-H", "Connection: Upgrade", "-H", "Upgrade: websocket", "-H", "Sec-WebSocket-Version: 13",
+          "-H", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "--http1.1",
+        ]
+      }
+      let peer = try PeerProcess("/usr/bin/curl", args)
+      loop.run(timeoutNs: 15_000_000_000) { !peer.process.isRunning }
+      peer.stop()
+      return peer.text
+    }
+    #expect(try status(rest, "/api/v3/time") == "200")
+    #expect(try status(streams, "/api/v3/time") == "404")
+    #expect(try status(api, "/api/v3/exchangeInfo") == "404")
+    #expect(try status(api, "/ws-api/v3", upgrade: true) == "101")
+    #expect(try status(streams, "/ws/btcusdt@trade", upgrade: true) == "101")
+    #expect(try status(streams, "/ws-api/v3", upgrade: true) == "404")
+    #expect(host.wrongRole == 3)
+  }
+}
