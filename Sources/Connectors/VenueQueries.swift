@@ -101,11 +101,43 @@ public struct RecoveryReport: Sendable {
   public init() {}
 }
 
+/// Why a venue call gave no answer: the venue's own code and message when it refused, so that a
+/// user sees "-1022 Signature for this request is not valid." rather than a guess.
+public struct VenueCallError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var call: String
+  /// The venue's error code (Binance: -1022, -2014, ...); nil when the venue said nothing.
+  public var code: Int?
+  public var message: String
+  public var httpStatus: Int?
+  public init(call: String, code: Int? = nil, message: String, httpStatus: Int? = nil) {
+    self.call = call
+    self.code = code
+    self.message = message
+    self.httpStatus = httpStatus
+  }
+
+  public var description: String {
+    guard let code else { return "\(call) failed: \(message)" }
+    let status = httpStatus.map { " (HTTP \($0))" } ?? ""
+    let hint = Self.hints[code].map { "; \($0)" } ?? ""
+    return "\(call) refused by the venue: \(code) \(message)\(status)\(hint)"
+  }
+
+  /// What a user can do about Binance's refusals of signed requests.
+  static let hints: [Int: String] = [
+    -1021: "this host's clock or the request's recv_window: the request reached the venue outside its window",
+    -1022: "the secret does not match the API key (check the secret's environment variable or file)",
+    -2014: "the API key is not in the form the venue issues (check the key's environment variable)",
+    -2015:
+      "the venue does not accept this key from here: a wrong or deleted key, a missing permission, or an IP not on the key's list",
+  ]
+}
+
 /// A venue's blocking account calls, made on the adapter's loop before trading starts (and so
 /// before `start()`): they are not on any hot path.
 public protocol VenueAccountQueries: AnyObject {
-  /// The account's balances, fees and id, or nil when the venue gave no readable answer in time.
-  func fetchAccount(timeoutNs: Int64) -> AccountSnapshot?
+  /// The account's balances, fees and id; the venue's refusal (or the failure) when there is none.
+  func fetchAccount(timeoutNs: Int64) throws(VenueCallError) -> AccountSnapshot
   /// Before trading after a crash or restart: settles every order an earlier run may have left.
   ///
   /// - `known`: the history's in-flight orders (client id → venue id, 0 when unknown).
@@ -124,12 +156,12 @@ public protocol VenueAccountQueries: AnyObject {
 
 extension TradingNode {
   /// The adapter's `fetchAccount` (blocking on the node's loop; call before `start()`).
-  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> AccountSnapshot? {
-    adapter.fetchAccount(timeoutNs: timeoutNs)
+  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) throws(VenueCallError) -> AccountSnapshot {
+    try adapter.fetchAccount(timeoutNs: timeoutNs)
   }
   /// Balances alone (units of 10⁻¹⁸ per asset; nil: the call failed).
   public func fetchBalances(timeoutNs: Int64 = 5_000_000_000) -> [String: (free: Int128, locked: Int128)]? {
-    adapter.fetchAccount(timeoutNs: timeoutNs)?.balances
+    (try? adapter.fetchAccount(timeoutNs: timeoutNs))?.balances
   }
   /// The adapter's `recover` (blocking on the node's loop; call before `start()`).
   public func recover(

@@ -2,6 +2,13 @@ import Foundation
 import Yams
 
 /// A configuration error that names the key, the value and what is allowed.
+/// A failure while running (the venue refused, a call went unanswered): printed as "Error: …"
+/// without the usage text, which is for mistakes in the command line.
+struct RunFailure: Error, CustomStringConvertible {
+  var description: String
+  init(_ description: String) { self.description = description }
+}
+
 struct ConfigError: Error, CustomStringConvertible {
   var file: String
   var path: String

@@ -101,7 +101,7 @@ struct Demo: ParsableCommand {
       apiKey: apiKey, secret: secret, strategy: pmm, limits: limits, prefix: prefix, tracker: tracker,
       clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
     guard let balances = session.fetchBalances() else {
-      throw ValidationError("the venue did not answer the account call (balances)")
+      throw RunFailure("the venue did not answer the account call (balances)")
     }
     pmm.portfolio = Portfolio(
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
@@ -170,7 +170,7 @@ func trade<Adapter: VenueAdapter>(
       }),
     session.ready
   else {
-    throw ValidationError(
+    throw RunFailure(
       "not ready within 15 s: book \(session.runtime.applier.isLive ? "live" : "not synced"), order entry \(session.adapter.entry.isOpen ? "open" : "closed"), account stream \(session.adapter.account.isSubscribed ? "subscribed" : "not subscribed")\(session.adapter.account.lastRefusal.map { " (\($0))" } ?? "")"
     )
   }
@@ -282,7 +282,7 @@ final class EmbeddedVenue: @unchecked Sendable {
       }
     }
     ready.wait()
-    if let e = startError { throw ValidationError("the embedded venue did not start: \(e)") }
+    if let e = startError { throw RunFailure("the embedded venue did not start: \(e)") }
   }
 
   /// Stops the venue's thread, then reads its record (safe: the thread has ended).

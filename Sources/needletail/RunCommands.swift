@@ -121,14 +121,15 @@ struct Run: ParsableCommand {
         log.warning("the venue did not answer GET /api/v3/time: signing with this host's clock")
       }
       session.keepServerTimeSynced()
-      guard let account = session.fetchAccount() else {
-        throw ValidationError("the account call (\(BinanceSpotPick.kind)) failed: no balances, no trading")
+      let account: AccountSnapshot
+      do { account = try session.fetchAccount() } catch {
+        throw RunFailure("\(error) — no balances, no trading")
       }
       // The venue is the exchange where the account is: its trade and client ids are its own.
       // The history keeps each account's orders and fills apart by it: without it a restart
       // could settle another account's orders.
       guard let uid = account.account else {
-        throw ValidationError(
+        throw RunFailure(
           "the account answer had no account id (uid): no trading (the history keys accounts by it)")
       }
       venueID = VenueIdentity(

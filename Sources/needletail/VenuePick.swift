@@ -27,7 +27,7 @@ struct BinanceSpotPick {
     do {
       info = try BinanceSession.exchangeInfo(loop: loop, endpoint: endpoints.rest, tls: tls, symbol: symbol)
     } catch {
-      throw ValidationError("\(error)")
+      throw RunFailure("\(error)")
     }
   }
 

@@ -53,6 +53,6 @@ import Wire
     #expect(abs(t.offsetMs - venueAheadMs) <= t.roundTripMs + 2)
     #expect(place(2) == .open)
     // REST too (the account call is signed).
-    #expect(session.fetchAccount() != nil)
+    #expect(throws: Never.self) { try session.fetchAccount() }
   }
 }

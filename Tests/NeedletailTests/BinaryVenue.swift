@@ -92,14 +92,16 @@ final class BinaryVenue {
   }
 
   /// Starts the binary with `args`, the key and secret in its environment, stdout and stderr into
-  /// `output`.
-  func start(_ args: [String], output: Pipe) throws -> Process {
+  /// `output`;
+  /// `override` replaces any of those variables (a wrong secret, another key).
+  func start(_ args: [String], output: Pipe, override: [String: String] = [:]) throws -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Self.binary)
     p.arguments = args
     var env = ProcessInfo.processInfo.environment
     env["NT_TEST_KEY"] = key
     env["NT_TEST_SECRET"] = secret
+    env.merge(override) { $1 }
     p.environment = env
     p.standardOutput = output
     p.standardError = output

@@ -142,6 +142,41 @@ import Wire
   }
 }
 
+/// A key the venue refuses: `run` says what the venue said (its code and message, and what to
+/// check), not a guess, prints no usage text after it (the command line was right), and shows
+/// neither the key's secret nor the wrong one.
+@Suite(.serialized) struct RunRefusalTests {
+  @Test func aRefusedKeyIsReportedAsTheVenueSaidIt() throws {
+    if BinaryVenue.missing() { return }
+    let v = try BinaryVenue(key: "refusal-key", secret: "the-right-secret-5e1f")
+    let config = try v.config(
+      """
+      market: BTCUSDT
+      duration: 5
+      strategy: pure_market_making
+      pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_amount: "0.01"}
+      """)
+    for (override, expected) in [
+      (
+        ["NT_TEST_SECRET": "a-wrong-secret-77aa"], "-1022 Signature for this request is not valid. (HTTP 400)"
+      ),
+      (["NT_TEST_KEY": "nobodys-key"], "-2015 Invalid API-key, IP, or permissions for action."),
+    ] {
+      let out = Pipe()
+      let p = try v.start(["run", config, "--db", v.dir + "/h.sqlite"], output: out, override: override)
+      let (status, output) = v.finish(p, output: out)
+      #expect(status != 0, "\(output)")
+      #expect(output.contains("GET /api/v3/account refused by the venue: \(expected)"), "\(output)")
+      #expect(
+        !output.contains("USAGE") && !output.contains("--help"), "usage text after a runtime error: \(output)"
+      )
+      #expect(
+        !output.contains("the-right-secret-5e1f") && !output.contains("a-wrong-secret-77aa"), "\(output)")
+    }
+    #expect(v.engine.orders.isEmpty)
+  }
+}
+
 /// `price_source: external_market` from the command line: the real binary quotes BTCUSDT around
 /// ETHUSDT's mid (read from the venue's bookTicker), not around BTCUSDT's own.
 @Suite(.serialized) struct ExternalPriceRunTests {

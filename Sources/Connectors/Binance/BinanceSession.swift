@@ -262,18 +262,36 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
 
 extension BinanceSpotAdapter {
   /// GET /api/v3/account: the balances, the account's `commissionRates` and its `uid`.
-  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) -> AccountSnapshot? {
-    var result: AccountSnapshot?
-    var done = false
+  public func fetchAccount(timeoutNs: Int64 = 5_000_000_000) throws(VenueCallError) -> AccountSnapshot {
+    let call = "GET /api/v3/account"
+    var result: Result<AccountSnapshot, VenueCallError>?
     rest.account { outcome in
-      done = true
-      guard case .ok(let body) = outcome, let units8 = BinanceOrderManager.balances(body) else { return }
-      result = AccountSnapshot(
-        balances: units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
-        fees: BinanceOrderManager.commissionRates(body), account: BinanceOrderManager.accountID(body))
+      switch outcome {
+      case .ok(let body):
+        if let units8 = BinanceOrderManager.balances(body) {
+          result = .success(
+            AccountSnapshot(
+              balances: units8.mapValues { ($0.free * 10_000_000_000, $0.locked * 10_000_000_000) },
+              fees: BinanceOrderManager.commissionRates(body), account: BinanceOrderManager.accountID(body)))
+        } else {
+          result = .failure(VenueCallError(call: call, message: "the answer had no balances"))
+        }
+      case .refused(let code, let message, let status):
+        result = .failure(VenueCallError(call: call, code: code, message: message, httpStatus: status))
+      case .limited(let status, let retryAfter, let message):
+        result = .failure(
+          VenueCallError(
+            call: call, message: "rate limited (HTTP \(status), retry after \(retryAfter) s): \(message)",
+            httpStatus: status))
+      case .unknown(let why):
+        result = .failure(VenueCallError(call: call, message: why))
+      }
     }
-    _ = loop.run(timeoutNs: timeoutNs) { done }
-    return result
+    _ = loop.run(timeoutNs: timeoutNs) { result != nil }
+    guard let result else {
+      throw VenueCallError(call: call, message: "no answer in \(timeoutNs / 1_000_000_000) s")
+    }
+    return try result.get()
   }
 }
 
