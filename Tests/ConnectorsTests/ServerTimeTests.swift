@@ -48,6 +48,13 @@ import Wire
     // Unsynced: refused with the venue's -1021.
     #expect(place(1) == .failed)
     #expect(session.entry.lastRefusal?.contains("-1021") == true)
+    // Kept in sync (as `run` does): that -1021 itself measures the clock again, and the next order
+    // goes through without being told.
+    session.keepServerTimeSynced()
+    #expect(place(3) == .failed)
+    _ = session.run(timeoutNs: 2_000_000_000) { abs(session.rest.timeOffsetMs - venueAheadMs) < 200 }
+    #expect(abs(session.entry.timeOffsetMs - venueAheadMs) < 200, "offset \(session.entry.timeOffsetMs)")
+    #expect(place(4) == .open)
     // Synced: the offset within the round trip of the venue's, and orders go through.
     let t = try #require(session.syncServerTime())
     #expect(abs(t.offsetMs - venueAheadMs) <= t.roundTripMs + 2)

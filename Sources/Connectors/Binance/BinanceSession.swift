@@ -202,16 +202,27 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     return (sync.offsetMs, sync.bestRoundTripMs)
   }
 
-  /// Re-measures the offset every `everyNs` in the background (one sample each time).
+  /// Re-measures the offset every `everyNs` in the background (one sample each time), and at
+  /// once when the WebSocket API refuses an order with -1021 (our clock drifted between samples),
+  /// at most once a second.
   public func keepServerTimeSynced(everyNs: Int64 = 600_000_000_000) {
     let time = adapter.rest.time
-    _ = loop.schedule(every: everyNs) { [weak self] in
-      guard let self else { return false }
+    var lastNs = Int64.min / 2
+    let resample = { [weak self] in
+      guard let self else { return }
+      lastNs = time.nowNs
       let s = BinanceTimeSync()
       s.sample(self.adapter.rest.http, clockMs: { time.wallMs }) { [weak self] in
         guard let self, s.samples > 0, s.bestRoundTripMs != .max else { return }
         self.setTimeOffset(s.offsetMs)
       }
+    }
+    adapter.entry.onClockRefusal = {
+      if time.nowNs - lastNs >= 1_000_000_000 { resample() }
+    }
+    _ = loop.schedule(every: everyNs) { [weak self] in
+      guard self != nil else { return false }
+      resample()
       return true
     }
   }

@@ -47,6 +47,8 @@ public final class BinanceWSOrderEntry {
   public private(set) var malformed = 0
   /// The venue's last refusal, as it said it (a rare path: text is made only here).
   public private(set) var lastRefusal: String?
+  /// Called when the venue refuses a request with -1021 (outside recvWindow: our clock is off).
+  public var onClockRefusal: (() -> Void)?
   /// Malformed answers are reported here (counted, and logged through its side thread).
   public let problems = ProblemLog()
   /// Carries out the strategy thread's reconciliation requests (status queries, recent fills).
@@ -292,6 +294,7 @@ public final class BinanceWSOrderEntry {
       if a.status == 429 || a.status == 418 { limited(status: Int(a.status), a) }
       rejects &+= 1
       lastRefusal = String(decoding: UnsafeRawBufferPointer(rebasing: payload.prefix(300)), as: UTF8.self)
+      if a.error_code == -1021 { onClockRefusal?() }
       push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
       return
     }
