@@ -1,7 +1,6 @@
 import Foundation
 import Yams
 
-/// A configuration error that names the key, the value and what is allowed.
 /// A failure while running (the venue refused, a call went unanswered): printed as "Error: …"
 /// without the usage text, which is for mistakes in the command line.
 struct RunFailure: Error, CustomStringConvertible {
@@ -9,6 +8,7 @@ struct RunFailure: Error, CustomStringConvertible {
   init(_ description: String) { self.description = description }
 }
 
+/// A configuration error that names the key, the value and what is allowed.
 struct ConfigError: Error, CustomStringConvertible {
   var file: String
   var path: String

@@ -100,9 +100,8 @@ struct Demo: ParsableCommand {
     let session = pick.node(
       apiKey: apiKey, secret: secret, strategy: pmm, limits: limits, prefix: prefix, tracker: tracker,
       clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
-    guard let balances = session.fetchBalances() else {
-      throw RunFailure("the venue did not answer the account call (balances)")
-    }
+    let balances: [String: (free: Int128, locked: Int128)]
+    do { balances = try session.fetchAccount().balances } catch { throw RunFailure("\(error)") }
     pmm.portfolio = Portfolio(
       base: (balances["BTC"]?.free ?? 0) + (balances["BTC"]?.locked ?? 0),
       quote: (balances["USDT"]?.free ?? 0) + (balances["USDT"]?.locked ?? 0), fees: fees,
