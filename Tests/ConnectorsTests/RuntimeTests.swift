@@ -388,6 +388,33 @@ final class RuntimeRig {
     #expect(r.tracker.invalidTransitions == 0 && r.tracker.unknownOrderUpdates == 0)
   }
 
+  /// A fill nobody told us about, older than the round's page of recent fills: the order's
+  /// placement answer is lost and its account events are dropped, so the tracker knows neither
+  /// its venue id nor its fill. The first reconciliation round's status answer arrives cut short,
+  /// and its page of recent fills goes past the trade (the tracker cannot place it). The next
+  /// round's status answer names the order as FILLED, and its trades are read by order id: the
+  /// fill reaches the strategy, once.
+  @Test func aFillOlderThanTheRoundsPageIsReadByOrderID() throws {
+    let r = try RuntimeRig(prefix: "of-", clock: Clock(start: cplat_now_ns()))
+    #expect(r.run { r.user.subscribed && r.entry.isOpen })
+    let faults = try #require(r.v.host.rest.faults)
+    faults.arm("response lost after accept")
+    faults.arm("user event dropped", times: 20)
+    let id = ClientOrderID("of-1")
+    #expect(r.run { r.v.engine.openOrders(account: 1, symbol: "BTCUSDT").count == 1 })
+    #expect(r.tracker.orders[id]?.state == .pendingCreate, "the tracker never heard the order was placed")
+    try r.sellIntoTheBid(3_000)
+    faults.arm("REST body cut short")
+    r.runtime.requestReconciliation()
+    #expect(r.run { !r.host.reconciling && r.tracker.orders[id]?.state.isDone == true })
+    let order = try #require(r.tracker.orders[id])
+    #expect(order.state == .filled && order.tradeIDCount == 1 && r.strategy.filledQuantity == 3_000)
+    #expect(r.strategy.fills == 1)
+    #expect(faults.counts["REST body cut short"] == 1 && r.reconciler.unreadable == 1)
+    #expect(r.reconciler.orderTradeQueries >= 1)
+    #expect(r.tracker.unknownOrderUpdates >= 1, "the page's copy of the fill had no order to go to")
+  }
+
   /// In the runtime, account events reach the strategy thread's tracker through the exec ring,
   /// like order answers: an order placed over the WebSocket API rests; another participant trades
   /// with it at the venue; the fills — which only the account stream reports — reach the

@@ -18,6 +18,8 @@ public enum BinanceRequest {
   public static func depth(limit: Int) -> RateLimiter.RequestKind {
     RateLimiter.RequestKind(limit <= 100 ? 8 : limit <= 500 ? 9 : limit <= 1000 ? 10 : 11)
   }
+  /// GET /api/v3/myTrades for one order (`orderId`): weight 5.
+  public static let orderTrades = RateLimiter.RequestKind(12)
 }
 
 /// Binance spot's limits (`exchangeInfo.rateLimits`): the request weight per minute and the new
@@ -66,6 +68,7 @@ public struct BinanceRateLimits: Sendable, Equatable {
       w(20),  // exchangeInfo
       w(1),  // time
       w(5), w(25), w(50), w(250),  // depth by limit
+      w(5),  // myTrades of one order
     ]
     return RateLimiter(pools: pools, kinds: kinds, sharePercent: sharePercent)
   }

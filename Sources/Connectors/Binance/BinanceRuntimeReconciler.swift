@@ -7,7 +7,10 @@ import Wire
 /// (`reconcileEnd`); this asks Binance over REST and answers with `ExecEvent`s through the exec
 /// ring — accepted / cancelled / rejected / notFound per order, one `filled` per trade (trade ids,
 /// so fills already counted are dropped by the tracker), then `reconciled`. A 5xx, timeout or
-/// 429/418 answer leaves the order uncertain (no event).
+/// 429/418 answer leaves the order uncertain (no event). An order the venue says has executed
+/// some quantity gets its own trades asked for (`myTrades` by `orderId`): the round's page of
+/// recent fills only covers trades since the last round, and this order's may be older (its
+/// venue id was unknown when they went by).
 ///
 /// Built for the wire thread, where it runs between order answers and market data: requests wait
 /// in a fixed queue and go out one at a time on an `HTTPLane` (a keep-alive connection of its own:
@@ -36,26 +39,35 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   public private(set) var tradePages = 0
   /// Status queries that did not fit the queue (left uncertain: the next round asks again).
   public private(set) var queriesDropped = 0
+  /// One order's trades asked for (its status showed an executed quantity), and those that did
+  /// not fit their queue (the next round asks again).
+  public private(set) var orderTradeQueries = 0
+  public private(set) var orderTradeQueriesDropped = 0
+  /// Fills the exec ring had no room for: the round stops there and the next reads them again.
+  public private(set) var fillsHeldBack = 0
   /// Answers that were not Binance bodies of the expected shapes (200s are reported as problems).
   public private(set) var unreadable = 0
   /// The venue's used weight, from every answer's x-mbx-used-weight-1m.
   public private(set) var usedWeight = 0
-  /// Status queries of this round that did not name a venue order id (the order may exist and
-  /// have fills we cannot attribute yet).
-  var unresolved = 0
-  var heldRounds = 0
   static let tradePage = 1000
 
-  /// What waits and what is in flight: a status query (its tag), a round's fills (`fills`: its
-  /// first page; the next pages follow from the answers), or the priming request.
+  /// What waits and what is in flight: a status query (its tag), one order's trades (its venue
+  /// id), a round's fills (`fills`: its first page; the next pages follow from the answers), or
+  /// the priming request.
   enum Job: Equatable {
     case status(UInt64)
+    case orderTrades(Int64)
     case page(from: Int64?, pages: Int)
     case prime
   }
   var queue: [UInt64]
   var head = 0
   var count = 0
+  /// Orders whose trades are to be read (venue ids), ahead of the main queue: they go out before
+  /// the round's page, so the round's `reconciled` follows their fills.
+  var orderTradesQueue: [Int64]
+  var orderTradesHead = 0
+  var orderTradesCount = 0
   var current: Job?
   /// Nothing is sent before this (wall ns): a Retry-After or a spent pool's window.
   var retryAtNs: Int64 = 0
@@ -77,6 +89,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     self.clientIDs = clientIDs
     self.execOut = execOut
     queue = [UInt64](repeating: 0, count: max(queueCapacity, 2))
+    orderTradesQueue = [Int64](repeating: 0, count: max(queueCapacity / 4, 16))
     lane.delegate = self
   }
 
@@ -91,7 +104,6 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
       // One slot is kept for the round's end.
       guard count < queue.count - 1 else {
         queriesDropped += 1
-        unresolved += 1
         return
       }
       enqueue(o.tag)
@@ -117,7 +129,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   public func stop() { lane.close() }
 
   /// Requests waiting (not counting the one in flight).
-  public var queued: Int { count }
+  public var queued: Int { count + orderTradesCount }
 
   func enqueue(_ v: UInt64) {
     queue[(head + count) % queue.count] = v
@@ -128,14 +140,20 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   /// it is over. One comparison while nothing waits.
   @inline(__always)
   public func poll(now: Int64) {
-    if lane.busy { lane.poll(now: now) } else if count > 0 { pump() }
+    if lane.busy { lane.poll(now: now) } else if count > 0 || orderTradesCount > 0 { pump() }
   }
 
   /// Sends the next request when the lane is free and the limiter lets it go.
   func pump() {
-    guard current == nil, !lane.busy, count > 0 else { return }
+    guard current == nil, !lane.busy, count > 0 || orderTradesCount > 0 else { return }
     let wall = rest.wallNs
     guard wall >= retryAtNs, wall >= rest.pausedUntilNs else { return }
+    if orderTradesCount > 0 {
+      guard issue(.orderTrades(orderTradesQueue[orderTradesHead]), wall: wall) else { return }
+      orderTradesHead = (orderTradesHead + 1) % orderTradesQueue.count
+      orderTradesCount -= 1
+      return
+    }
     let next = queue[head]
     let job: Job =
       next == Self.fillsMark
@@ -155,7 +173,12 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
 
   /// Sends `job` when its weight is granted; false when it must wait (`retryAtNs` set).
   func issue(_ job: Job, wall: Int64) -> Bool {
-    let kind = if case .status = job { BinanceRequest.orderStatus } else { BinanceRequest.myTrades }
+    let kind =
+      switch job {
+      case .status: BinanceRequest.orderStatus
+      case .orderTrades: BinanceRequest.orderTrades
+      case .page, .prime: BinanceRequest.myTrades
+      }
     switch rest.limiter.acquire(kind, now: wall) {
     case .go: break
     case .waitUntil(let t), .halted(let t, _):
@@ -185,6 +208,11 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
       w.put("&origClientOrderId=")
       // Binance's ids are of `[.A-Z:/a-z0-9_-]`: nothing to percent-encode.
       clientIDs.id(tag: tag).withBytes { w.put($0) }
+    case .orderTrades(let venueID):
+      w.put("&orderId=")
+      w.put(UInt64: UInt64(max(0, venueID)))
+      w.put("&limit=")
+      w.put(UInt64: UInt64(Self.tradePage))
     case .page(let from, _):
       w.put("&limit=")
       w.put(UInt64: UInt64(Self.tradePage))
@@ -235,7 +263,6 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
       failed(job)
     } else if let code = read?.errorCode, status != 200 {
       if case .status(let tag) = job {
-        unresolved += 1
         if code == -2013 { push(ExecEvent(kind: .notFound, tag: tag)) }  // "Order does not exist."
       } else {
         failed(job)
@@ -258,21 +285,17 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     if error != .shutdown { pump() }  // stopped: nothing more goes out
   }
 
-  /// No definite answer: the order stays uncertain (the next round asks again), a round ends.
+  /// No definite answer: the order stays uncertain (the next round asks again, and reads its
+  /// trades again if it has executed), a round ends.
   func failed(_ job: Job) {
     current = nil
-    switch job {
-    case .status: unresolved += 1
-    case .page: endRound()
-    case .prime: break
-    }
+    if case .page = job { endRound() }
   }
 
   func answered(_ job: Job, _ read: BinanceRESTDecoder.Read) {
     switch job {
     case .status(let tag):
       let venueID = max(0, read.venueOrderID)
-      if venueID == 0 { unresolved += 1 }
       switch BinanceRESTAnswer.kind(ofStatus: read.orderStatus) {
       case .accepted?:
         push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
@@ -283,6 +306,12 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
         push(ExecEvent(kind: .rejected, tag: tag))
       default: break
       }
+      // Executed (partly or wholly, perhaps cancelled since): its trades are read by order id,
+      // since they may be older than the round's page reaches.
+      if venueID > 0 && read.executedQuantity > 0 { enqueueOrderTrades(venueID) }
+    case .orderTrades:
+      guard read.isTradeList else { return }
+      _ = pushFills()
     case .prime:
       guard read.isTradeList, nextTradeID == nil else { return }
       var newest: Int64 = -1
@@ -294,41 +323,63 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     }
   }
 
+  func enqueueOrderTrades(_ venueID: Int64) {
+    guard orderTradesCount < orderTradesQueue.count else {
+      orderTradeQueriesDropped += 1
+      return
+    }
+    orderTradesQueue[(orderTradesHead + orderTradesCount) % orderTradesQueue.count] = venueID
+    orderTradesCount += 1
+    orderTradeQueries += 1
+  }
+
+  /// The decoded trade list's fills into the exec ring, each by its venue order id
+  /// (`ExecEvent.byVenueID`), in the answer's order. Returns the id of the first trade the ring
+  /// had no room for (nil: all went).
+  func pushFills() -> Int64? {
+    for t in rest.bodyDecoder.trades {
+      // A price or quantity off the instrument's scales is not a trade of ours.
+      guard t.price >= 0, t.qty >= 0 else { continue }
+      let e = ExecEvent(
+        kind: .filled, tag: ExecEvent.byVenueID, venueOrderID: t.order_id, tradeID: t.trade_id,
+        price: t.price, quantity: t.qty)
+      guard execOut.tryPush(e) else {
+        fillsHeldBack += 1
+        return t.trade_id
+      }
+    }
+    return nil
+  }
+
   /// A page of the round's fills: the most recent page the first time (without `prime`), then
   /// forward from the newest trade id seen, page after page while they come back full (at most
   /// 10 a round; the next round goes on from there). Each trade goes to the strategy thread by
-  /// its venue order id (`ExecEvent.byVenueID`): the tracker knows every order the venue has
-  /// named, and this round's status answers reach it first (same ring, sent earlier). While some
-  /// status query of the round named no venue id, the next round reads the same trades again (up
-  /// to three rounds in a row): that order's fills may be among them. Then `reconciled`.
+  /// its venue order id: the tracker knows every order the venue has named, and this round's
+  /// status answers reach it first (same ring, sent earlier). An order whose venue id was not
+  /// known yet gets its trades read by order id once a status answer names it. A full exec ring
+  /// stops the round at the first trade that did not fit (the next round starts there). Then
+  /// `reconciled`.
   func page(from: Int64?, pages: Int) {
     let trades = rest.bodyDecoder.trades
-    var newest: Int64?
-    for t in trades {
-      newest = max(newest ?? t.trade_id, t.trade_id)
-      // A price or quantity off the instrument's scales is not a trade of ours.
-      guard t.price >= 0, t.qty >= 0 else { continue }
-      push(
-        ExecEvent(
-          kind: .filled, tag: ExecEvent.byVenueID, venueOrderID: t.order_id, tradeID: t.trade_id,
-          price: t.price, quantity: t.qty))
+    if let heldBack = pushFills() {
+      nextTradeID = max(nextTradeID ?? 0, heldBack)
+      return endRound()
     }
-    let hold = unresolved > 0 && heldRounds < 3
+    var newest: Int64?
+    for t in trades { newest = max(newest ?? t.trade_id, t.trade_id) }
     if let newest {
       let after = newest + 1
-      if !hold { nextTradeID = max(nextTradeID ?? 0, after) }
+      nextTradeID = max(nextTradeID ?? 0, after)
       if trades.count == Self.tradePage, (pages < 9), (after > (from ?? .min)) {
         // The next page goes out at once (ahead of anything queued: the round is one unit).
         if issue(.page(from: after, pages: pages + 1), wall: rest.wallNs) { return }
         // Held back by the limiter: the round ends here; the next goes on from `nextTradeID`.
       }
     }
-    heldRounds = hold ? heldRounds + 1 : 0
     endRound()
   }
 
   func endRound() {
-    unresolved = 0
     push(ExecEvent(kind: .reconciled, tag: 0))
   }
 }
