@@ -6,21 +6,30 @@
 /// - Pools and kinds are numbered, fixed at construction: `acquire` on the order path is a few
 ///   array reads and adds — no strings, no hashing, no allocation. Each venue's policy names its
 ///   kinds (`RequestKind` constants) and builds the limiter from the venue's own figures.
-/// - Share: several bots on one key each get `sharePercent` of every limit.
+/// - Share: several bots on one key each get `sharePercent` of every limit: their own spending
+///   is held to that share, while the venue's count (everyone's) is held to the whole limit.
 /// - 429: wait as told (`Retry-After`), for every request, then carry on.
 /// - 418: the IP is banned; everything stops until the ban ends, with the reason kept for the
 ///   operator.
-/// - The venue's own count (`x-mbx-used-weight-1m`) replaces ours when it is higher: other
-///   processes on the same IP spend the same budget.
+/// - The venue's own count (`x-mbx-used-weight-1m`, the WebSocket API's `rateLimits`) is
+///   adopted when it is higher than what we know of: other processes on the same IP spend the
+///   same budget.
+/// - Windows are the venue's: counted on its clock (`venueClockOffsetNs`), and a request sent in
+///   the last `boundaryGuardNs` of a window is counted in the next one as well, since it may
+///   arrive there.
 public final class RateLimiter {
   public struct Pool: Sendable {
     public var name: String
     public var limit: Int
     public var windowNs: Int64
-    public init(name: String, limit: Int, windowNs: Int64) {
+    /// The venue's kind of limit (its policy numbers them; -1: none), to find the pool a count
+    /// the venue reports belongs to.
+    public var tag: Int
+    public init(name: String, limit: Int, windowNs: Int64, tag: Int = -1) {
       self.name = name
       self.limit = limit
       self.windowNs = windowNs
+      self.tag = tag
     }
   }
 
@@ -40,9 +49,21 @@ public final class RateLimiter {
   }
 
   public let pools: [Pool]
+  /// Our share of each limit, and the whole limit (what the venue enforces).
   let limits: [Int]
+  let venueLimits: [Int]
+  /// What we spent in each pool's current window, and what the venue has counted there (ours
+  /// and everyone else's on the IP, as far as we know).
   var used: [Int]
+  var venueUsed: [Int]
+  /// The same for the next window: requests sent close to a window's end.
+  var carry: [Int]
+  var venueCarry: [Int]
   var windowStart: [Int64]
+  /// The venue's clock minus ours (ns): windows turn on the venue's clock.
+  public var venueClockOffsetNs: Int64 = 0
+  /// A request this close to its window's end is counted in the next window too.
+  public var boundaryGuardNs: Int64 = 200_000_000
   /// Kind k draws `drawWeight[i]` from pool `drawPool[i]` for i in `drawStart[k]..<drawStart[k+1]`.
   let drawStart: [Int]
   let drawPool: [Int]
@@ -65,7 +86,11 @@ public final class RateLimiter {
     self.pools = pools
     self.sharePercent = sharePercent
     limits = pools.map { max(1, $0.limit * sharePercent / 100) }
+    venueLimits = pools.map { max(1, $0.limit) }
     used = Array(repeating: 0, count: pools.count)
+    venueUsed = used
+    carry = used
+    venueCarry = used
     windowStart = Array(repeating: Int64.min, count: pools.count)
     var start = [0]
     var pool: [Int] = []
@@ -85,14 +110,22 @@ public final class RateLimiter {
   /// No pools: only Retry-After and bans hold requests back.
   public convenience init() { self.init(pools: [], kinds: []) }
 
+  /// Turns pool `p` to the window of `now` (venue time); returns how far into it `now` is.
   @inline(__always)
-  func roll(_ p: Int, now: Int64) {
+  func roll(_ p: Int, now: Int64) -> Int64 {
     let w = pools[p].windowNs
-    let start = now / w * w
+    let t = now &+ venueClockOffsetNs
+    let start = t / w * w
     if windowStart[p] != start {
+      // The window after the last one starts with what was carried into it.
+      let next = windowStart[p] != Int64.min && windowStart[p] + w == start
+      used[p] = next ? carry[p] : 0
+      venueUsed[p] = next ? venueCarry[p] : 0
+      carry[p] = 0
+      venueCarry[p] = 0
       windowStart[p] = start
-      used[p] = 0
     }
+    return t - start
   }
 
   /// Asks to send a request of `kind` now; on `.go` its weight is spent.
@@ -107,19 +140,33 @@ public final class RateLimiter {
     guard k + 1 < drawStart.count else { return .go }
     let (lo, hi) = (drawStart[k], drawStart[k + 1])
     var wait: Int64 = 0
+    var late: UInt64 = 0  // bit i - lo: also counted in the next window
     for i in lo..<hi {
       let p = drawPool[i]
-      roll(p, now: now)
-      if used[p] + drawWeight[i] > limits[p] {
-        let w = pools[p].windowNs
-        wait = max(wait, (now / w + 1) * w)
+      let into = roll(p, now: now)
+      let w = pools[p].windowNs
+      let weight = drawWeight[i]
+      var full = used[p] + weight > limits[p] || venueUsed[p] + weight > venueLimits[p]
+      if into >= w - boundaryGuardNs {
+        if i - lo < 64 { late |= 1 << UInt64(i - lo) }
+        full = full || carry[p] + weight > limits[p] || venueCarry[p] + weight > venueLimits[p]
       }
+      // Try again when this window ends (our time); a spent next window says so then.
+      if full { wait = max(wait, now - into + w) }
     }
     if wait > 0 {
       throttled &+= 1
       return .waitUntil(wait)
     }
-    for i in lo..<hi { used[drawPool[i]] += drawWeight[i] }
+    for i in lo..<hi {
+      let (p, weight) = (drawPool[i], drawWeight[i])
+      used[p] += weight
+      venueUsed[p] += weight
+      if i - lo < 64 && late & (1 << UInt64(i - lo)) != 0 {
+        carry[p] += weight
+        venueCarry[p] += weight
+      }
+    }
     return .go
   }
 
@@ -155,13 +202,25 @@ public final class RateLimiter {
     return ms % 1000 == 0 ? "\(ms / 1000)s" : "\(ms) ms"
   }
 
-  /// Adopts the venue's count for pool `p` when it is higher than ours.
+  /// Adopts the venue's count for pool `p` (everyone's on the IP or account) when it is higher
+  /// than what we know of.
   public func sync(pool p: Int, used venueCount: Int, now: Int64) {
     guard p >= 0 && p < pools.count else { return }
-    roll(p, now: now)
-    if venueCount > used[p] { used[p] = venueCount }
+    _ = roll(p, now: now)
+    if venueCount > venueUsed[p] { venueUsed[p] = venueCount }
   }
 
-  /// What pool `p` has spent in its current window.
+  /// The pool of the venue's limit kind `tag` over `windowNs` (-1: none). A few comparisons.
+  @inline(__always)
+  public func pool(tag: Int, windowNs: Int64) -> Int {
+    for p in pools.indices where pools[p].tag == tag && pools[p].windowNs == windowNs { return p }
+    return -1
+  }
+
+  /// What we spent in pool `p`'s current window (at the last request or sync).
   public func used(_ p: Int) -> Int { p >= 0 && p < pools.count ? used[p] : 0 }
+  /// What the venue has counted there, as far as we know (ours and everyone else's).
+  public func venueUsed(_ p: Int) -> Int { p >= 0 && p < pools.count ? venueUsed[p] : 0 }
+  /// Our share of pool `p`'s limit.
+  public func limit(_ p: Int) -> Int { p >= 0 && p < pools.count ? limits[p] : 0 }
 }

@@ -494,13 +494,31 @@ public struct HTTPParser: Sendable {
   /// The value of the last response's field `name` (ASCII lower case) as a non-negative decimal
   /// number; nil when absent or not a number.
   public func headerInt(_ name: StaticString) -> Int? {
+    headerInt(named: { Self.equalsLowercase(lastHead, $0, name) })
+  }
+
+  /// The same for a field name made at run time (ASCII lower case; a venue's limit headers are
+  /// named after the limit's interval).
+  public func headerInt(_ name: [UInt8]) -> Int? {
+    headerInt(named: { r in
+      guard r.count == name.count else { return false }
+      for i in 0..<r.count {
+        var c = lastHead[r.lowerBound + i]
+        if c >= 65 && c <= 90 { c += 32 }
+        if c != name[i] { return false }
+      }
+      return true
+    })
+  }
+
+  func headerInt(named matches: (Range<Int>) -> Bool) -> Int? {
     var start = 0
     var found: Int?
     for k in lastHead.indices where lastHead[k] == 10 {
       defer { start = k + 1 }
       var colon = start
       while colon < k && lastHead[colon] != UInt8(ascii: ":") { colon += 1 }
-      guard colon < k, Self.equalsLowercase(lastHead, start..<colon, name) else { continue }
+      guard colon < k, matches(start..<colon) else { continue }
       var v = 0
       var digits = 0
       for c in lastHead[(colon + 1)..<k] {

@@ -62,4 +62,39 @@ import Wire
     // REST too (the account call is signed).
     #expect(throws: Never.self) { try session.fetchAccount() }
   }
+
+  /// A -1021 on a REST call measures the clock again too: the venue's clock steps 3 s back
+  /// after start (our timestamps are now ahead of it) (a step the periodic sample has not seen); the account call is refused with
+  /// -1021, and the next one, and the next order, go through without anyone syncing.
+  @Test func aRESTRefusalWithMinus1021MeasuresTheClockAgain() throws {
+    let v = try LoopbackVenue(faults: FaultPlan(), liquidityOrders: 2, liquidityQuantity: 50_000)
+    defer { v.loop.shutdown() }
+    let tracker = OrderTracker()
+    let session = try BinanceSession(
+      loop: v.loop, endpoint: .init(host: "127.0.0.1", port: v.host.port, serverName: "localhost"),
+      tls: TLSContext(client: v.certs.ca), apiKey: "k1", secret: "s1", instrument: v.instrument,
+      strategy: Quiet(), rule: TradingRule(tickSize: 1, stepSize: 1), limits: RiskLimits(), prefix: "sr-",
+      tracker: tracker, clock: Clock(tickNs: 1_000_000_000, start: cplat_now_ns()), centreTick: 10_000)
+    session.start()
+    defer { session.stop() }
+    #expect(session.run(timeoutNs: 10_000_000_000) { session.runtime.applier.isLive && session.entry.isOpen })
+    #expect(session.syncServerTime() != nil)
+    session.keepServerTimeSynced()
+    #expect(abs(session.rest.timeOffsetMs) < 200)
+    v.host.rest.clockMs = { Int64(Date().timeIntervalSince1970 * 1000) - 3_000 }
+    #expect(throws: VenueCallError.self) { try session.fetchAccount() }
+    _ = session.run(timeoutNs: 2_000_000_000) { abs(session.rest.timeOffsetMs + 3_000) < 200 }
+    #expect(abs(session.rest.timeOffsetMs + 3_000) < 200, "offset \(session.rest.timeOffsetMs)")
+    #expect(abs(session.entry.timeOffsetMs + 3_000) < 200 && abs(session.user.timeOffsetMs + 3_000) < 200)
+    #expect(session.rest.limiter.venueClockOffsetNs == session.rest.timeOffsetMs * 1_000_000)
+    #expect(throws: Never.self) { try session.fetchAccount() }
+    session.host.perform(referencePrice: 1_000_000, now: cplat_now_ns()) {
+      $0.place(PlaceIntent(tag: 1, side: .buy, price: 9_900, quantity: 1_000))
+    }
+    session.turn()
+    #expect(
+      session.run(timeoutNs: 5_000_000_000) {
+        tracker.orders[session.host.clientOrderID(tag: 1)]?.state == .open
+      })
+  }
 }

@@ -103,7 +103,57 @@ import Testing
     r.sync(pool: 0, used: 90, now: 1)
     #expect(r.acquire(depth, now: 2) == .waitUntil(minute))
     r.sync(pool: 0, used: 10, now: 3)  // lower than ours: ignored
-    #expect(r.used(0) == 90)
+    #expect(r.venueUsed(0) == 90)
+  }
+
+  /// With a share, our own spending is held to the share and the venue's count (everyone's) to
+  /// the whole limit: two engines at 50% each can use all of it between them, and neither can
+  /// push the IP over when the other has spent more than its half.
+  @Test func aShareHoldsOurSpendingAndTheVenuesCountTheWholeLimit() {
+    let r = limiter(share: 50)
+    r.sync(pool: 0, used: 30, now: 1)  // the other engine spent 30
+    #expect(r.acquire(depth, now: 2) == .go, "ours 50 of 50, the venue's 80 of 100")
+    #expect(r.acquire(depth, now: 3) == .waitUntil(minute), "our half is spent")
+    let s = limiter(share: 50)
+    s.sync(pool: 0, used: 60, now: 1)  // the other engine overspent its half
+    #expect(s.acquire(depth, now: 2) == .waitUntil(minute), "60 + 50 > 100 at the venue")
+    #expect(s.used(0) == 0 && s.venueUsed(0) == 60)
+  }
+
+  /// A request sent in the last `boundaryGuardNs` of a window may arrive in the next: it is
+  /// counted in both, so the next window cannot be overfilled by requests that crossed over.
+  @Test func requestsCloseToAWindowsEndCountInTheNextToo() {
+    let r = limiter()
+    r.boundaryGuardNs = 100_000_000
+    let late = minute - 50_000_000
+    #expect(r.acquire(depth, now: late) == .go)
+    #expect(r.used(0) == 50)
+    #expect(r.acquire(depth, now: minute + 1) == .go, "the next window holds the 50 carried over")
+    #expect(r.used(0) == 100 && r.venueUsed(0) == 100)
+    #expect(r.acquire(depth, now: minute + 2) == .waitUntil(2 * minute))
+    // A window that does not follow the last one starts empty.
+    #expect(r.acquire(depth, now: 5 * minute + 1) == .go && r.used(0) == 50)
+  }
+
+  /// Windows turn on the venue's clock: 2 s ahead, its minute ends 2 s before ours.
+  @Test func windowsTurnOnTheVenuesClock() {
+    let r = limiter()
+    r.venueClockOffsetNs = 2_000_000_000
+    #expect(r.acquire(depth, now: 10_000_000_000) == .go)
+    #expect(r.acquire(depth, now: 10_000_000_000) == .go)
+    #expect(r.acquire(depth, now: 10_000_000_000) == .waitUntil(minute - 2_000_000_000))
+    #expect(r.acquire(depth, now: minute - 2_000_000_000) == .go)
+  }
+
+  @Test func findsThePoolOfAVenuesLimit() {
+    let r = RateLimiter(
+      pools: [
+        .init(name: "REQUEST_WEIGHT", limit: 100, windowNs: minute, tag: 0),
+        .init(name: "ORDERS/10s", limit: 5, windowNs: 10_000_000_000, tag: 1),
+        .init(name: "ORDERS/day", limit: 50, windowNs: 1_440 * minute, tag: 1),
+      ], kinds: [])
+    #expect(r.pool(tag: 1, windowNs: 1_440 * minute) == 2 && r.pool(tag: 0, windowNs: minute) == 0)
+    #expect(r.pool(tag: 0, windowNs: 10_000_000_000) == -1)
   }
 }
 

@@ -47,8 +47,10 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   public private(set) var fillsHeldBack = 0
   /// Answers that were not Binance bodies of the expected shapes (200s are reported as problems).
   public private(set) var unreadable = 0
-  /// The venue's used weight, from every answer's x-mbx-used-weight-1m.
+  /// The venue's used weight, from every answer's x-mbx-used-weight header; every count the
+  /// venue reports is adopted by the limiter.
   public private(set) var usedWeight = 0
+  let usageHeaders: [(pool: Int, name: [UInt8])]
   static let tradePage = 1000
 
   /// What waits and what is in flight: a status query (its tag), one order's trades (its venue
@@ -88,6 +90,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     host = Array(lane.hostField.utf8)
     self.clientIDs = clientIDs
     self.execOut = execOut
+    usageHeaders = BinanceRateLimits.usageHeaders(rest.limiter)
     queue = [UInt64](repeating: 0, count: max(queueCapacity, 2))
     orderTradesQueue = [Int64](repeating: 0, count: max(queueCapacity / 4, 16))
     lane.delegate = self
@@ -246,7 +249,11 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     current = nil
     let r = lane.response
     let status = r.status
-    if let w = r.headerInt("x-mbx-used-weight-1m") { usedWeight = w }
+    for u in usageHeaders {
+      guard let v = r.headerInt(u.name) else { continue }
+      rest.limiter.sync(pool: u.pool, used: v, now: rest.wallNs)
+      if rest.limiter.pools[u.pool].tag == BinanceRateLimits.Kind.requestWeight.rawValue { usedWeight = v }
+    }
     let read = r.withBody { rest.bodyDecoder.read($0) }
     if status == 429 || status == 418 {
       let retryAfter = r.headerInt("retry-after") ?? 60
@@ -262,6 +269,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     } else if status >= 500 {
       failed(job)
     } else if let code = read?.errorCode, status != 200 {
+      if code == -1021 { rest.onClockRefusal?() }
       if case .status(let tag) = job {
         if code == -2013 { push(ExecEvent(kind: .notFound, tag: tag)) }  // "Order does not exist."
       } else {

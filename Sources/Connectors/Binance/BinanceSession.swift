@@ -193,6 +193,8 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     let sync = BinanceTimeSync()
     let time = adapter.rest.time
     for _ in 0..<samples {
+      // Weight 1 each, on the shared budget (at start it is fresh; a spent one stops sampling).
+      guard case .go = adapter.limiter.acquire(BinanceRequest.time, now: time.wallNs) else { break }
       var done = false
       sync.sample(adapter.rest.http, clockMs: { time.wallMs }) { done = true }
       _ = loop.run(timeoutNs: timeoutNs) { done }
@@ -203,23 +205,27 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
   }
 
   /// Re-measures the offset every `everyNs` in the background (one sample each time), and at
-  /// once when the WebSocket API refuses an order with -1021 (our clock drifted between samples),
-  /// at most once a second.
+  /// once when the venue refuses a signed request with -1021 — an order over the WebSocket API,
+  /// a REST call, a reconciliation query (our clock drifted between samples) — at most once a
+  /// second. A sample is skipped while the request budget is spent or a Retry-After runs.
   public func keepServerTimeSynced(everyNs: Int64 = 600_000_000_000) {
     let time = adapter.rest.time
     var lastNs = Int64.min / 2
     let resample = { [weak self] in
       guard let self else { return }
       lastNs = time.nowNs
+      guard case .go = self.adapter.limiter.acquire(BinanceRequest.time, now: time.wallNs) else { return }
       let s = BinanceTimeSync()
       s.sample(self.adapter.rest.http, clockMs: { time.wallMs }) { [weak self] in
         guard let self, s.samples > 0, s.bestRoundTripMs != .max else { return }
         self.setTimeOffset(s.offsetMs)
       }
     }
-    adapter.entry.onClockRefusal = {
+    let refused = {
       if time.nowNs - lastNs >= 1_000_000_000 { resample() }
     }
+    adapter.entry.onClockRefusal = refused
+    adapter.rest.onClockRefusal = refused
     _ = loop.schedule(every: everyNs) { [weak self] in
       guard self != nil else { return false }
       resample()
@@ -231,6 +237,7 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     adapter.rest.timeOffsetMs = ms
     adapter.entry.timeOffsetMs = ms
     adapter.account.timeOffsetMs = ms
+    adapter.limiter.venueClockOffsetNs = ms * 1_000_000
   }
   public var entry: BinanceWSOrderEntry { adapter.entry }
   public var user: BinanceUserStream { adapter.account }

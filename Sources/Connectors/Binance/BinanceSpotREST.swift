@@ -39,8 +39,14 @@ public final class BinanceSpotREST {
   public var timeOffsetMs: Int64 = 0
   /// Request timestamps and Retry-After deadlines are read on this (wall time).
   public var time: any TimeSource = LiveTime.shared
-  /// The venue's used weight, from every response's x-mbx-used-weight-1m.
+  /// The venue's used weight, from every response's x-mbx-used-weight header (the first
+  /// REQUEST_WEIGHT pool's); every count the venue reports is adopted by the limiter.
   public private(set) var usedWeight = 0
+  /// The limiter's pools the venue reports counts for, and their headers.
+  let usageHeaders: [(pool: Int, name: String)]
+  /// Called when the venue refuses a signed request with -1021 (timestamp outside recvWindow):
+  /// our clock has drifted from the venue's (the session measures it again).
+  public var onClockRefusal: (() -> Void)?
   /// 200 answers whose body is not JSON are reported here (and read as an unknown outcome).
   public let problems = ProblemLog()
   /// The IP's request budget and its 429/418 Retry-After (wall-clock ns). Binance limits and bans
@@ -64,6 +70,9 @@ public final class BinanceSpotREST {
     limiter: RateLimiter = RateLimiter()
   ) {
     self.limiter = limiter
+    usageHeaders = BinanceRateLimits.usageHeaders(limiter).map {
+      ($0.pool, String(decoding: $0.name, as: UTF8.self))
+    }
     self.http = http
     self.apiKey = apiKey
     self.key = HMACSHA256Key(secret: secret)
@@ -153,7 +162,7 @@ public final class BinanceSpotREST {
       case .failure(let e):
         done(.unknown("\(e)"))
       case .success(let r):
-        if let w = r.head.headers["x-mbx-used-weight-1m"].flatMap({ Int($0) }) { self?.usedWeight = w }
+        self?.syncUsage(r.head.headers)
         if reader == .decoded, let self { return self.classifyDecoded(r, done) }
         let body = try? JSONSerialization.jsonObject(with: Data(r.body))
         let json = body as? [String: Any]
@@ -172,11 +181,21 @@ public final class BinanceSpotREST {
           self?.problems.report(.malformedRESTBody, .outcomeUnknown, message: r.body)
           done(.unknown("HTTP 200 with a body that is not JSON"))
         } else if let code = json?["code"] as? Int {
+          if code == -1021 { self?.onClockRefusal?() }
           done(.refused(code: code, message: json?["msg"] as? String ?? "", httpStatus: status))
         } else {
           done(.unknown("HTTP \(status) without a Binance error body"))
         }
       }
+    }
+  }
+
+  /// The venue's counts in a response's headers, into the limiter.
+  func syncUsage(_ headers: HTTPHeaders) {
+    for u in usageHeaders {
+      guard let v = headers[u.name].flatMap({ Int($0) }) else { continue }
+      limiter.sync(pool: u.pool, used: v, now: wallNs)
+      if limiter.pools[u.pool].tag == BinanceRateLimits.Kind.requestWeight.rawValue { usedWeight = v }
     }
   }
 
@@ -200,6 +219,7 @@ public final class BinanceSpotREST {
       problems.report(.malformedRESTBody, .outcomeUnknown, message: r.body)
       done(.unknown("HTTP 200 with a body that cannot be read"))
     } else if let code = answer?.errorCode {
+      if code == -1021 { onClockRefusal?() }
       done(.refused(code: Int(code), message: answer?.errorMessage ?? "", httpStatus: status))
     } else {
       done(.unknown("HTTP \(status) without a Binance error body"))
