@@ -306,6 +306,55 @@ nt_status order_field(const char *k, ondemand::value &v, ACtx &c, const OrderNam
   return NT_OK;
 }
 
+// rateLimits: [{rateLimitType, interval, intervalNum, limit, count}, ...] into answer.rates.
+nt_status answer_rate_limits(ondemand::value &v, ACtx &c) {
+  nt_answer *a = &c.out->answer;
+  ondemand::array arr;
+  NT_TRY_SJ(v.get_array().get(arr));
+  for (auto item : arr) {
+    ondemand::object o;
+    c.field = "rateLimits[]";
+    NT_TRY_SJ(item.get_object().get(o));
+    nt_rate_count r{NT_RATE_OTHER, 0, -1};
+    int64_t unit_ms = 0, n = 0;
+    for (auto g : o) {
+      ondemand::field field;
+      NT_TRY_SJ(std::move(g).get(field));
+      const char *k = field.key().raw();
+      ondemand::value fv = field.value();
+      if (key_is(k, "rateLimitType", 13)) {
+        c.field = "rateLimits[].rateLimitType";
+        ondemand::raw_json_string raw;
+        NT_TRY_SJ(fv.get_raw_json_string().get(raw));
+        const char *t = raw.raw();
+        r.type = key_is(t, "REQUEST_WEIGHT", 14) ? NT_RATE_REQUEST_WEIGHT
+                 : key_is(t, "ORDERS", 6)        ? NT_RATE_ORDERS
+                 : key_is(t, "RAW_REQUESTS", 12) ? NT_RATE_RAW_REQUESTS
+                                                 : NT_RATE_OTHER;
+      } else if (key_is(k, "interval", 8)) {
+        c.field = "rateLimits[].interval";
+        ondemand::raw_json_string raw;
+        NT_TRY_SJ(fv.get_raw_json_string().get(raw));
+        const char *t = raw.raw();
+        unit_ms = key_is(t, "SECOND", 6)   ? 1000
+                  : key_is(t, "MINUTE", 6) ? 60000
+                  : key_is(t, "HOUR", 4)   ? 3600000
+                  : key_is(t, "DAY", 3)    ? 86400000
+                                           : 0;
+      } else if (key_is(k, "intervalNum", 11)) {
+        c.field = "rateLimits[].intervalNum";
+        NT_TRY(get_time(fv, &n));
+      } else if (key_is(k, "count", 5)) {
+        c.field = "rateLimits[].count";
+        NT_TRY(get_time(fv, &r.count));
+      }
+    }
+    r.window_ms = (n > 0 && n < 1000000) ? unit_ms * n : 0;
+    if (a->rate_count_n < NT_RATE_COUNTS) a->rates[a->rate_count_n++] = r;
+  }
+  return NT_OK;
+}
+
 nt_status answer_result(ondemand::value &v, ACtx &c) {
   nt_answer *a = &c.out->answer;
   a->has_result = 1;
@@ -370,6 +419,9 @@ nt_status top_fields(ondemand::object &obj, ACtx &c) {
       c.field = "error";
       c.seen |= A_answer;
       NT_TRY(answer_error(v, c));
+    } else if (key_is(k, "rateLimits", 10)) {
+      c.field = "rateLimits";
+      NT_TRY(answer_rate_limits(v, c));
     } else {
       // A bare event (no envelope) has its one-letter fields at the top.
       NT_TRY(event_field(k, v, c));

@@ -129,7 +129,7 @@ extension VenueREST {
       f.counts["429 for a request already in flight", default: 0] += 1
       var a = json(
         429, -1003,
-        "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
+        "Too much request weight used; current limit is \(weightLimitText).")
       a.0.headers.add("Retry-After", String(max(1, (f.backoffUntilMs - now + 999) / 1000)))
       answer = a
     } else if now < f.backoffUntilMs {
@@ -153,7 +153,7 @@ extension VenueREST {
       f.limitSentMs = .max
       var a = json(
         429, -1003,
-        "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE.")
+        "Too much request weight used; current limit is \(weightLimitText).")
       a.0.headers.add("Retry-After", String(wait))
       answer = a
     } else if isOrderCall && f.roll(f.plan.serverErrorBefore, "503 before processing") {
@@ -210,7 +210,7 @@ extension VenueREST {
   /// wait doubled); otherwise a forced 418 or 429. nil: carry the request out.
   func wsRateLimitFault(_ params: [String: String], now: Int64) -> (error: VenueError, retryAfterMs: Int64)? {
     guard let f = faults else { return nil }
-    let tooMuch = "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE."
+    let tooMuch = "Too much request weight used; current limit is \(weightLimitText)."
     if now < f.backoffUntilMs {
       let signedAt = params["timestamp"].flatMap { Int64($0) } ?? now
       if f.limitSentMs != .max && signedAt <= f.limitSentMs {

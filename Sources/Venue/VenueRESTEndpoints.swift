@@ -53,8 +53,9 @@ extension VenueREST {
         "rateLimits",
         JSONWriter.array([
           JSONWriter.object([
-            ("rateLimitType", "\"REQUEST_WEIGHT\""), ("interval", "\"MINUTE\""), ("intervalNum", "1"),
-            ("limit", String(weightLimit)),
+            ("rateLimitType", "\"REQUEST_WEIGHT\""),
+            ("interval", JSONWriter.string(Self.interval(ms: weightWindowMs).interval)),
+            ("intervalNum", String(Self.interval(ms: weightWindowMs).num)), ("limit", String(weightLimit)),
           ]),
           JSONWriter.object([
             ("rateLimitType", "\"ORDERS\""), ("interval", "\"SECOND\""), ("intervalNum", "10"),

@@ -33,6 +33,9 @@ public final class VenueREST {
   public let engine: MatchingEngine
   let credentials: [String: VenueCredential]
   public private(set) var weightLimit: Int
+  /// The REQUEST_WEIGHT window (Binance: one minute), advertised in exchangeInfo and named in
+  /// the used-weight header (`x-mbx-used-weight-1m`).
+  public private(set) var weightWindowMs: Int64 = 60_000
   /// 429s within one minute window after which the client is banned (418).
   public let banAfterViolations: Int
   public let banDurationMs: Int64
@@ -62,8 +65,38 @@ public final class VenueREST {
     self.clockMs = clockMs
   }
 
-  /// Sets the REQUEST_WEIGHT limit per minute (from configuration).
-  public func weightLimitOverride(_ limit: Int) { weightLimit = limit }
+  /// Sets the REQUEST_WEIGHT limit (from configuration), per minute unless a window is given
+  /// (whole seconds).
+  public func weightLimitOverride(_ limit: Int, windowMs: Int64 = 60_000) {
+    weightLimit = limit
+    weightWindowMs = max(1_000, windowMs / 1_000 * 1_000)
+  }
+
+  /// A window as Binance names it: exchangeInfo's interval and intervalNum, and the letter of
+  /// its headers ("1m", "10s").
+  static func interval(ms: Int64) -> (interval: String, num: Int64, header: String) {
+    if ms % 86_400_000 == 0 { return ("DAY", ms / 86_400_000, "\(ms / 86_400_000)d") }
+    if ms % 3_600_000 == 0 { return ("HOUR", ms / 3_600_000, "\(ms / 3_600_000)h") }
+    if ms % 60_000 == 0 { return ("MINUTE", ms / 60_000, "\(ms / 60_000)m") }
+    return ("SECOND", ms / 1_000, "\(ms / 1_000)s")
+  }
+
+  /// "6000 request weight per 1 MINUTE" (Binance's wording in its -1003 messages).
+  var weightLimitText: String {
+    let i = Self.interval(ms: weightWindowMs)
+    return "\(weightLimit) request weight per \(i.num) \(i.interval)"
+  }
+
+  /// The used weight in the current window (what the header and `rateLimits` report).
+  func currentWeight(now: Int64) -> Int {
+    now / weightWindowMs * weightWindowMs == windowStart ? usedWeight : 0
+  }
+
+  /// The account's new orders in the current 10-second window.
+  func currentOrders(_ account: Int, now: Int64) -> Int {
+    guard let w = orderWindow[account], w.start == now / 10_000 * 10_000 else { return 0 }
+    return w.count
+  }
 
   /// The HTTP handler (plug into `HTTPServer`).
   public func handle(_ req: HTTPRequestHead, _ body: [UInt8]) -> (HTTPResponseHead, [UInt8]) {
@@ -71,7 +104,8 @@ public final class VenueREST {
     let (status, json, extra) = route(req, body, now: now)
     var h = HTTPResponseHead(
       status: status, headers: HTTPHeaders([("Content-Type", "application/json;charset=UTF-8")]))
-    h.headers.add("x-mbx-used-weight-1m", String(usedWeight))
+    h.headers.add(
+      "x-mbx-used-weight-" + Self.interval(ms: weightWindowMs).header, String(currentWeight(now: clockMs())))
     for (k, v) in extra { h.headers.add(k, v) }
     return (h, Array(json.utf8))
   }
@@ -94,7 +128,7 @@ public final class VenueREST {
   /// counts them), or says why not: a running ban (418), or a spent budget (429; the third in a
   /// minute earns a ban). With the Retry-After to give, in seconds.
   func chargeWeight(_ weight: Int, now: Int64) -> (VenueError, Int)? {
-    let minute = now / 60_000 * 60_000
+    let minute = now / weightWindowMs * weightWindowMs
     if minute != windowStart {
       windowStart = minute
       usedWeight = 0
@@ -117,8 +151,8 @@ public final class VenueREST {
       return (
         VenueError(
           429, -1003,
-          "Too much request weight used; current limit is \(weightLimit) request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API."
-        ), Int((minute + 60_000 - now + 999) / 1000)
+          "Too much request weight used; current limit is \(weightLimitText). Please use WebSocket Streams for live updates to avoid polling the API."
+        ), Int((minute + weightWindowMs - now + 999) / 1000)
       )
     }
     usedWeight += weight
@@ -160,6 +194,7 @@ public final class VenueREST {
       weight = limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250
     }
     if req.path == "/api/v3/order" && req.method == "GET" { weight = 4 }
+    if req.path == "/api/v3/myTrades" && Self.params(req.query ?? "")["orderId"] != nil { weight = 5 }
     if req.path == "/api/v3/openOrders" && req.method == "GET"
       && Self.params(req.query ?? "")["symbol"] == nil
     {
@@ -190,7 +225,9 @@ public final class VenueREST {
       // Signed endpoints.
       let account = try authenticate(req, query: query, body: bodyText, params: p, now: now)
       switch (req.method, req.path) {
-      case ("POST", "/api/v3/order"): return (200, try newOrder(account, p), [])
+      case ("POST", "/api/v3/order"):
+        let placed = try newOrder(account, p)
+        return (200, placed, [("x-mbx-order-count-10s", String(currentOrders(account, now: now)))])
       case ("DELETE", "/api/v3/order"): return (200, try cancelOrder(account, p), [])
       case ("GET", "/api/v3/order"): return (200, try queryOrder(account, p), [])
       case ("GET", "/api/v3/openOrders"): return (200, openOrders(account, p), [])

@@ -103,13 +103,13 @@ public final class VenueWSAPI: WebSocketDelegate {
           }
           if f.roll(f.plan.malformedResponse, "WS API answer cut short") {
             let text = JSONWriter.object([
-              ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits()),
+              ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits(account: account)),
             ])
             try? ws.send(text: String(text.prefix(text.count / 2)))
             return
           }
         }
-        reply(ws, id: id, result: result)
+        reply(ws, id: id, result: result, account: account)
       case "order.status":
         let account = try rest.authenticateWS(params, now: now)
         reply(ws, id: id, result: try rest.queryOrder(account, params))
@@ -129,19 +129,32 @@ public final class VenueWSAPI: WebSocketDelegate {
     return "null"
   }
 
-  func rateLimits() -> String {
-    JSONWriter.array([
+  /// The answer's `rateLimits`: the IP's request weight, and for an order call the account's
+  /// new orders in the current 10 s window (as Binance reports them).
+  func rateLimits(account: Int? = nil) -> String {
+    let now = rest.clockMs()
+    let w = VenueREST.interval(ms: rest.weightWindowMs)
+    var list = [
       JSONWriter.object([
-        ("rateLimitType", "\"REQUEST_WEIGHT\""), ("interval", "\"MINUTE\""), ("intervalNum", "1"),
-        ("limit", String(rest.weightLimit)), ("count", String(rest.usedWeight)),
+        ("rateLimitType", "\"REQUEST_WEIGHT\""), ("interval", JSONWriter.string(w.interval)),
+        ("intervalNum", String(w.num)), ("limit", String(rest.weightLimit)),
+        ("count", String(rest.currentWeight(now: now))),
       ])
-    ])
+    ]
+    if let account {
+      list.append(
+        JSONWriter.object([
+          ("rateLimitType", "\"ORDERS\""), ("interval", "\"SECOND\""), ("intervalNum", "10"),
+          ("limit", String(rest.orderLimitPer10s)), ("count", String(rest.currentOrders(account, now: now))),
+        ]))
+    }
+    return JSONWriter.array(list)
   }
 
-  func reply(_ ws: WebSocket, id: String, result: String) {
+  func reply(_ ws: WebSocket, id: String, result: String, account: Int? = nil) {
     try? ws.send(
       text: JSONWriter.object([
-        ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits()),
+        ("id", id), ("status", "200"), ("result", result), ("rateLimits", rateLimits(account: account)),
       ]))
   }
 

@@ -91,7 +91,10 @@ struct Run: ParsableCommand {
     let session = pick.node(
       apiKey: cfg.apiKey, secret: cfg.secret, strategy: strategy, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
-      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil)
+      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil, sharePercent: cfg.rateLimitsSharePct)
+    var shared = pick.info.rateLimits
+    shared.sharePercent = cfg.rateLimitsSharePct
+    log.info("request limits (the venue's exchangeInfo)", metadata: ["limits": "\(shared.summary)"])
     let dbPath = db ?? (config as NSString).deletingPathExtension + ".sqlite"
     var base: Int128 = 0
     var quote: Int128 = 0

@@ -24,6 +24,9 @@ struct RunConfig {
   /// `exchange.recv_window_ms`: how old a signed request may be when the venue reads it (nil: the
   /// venue's default, 5,000 ms).
   var recvWindowMs: Int? = nil
+  /// `exchange.rate_limits_share_pct`: this engine's share of the venue's request limits, in
+  /// percent (Hummingbot's `rate_limits_share_pct`, for several engines on one key or IP).
+  var rateLimitsSharePct = 100
   /// A CA bundle to trust (a local venue's); nil: the system's.
   var caFile: String? = nil
   var apiKey = ""
@@ -171,6 +174,8 @@ struct RunConfig {
       # ca_file: .needletail/venue/ca.pem   # to trade a local `needletail venue`
       api_key_env: NEEDLETAIL_API_KEY
       secret_env: NEEDLETAIL_API_SECRET     # or secret_file: a 0600 file
+      # recv_window_ms: 5000           # how old a signed request may arrive
+      # rate_limits_share_pct: 100     # this engine's share of the venue's request limits
     market: BTCUSDT
     paper_balances: { BTC: "0.5", USDT: "30000" }
     clock_tick: 1                    # seconds between strategy ticks (0.001 .. 60)
@@ -242,7 +247,7 @@ struct RunConfig {
     let ex = root.key("exchange")
     try ex.only([
       "name", "profile", "rest", "streams", "ws_api", "host", "port", "server_name", "ca_file", "api_key_env",
-      "secret_env", "secret_file", "recv_window_ms",
+      "secret_env", "secret_file", "recv_window_ms", "rate_limits_share_pct",
     ])
     c.exchange = try ex.key("name").string(default: "binance")
     guard c.exchange == "binance" else {
@@ -290,6 +295,7 @@ struct RunConfig {
     if ex.key("recv_window_ms").exists {
       c.recvWindowMs = try ex.key("recv_window_ms").int(range: 1...60_000)
     }
+    c.rateLimitsSharePct = try ex.key("rate_limits_share_pct").int(default: 100, range: 1...100)
     c.host = c.endpoints.rest.host
     c.port = c.endpoints.rest.port
     c.serverName = c.endpoints.rest.serverName

@@ -23,6 +23,7 @@ struct VenueConfig {
   var roles: [VenueRole: RoleListen] = [:]
   var dataDir = ".needletail/venue"
   var weightLimit = 6000
+  var weightWindowSeconds = 60
   var symbols: [VenueSymbol] = []
   var accounts: [Account] = []
   var synthetic: SyntheticMarket.Parameters? = nil
@@ -67,7 +68,8 @@ struct VenueConfig {
       # streams: { host: 127.0.0.3, port: 9443, name: stream.binance.com }
       # ws_api:  { host: 127.0.0.4, port: 443,  name: ws-api.binance.com }
     data_dir: .needletail/venue        # the local CA and server certificate are made here
-    weight_limit: 6000                 # REQUEST_WEIGHT per minute; 429 over it, then 418
+    weight_limit: 6000                 # REQUEST_WEIGHT per window; 429 over it, then 418
+    weight_window_seconds: 60          # the window (Binance: 1 minute), as exchangeInfo says it
     symbols:
       - name: BTCUSDT
         base: BTC
@@ -107,7 +109,10 @@ struct VenueConfig {
 
   static func parse(_ text: String, file: String, environment: [String: String]) throws -> VenueConfig {
     let root = try ConfigNode.load(text, file: file)
-    try root.only(["listen", "data_dir", "weight_limit", "symbols", "accounts", "market", "faults"])
+    try root.only([
+      "listen", "data_dir", "weight_limit", "weight_window_seconds", "symbols", "accounts", "market",
+      "faults",
+    ])
     var c = VenueConfig()
     let listen = root.key("listen")
     try listen.only(["host", "port", "rest", "streams", "ws_api"])
@@ -124,6 +129,7 @@ struct VenueConfig {
     }
     c.dataDir = try root.key("data_dir").string(default: c.dataDir)
     c.weightLimit = try root.key("weight_limit").int(default: 6000, range: 1...1_000_000)
+    c.weightWindowSeconds = try root.key("weight_window_seconds").int(default: 60, range: 1...86_400)
     let syms = try root.key("symbols").list()
     guard !syms.isEmpty else {
       throw ConfigError(file: file, path: "symbols", message: "at least one symbol is required")

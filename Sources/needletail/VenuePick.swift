@@ -40,11 +40,13 @@ struct BinanceSpotPick {
   func node(
     apiKey: String, secret: String, strategy: Strategy, limits: RiskLimits, prefix: String,
     tracker: OrderTracker,
-    clock: Clock, centreTick: Int64, paper: PaperExchange.QueueModel? = nil
+    clock: Clock, centreTick: Int64, paper: PaperExchange.QueueModel? = nil, sharePercent: Int = 100
   ) -> TradingNode<BinanceSpotAdapter> {
-    BinanceSession(
+    var rateLimits = info.rateLimits
+    rateLimits.sharePercent = sharePercent
+    return BinanceSession(
       loop: loop, endpoints: endpoints, tls: tls, apiKey: apiKey, secret: secret, instrument: info.instrument,
       strategy: strategy, rule: info.rule, limits: limits, prefix: prefix, tracker: tracker, clock: clock,
-      centreTick: centreTick, paper: paper, rateLimits: info.rateLimits)
+      centreTick: centreTick, paper: paper, rateLimits: rateLimits)
   }
 }

@@ -1,9 +1,12 @@
 import CSimdJSON
-import Connectors
+import Engine
 import FastBook
 import Foundation
 import TestSupport
 import Testing
+import Wire
+
+@testable import Connectors
 
 /// The account stream's decoder on Binance's documented messages (shared/data/wire), in any key
 /// order, and under cuts and mutations of every wire sample: a status every time, never a crash,
@@ -100,6 +103,25 @@ import Testing
     #expect(btc.fills.map(\.trade_id) == [1_650_422_481, 1_650_422_482])
     #expect(btc.fills.map(\.price) == [2_341_610_000_000, 2_341_650_000_000])
     #expect(btc.fills.map(\.qty) == [635_000, 212_000])
+    // Its rateLimits: the venue's counts, each with its window.
+    #expect(a.rate_count_n == 3)
+    let rates = withUnsafeBytes(of: a.rates) { Array($0.bindMemory(to: nt_rate_count.self).prefix(3)) }
+    #expect(
+      rates.map(\.type)
+        == [NT_RATE_ORDERS, NT_RATE_ORDERS, NT_RATE_REQUEST_WEIGHT].map { UInt8($0.rawValue) })
+    #expect(rates.map(\.window_ms) == [10_000, 86_400_000, 60_000] && rates.map(\.count) == [1, 1, 1])
+    // Adopted by a limiter built from exchangeInfo's limits (which these are).
+    let limiter = BinanceRateLimits().limiter()
+    let entry = try BinanceWSOrderEntry(
+      loop: EventLoop(), host: "127.0.0.1", port: 1, tls: nil, serverName: "localhost", apiKey: "k",
+      secret: "s",
+      instrument: btc.instrument, clientIDs: .binance(prefix: "x-"), execOut: SPSCRing(capacity: 4),
+      limiter: limiter)
+    var counted = a
+    withUnsafeMutableBytes(of: &counted.rates) { $0.bindMemory(to: nt_rate_count.self)[2].count = 4_321 }
+    entry.syncRateLimits(counted)
+    #expect(limiter.venueUsed(0) == 4_321 && limiter.venueUsed(1) == 1 && limiter.venueUsed(2) == 1)
+    #expect(entry.usedWeight == 4_321)
     #expect(btc.decode(try sample("wsapi_response_order_cancel.json")) == NT_OK)
     a = btc.message.pointee.answer
     #expect(a.order_status == UInt8(NT_ORDER_CANCELED.rawValue) && a.order_id == 12_569_099_453)

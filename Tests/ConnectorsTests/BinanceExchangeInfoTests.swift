@@ -1,9 +1,11 @@
-import Connectors
 import Engine
 import FastBook
 import Foundation
 import TestSupport
 import Testing
+import Wire
+
+@testable import Connectors
 
 @Suite struct BinanceExchangeInfoTests {
   @Test func realExchangeInfoGivesRulesAndScales() throws {
@@ -20,6 +22,36 @@ import Testing
     #expect(throws: BinanceExchangeInfo.ParseError.notFound("NOPE")) {
       try BinanceExchangeInfo.parse(body, symbol: "NOPE")
     }
+  }
+
+  /// The real answer's four limits, each over its own interval (RAW_REQUESTS over 5 minutes), and
+  /// the headers Binance reports their counts in (a real order answer's headers).
+  @Test func realExchangeInfoGivesEveryLimitAndItsHeaders() throws {
+    let body = [UInt8](try SharedData.data("data/wire/binance-spot/rest_exchangeInfo_BTCUSDT_real_2021.json"))
+    let limits = try BinanceExchangeInfo.parse(body, symbol: "BTCUSDT").rateLimits
+    #expect(
+      limits.summary == "REQUEST_WEIGHT 1200/1m, ORDERS 50/10s, ORDERS 160000/1d, RAW_REQUESTS 6100/5m")
+    let limiter = limits.limiter()
+    let headers = BinanceRateLimits.usageHeaders(limiter).map {
+      "\($0.pool):" + String(decoding: $0.name, as: UTF8.self)
+    }
+    #expect(headers == ["0:x-mbx-used-weight-1m", "1:x-mbx-order-count-10s", "2:x-mbx-order-count-1d"])
+    // A new order draws 1 from every pool; a status query 4 weight and 1 raw request.
+    #expect(limiter.acquire(BinanceRequest.place, now: 1) == .go)
+    #expect(limiter.acquire(BinanceRequest.orderStatus, now: 1) == .go)
+    #expect((0..<4).map { limiter.used($0) } == [5, 1, 1, 2])
+    let json =
+      try JSONSerialization.jsonObject(
+        with: try SharedData.data("data/wire/binance-spot/http_200_order_headers.json")) as? [String: Any]
+    let fields = try #require(json?["headers"] as? [String: String])
+    let rest = BinanceSpotREST(
+      http: HTTPClient(loop: try EventLoop(), host: "127.0.0.1", port: 1, tls: nil, serverName: "localhost"),
+      apiKey: "k", secret: "s",
+      instrument: Instrument(symbol: "BTCUSDT", priceScale: 2, quantityScale: 8, tickSize: 1, lotSize: 1),
+      limiter: limiter)
+    rest.syncUsage(HTTPHeaders(fields.map { ($0.key, $0.value) }))
+    #expect((0..<4).map { limiter.venueUsed($0) } == [12, 3, 41, 2] && rest.usedWeight == 12)
+    #expect(limits.sharePercent == 100 && !limits.summary.contains("share"))
   }
 
   @Test func timeSyncUsesTheFastestSample() {

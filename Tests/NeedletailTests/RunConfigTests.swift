@@ -132,6 +132,10 @@ import Testing
     #expect(try parse("{ name: binance, recv_window_ms: 2500 }").recvWindowMs == 2500)
     #expect(try parse("{ name: binance }").recvWindowMs == nil)
     #expect(throws: ConfigError.self) { try parse("{ name: binance, recv_window_ms: 70000 }") }
+    #expect(try parse("{ name: binance }").rateLimitsSharePct == 100)
+    #expect(try parse("{ name: binance, rate_limits_share_pct: 25 }").rateLimitsSharePct == 25)
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, rate_limits_share_pct: 0 }") }
+    #expect(throws: ConfigError.self) { try parse("{ name: binance, rate_limits_share_pct: 101 }") }
   }
 
   @Test func feesFromTheConfigOrLeftToTheAccount() throws {

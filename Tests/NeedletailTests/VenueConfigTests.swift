@@ -57,7 +57,7 @@ import Venue
     let sym = "symbols:\n  - {name: X, base: A, quote: B, tick_size: \"0.01\", lot_size: \"1\"}\n"
     #expect(
       message("colour: red\n" + sym)
-        == "v.yml: colour: unknown key; allowed here: listen, data_dir, weight_limit, symbols, accounts, market, faults"
+        == "v.yml: colour: unknown key; allowed here: listen, data_dir, weight_limit, weight_window_seconds, symbols, accounts, market, faults"
     )
     #expect(
       message(sym + "faults: {drop_user_event: 2}\n")

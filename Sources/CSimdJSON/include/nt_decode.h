@@ -246,6 +246,22 @@ typedef struct nt_fills {
   uint32_t count;
 } nt_fills;
 
+/// One entry of a WebSocket API answer's `rateLimits`: the venue's count of one limit.
+typedef enum nt_rate_limit_type {
+  NT_RATE_OTHER = 0,
+  NT_RATE_REQUEST_WEIGHT = 1,
+  NT_RATE_ORDERS = 2,
+  NT_RATE_RAW_REQUESTS = 3,
+} nt_rate_limit_type;
+
+typedef struct nt_rate_count {
+  uint8_t type;        ///< an nt_rate_limit_type
+  int64_t window_ms;   ///< interval × intervalNum (SECOND, MINUTE, HOUR, DAY); 0 when unknown
+  int64_t count;       ///< the venue's count in the current window; -1 when absent
+} nt_rate_count;
+
+#define NT_RATE_COUNTS 6
+
 typedef struct nt_answer {
   char id[NT_TEXT_ID];   ///< the request's id (a string, or a number as written)
   uint8_t id_len;
@@ -264,6 +280,9 @@ typedef struct nt_answer {
   int64_t executed_qty;     ///< result.executedQty at the quantity scale; -1 when absent
   nt_fills fills;           ///< result.fills
   int64_t transact_time_ms; ///< result.transactTime (the venue's time of the order's event); -1 when absent
+  /// rateLimits: the first NT_RATE_COUNTS entries (further ones are skipped).
+  uint8_t rate_count_n;
+  nt_rate_count rates[NT_RATE_COUNTS];
 } nt_answer;
 
 typedef struct nt_account_msg {

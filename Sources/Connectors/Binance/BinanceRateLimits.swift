@@ -70,6 +70,10 @@ public struct BinanceRateLimits: Sendable, Equatable {
     Limit(.orders, 160_000, windowNs: 1_440 * minute),
   ]
 
+  /// This engine's share of each limit, in percent (Hummingbot's `rate_limits_share_pct`): for
+  /// several engines on one key or IP. 1...100.
+  public var sharePercent = 100
+
   public init() {}
 
   /// From the `rateLimits` entries of an exchangeInfo answer (parsed at set-up, not per message):
@@ -133,14 +137,17 @@ public struct BinanceRateLimits: Sendable, Equatable {
     set { self[.orders, 1_440 * Self.minute] = newValue }
   }
 
-  /// "REQUEST_WEIGHT 6000/1m, ORDERS 50/10s, ORDERS 160000/1d" (printed at start).
+  /// "REQUEST_WEIGHT 6000/1m, ORDERS 50/10s, ORDERS 160000/1d" (printed at start), with the
+  /// share when it is not all.
   public var summary: String {
     limits.map { "\($0.kind.name) \($0.limit)/\(Self.interval($0.windowNs))" }.joined(separator: ", ")
+      + (sharePercent == 100 ? "" : " (this engine's share: \(sharePercent)%)")
   }
 
   /// The limiter every Binance client of one IP and account shares; `sharePercent` of each limit
   /// when several engines trade on one key (Hummingbot's `rate_limits_share_pct`).
-  public func limiter(sharePercent: Int = 100) -> RateLimiter {
+  public func limiter(sharePercent: Int? = nil) -> RateLimiter {
+    let sharePercent = min(100, max(1, sharePercent ?? self.sharePercent))
     let pools = limits.map {
       RateLimiter.Pool(
         name: "\($0.kind.name)/\(Self.interval($0.windowNs))", limit: $0.limit, windowNs: $0.windowNs,

@@ -55,6 +55,8 @@ public final class BinanceWSOrderEntry {
   public var reconciler: BinanceRuntimeReconciler?
   /// Execution events dropped because the ring to the strategy thread was full.
   public private(set) var execRingFull = 0
+  /// The venue's request weight count, from the last answer's `rateLimits`.
+  public private(set) var usedWeight = 0
   /// The IP's request budget and Retry-After, shared with the REST clients (the reconciler's,
   /// the snapshot fetcher's): a 429/418 any of them is given holds all of them back.
   public let limiter: RateLimiter
@@ -255,6 +257,30 @@ public final class BinanceWSOrderEntry {
     }
   }
 
+  /// The venue's counts in an answer's `rateLimits` (request weight per IP, orders per account),
+  /// adopted by the limiter shared with REST. A few comparisons per entry, nothing allocated.
+  func syncRateLimits(_ a: nt_answer) {
+    let n = Int(a.rate_count_n)
+    let now = time.wallNs
+    withUnsafeBytes(of: a.rates) { raw in
+      let rates = raw.bindMemory(to: nt_rate_count.self)
+      for i in 0..<min(n, rates.count) {
+        let r = rates[i]
+        let tag: BinanceRateLimits.Kind
+        switch Int(r.type) {
+        case Int(NT_RATE_REQUEST_WEIGHT.rawValue): tag = .requestWeight
+        case Int(NT_RATE_ORDERS.rawValue): tag = .orders
+        case Int(NT_RATE_RAW_REQUESTS.rawValue): tag = .rawRequests
+        default: continue
+        }
+        guard r.count >= 0, r.window_ms > 0 else { continue }
+        let p = limiter.pool(tag: tag.rawValue, windowNs: r.window_ms * 1_000_000)
+        if p >= 0 { limiter.sync(pool: p, used: Int(r.count), now: now) }
+        if tag == .requestWeight { usedWeight = Int(r.count) }
+      }
+    }
+  }
+
   @inline(__always)
   func push(_ e: ExecEvent) {
     if !execOut.tryPush(e) { execRingFull &+= 1 }
@@ -276,6 +302,7 @@ public final class BinanceWSOrderEntry {
       return unreadable(payload)
     }
     let a = decoder.message.pointee.answer
+    if a.rate_count_n > 0 { syncRateLimits(a) }
     guard let (place, tag) = Self.requestTag(a) else {
       // Not a request of ours (or its id cut): nothing to attribute it to.
       malformed &+= 1
