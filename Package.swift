@@ -2,7 +2,14 @@
 // Needletail: a low-latency market-making and trading engine for Linux.
 // The module graph is the dependency graph of ../shared/DESIGN.md: C lives only in C* targets,
 // FastBook imports nothing but the standard library, only Connectors touches the decoders.
+import Foundation
 import PackageDescription
+
+// The `needletail` executable runs on jemalloc (DESIGN.md's allocator): linked in, so it replaces
+// malloc for the whole process. NEEDLETAIL_MALLOC=glibc builds it on glibc's malloc instead (the
+// comparison in perf/run-layouts.sh).
+let jemalloc: [LinkerSetting] =
+  ProcessInfo.processInfo.environment["NEEDLETAIL_MALLOC"] == "glibc" ? [] : [.linkedLibrary("jemalloc")]
 
 // Release builds of the engine's modules drop Swift's run-time exclusivity checks (debug builds,
 // which the tests run, keep them and catch any violation): on the strategy thread and in a
@@ -83,7 +90,8 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
         .product(name: "Logging", package: "swift-log"),
-      ]
+      ],
+      linkerSettings: jemalloc
     ),
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The connector conformance checks (venue-neutral) and Binance spot driven against the Venue:

@@ -33,4 +33,14 @@ int cplat_allowed_cpu_count(void) {
   return CPU_COUNT(&set);
 }
 
+int cplat_allowed_cpu(int index) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (index < 0 || sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (CPU_ISSET(cpu, &set) && index-- == 0) return cpu;
+  }
+  return -1;
+}
+
 int cplat_yield(void) { return sched_yield(); }

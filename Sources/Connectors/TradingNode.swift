@@ -162,7 +162,6 @@ public final class TradingNode<Adapter: VenueAdapter> {
         return stop.flag.load(ordering: .acquiring)
       }
     }
-    strategyPinned = strategy.pinned
     let wake = loop.schedule(every: wakeNs) { true }
     let met = loop.run(mode: mode, timeoutNs: timeoutNs) {
       sendDecided()
@@ -171,6 +170,7 @@ public final class TradingNode<Adapter: VenueAdapter> {
     loop.cancelTimer(wake)
     stop.flag.store(true, ordering: .releasing)
     strategy.join()
+    strategyPinned = strategy.pinned  // set by the thread itself: read after the join
     sendDecided()  // what the strategy thread queued before it stopped
     return met
   }

@@ -39,6 +39,8 @@ public protocol OrderEntry: AnyObject {
   func resumeTrading()
   var connection: ReconnectingWebSocket { get }
   var problems: ProblemLog { get }
+  /// Where each order sent is stamped (its stages, the send), on the wire thread; nil: nowhere.
+  var latency: LatencyLog? { get set }
 }
 
 /// A venue's account events (order updates, fills, balances) into the exec ring. Anything that may

@@ -58,8 +58,9 @@ public final class SideThread<Record: BitwiseCopyable>: @unchecked Sendable {
     dropped &+= 1
   }
 
-  public func start() {
-    thread = NativeThread(name: "nt-side", cpu: nil) { [self] in
+  /// Starts the side thread, pinned to `cpu` when given (`pinned` says whether that worked).
+  public func start(cpu: Int? = nil) {
+    thread = NativeThread(name: "nt-side", cpu: cpu) { [self] in
       while true {
         let n = ring.drain { r in
           handle(r)

@@ -239,6 +239,8 @@ final class StrategyTicker: TimeIterator {
   unowned let runtime: StrategyRuntime
   init(runtime: StrategyRuntime) { self.runtime = runtime }
   func tick(now: Int64) {
+    // What the Clock causes carries no book change's stamps (its orders answer no tick).
+    runtime.host.stamps = StageStamps()
     runtime.host.tick(now: now, referencePrice: StrategyHost.mid(runtime.book))
   }
 }

@@ -44,7 +44,7 @@ public final class JournalWriter: @unchecked Sendable {
     }
   }
 
-  public func start() { journal.start() }
+  public func start(cpu: Int? = nil) { journal.start(cpu: cpu) }
 
   /// Writes what is queued, commits, and ends the side thread.
   public func stop() { journal.stop() }

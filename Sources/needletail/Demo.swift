@@ -40,6 +40,8 @@ struct Demo: ParsableCommand {
   @Option(help: "The trade history (SQLite; default: demo.sqlite in the data directory).")
   var db: String?
 
+  @OptionGroup var runtimeOptions: RuntimeOptions
+
   @OptionGroup var logging: LogOptions
 
   func validate() throws {
@@ -55,6 +57,7 @@ struct Demo: ParsableCommand {
     let apiKey = "demo-\(UInt32.random(in: 0...UInt32.max))"
     let secret = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     let log = try logging.start(secrets: [apiKey, secret], label: "needletail.demo")
+    let rt = try runtimeOptions.apply(to: RuntimeSettings.defaults(cpus: RuntimeSettings.allowedCPUs()))
     let venue = try EmbeddedVenue(
       instrument: instrument, apiKey: apiKey, secret: secret, seed: seed, dataDir: dataDir)
     defer { venue.stop() }
@@ -99,7 +102,8 @@ struct Demo: ParsableCommand {
     let prefix = newClientIDPrefix()
     let session = pick.node(
       apiKey: apiKey, secret: secret, strategy: pmm, limits: limits, prefix: prefix, tracker: tracker,
-      clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000)
+      clock: Clock(tickNs: 100 * ms, start: cplat_now_ns()), centreTick: 6_000_000, layout: rt.nodeLayout)
+    say("runtime: \(rt)")
     let balances: [String: (free: Int128, locked: Int128)]
     do { balances = try session.fetchAccount().balances } catch { throw RunFailure("\(error)") }
     pmm.portfolio = Portfolio(
@@ -122,11 +126,12 @@ struct Demo: ParsableCommand {
         symbol: "BTCUSDT",
         baseAsset: "BTC", quoteAsset: "USDT", priceScale: client.priceScale,
         quantityScale: client.quantityScale, fees: fees, prefix: prefix,
-        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), host: session.host, log: log)
+        startBase: pmm.portfolio.base, startQuote: pmm.portfolio.quote), host: session.host, log: log,
+      sideCPU: rt.sideCPU)
     defer { writer.stop() }
     let (status, flat) = try trade(
       session: session, pmm: pmm, tracker: tracker, instrument: client, duration: duration,
-      statusEvery: statusEvery, log: log)
+      statusEvery: statusEvery, runtime: rt, log: log)
     let record = venue.stopAndRead(account: 1, quantityScale: client.quantityScale)
     status.summary(record: record, allCancelled: flat)
     let history = try finishHistory(writer, path: dbPath)
@@ -145,47 +150,98 @@ let interrupted = Atomic<Bool>(false)
 /// printing a status every `statusEvery` seconds; then cancels everything (waiting at most 5 s for
 /// the venue to confirm) and closes the connections. Returns the status printer (for the summary)
 /// and whether every order was confirmed done.
+///
+/// In the two-thread layout (`runtime`) this thread is the wire thread and the strategy runs on
+/// its own; what belongs to the strategy thread (book, tracker, portfolio) is read here only
+/// while it is stopped: it runs in stretches that end at each status line (or the end, an
+/// interrupt, the strategy stopping itself), and starts again after the line is printed.
 func trade<Adapter: VenueAdapter>(
   session: TradingNode<Adapter>, pmm: any MarketMakingStrategy, tracker: OrderTracker, instrument: Instrument,
-  duration: Double, statusEvery: Double, log: Logger
+  duration: Double, statusEvery: Double, runtime rt: RuntimeSettings, log: Logger
 ) throws -> (StatusPrinter, Bool) {
   let start = pmm.portfolio
   signal(SIGINT) { _ in interrupted.store(true, ordering: .relaxed) }
   signal(SIGTERM) { _ in interrupted.store(true, ordering: .relaxed) }
+  // This thread runs the wire loop (and, in one thread, the strategy): pinned as configured.
+  if let cpu = rt.wireCPU, cplat_pin_current_thread(Int32(cpu)) != 0 {
+    throw RunFailure("could not pin the wire thread to CPU \(cpu)")
+  }
   // What the connectors find malformed is logged from a side thread; what changes in the
   // session (connections, resyncs, reconciliations, rate limits) from this loop.
   let problems = ProblemLogThread(logger: Logger(label: "needletail.connector"))
   problems.attach(session.problemLogs)
-  problems.start()
+  problems.start(cpu: rt.sideCPU)
   defer { problems.stop(logger: log) }
   let watch = SessionWatch(session: session, logger: Logger(label: "needletail.session"))
+  // Every order sent is stamped on the wire thread (the first 65,536 kept: about 5 MB).
+  let latency = session.paper == nil ? LatencyLog(capacity: 1 << 16) : nil
+  session.adapter.entry.latency = latency
+  let twoThreads = session.layout == .twoThreads
+  let loopMode: EventLoop.WaitMode = !twoThreads && rt.idle == .spin ? .busyPoll : .block
+  /// The strategy stopped itself (read on the strategy thread, seen on this one).
+  let strategyStopped = StopFlag()
+  var strategyPinned = true
+  /// Runs the node until `wire()` (on this thread, wire-side state only) holds or `settled()`
+  /// (strategy-side state, read while the strategy is stopped) holds, at most `timeoutNs`; in
+  /// the two-thread layout in stretches of at most `sliceNs`.
+  func drive(timeoutNs: Int64, sliceNs: Int64, wire: () -> Bool, settled: () -> Bool) -> Bool {
+    guard twoThreads else {
+      return session.run(mode: loopMode, timeoutNs: timeoutNs) {
+        watch.poll(now: cplat_now_ns())
+        return wire() || settled()
+      }
+    }
+    let end = cplat_now_ns() &+ timeoutNs
+    while true {
+      let now = cplat_now_ns()
+      let left = end - now
+      guard left > 0 else { return settled() }
+      let stopped = strategyStopped
+      let met = session.runTwoThreads(
+        strategyCPU: rt.strategyCPU, idle: rt.idle == .spin ? .spin : .sleep(microseconds: 50),
+        timeoutNs: min(left, sliceNs),
+        onStrategy: { if pmm.stoppedReason != nil { stopped.set() } },
+        until: {
+          watch.poll(now: cplat_now_ns(), strategySide: false)
+          return wire()
+        })
+      if rt.strategyCPU != nil && !session.strategyPinned { strategyPinned = false }
+      watch.poll(now: cplat_now_ns(), force: true)
+      if met || settled() { return true }
+    }
+  }
   session.start()
   guard
-    session.run(
-      timeoutNs: 15_000_000_000,
-      until: {
-        watch.poll(now: cplat_now_ns())
-        return session.ready || interrupted.load(ordering: .relaxed)
-      }),
+    drive(
+      timeoutNs: 15_000_000_000, sliceNs: 100_000_000, wire: { interrupted.load(ordering: .relaxed) },
+      settled: { session.ready }),
     session.ready
   else {
     throw RunFailure(
       "not ready within 15 s: book \(session.runtime.applier.isLive ? "live" : "not synced"), order entry \(session.adapter.entry.isOpen ? "open" : "closed"), account stream \(session.adapter.account.isSubscribed ? "subscribed" : "not subscribed")\(session.adapter.account.lastRefusal.map { " (\($0))" } ?? "")"
     )
   }
+  if !strategyPinned, let cpu = rt.strategyCPU {
+    throw RunFailure("could not pin the strategy thread to CPU \(cpu)")
+  }
   let t0 = cplat_now_ns()
   let end = duration > 0 ? t0 + Int64(duration * 1e9) : Int64.max
   var nextStatus = t0 + Int64(statusEvery * 1e9)
   let status = StatusPrinter(pmm: pmm, instrument: instrument, start: start, t0: t0)
   log.info("trading", metadata: ["duration_s": "\(duration > 0 ? "\(duration)" : "until interrupted")"])
-  session.run(timeoutNs: duration > 0 ? Int64(duration * 1e9) + 1_000_000_000 : .max) {
+  while true {
     let now = cplat_now_ns()
-    watch.poll(now: now)
-    if now >= nextStatus {
+    if now >= end || interrupted.load(ordering: .relaxed) || pmm.stoppedReason != nil { break }
+    let until = min(end, nextStatus)
+    _ = drive(
+      timeoutNs: until - now, sliceNs: .max,
+      wire: { cplat_now_ns() >= until || interrupted.load(ordering: .relaxed) || strategyStopped.isSet },
+      settled: { pmm.stoppedReason != nil })
+    let after = cplat_now_ns()
+    if after >= nextStatus {
       nextStatus += Int64(statusEvery * 1e9)
-      status.print(now: now, host: session.host)
+      status.print(now: after, host: session.host)
     }
-    return now >= end || interrupted.load(ordering: .relaxed) || pmm.stoppedReason != nil
   }
   if let why = pmm.stoppedReason {
     say("stopped: \(why)")
@@ -197,9 +253,9 @@ func trade<Adapter: VenueAdapter>(
   session.host.perform(referencePrice: StrategyHost.mid(session.runtime.book), now: cplat_now_ns()) {
     pmm.stop(reason: "stopped by the operator", intents: &$0)
   }
-  let flat = session.run(timeoutNs: 5_000_000_000) {
-    pmm.orders.isEmpty && !tracker.orders.values.contains { !$0.state.isDone }
-  }
+  let flat = drive(
+    timeoutNs: 5_000_000_000, sliceNs: 50_000_000, wire: { false },
+    settled: { pmm.orders.isEmpty && !tracker.orders.values.contains { !$0.state.isDone } })
   watch.poll(now: cplat_now_ns(), force: true)
   if !flat {
     let open = tracker.orders.values.filter { !$0.state.isDone }.map { "\($0.clientOrderID)" }
@@ -208,9 +264,18 @@ func trade<Adapter: VenueAdapter>(
       metadata: ["orders": "\(open.joined(separator: ","))"])
   }
   session.stop()
-  _ = session.run(timeoutNs: 200_000_000) { false }
+  _ = drive(timeoutNs: 200_000_000, sliceNs: 200_000_000, wire: { false }, settled: { false })
   status.print(now: cplat_now_ns(), host: session.host)
+  if let latency, let line = tickToTradeSummary(latency) { say(line) }
+  say(String(format: "memory: peak RSS %.1f MiB (%@)", peakRSSMiB(), allocatorName()))
   return (status, flat)
+}
+
+/// A flag the strategy thread sets and the wire thread reads.
+final class StopFlag: Sendable {
+  let flag = Atomic<Bool>(false)
+  func set() { flag.store(true, ordering: .releasing) }
+  var isSet: Bool { flag.load(ordering: .acquiring) }
 }
 
 /// What the venue recorded for the demo's account.

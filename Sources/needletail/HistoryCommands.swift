@@ -184,13 +184,13 @@ func newClientIDPrefix() -> String { "nt" + String(UInt32.random(in: 0...UInt32.
 /// every order change goes to the side thread, which writes it. End with `finishHistory`.
 func startHistory(
   path: String, run: RunInfo, host: StrategyHost, log: Logger, time: any TimeSource = LiveTime.shared,
-  waitWhenFull: Bool = false
+  waitWhenFull: Bool = false, sideCPU: Int? = nil
 ) throws -> JournalWriter {
   let writer = try JournalWriter(path: path, run: run, time: time)
   writer.journal.waitWhenFull = waitWhenFull
   writer.problem = { log.error("\($0)", metadata: ["history": "\(path)"]) }
   host.journal = writer.journal
-  writer.start()
+  writer.start(cpu: sideCPU)
   return writer
 }
 

@@ -152,7 +152,7 @@ final class ProblemLogThread {
     for p in logs { p.post = side.post }
   }
 
-  func start() { side.start() }
+  func start(cpu: Int? = nil) { side.start(cpu: cpu) }
 
   /// Logs what is queued, then ends the thread; says how many reports the full ring dropped.
   func stop(logger: Logger) {
@@ -190,11 +190,23 @@ final class SessionWatch<Adapter: VenueAdapter> {
     self.logger = logger
   }
 
-  func counts() -> Counts {
+  /// The counters; `strategySide: false` leaves the strategy thread's (book resets,
+  /// reconciliations, refusals) as last seen — in the two-thread layout they are read only while
+  /// that thread is stopped.
+  func counts(strategySide: Bool = true) -> Counts {
     let s = session
     let (feed, entry, user) = (
       s.adapter.feed.connection, s.adapter.entry.connection, s.adapter.account.connection
     )
+    guard strategySide else {
+      var c = last
+      (c.marketConnects, c.marketDisconnects) = (feed.connects, feed.disconnects)
+      (c.entryConnects, c.entryDisconnects) = (entry.connects, entry.disconnects)
+      (c.userConnects, c.userDisconnects) = (user.connects, user.disconnects)
+      c.userRefusals = s.adapter.account.refusals
+      (c.responses429, c.responses418) = (s.adapter.limiter.responses429, s.adapter.limiter.responses418)
+      return c
+    }
     return Counts(
       marketConnects: feed.connects, marketDisconnects: feed.disconnects,
       entryConnects: entry.connects, entryDisconnects: entry.disconnects,
@@ -206,10 +218,10 @@ final class SessionWatch<Adapter: VenueAdapter> {
   }
 
   /// Cheap to call on every loop turn: it looks at the counters ten times a second (`force`: now).
-  func poll(now: Int64, force: Bool = false) {
+  func poll(now: Int64, force: Bool = false, strategySide: Bool = true) {
     guard force || now >= nextCheckNs else { return }
     nextCheckNs = now + 100_000_000
-    let c = counts()
+    let c = counts(strategySide: strategySide)
     guard c != last else { return }
     let p = last
     last = c

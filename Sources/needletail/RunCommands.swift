@@ -45,6 +45,8 @@ struct Run: ParsableCommand {
   @Option(help: "The trade history (SQLite; default: the config's path with .sqlite).")
   var db: String?
 
+  @OptionGroup var runtimeOptions: RuntimeOptions
+
   @OptionGroup var logging: LogOptions
 
   mutating func run() throws {
@@ -55,6 +57,7 @@ struct Run: ParsableCommand {
     guard let config else { throw ValidationError("give a config file (or --print-example-config)") }
     var cfg = try loadRunConfig(config)
     if let duration { cfg.durationSeconds = duration }
+    cfg.runtime = try runtimeOptions.apply(to: cfg.runtime)
     let log = try logging.start(secrets: [cfg.apiKey, cfg.secret], label: "needletail.run")
     say(cfg.summary)
     let loop = try EventLoop()
@@ -91,7 +94,9 @@ struct Run: ParsableCommand {
     let session = pick.node(
       apiKey: cfg.apiKey, secret: cfg.secret, strategy: strategy, limits: limits, prefix: prefix,
       tracker: tracker, clock: Clock(tickNs: Int64(cfg.clockTickSeconds * 1e3) * ms, start: cplat_now_ns()),
-      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil, sharePercent: cfg.rateLimitsSharePct)
+      centreTick: 0, paper: cfg.mode == .paper ? .proportional : nil, sharePercent: cfg.rateLimitsSharePct,
+      layout: cfg.runtime.nodeLayout)
+    say("runtime: \(cfg.runtime)")
     var shared = pick.info.rateLimits
     shared.sharePercent = cfg.rateLimitsSharePct
     log.info("request limits (the venue's exchangeInfo)", metadata: ["limits": "\(shared.summary)"])
@@ -180,13 +185,13 @@ struct Run: ParsableCommand {
         venue: venueID, symbol: cfg.market, baseAsset: info.baseAsset, quoteAsset: info.quoteAsset,
         priceScale: instrument.priceScale, quantityScale: instrument.quantityScale, fees: fees,
         prefix: prefix,
-        startBase: base, startQuote: quote), host: session.host, log: log)
+        startBase: base, startQuote: quote), host: session.host, log: log, sideCPU: cfg.runtime.sideCPU)
     defer { writer.stop() }
     feed?.start()
     let (status, flat) = try trade(
       session: session, pmm: strategy, tracker: tracker, instrument: instrument,
       duration: cfg.durationSeconds,
-      statusEvery: cfg.statusEverySeconds, log: log)
+      statusEvery: cfg.statusEverySeconds, runtime: cfg.runtime, log: log)
     status.summary(record: nil, allCancelled: flat)
     try finishHistory(writer, path: dbPath)
   }
@@ -222,6 +227,7 @@ struct ConfigCommand: ParsableCommand {
         } else {
           let c = try RunConfig.parse(text, file: file, environment: ProcessInfo.processInfo.environment)
           say("OK: \(c.summary)")
+          say("runtime: \(c.runtime)")
         }
       } catch let e as ConfigError {
         FileHandle.standardError.write(Data("\(e.description)\n".utf8))

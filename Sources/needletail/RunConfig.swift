@@ -24,6 +24,8 @@ struct RunConfig {
   /// `exchange.recv_window_ms`: how old a signed request may be when the venue reads it (nil: the
   /// venue's default, 5,000 ms).
   var recvWindowMs: Int? = nil
+  /// `runtime:`: the layout, the idle mode and the CPUs (defaults from the CPU count).
+  var runtime = RuntimeSettings.defaults(cpus: RuntimeSettings.allowedCPUs())
   /// `exchange.rate_limits_share_pct`: this engine's share of the venue's request limits, in
   /// percent (Hummingbot's `rate_limits_share_pct`, for several engines on one key or IP).
   var rateLimitsSharePct = 100
@@ -237,8 +239,10 @@ struct RunConfig {
     try root.only([
       "mode", "exchange", "market", "paper_balances", "clock_tick", "duration", "status_every", "strategy",
       "pure_market_making", "avellaneda_market_making", "glft_market_making", "risk", "fees", "backtest",
+      "runtime",
     ])
     var c = RunConfig()
+    c.runtime = try RuntimeSettings.parse(root.key("runtime"), over: c.runtime)
     let mode = try root.key("mode").string(default: "paper")
     guard let m = Mode(rawValue: mode) else {
       throw root.key("mode").fail("'\(mode)' is not allowed (live or paper)")

@@ -40,13 +40,14 @@ struct BinanceSpotPick {
   func node(
     apiKey: String, secret: String, strategy: Strategy, limits: RiskLimits, prefix: String,
     tracker: OrderTracker,
-    clock: Clock, centreTick: Int64, paper: PaperExchange.QueueModel? = nil, sharePercent: Int = 100
+    clock: Clock, centreTick: Int64, paper: PaperExchange.QueueModel? = nil, sharePercent: Int = 100,
+    layout: TradingNode<BinanceSpotAdapter>.Layout = .oneThread
   ) -> TradingNode<BinanceSpotAdapter> {
     var rateLimits = info.rateLimits
     rateLimits.sharePercent = sharePercent
     return BinanceSession(
       loop: loop, endpoints: endpoints, tls: tls, apiKey: apiKey, secret: secret, instrument: info.instrument,
       strategy: strategy, rule: info.rule, limits: limits, prefix: prefix, tracker: tracker, clock: clock,
-      centreTick: centreTick, paper: paper, rateLimits: rateLimits)
+      centreTick: centreTick, paper: paper, rateLimits: rateLimits, layout: layout)
   }
 }

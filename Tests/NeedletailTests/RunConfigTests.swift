@@ -138,6 +138,44 @@ import Testing
     #expect(throws: ConfigError.self) { try parse("{ name: binance, rate_limits_share_pct: 101 }") }
   }
 
+  /// `runtime:` — the layout, idle mode and CPUs; defaults from the CPU count (two threads from
+  /// three CPUs, the strategy spinning on the last); CPUs the process may not use, or both engine
+  /// threads on one CPU, refused with the key.
+  @Test func runtimeLayoutFromTheConfigAndTheCPUCount() throws {
+    func parse(_ runtime: String) throws -> RuntimeSettings {
+      try RunConfig.parse(
+        "mode: paper\nmarket: BTCUSDT\npaper_balances: {BTC: \"1\", USDT: \"100\"}\n"
+          + "strategy: pure_market_making\n"
+          + "pure_market_making: {bid_spread: 0.1, ask_spread: 0.1, order_amount: \"0.001\"}\n" + runtime,
+        file: "r.yml", environment: [:]
+      ).runtime
+    }
+    let two = RuntimeSettings.defaults(cpus: [0, 1])
+    #expect(two.layout == .oneThread && two.idle == .block && two.wireCPU == nil)
+    let four = RuntimeSettings.defaults(cpus: [0, 1, 2, 3])
+    #expect(four.layout == .twoThreads && four.idle == .spin)
+    #expect(four.wireCPU == 2 && four.strategyCPU == 3 && four.sideCPU == 0)
+    #expect(RuntimeSettings.defaults(cpus: [4, 6, 8]).sideCPU == nil)
+    #expect(try parse("") == RuntimeSettings.defaults(cpus: RuntimeSettings.allowedCPUs()))
+    let cpus = RuntimeSettings.allowedCPUs()
+    let r = try parse("runtime: {layout: two-threads, idle: block, cpus: {wire: \(cpus[0])}}")
+    #expect(r.layout == .twoThreads && r.idle == .block && r.wireCPU == cpus[0] && r.strategyCPU == nil)
+    #expect("\(r)".hasPrefix("two-threads: wire CPU \(cpus[0]) blocking in io_uring, strategy unpinned"))
+    for (bad, key) in [
+      ("runtime: {layout: three-threads}", "runtime.layout"), ("runtime: {idle: nap}", "runtime.idle"),
+      ("runtime: {layout: two-threads, cpus: {wire: 4095}}", "runtime.cpus.wire"),
+      (
+        "runtime: {layout: two-threads, cpus: {wire: \(cpus[0]), strategy: \(cpus[0])}}",
+        "runtime.cpus.strategy"
+      ),
+      ("runtime: {layout: one-thread, cpus: {strategy: \(cpus[0])}}", "runtime.cpus.strategy"),
+      ("runtime: {cpus: {core: 1}}", "runtime.cpus.core"),
+    ] {
+      #expect(throws: ConfigError.self) { try parse(bad) }
+      do { _ = try parse(bad) } catch let e as ConfigError { #expect(e.path == key, "\(bad): \(e)") }
+    }
+  }
+
   @Test func feesFromTheConfigOrLeftToTheAccount() throws {
     let base =
       "market: BTCUSDT\npaper_balances: {BTC: \"1\"}\nstrategy: pure_market_making\n"

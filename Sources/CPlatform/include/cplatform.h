@@ -22,6 +22,9 @@ int cplat_current_cpu(void);
 /// Number of CPUs this process may run on (from its affinity mask), or -errno.
 int cplat_allowed_cpu_count(void);
 
+/// The `index`-th CPU (in increasing order) this thread may run on, or -1 past the last.
+int cplat_allowed_cpu(int index);
+
 /// x86 `pause` / arm `yield`: the spin-wait hint. A function here because Swift has no
 /// portable spelling of it; it is a single instruction and inlines across the C boundary.
 static inline void cplat_cpu_relax(void) {
