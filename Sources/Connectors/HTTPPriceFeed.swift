@@ -25,6 +25,18 @@ public final class HTTPPriceFeed {
     public var port: UInt16
     public var target: String
     public var field: Field
+    /// The answer is the reciprocal of the price wanted (Hummingbot's `invert_custom_api_price`:
+    /// an API that quotes the pair the other way round).
+    public var invert = false
+    /// Request headers sent with every poll (Hummingbot's `header_custom_api`: an API key).
+    public var headers: [(String, String)] = []
+
+    public static func == (a: Source, b: Source) -> Bool {
+      a.useTLS == b.useTLS && a.host == b.host && a.port == b.port && a.target == b.target
+        && a.field == b.field
+        && a.invert == b.invert
+        && a.headers.map { "\($0.0): \($0.1)" } == b.headers.map { "\($0.0): \($0.1)" }
+    }
 
     /// From a URL (http or https, with path and query), or a description of what is wrong.
     public static func parse(_ url: String, field: Field = .price) -> Result<Source, FeedError> {
@@ -90,6 +102,7 @@ public final class HTTPPriceFeed {
     guard !stopped else { return }
     var head = HTTPRequestHead(method: "GET", target: source.target)
     head.headers.add("Accept", "application/json, text/plain")
+    for (k, v) in source.headers { head.headers.add(k, v) }
     http.request(head, timeoutNs: min(intervalNs, 10_000_000_000)) { [weak self] result in
       guard let self, !self.stopped else { return }
       switch result {
@@ -98,7 +111,8 @@ public final class HTTPPriceFeed {
       case .success(let r):
         if r.head.status != 200 {
           self.fail("HTTP \(r.head.status)")
-        } else if let p = Self.read(r.body, field: self.source.field) {
+        } else if let read = Self.read(r.body, field: self.source.field), !self.source.invert || read > 0 {
+          let p = self.source.invert ? 1 / read : read
           self.price.set(priceRaw: p * self.rawsPerUnit, now: cplat_now_ns())
           self.updates += 1
         } else {

@@ -177,7 +177,9 @@ func trade<Adapter: VenueAdapter>(
   let latency = session.paper == nil ? LatencyLog(capacity: 1 << 16) : nil
   session.adapter.entry.latency = latency
   let twoThreads = session.layout == .twoThreads
-  let loopMode: EventLoop.WaitMode = !twoThreads && rt.idle == .spin ? .busyPoll : .block
+  // spin: the loop busy-polls (in two threads the wire loop too: nothing else would hand it what
+  // the strategy decided until its next completion or timer); block: it waits in io_uring.
+  let loopMode: EventLoop.WaitMode = rt.idle == .spin ? .busyPoll : .block
   /// The strategy stopped itself (read on the strategy thread, seen on this one).
   let strategyStopped = StopFlag()
   var strategyPinned = true
@@ -199,7 +201,7 @@ func trade<Adapter: VenueAdapter>(
       let stopped = strategyStopped
       let met = session.runTwoThreads(
         strategyCPU: rt.strategyCPU, idle: rt.idle == .spin ? .spin : .sleep(microseconds: 50),
-        timeoutNs: min(left, sliceNs),
+        mode: loopMode, timeoutNs: min(left, sliceNs),
         onStrategy: { if pmm.stoppedReason != nil { stopped.set() } },
         until: {
           watch.poll(now: cplat_now_ns(), strategySide: false)

@@ -78,7 +78,9 @@ struct Run: ParsableCommand {
           let external = ExternalPrice()
           pc.externalPrice = external
           pc.externalPriceMaxAgeNs = max(3 * f.intervalNs, 2_000_000_000)
-          let source = try HTTPPriceFeed.Source.parse(f.url, field: f.field).get()
+          var source = try HTTPPriceFeed.Source.parse(f.url, field: f.field).get()
+          source.invert = f.invert
+          source.headers = f.headers
           feed = HTTPPriceFeed(
             loop: loop, source: source, tls: tls, serverName: source.host == cfg.host ? cfg.serverName : nil,
             priceScale: instrument.priceScale, intervalNs: f.intervalNs, into: external)
@@ -240,117 +242,44 @@ struct ConfigCommand: ParsableCommand {
 struct ImportHummingbot: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "import-hummingbot",
-    abstract: "Translate a Hummingbot pure market making config into a Needletail run config.",
+    abstract: "Translate a Hummingbot pure market making or Avellaneda config into a Needletail run config.",
     discussion: """
-      Reads a Hummingbot strategy config (conf_pure_mm_*.yml), keeps every parameter Needletail \
-      has under the same name and meaning, and prints a run config (paper mode; set mode: live \
-      and the key's environment variables to trade). Parameters Needletail does not have are \
-      named in an error rather than dropped silently.
+      Reads a Hummingbot strategy config as Hummingbot's `create` writes it (every key of its \
+      template; an empty value means not set): pure_market_making (template_version 24) or \
+      avellaneda_market_making. Every parameter Needletail has is kept under the same name and \
+      meaning; every other key of the template is named in the output with the reason it is not \
+      kept. A key the template does not have is an error. The output is a run config in paper mode \
+      (set mode: live and the key's environment variables to trade) that passes `config check`. \
+      --client-config reads rate_limits_share_pct from Hummingbot's conf_client.yml.
       """)
 
-  @Argument(help: "The Hummingbot config file.")
+  @Argument(help: "The Hummingbot strategy config file.")
   var file: String
+
+  @Option(help: "Hummingbot's conf_client.yml, for rate_limits_share_pct.")
+  var clientConfig: String?
 
   mutating func run() throws {
     guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
       throw ValidationError("cannot read \(file)")
     }
+    var client: (text: String, file: String)? = nil
+    if let path = clientConfig {
+      guard let t = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw ValidationError("cannot read \(path)")
+      }
+      client = (t, path)
+    }
     do {
-      print(try HummingbotImport.translate(text, file: file))
+      let r = try HummingbotImport.importConfig(text, file: file, clientConfig: client)
+      print(r.config)
+      FileHandle.standardError.write(
+        Data(
+          "imported \(r.kept.count) parameters; not kept: \(r.notKept.isEmpty ? "none" : r.notKept.map(\.key).joined(separator: ", ")) (reasons in the output's header)\n"
+            .utf8))
     } catch let e as ConfigError {
       FileHandle.standardError.write(Data("\(e.description)\n".utf8))
       throw ExitCode(1)
-    }
-  }
-}
-
-/// Hummingbot config → Needletail run config.
-enum HummingbotImport {
-  /// Hummingbot keys that carry no trading meaning here (bookkeeping of its config system).
-  static let ignored: Set<String> = ["template_version", "strategy", "exchange", "market"]
-  /// Keys that only matter with a price source other than the current market (refused below)
-  /// or for a starting inventory price (the fills' average cost is used here): noted, not kept.
-  static let notKept: Set<String> = [
-    "price_source_exchange", "price_source_market", "price_source_custom_api", "custom_api_update_interval",
-    "inventory_price",
-  ]
-
-  static func translate(_ text: String, file: String) throws -> String {
-    let root = try ConfigNode.load(text, file: file)
-    let strategy = try root.key("strategy").string()
-    guard strategy == "pure_market_making" else {
-      throw root.key("strategy").fail("'\(strategy)' cannot be imported (allowed: pure_market_making)")
-    }
-    let exchange = try root.key("exchange").string()
-    guard exchange == "binance" || exchange == "binance_paper_trade" else {
-      throw root.key("exchange").fail(
-        "'\(exchange)' is not supported (allowed: binance, binance_paper_trade)")
-    }
-    let market = try root.key("market").string()
-    let symbol = market.replacingOccurrences(of: "-", with: "").uppercased()
-    var lines: [String] = []
-    let source = root.key("price_source").exists ? try root.key("price_source").string() : "current_market"
-    guard source == "current_market" else {
-      throw root.key("price_source").fail(
-        "'\(source)' is not supported yet (allowed: current_market — the traded market's own price)")
-    }
-    var notes: [String] = []
-    for (key, node) in try root.entries() {
-      if ignored.contains(key) || key == "price_source" { continue }
-      if notKept.contains(key) {
-        notes.append(key)
-        continue
-      }
-      guard RunConfig.pmmKeys.contains(key) else {
-        throw node.fail("not a pure market making parameter Needletail knows")
-      }
-      guard node.exists else { continue }
-      lines.append("  \(key): \(try yamlValue(node))")
-    }
-    let base = market.split(separator: "-").first.map(String.init) ?? "BASE"
-    let quote = market.split(separator: "-").dropFirst().first.map(String.init) ?? "QUOTE"
-    let out = """
-      # Imported from \(file) (Hummingbot pure_market_making on \(exchange) \(market)).
-      # Not kept (they have no effect with price_source current_market here): \(notes.isEmpty ? "none" : notes.joined(separator: ", ")).
-      mode: paper
-      exchange:
-        name: binance
-        host: api.binance.com
-        port: 443
-        api_key_env: NEEDLETAIL_API_KEY
-        secret_env: NEEDLETAIL_API_SECRET
-      market: \(symbol)
-      paper_balances: { \(base): "1", \(quote): "10000" }
-      strategy: pure_market_making
-      pure_market_making:
-      \(lines.joined(separator: "\n"))
-      """
-    // What is printed must itself be a valid config.
-    var env = ProcessInfo.processInfo.environment
-    env["NEEDLETAIL_API_KEY"] = env["NEEDLETAIL_API_KEY"] ?? "x"
-    env["NEEDLETAIL_API_SECRET"] = env["NEEDLETAIL_API_SECRET"] ?? "x"
-    _ = try RunConfig.parse(out, file: "(imported)", environment: env)
-    return out
-  }
-
-  /// A node written back as flow-style YAML on one line.
-  static func yamlValue(_ n: ConfigNode) throws -> String {
-    guard let node = n.node else { return "~" }
-    return flow(node)
-  }
-
-  static func flow(_ node: Node) -> String {
-    switch node {
-    case .scalar(let s):
-      let v = s.string
-      if Double(v) != nil || ["true", "false"].contains(v.lowercased()) { return v }
-      return "\"\(v.replacingOccurrences(of: "\"", with: "\\\""))\""
-    case .sequence(let seq):
-      return "[" + seq.map(flow).joined(separator: ", ") + "]"
-    case .mapping(let m):
-      return "{ " + m.map { "\($0.key.string ?? "?"): \(flow($0.value))" }.joined(separator: ", ") + " }"
-    case .alias:
-      return "~"
     }
   }
 }

@@ -139,6 +139,8 @@ struct RunConfig {
     var priceSourceMarket: String? = nil
     var priceSourceCustomAPI: String? = nil
     var customAPIUpdateInterval = 5.0
+    var invertCustomAPIPrice = false
+    var headerCustomAPI: [(String, String)] = []
   }
 
   struct RiskParameters {
@@ -160,7 +162,7 @@ struct RunConfig {
     "split_order_levels_enabled", "bid_order_level_spreads", "ask_order_level_spreads",
     "bid_order_level_amounts", "ask_order_level_amounts", "should_wait_order_cancel_confirmation",
     "event_driven", "kill_switch_rate", "price_source", "price_source_exchange", "price_source_market",
-    "price_source_custom_api", "custom_api_update_interval",
+    "price_source_custom_api", "custom_api_update_interval", "invert_custom_api_price", "header_custom_api",
   ]
 
   static let example = """

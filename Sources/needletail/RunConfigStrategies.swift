@@ -93,6 +93,10 @@ extension RunConfig {
     }
     p.customAPIUpdateInterval = try n.key("custom_api_update_interval").double(
       default: 5, range: 0.1...3_600, what: "seconds")
+    p.invertCustomAPIPrice = try n.key("invert_custom_api_price").bool(default: false)
+    for (name, v) in try n.key("header_custom_api").entries() where v.exists {
+      p.headerCustomAPI.append((name, try v.string()))
+    }
     p.takeIfCrossed = try n.key("take_if_crossed").bool(default: false)
     for (name, o) in try n.key("order_override").entries() {
       let parts = try o.list()
@@ -334,17 +338,21 @@ extension RunConfig {
   /// Where pure market making's reference price is polled from when it is not this market's own
   /// book (`price_source: external_market` or `custom_api`), or nil. An external market is read
   /// from the exchange's ticker (bookTicker for mid and best bid/ask, ticker/price for last).
-  func priceFeed() -> (url: String, field: HTTPPriceFeed.Field, intervalNs: Int64)? {
+  func priceFeed() -> (
+    url: String, field: HTTPPriceFeed.Field, intervalNs: Int64, invert: Bool, headers: [(String, String)]
+  )? {
     guard strategy == "pure_market_making" else { return nil }
     let interval = Int64(pmm.customAPIUpdateInterval * 1e9)
-    if let url = pmm.priceSourceCustomAPI { return (url, .price, interval) }
+    if let url = pmm.priceSourceCustomAPI {
+      return (url, .price, interval, pmm.invertCustomAPIPrice, pmm.headerCustomAPI)
+    }
     guard let m = pmm.priceSourceMarket else { return nil }
     let origin = "https://\(host)\(port == 443 ? "" : ":\(port)")"
     switch pmm.priceType {
-    case .bestBid: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestBid, interval)
-    case .bestAsk: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestAsk, interval)
-    case .last: return ("\(origin)/api/v3/ticker/price?symbol=\(m)", .price, interval)
-    default: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .mid, interval)
+    case .bestBid: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestBid, interval, false, [])
+    case .bestAsk: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .bestAsk, interval, false, [])
+    case .last: return ("\(origin)/api/v3/ticker/price?symbol=\(m)", .price, interval, false, [])
+    default: return ("\(origin)/api/v3/ticker/bookTicker?symbol=\(m)", .mid, interval, false, [])
     }
   }
 

@@ -16,9 +16,10 @@ struct RuntimeSettings: Equatable, CustomStringConvertible {
     case twoThreads = "two-threads"
   }
   enum Idle: String, CaseIterable {
-    /// Busy-poll: the lowest latency, a whole core.
+    /// Busy-poll: the lowest latency, a whole core for each engine thread.
     case spin
-    /// Wait in io_uring (one thread) or sleep briefly between empty turns (strategy thread).
+    /// The loop waits in io_uring; the strategy thread sleeps 50 µs between empty turns, and
+    /// what it decides leaves at the wire loop's next wake-up (a completion, or its 100 µs timer).
     case block
   }
   var layout: Layout
@@ -40,10 +41,10 @@ struct RuntimeSettings: Equatable, CustomStringConvertible {
     }
   }
 
-  /// Three CPUs or more: the two-thread layout, the strategy thread spinning on the last CPU,
-  /// the wire thread on the one before (blocking in io_uring between completions), the side
-  /// threads on the first when there are four. Fewer: one thread, blocking, unpinned — two
-  /// busy threads would leave nothing for the kernel and everything else on the machine.
+  /// Three CPUs or more: the two-thread layout, both threads spinning, the strategy thread on
+  /// the last CPU and the wire thread on the one before, the side threads on the first when
+  /// there are four. Fewer: one thread, blocking, unpinned — two busy threads would leave
+  /// nothing for the kernel and everything else on the machine.
   static func defaults(cpus: [Int]) -> RuntimeSettings {
     let n = cpus.count
     guard n >= 3 else {
@@ -125,8 +126,9 @@ struct RuntimeSettings: Equatable, CustomStringConvertible {
       return
         "one-thread, \(idle == .spin ? "busy-polling" : "blocking in io_uring"), \(pin(wireCPU)); side threads \(pin(sideCPU)) (\(origin))"
     case .twoThreads:
-      return
-        "two-threads: wire \(pin(wireCPU)) blocking in io_uring, strategy \(pin(strategyCPU)) \(idle == .spin ? "spinning" : "sleeping when idle"); side threads \(pin(sideCPU)) (\(origin))"
+      return idle == .spin
+        ? "two-threads, both spinning: wire \(pin(wireCPU)), strategy \(pin(strategyCPU)); side threads \(pin(sideCPU)) (\(origin))"
+        : "two-threads: wire \(pin(wireCPU)) blocking in io_uring, strategy \(pin(strategyCPU)) sleeping when idle; side threads \(pin(sideCPU)) (\(origin))"
     }
   }
 

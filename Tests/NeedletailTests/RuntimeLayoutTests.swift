@@ -74,7 +74,7 @@ import Venue
     let (status, output) = v.finish(p, output: out)
     #expect(status == 0, "\(output)")
     #expect(
-      output.contains("runtime: two-threads: wire CPU 0 blocking in io_uring, strategy CPU 1 spinning"),
+      output.contains("runtime: two-threads, both spinning: wire CPU 0, strategy CPU 1"),
       "\(output)")
     #expect(pins.strategy == "1" && pins.wire == "0", "pinned as configured: \(pins)")
     let ours = v.engine.orders.values.filter { $0.account == 1 }
