@@ -27,7 +27,7 @@ symbols:
 accounts:
   - { api_key: perf-key, secret_env: PERF_VENUE_SECRET, balances: { USDT: "1000000", BTC: "20" } }
 market:
-  synthetic: { seed: 7, start_price: "60000", volatility_ticks_per_second: 6 }
+  synthetic: { seed: 7, start_price: "60000", volatility_ticks_per_second: 4 }
 YML
 export PERF_VENUE_SECRET=perf-secret-0123 PERF_KEY=perf-key
 taskset -c $VCPU $JE venue --config "$OUT/venue.yml" >"$OUT/venue.log" 2>&1 &
@@ -41,7 +41,7 @@ market: BTCUSDT
 clock_tick: 0.1
 status_every: 3600
 strategy: pure_market_making
-pure_market_making: { bid_spread: 0.01, ask_spread: 0.01, order_amount: "0.001", order_refresh_time: 3600, order_refresh_tolerance_pct: 0, event_driven: true }
+pure_market_making: { bid_spread: 0.01, ask_spread: 0.01, order_amount: "0.001", order_refresh_time: 2, order_refresh_tolerance_pct: 0, event_driven: true }
 YML
 last=$((NCPU - 1))
 layouts=(
@@ -49,7 +49,7 @@ layouts=(
   "one-thread-spin|--layout one-thread --idle spin --wire-cpu $last"
   "two-threads|--layout two-threads --idle spin --wire-cpu 0 --strategy-cpu $last"
 )
-echo "| layout | malloc | orders timed | tick-to-trade p50 / p99 / p99.9 / max (µs) | to the decision p50 / p99 | peak RSS (MiB) |"
+echo "| layout | malloc | orders timed | tick-to-trade p50 / p99 / p99.9 / max (µs) | stages p50: decoded / applied / decided / sent (µs) | peak RSS (MiB) |"
 echo "|---|---|---|---|---|---|"
 for entry in "${layouts[@]}"; do
   name=${entry%%|*}
@@ -71,7 +71,7 @@ import re, sys
 name, alloc, t, m = sys.argv[1:5]
 n = re.search(r"(\d+) orders", t)
 tt = re.search(r"p50 ([\d.]+) µs, p99 ([\d.]+), p99\.9 ([\d.]+), max ([\d.]+)", t)
-d = re.search(r"decision p50 ([\d.]+) µs, p99 ([\d.]+)", t)
+d = re.search(r"decoded ([\d.]+), applied ([\d.]+), decided ([\d.]+), sent ([\d.]+)", t)
 rss = re.search(r"peak RSS ([\d.]+) MiB \(([^)]*)\)", m)
 print(f"| {name} | {rss.group(2) if rss else alloc} | {n.group(1) if n else '-'} | "
       + (" / ".join(tt.groups()) if tt else "-") + " | "
