@@ -37,7 +37,15 @@ struct ConfigNode {
     ConfigNode(file: file, path: path.isEmpty ? k : path + "." + k, node: node?.mapping?[Node(k)])
   }
 
-  var exists: Bool { node != nil && node != Node("~") }
+  /// Present and not null: YAML's null (`key:` with nothing, `~`, `null`) means "not set", as in
+  /// the configs Hummingbot writes (every key of its template, the unused ones empty).
+  var exists: Bool {
+    guard let node else { return false }
+    if case .scalar(let s) = node, s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) {
+      return false
+    }
+    return true
+  }
 
   /// Throws when the mapping has keys outside `allowed`.
   func only(_ allowed: [String]) throws {
