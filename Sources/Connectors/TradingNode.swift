@@ -35,6 +35,14 @@ public final class TradingNode<Adapter: VenueAdapter> {
   public let instrument: Instrument
   /// Times the account stream subscribed (more than once: it was dropped and came back).
   public private(set) var accountSubscriptions = 0
+  /// Trading-rule refreshes from the venue (wire side): asked, failed, rules that changed and
+  /// were handed to the strategy thread (the last of them), and answers whose scales changed
+  /// (not followed).
+  public internal(set) var ruleRefreshes = 0
+  public internal(set) var ruleRefreshFailures = 0
+  public internal(set) var ruleChangesPosted = 0
+  public internal(set) var lastPostedRule: TradingRule?
+  public internal(set) var ruleScaleChanges = 0
   /// Told (on the wire loop) each time order state was put in doubt.
   public var onStateInDoubt: (() -> Void)?
 

@@ -67,7 +67,13 @@ public enum OrderCommand: Sendable, Equatable {
 public final class StrategyHost {
   public let strategy: Strategy
   public let symbol: String
-  public let rule: TradingRule
+  /// The venue's trading rule: every intent is quantized to it and checked against it. Replaced
+  /// on this thread from `ruleUpdates` when the venue's filters change.
+  public private(set) var rule: TradingRule
+  /// Where another thread posts a new rule (the wire side's exchangeInfo refresh).
+  public let ruleUpdates = RuleMailbox()
+  /// Rules adopted from `ruleUpdates`.
+  public private(set) var ruleChanges = 0
   public var gate: RiskGate
   public let tracker: OrderTracker
   /// Intents refused by the trading rule after quantizing (quantity rounds to zero, too small…).
@@ -124,6 +130,15 @@ public final class StrategyHost {
   public var onCancelsQueued: (() -> Void)?
   /// The `now` of the callback under way (the time early cancels are requested at).
   var callbackNow: Int64 = 0
+
+  /// Adopts a rule posted to `ruleUpdates`, if any (the runtime calls this every turn: one atomic
+  /// load when there is none).
+  @inline(__always)
+  public func adoptPostedRule() {
+    guard let r = ruleUpdates.take() else { return }
+    rule = r
+    ruleChanges += 1
+  }
 
   /// A host whose ids are `prefix` and a decimal tag, unchecked against any venue's rules
   /// (tests, benchmarks, paper trading).

@@ -60,6 +60,7 @@ public final class StrategyRuntime {
   @discardableResult
   public func pollEvents() -> Int {
     polls &+= 1
+    host.adoptPostedRule()
     var handled = drainBook()
     var execs = 0
     while let x = execIn.tryPop() {

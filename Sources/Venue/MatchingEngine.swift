@@ -71,6 +71,16 @@ public final class MatchingEngine {
     books[s.name] = SymbolBook()
   }
 
+  /// Changes a listed symbol's filters while it trades (min notional, quantities, order counts),
+  /// as an exchange does: orders already resting stay; new ones meet the new filters.
+  public func changeFilters(symbol: String, _ change: (inout VenueSymbol) -> Void) {
+    guard var s = symbols[symbol] else { return }
+    let instrument = s.instrument
+    change(&s)
+    s.instrument = instrument  // the scales are the symbol's identity, not a filter
+    symbols[symbol] = s
+  }
+
   public func deposit(account: Int, asset: String, units: Int128) {
     balances[account, default: [:]][asset, default: Balance()].free += units
   }

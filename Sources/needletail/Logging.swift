@@ -179,6 +179,8 @@ final class SessionWatch<Adapter: VenueAdapter> {
     var responses418 = 0
     var gateRefusals = 0
     var ruleRefusals = 0
+    var ruleChanges = 0
+    var ruleScaleChanges = 0
   }
   let session: TradingNode<Adapter>
   let logger: Logger
@@ -205,6 +207,7 @@ final class SessionWatch<Adapter: VenueAdapter> {
       (c.userConnects, c.userDisconnects) = (user.connects, user.disconnects)
       c.userRefusals = s.adapter.account.refusals
       (c.responses429, c.responses418) = (s.adapter.limiter.responses429, s.adapter.limiter.responses418)
+      (c.ruleChanges, c.ruleScaleChanges) = (s.ruleChangesPosted, s.ruleScaleChanges)
       return c
     }
     return Counts(
@@ -214,7 +217,8 @@ final class SessionWatch<Adapter: VenueAdapter> {
       resets: s.runtime.applier.resets, reconciliations: s.runtime.reconciliations,
       userRefusals: s.adapter.account.refusals, responses429: s.adapter.limiter.responses429,
       responses418: s.adapter.limiter.responses418,
-      gateRefusals: s.host.gate.refusals.reduce(0, +), ruleRefusals: s.host.ruleRefusals)
+      gateRefusals: s.host.gate.refusals.reduce(0, +), ruleRefusals: s.host.ruleRefusals,
+      ruleChanges: s.ruleChangesPosted, ruleScaleChanges: s.ruleScaleChanges)
   }
 
   /// Cheap to call on every loop turn: it looks at the counters ten times a second (`force`: now).
@@ -259,6 +263,17 @@ final class SessionWatch<Adapter: VenueAdapter> {
     }
     if c.responses429 > p.responses429 {
       logger.warning("rate limited (429): waiting out Retry-After", metadata: ["times": "\(c.responses429)"])
+    }
+    if c.ruleChanges > p.ruleChanges, let r = s.lastPostedRule {
+      logger.notice(
+        "the venue's trading rule changed: orders are checked against the new one",
+        metadata: [
+          "tick": "\(r.tickSize)", "step": "\(r.stepSize)", "min_qty": "\(r.minQuantity)",
+          "max_qty": "\(r.maxQuantity)", "min_notional": "\(r.minNotional)",
+        ])
+    }
+    if c.ruleScaleChanges > p.ruleScaleChanges {
+      logger.error("the venue changed the market's price or quantity decimals: restart to trade it correctly")
     }
     if c.responses418 > p.responses418 {
       logger.critical(

@@ -165,6 +165,9 @@ struct Run: ParsableCommand {
           ])
       }
     }
+    // The trading rule is read again every 30 minutes and after a filter refusal (paper too: it
+    // trades the live market's rule).
+    session.keepTradingRulesFresh(symbol: cfg.market, rule: info.rule)
     // Before anything is placed: what earlier runs left at this venue is settled and written.
     if let note = try TradeHistory.recover(
       path: dbPath, asking: cfg.mode == .paper ? nil : session.adapter, instrument: instrument, venue: venueID

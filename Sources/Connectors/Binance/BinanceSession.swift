@@ -233,6 +233,66 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     }
   }
 
+  /// Reads the symbol's trading rule from exchangeInfo again every `everyNs` (Hummingbot: every
+  /// 30 minutes) and at once after the venue refuses an order with a filter failure (-1013, at
+  /// most once per `minGapNs`), on the wire loop; a rule that differs is handed to the strategy
+  /// thread (`StrategyHost.ruleUpdates`), which quantizes and checks every order against it from
+  /// its next turn. A refresh waits while the request budget is spent or a Retry-After runs.
+  /// The scales are the instrument's identity: a venue that changes them is reported
+  /// (`ruleScaleChanges`), not followed — that takes a restart.
+  public func keepTradingRulesFresh(
+    symbol: String, rule initial: TradingRule, everyNs: Int64 = 1_800_000_000_000,
+    minGapNs: Int64 = 10_000_000_000
+  ) {
+    let time = adapter.rest.time
+    let rest = adapter.rest
+    let instrument = self.instrument
+    let mailbox = host.ruleUpdates
+    var known = initial
+    var lastNs = Int64.min / 2
+    var inFlight = false
+    let refresh = { [weak self] in
+      guard let self, !inFlight else { return }
+      guard case .go = rest.limiter.acquire(BinanceRequest.exchangeInfo, now: time.wallNs) else { return }
+      lastNs = time.nowNs
+      inFlight = true
+      self.ruleRefreshes += 1
+      rest.http.request(
+        HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"),
+        timeoutNs: rest.timeoutNs
+      ) { [weak self] r in
+        inFlight = false
+        guard let self, case .success(let resp) = r, resp.head.status == 200,
+          let info = try? BinanceExchangeInfo.parse(resp.body, symbol: symbol)
+        else {
+          self?.ruleRefreshFailures += 1
+          return
+        }
+        rest.syncUsage(resp.head.headers)
+        guard info.instrument.priceScale == instrument.priceScale,
+          info.instrument.quantityScale == instrument.quantityScale
+        else {
+          self.ruleScaleChanges += 1
+          return
+        }
+        if info.rule != known {
+          known = info.rule
+          self.ruleChangesPosted += 1
+          self.lastPostedRule = info.rule
+          mailbox.post(info.rule)
+        }
+      }
+    }
+    adapter.entry.onFilterRefusal = {
+      if time.nowNs - lastNs >= minGapNs { refresh() }
+    }
+    _ = loop.schedule(every: everyNs) { [weak self] in
+      guard self != nil else { return false }
+      refresh()
+      return true
+    }
+  }
+
   func setTimeOffset(_ ms: Int64) {
     adapter.rest.timeOffsetMs = ms
     adapter.entry.timeOffsetMs = ms

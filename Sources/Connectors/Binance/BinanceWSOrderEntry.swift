@@ -49,6 +49,9 @@ public final class BinanceWSOrderEntry {
   public private(set) var lastRefusal: String?
   /// Called when the venue refuses a request with -1021 (outside recvWindow: our clock is off).
   public var onClockRefusal: (() -> Void)?
+  /// Called when the venue refuses an order with -1013 (a filter failure: its trading rule may
+  /// have changed since we read it).
+  public var onFilterRefusal: (() -> Void)?
   /// Malformed answers are reported here (counted, and logged through its side thread).
   public let problems = ProblemLog()
   /// Carries out the strategy thread's reconciliation requests (status queries, recent fills).
@@ -322,6 +325,7 @@ public final class BinanceWSOrderEntry {
       rejects &+= 1
       lastRefusal = String(decoding: UnsafeRawBufferPointer(rebasing: payload.prefix(300)), as: UTF8.self)
       if a.error_code == -1021 { onClockRefusal?() }
+      if a.error_code == -1013 { onFilterRefusal?() }
       push(ExecEvent(kind: place ? .rejected : .cancelRejected, tag: tag))
       return
     }
