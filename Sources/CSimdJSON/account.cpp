@@ -306,15 +306,17 @@ nt_status order_field(const char *k, ondemand::value &v, ACtx &c, const OrderNam
   return NT_OK;
 }
 
-// rateLimits: [{rateLimitType, interval, intervalNum, limit, count}, ...] into answer.rates.
+// rateLimits: [{rateLimitType, interval, intervalNum, limit, count}, ...] into answer.rates. Only
+// advice about budgets: a field of another shape is skipped (the answer itself still reads), and
+// a window past a year is not one (so that its nanoseconds fit an int64).
 nt_status answer_rate_limits(ondemand::value &v, ACtx &c) {
   nt_answer *a = &c.out->answer;
   ondemand::array arr;
-  NT_TRY_SJ(v.get_array().get(arr));
+  if (v.get_array().get(arr) != SUCCESS) return NT_OK;
   for (auto item : arr) {
     ondemand::object o;
     c.field = "rateLimits[]";
-    NT_TRY_SJ(item.get_object().get(o));
+    if (item.get_object().get(o) != SUCCESS) continue;
     nt_rate_count r{NT_RATE_OTHER, 0, -1};
     int64_t unit_ms = 0, n = 0;
     for (auto g : o) {
@@ -323,18 +325,16 @@ nt_status answer_rate_limits(ondemand::value &v, ACtx &c) {
       const char *k = field.key().raw();
       ondemand::value fv = field.value();
       if (key_is(k, "rateLimitType", 13)) {
-        c.field = "rateLimits[].rateLimitType";
         ondemand::raw_json_string raw;
-        NT_TRY_SJ(fv.get_raw_json_string().get(raw));
+        if (fv.get_raw_json_string().get(raw) != SUCCESS) continue;
         const char *t = raw.raw();
         r.type = key_is(t, "REQUEST_WEIGHT", 14) ? NT_RATE_REQUEST_WEIGHT
                  : key_is(t, "ORDERS", 6)        ? NT_RATE_ORDERS
                  : key_is(t, "RAW_REQUESTS", 12) ? NT_RATE_RAW_REQUESTS
                                                  : NT_RATE_OTHER;
       } else if (key_is(k, "interval", 8)) {
-        c.field = "rateLimits[].interval";
         ondemand::raw_json_string raw;
-        NT_TRY_SJ(fv.get_raw_json_string().get(raw));
+        if (fv.get_raw_json_string().get(raw) != SUCCESS) continue;
         const char *t = raw.raw();
         unit_ms = key_is(t, "SECOND", 6)   ? 1000
                   : key_is(t, "MINUTE", 6) ? 60000
@@ -342,14 +342,13 @@ nt_status answer_rate_limits(ondemand::value &v, ACtx &c) {
                   : key_is(t, "DAY", 3)    ? 86400000
                                            : 0;
       } else if (key_is(k, "intervalNum", 11)) {
-        c.field = "rateLimits[].intervalNum";
-        NT_TRY(get_time(fv, &n));
+        if (fv.get_int64().get(n) != SUCCESS) n = 0;
       } else if (key_is(k, "count", 5)) {
-        c.field = "rateLimits[].count";
-        NT_TRY(get_time(fv, &r.count));
+        if (fv.get_int64().get(r.count) != SUCCESS) r.count = -1;
       }
     }
-    r.window_ms = (n > 0 && n < 1000000) ? unit_ms * n : 0;
+    const int64_t year_ms = 366LL * 86400000LL;
+    r.window_ms = (n > 0 && unit_ms > 0 && n <= year_ms / unit_ms) ? unit_ms * n : 0;
     if (a->rate_count_n < NT_RATE_COUNTS) a->rates[a->rate_count_n++] = r;
   }
   return NT_OK;

@@ -110,15 +110,20 @@ public final class RateLimiter {
   /// No pools: only Retry-After and bans hold requests back.
   public convenience init() { self.init(pools: [], kinds: []) }
 
-  /// Turns pool `p` to the window of `now` (venue time); returns how far into it `now` is.
+  /// Turns pool `p` to the window of `now` (venue time); returns how far into it `now` is. A
+  /// window never turns back: a clock corrected backwards (a new offset, a stepped host clock)
+  /// stays in the current window instead of starting an empty one.
   @inline(__always)
   func roll(_ p: Int, now: Int64) -> Int64 {
     let w = pools[p].windowNs
     let t = now &+ venueClockOffsetNs
     let start = t / w * w
+    // A step back within a window's length stays (negative: before the window's start); a jump
+    // further back is another time altogether (a simulated clock), and starts afresh below.
+    if start < windowStart[p] && windowStart[p] - start <= w { return t - windowStart[p] }
     if windowStart[p] != start {
       // The window after the last one starts with what was carried into it.
-      let next = windowStart[p] != Int64.min && windowStart[p] + w == start
+      let next = windowStart[p] != Int64.min && windowStart[p] &+ w == start
       used[p] = next ? carry[p] : 0
       venueUsed[p] = next ? venueCarry[p] : 0
       carry[p] = 0
@@ -203,10 +208,13 @@ public final class RateLimiter {
   }
 
   /// Adopts the venue's count for pool `p` (everyone's on the IP or account) when it is higher
-  /// than what we know of.
-  public func sync(pool p: Int, used venueCount: Int, now: Int64) {
+  /// than what we know of. `sentAt`: when the request it answers was sent (our clock; nil: now).
+  /// A request sent before the current window began was counted in the last one: its answer's
+  /// count is that window's, and is not adopted.
+  public func sync(pool p: Int, used venueCount: Int, now: Int64, sentAt: Int64? = nil) {
     guard p >= 0 && p < pools.count else { return }
-    _ = roll(p, now: now)
+    let into = roll(p, now: now)
+    if let sentAt, sentAt < now - into { return }
     if venueCount > venueUsed[p] { venueUsed[p] = venueCount }
   }
 

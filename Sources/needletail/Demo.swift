@@ -241,7 +241,8 @@ func trade<Adapter: VenueAdapter>(
       settled: { pmm.stoppedReason != nil })
     let after = cplat_now_ns()
     if after >= nextStatus {
-      nextStatus += Int64(statusEvery * 1e9)
+      // The next line a full interval on (a slow print does not make the lines pile up).
+      nextStatus = max(nextStatus + Int64(statusEvery * 1e9), after + 1)
       status.print(now: after, host: session.host)
     }
   }

@@ -156,7 +156,7 @@ enum HummingbotImport {
       head.append("# Not kept: none.")
     } else {
       head.append("# Not kept:")
-      for n in notKept { head.append("#   \(n.key): \(n.reason)") }
+      for n in notKept { head.append("#   \(oneLine(n.key)): \(oneLine(n.reason))") }
     }
     let out = """
       \(head.joined(separator: "\n"))
@@ -181,6 +181,28 @@ enum HummingbotImport {
     return Result(config: out, kept: kept, notKept: notKept)
   }
 
+  /// Text for a comment line: no line breaks (a value's newline would end the comment).
+  static func oneLine(_ s: String) -> String {
+    String(s.map { $0.isNewline ? " " : $0 })
+  }
+
+  /// A double-quoted YAML scalar: backslash, quote and control characters escaped.
+  static func quoted(_ v: String) -> String {
+    var out = "\""
+    for u in v.unicodeScalars {
+      switch u {
+      case "\\": out += "\\\\"
+      case "\"": out += "\\\""
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if u.value < 0x20 { out += String(format: "\\x%02X", u.value) } else { out.unicodeScalars.append(u) }
+      }
+    }
+    return out + "\""
+  }
+
   /// Hummingbot's trading pair (BTC-USDT) as Binance's symbol (BTCUSDT).
   static func binanceSymbol(_ pair: String) -> String {
     pair.replacingOccurrences(of: "-", with: "").uppercased()
@@ -196,14 +218,17 @@ enum HummingbotImport {
     switch node {
     case .scalar(let s):
       let v = s.string
-      if Double(v) != nil || ["true", "false"].contains(v.lowercased()) {
-        return v.lowercased() == v ? v : v.lowercased()
+      // A plain null inside a list or mapping stays null.
+      if s.style == .plain && ["", "~", "null", "Null", "NULL"].contains(v) { return "~" }
+      if s.style == .plain && (Double(v) != nil || ["true", "false"].contains(v.lowercased())) {
+        return v.lowercased()
       }
-      return "\"\(v.replacingOccurrences(of: "\"", with: "\\\""))\""
+      return quoted(v)
     case .sequence(let seq):
       return "[" + seq.map(flow).joined(separator: ", ") + "]"
     case .mapping(let m):
-      return "{ " + m.map { "\($0.key.string ?? "?"): \(flow($0.value))" }.joined(separator: ", ") + " }"
+      return "{ " + m.map { "\(quoted($0.key.string ?? "?")): \(flow($0.value))" }.joined(separator: ", ")
+        + " }"
     case .alias:
       return "~"
     }

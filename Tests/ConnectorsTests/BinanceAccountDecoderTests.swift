@@ -122,6 +122,22 @@ import Wire
     entry.syncRateLimits(counted)
     #expect(limiter.venueUsed(0) == 4_321 && limiter.venueUsed(1) == 1 && limiter.venueUsed(2) == 1)
     #expect(entry.usedWeight == 4_321)
+    // rateLimits are advice: of another shape they are skipped and the answer still reads; a
+    // window past a year is none.
+    for odd in [
+      #"{"id":"p1","status":200,"result":{"orderId":5},"rateLimits":null}"#,
+      #"{"id":"p1","status":200,"result":{"orderId":5},"rateLimits":[7,{"rateLimitType":1,"interval":"DAY","intervalNum":"x","count":null}]}"#,
+      #"{"id":"p1","status":200,"result":{"orderId":5},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"DAY","intervalNum":999999,"count":5}]}"#,
+    ] {
+      #expect(btc.decode(Array(odd.utf8)) == NT_OK, "\(odd)")
+      let o = btc.message.pointee.answer
+      #expect(o.order_id == 5)
+      let r = withUnsafeBytes(of: o.rates) {
+        Array($0.bindMemory(to: nt_rate_count.self).prefix(Int(o.rate_count_n)))
+      }
+      #expect(r.allSatisfy { $0.window_ms == 0 || $0.count == -1 }, "\(odd)")
+      entry.syncRateLimits(o)  // nothing to adopt, and no trap
+    }
     #expect(btc.decode(try sample("wsapi_response_order_cancel.json")) == NT_OK)
     a = btc.message.pointee.answer
     #expect(a.order_status == UInt8(NT_ORDER_CANCELED.rawValue) && a.order_id == 12_569_099_453)

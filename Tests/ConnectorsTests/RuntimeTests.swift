@@ -415,6 +415,33 @@ final class RuntimeRig {
     #expect(r.tracker.unknownOrderUpdates >= 1, "the page's copy of the fill had no order to go to")
   }
 
+  /// An order filled in part and then cancelled while nobody heard (its placement answer lost,
+  /// its events dropped): the status answer says CANCELED with an executed quantity; the order's
+  /// trades are read before the tracker is told it is cancelled, so the fill is not lost behind
+  /// a closed order (an order-trades answer that fails is asked for again, then left open for
+  /// the next round).
+  @Test func aCancelledOrdersFillIsReadBeforeItCloses() throws {
+    let r = try RuntimeRig(prefix: "oc-", clock: Clock(start: cplat_now_ns()))
+    #expect(r.run { r.user.subscribed && r.entry.isOpen })
+    let faults = try #require(r.v.host.rest.faults)
+    faults.arm("response lost after accept")
+    faults.arm("user event dropped", times: 40)
+    let id = ClientOrderID("oc-1")
+    #expect(r.run { r.v.engine.openOrders(account: 1, symbol: "BTCUSDT").count == 1 })
+    try r.sellIntoTheBid(1_000)
+    let venueOrder = try #require(r.v.engine.orders.values.first { $0.account == 1 })
+    r.v.host.rest.notifyEvents([
+      try r.v.engine.cancel(account: 1, symbol: "BTCUSDT", orderId: venueOrder.orderId).event
+    ])
+    r.runtime.requestReconciliation()
+    #expect(r.run { r.reconciler.orderTradeQueries >= 1 })
+    #expect(r.tracker.orders[id]?.state.isDone == false, "not closed before its trades are read")
+    #expect(r.run { !r.host.reconciling && r.tracker.orders[id]?.state.isDone == true })
+    let order = try #require(r.tracker.orders[id])
+    #expect(order.state == .cancelled && order.tradeIDCount == 1 && r.strategy.filledQuantity == 1_000)
+    #expect(r.tracker.invalidTransitions == 0)
+  }
+
   /// In the runtime, account events reach the strategy thread's tracker through the exec ring,
   /// like order answers: an order placed over the WebSocket API rests; another participant trades
   /// with it at the venue; the fills — which only the account stream reports — reach the

@@ -100,10 +100,28 @@ import Testing
 
   @Test func adoptsTheVenuesCount() {
     let r = limiter()
-    r.sync(pool: 0, used: 90, now: 1)
-    #expect(r.acquire(depth, now: 2) == .waitUntil(minute))
-    r.sync(pool: 0, used: 10, now: 3)  // lower than ours: ignored
+    let s: Int64 = 1_000_000_000
+    r.sync(pool: 0, used: 90, now: s)
+    #expect(r.acquire(depth, now: s + 1) == .waitUntil(minute))
+    r.sync(pool: 0, used: 10, now: s + 2)  // lower than ours: ignored
     #expect(r.venueUsed(0) == 90)
+    // An answer to a request sent in the last window carries that window's count: not adopted.
+    r.sync(pool: 0, used: 95, now: minute + 100_000_000, sentAt: minute - 5_000_000)
+    #expect(r.venueUsed(0) == 0 && r.acquire(depth, now: minute + 100_000_001) == .go)
+    r.sync(pool: 0, used: 95, now: minute + 100_000_002, sentAt: minute + 1)
+    #expect(r.venueUsed(0) == 95)
+  }
+
+  /// A clock corrected backwards across a window's start stays in the window it was in: its
+  /// count is not wiped (which would let the same venue window be spent twice).
+  @Test func aClockStepBackKeepsTheWindowsCount() {
+    let r = limiter()
+    #expect(r.acquire(depth, now: minute + 1_000_000_000) == .go)
+    r.venueClockOffsetNs = -2_000_000_000  // the venue turned out to be 2 s behind
+    #expect(r.acquire(depth, now: minute + 1_000_000_001) == .go, "100 of 100 in the same window")
+    // Its end: the venue's 120 s, our 122 s.
+    #expect(r.acquire(depth, now: minute + 1_000_000_002) == .waitUntil(2 * minute + 2_000_000_000))
+    #expect(r.used(0) == 100)
   }
 
   /// With a share, our own spending is held to the share and the venue's count (everyone's) to
@@ -111,12 +129,13 @@ import Testing
   /// push the IP over when the other has spent more than its half.
   @Test func aShareHoldsOurSpendingAndTheVenuesCountTheWholeLimit() {
     let r = limiter(share: 50)
-    r.sync(pool: 0, used: 30, now: 1)  // the other engine spent 30
-    #expect(r.acquire(depth, now: 2) == .go, "ours 50 of 50, the venue's 80 of 100")
-    #expect(r.acquire(depth, now: 3) == .waitUntil(minute), "our half is spent")
+    let t: Int64 = 1_000_000_000
+    r.sync(pool: 0, used: 30, now: t)  // the other engine spent 30
+    #expect(r.acquire(depth, now: t + 1) == .go, "ours 50 of 50, the venue's 80 of 100")
+    #expect(r.acquire(depth, now: t + 2) == .waitUntil(minute), "our half is spent")
     let s = limiter(share: 50)
-    s.sync(pool: 0, used: 60, now: 1)  // the other engine overspent its half
-    #expect(s.acquire(depth, now: 2) == .waitUntil(minute), "60 + 50 > 100 at the venue")
+    s.sync(pool: 0, used: 60, now: t)  // the other engine overspent its half
+    #expect(s.acquire(depth, now: t + 1) == .waitUntil(minute), "60 + 50 > 100 at the venue")
     #expect(s.used(0) == 0 && s.venueUsed(0) == 60)
   }
 

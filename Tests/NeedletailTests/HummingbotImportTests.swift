@@ -126,13 +126,14 @@ import Testing
         replacing: [
           "price_source": "custom_api", "price_source_custom_api": "https://prices.example/btc",
           "custom_api_update_interval": "2.0", "invert_custom_api_price": "true",
-          "header_custom_api": "{X-API-KEY: abc123}",
+          "header_custom_api": #"{X-API-KEY: abc123, "X,Y #1": "a\\b \"c\""}"#,
         ]), file: "hb.yml")
     let c = try RunConfig.parse(
       custom.config, file: "i", environment: ["NEEDLETAIL_API_KEY": "k", "NEEDLETAIL_API_SECRET": "s"])
     let feed = try #require(c.priceFeed())
     #expect(feed.url == "https://prices.example/btc" && feed.intervalNs == 2_000_000_000)
-    #expect(feed.invert && feed.headers.map { "\($0.0)=\($0.1)" } == ["X-API-KEY=abc123"])
+    #expect(
+      feed.invert && feed.headers.map { "\($0.0)=\($0.1)" } == ["X-API-KEY=abc123", #"X,Y #1=a\b "c""#])
     #expect(throws: ConfigError.self) {
       try HummingbotImport.importConfig(
         Self.yaml(

@@ -2,13 +2,17 @@ import Foundation
 import Testing
 import Venue
 
+@testable import needletail
+
 /// `run` on the pinned two-thread layout, as a user configures it: the wire thread on CPU 0, the
 /// strategy thread spinning on CPU 1, event-driven pure market making re-quoting at every mid
 /// move of the Venue's book while another account trades into its quotes. The run says how it is
 /// laid out, its threads are pinned where it said (the kernel's view, /proc), it trades (orders
 /// placed, replaced, filled), stops flat, and reports its tick-to-trade and its allocator.
 @Suite(.serialized) struct RuntimeLayoutTests {
-  static var twoCPUs: Bool { ProcessInfo.processInfo.activeProcessorCount >= 2 }
+  /// The first two CPUs this process may run on (the test pins the run's threads to them).
+  static let cpus = RuntimeSettings.allowedCPUs()
+  static var twoCPUs: Bool { cpus.count >= 2 }
 
   /// The CPUs a thread of `pid` named `name` may run on, as /proc says ("1", "0-1"), or nil.
   static func allowedCPUs(pid: Int32, thread name: String) -> String? {
@@ -38,7 +42,7 @@ import Venue
       status_every: 1
       strategy: pure_market_making
       pure_market_making: {bid_spread: 0.05, ask_spread: 0.05, order_amount: "0.01", order_refresh_time: 600, order_refresh_tolerance_pct: 0, event_driven: true}
-      runtime: {layout: two-threads, idle: spin, cpus: {wire: 0, strategy: 1}}
+      runtime: {layout: two-threads, idle: spin, cpus: {wire: \(Self.cpus[0]), strategy: \(Self.cpus[1])}}
       """)
     let out = Pipe()
     let p = try v.start(["run", config, "--db", v.dir + "/h.sqlite", "--duration", "4"], output: out)
@@ -74,9 +78,11 @@ import Venue
     let (status, output) = v.finish(p, output: out)
     #expect(status == 0, "\(output)")
     #expect(
-      output.contains("runtime: two-threads, both spinning: wire CPU 0, strategy CPU 1"),
+      output.contains(
+        "runtime: two-threads, both spinning: wire CPU \(Self.cpus[0]), strategy CPU \(Self.cpus[1])"),
       "\(output)")
-    #expect(pins.strategy == "1" && pins.wire == "0", "pinned as configured: \(pins)")
+    #expect(
+      pins.strategy == "\(Self.cpus[1])" && pins.wire == "\(Self.cpus[0])", "pinned as configured: \(pins)")
     let ours = v.engine.orders.values.filter { $0.account == 1 }
     let fills = v.engine.myTrades(account: 1, symbol: "BTCUSDT")
     #expect(ours.count >= 6, "it quoted and re-quoted: \(ours.count) orders\n\(output)")

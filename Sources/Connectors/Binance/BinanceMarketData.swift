@@ -106,10 +106,12 @@ public final class BinanceMarketData<Sink: BookEventSink> {
   }
 
   var retryScheduled = false
+  /// The shared limiter's clock (the node's time: live, or a simulated one).
+  public var time: any TimeSource = LiveTime.shared
 
   func requestSnapshot() {
     guard !snapshotInFlight else { return }
-    let now = cplat_wall_ns()
+    let now = time.wallNs
     var pausedUntilNs = max(limiter.backoffUntil, limiter.haltedUntil)
     if now >= pausedUntilNs,
       case .waitUntil(let t) = limiter.acquire(BinanceRequest.depth(limit: snapshotLimit), now: now)
@@ -142,9 +144,9 @@ public final class BinanceMarketData<Sink: BookEventSink> {
         let seconds = Int(r.head.headers["retry-after"] ?? "60") ?? 60
         let msg = String(decoding: r.body, as: UTF8.self)
         if r.head.status == 418 {
-          self.limiter.on418(retryAfterSeconds: seconds, now: cplat_wall_ns(), message: msg)
+          self.limiter.on418(retryAfterSeconds: seconds, now: time.wallNs, message: msg)
         } else {
-          self.limiter.on429(retryAfterSeconds: seconds, now: cplat_wall_ns())
+          self.limiter.on429(retryAfterSeconds: seconds, now: time.wallNs)
         }
         self.requestSnapshot()  // scheduled for when the Retry-After has passed
         return

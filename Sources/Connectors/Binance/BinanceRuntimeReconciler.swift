@@ -43,6 +43,8 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   /// not fit their queue (the next round asks again).
   public private(set) var orderTradeQueries = 0
   public private(set) var orderTradeQueriesDropped = 0
+  /// Orders whose trades could not be read in their round (left open for the next).
+  public private(set) var orderTradeQueriesGivenUp = 0
   /// Fills the exec ring had no room for: the round stops there and the next reads them again.
   public private(set) var fillsHeldBack = 0
   /// Answers that were not Binance bodies of the expected shapes (200s are reported as problems).
@@ -58,7 +60,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   /// the priming request.
   enum Job: Equatable {
     case status(UInt64)
-    case orderTrades(Int64)
+    case orderTrades(OrderTrades)
     case page(from: Int64?, pages: Int)
     case prime
   }
@@ -67,7 +69,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   var count = 0
   /// Orders whose trades are to be read (venue ids), ahead of the main queue: they go out before
   /// the round's page, so the round's `reconciled` follows their fills.
-  var orderTradesQueue: [Int64]
+  var orderTradesQueue: [OrderTrades]
   var orderTradesHead = 0
   var orderTradesCount = 0
   var current: Job?
@@ -92,13 +94,39 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     self.execOut = execOut
     usageHeaders = BinanceRateLimits.usageHeaders(rest.limiter)
     queue = [UInt64](repeating: 0, count: max(queueCapacity, 2))
-    orderTradesQueue = [Int64](repeating: 0, count: max(queueCapacity / 4, 16))
+    orderTradesQueue = [OrderTrades](
+      repeating: OrderTrades(venueID: 0, tag: 0, thenCancelled: false, attempts: 0),
+      count: max(queueCapacity / 4, 16))
     lane.delegate = self
   }
 
   func push(_ e: ExecEvent) {
-    if !execOut.tryPush(e) { execRingFull += 1 }
+    if execOut.tryPush(e) { return }
+    execRingFull += 1
+    // The round's end must arrive (the strategy thread holds new orders until it does): kept
+    // and pushed again from `poll`.
+    if e.kind == .reconciled { reconciledOwed = true }
   }
+
+  /// When the request in flight was sent (wall ns): the venue's counts in its answer are for
+  /// that moment's window.
+  var sentAtNs: Int64 = 0
+
+  /// A round's `reconciled` the exec ring had no room for, pushed at the next `poll`.
+  var reconciledOwed = false
+
+  /// One order's trades to read: its venue id, its tag, whether the venue said it is cancelled
+  /// or expired (told only once its trades are in, so the tracker never closes an order whose
+  /// fills it has not seen), and the attempts so far.
+  struct OrderTrades: Equatable {
+    var venueID: Int64
+    var tag: UInt64
+    var thenCancelled: Bool
+    var attempts: UInt8
+  }
+  /// Attempts at one order's trades in a round before it is left to the next round (the order
+  /// then stays open in the tracker, so the next round asks again).
+  static let orderTradesAttempts: UInt8 = 3
 
   public func handle(_ o: WireOrder) {
     switch o.kind {
@@ -143,6 +171,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   /// it is over. One comparison while nothing waits.
   @inline(__always)
   public func poll(now: Int64) {
+    if reconciledOwed && execOut.tryPush(ExecEvent(kind: .reconciled, tag: 0)) { reconciledOwed = false }
     if lane.busy { lane.poll(now: now) } else if count > 0 || orderTradesCount > 0 { pump() }
   }
 
@@ -189,6 +218,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
       return false
     }
     current = job
+    sentAtNs = wall
     if case .page = job { tradePages += 1 }
     let sent = lane.send(timeoutNs: rest.timeoutNs) { buffer in write(job, into: buffer, wall: wall) }
     if !sent {
@@ -211,9 +241,9 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
       w.put("&origClientOrderId=")
       // Binance's ids are of `[.A-Z:/a-z0-9_-]`: nothing to percent-encode.
       clientIDs.id(tag: tag).withBytes { w.put($0) }
-    case .orderTrades(let venueID):
+    case .orderTrades(let o):
       w.put("&orderId=")
-      w.put(UInt64: UInt64(max(0, venueID)))
+      w.put(UInt64: UInt64(max(0, o.venueID)))
       w.put("&limit=")
       w.put(UInt64: UInt64(Self.tradePage))
     case .page(let from, _):
@@ -251,7 +281,7 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     let status = r.status
     for u in usageHeaders {
       guard let v = r.headerInt(u.name) else { continue }
-      rest.limiter.sync(pool: u.pool, used: v, now: rest.wallNs)
+      rest.limiter.sync(pool: u.pool, used: v, now: rest.wallNs, sentAt: sentAtNs)
       if rest.limiter.pools[u.pool].tag == BinanceRateLimits.Kind.requestWeight.rawValue { usedWeight = v }
     }
     let read = r.withBody { rest.bodyDecoder.read($0) }
@@ -297,7 +327,23 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
   /// trades again if it has executed), a round ends.
   func failed(_ job: Job) {
     current = nil
-    if case .page = job { endRound() }
+    switch job {
+    case .page: endRound()
+    case .orderTrades(let o): retry(o)
+    default: break
+    }
+  }
+
+  /// One order's trades again, ahead of the rest (the round waits for them), a bounded number
+  /// of times; then the order is left open for the next round.
+  func retry(_ o: OrderTrades) {
+    guard o.attempts + 1 < Self.orderTradesAttempts else {
+      orderTradeQueriesGivenUp += 1
+      return
+    }
+    var again = o
+    again.attempts += 1
+    enqueueOrderTrades(again, first: true)
   }
 
   func answered(_ job: Job, _ read: BinanceRESTDecoder.Read) {
@@ -309,17 +355,24 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
         push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
       case .cancelled?:
         push(ExecEvent(kind: .accepted, tag: tag, venueOrderID: venueID))
-        push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+        // Cancelled after fills: told once its trades are read (below).
+        if !(venueID > 0 && read.executedQuantity > 0) {
+          push(ExecEvent(kind: .cancelled, tag: tag, venueOrderID: venueID))
+        }
       case .rejected?:
         push(ExecEvent(kind: .rejected, tag: tag))
       default: break
       }
       // Executed (partly or wholly, perhaps cancelled since): its trades are read by order id,
       // since they may be older than the round's page reaches.
-      if venueID > 0 && read.executedQuantity > 0 { enqueueOrderTrades(venueID) }
-    case .orderTrades:
-      guard read.isTradeList else { return }
-      _ = pushFills()
+      if venueID > 0 && read.executedQuantity > 0 {
+        let cancelled = BinanceRESTAnswer.kind(ofStatus: read.orderStatus) == .cancelled
+        enqueueOrderTrades(OrderTrades(venueID: venueID, tag: tag, thenCancelled: cancelled, attempts: 0))
+      }
+    case .orderTrades(let o):
+      guard read.isTradeList else { return retry(o) }
+      guard pushFills() == nil else { return retry(o) }  // the ring was full: again (duplicates are dropped)
+      if o.thenCancelled { push(ExecEvent(kind: .cancelled, tag: o.tag, venueOrderID: o.venueID)) }
     case .prime:
       guard read.isTradeList, nextTradeID == nil else { return }
       var newest: Int64 = -1
@@ -331,12 +384,18 @@ public final class BinanceRuntimeReconciler: HTTPLaneDelegate {
     }
   }
 
-  func enqueueOrderTrades(_ venueID: Int64) {
+  func enqueueOrderTrades(_ o: OrderTrades, first: Bool = false) {
     guard orderTradesCount < orderTradesQueue.count else {
       orderTradeQueriesDropped += 1
       return
     }
-    orderTradesQueue[(orderTradesHead + orderTradesCount) % orderTradesQueue.count] = venueID
+    let n = orderTradesQueue.count
+    if first {
+      orderTradesHead = (orderTradesHead + n - 1) % n
+      orderTradesQueue[orderTradesHead] = o
+    } else {
+      orderTradesQueue[(orderTradesHead + orderTradesCount) % n] = o
+    }
     orderTradesCount += 1
     orderTradeQueries += 1
   }

@@ -108,6 +108,7 @@ public final class BinanceSpotAdapter: VenueAdapter {
       instrument: w.instrument, clientIDs: w.clientIDs, execOut: w.execOut, limiter: rest.limiter,
       answerTimeoutNs: answerTimeoutNs, path: a.path)
     entry.time = w.time
+    feed.time = w.time
     let time = w.time
     reconciler = BinanceRuntimeReconciler(
       rest: rest,
@@ -257,18 +258,28 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
       lastNs = time.nowNs
       inFlight = true
       self.ruleRefreshes += 1
+      let sentAt = time.wallNs
       rest.http.request(
         HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"),
         timeoutNs: rest.timeoutNs
       ) { [weak self] r in
         inFlight = false
-        guard let self, case .success(let resp) = r, resp.head.status == 200,
+        guard let self else { return }
+        if case .success(let resp) = r, resp.head.status == 429 || resp.head.status == 418 {
+          let wait = Int(resp.head.headers["retry-after"] ?? "60") ?? 60
+          if resp.head.status == 418 {
+            rest.limiter.on418(retryAfterSeconds: wait, now: time.wallNs, message: "exchangeInfo")
+          } else {
+            rest.limiter.on429(retryAfterSeconds: wait, now: time.wallNs)
+          }
+        }
+        guard case .success(let resp) = r, resp.head.status == 200,
           let info = try? BinanceExchangeInfo.parse(resp.body, symbol: symbol)
         else {
-          self?.ruleRefreshFailures += 1
+          self.ruleRefreshFailures += 1
           return
         }
-        rest.syncUsage(resp.head.headers)
+        rest.syncUsage(resp.head.headers, sentAt: sentAt)
         guard info.instrument.priceScale == instrument.priceScale,
           info.instrument.quantityScale == instrument.quantityScale
         else {
@@ -283,7 +294,9 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
         }
       }
     }
-    adapter.entry.onFilterRefusal = {
+    adapter.entry.onFilterRefusal = { [weak self] in
+      // Once the venue has changed the scales, a refusal says nothing a refresh could mend.
+      guard let self, self.ruleScaleChanges == 0 else { return }
       if time.nowNs - lastNs >= minGapNs { refresh() }
     }
     _ = loop.schedule(every: everyNs) { [weak self] in

@@ -157,12 +157,13 @@ public final class BinanceSpotREST {
       head.headers.add("X-MBX-APIKEY", apiKey)
     }
     head.target = path + (query.isEmpty ? "" : "?" + query)
+    let sentAt = wallNs
     http.request(head, timeoutNs: timeoutNs) { [weak self] result in
       switch result {
       case .failure(let e):
         done(.unknown("\(e)"))
       case .success(let r):
-        self?.syncUsage(r.head.headers)
+        self?.syncUsage(r.head.headers, sentAt: sentAt)
         if reader == .decoded, let self { return self.classifyDecoded(r, done) }
         let body = try? JSONSerialization.jsonObject(with: Data(r.body))
         let json = body as? [String: Any]
@@ -190,11 +191,12 @@ public final class BinanceSpotREST {
     }
   }
 
-  /// The venue's counts in a response's headers, into the limiter.
-  func syncUsage(_ headers: HTTPHeaders) {
+  /// The venue's counts in a response's headers, into the limiter (`sentAt`: when its request
+  /// left, on `wallNs`).
+  func syncUsage(_ headers: HTTPHeaders, sentAt: Int64? = nil) {
     for u in usageHeaders {
       guard let v = headers[u.name].flatMap({ Int($0) }) else { continue }
-      limiter.sync(pool: u.pool, used: v, now: wallNs)
+      limiter.sync(pool: u.pool, used: v, now: wallNs, sentAt: sentAt)
       if limiter.pools[u.pool].tag == BinanceRateLimits.Kind.requestWeight.rawValue { usedWeight = v }
     }
   }

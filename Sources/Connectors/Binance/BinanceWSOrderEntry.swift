@@ -262,7 +262,7 @@ public final class BinanceWSOrderEntry {
 
   /// The venue's counts in an answer's `rateLimits` (request weight per IP, orders per account),
   /// adopted by the limiter shared with REST. A few comparisons per entry, nothing allocated.
-  func syncRateLimits(_ a: nt_answer) {
+  func syncRateLimits(_ a: nt_answer, sentAt: Int64? = nil) {
     let n = Int(a.rate_count_n)
     let now = time.wallNs
     withUnsafeBytes(of: a.rates) { raw in
@@ -278,7 +278,7 @@ public final class BinanceWSOrderEntry {
         }
         guard r.count >= 0, r.window_ms > 0 else { continue }
         let p = limiter.pool(tag: tag.rawValue, windowNs: r.window_ms * 1_000_000)
-        if p >= 0 { limiter.sync(pool: p, used: Int(r.count), now: now) }
+        if p >= 0 { limiter.sync(pool: p, used: Int(r.count), now: now, sentAt: sentAt) }
         if tag == .requestWeight { usedWeight = Int(r.count) }
       }
     }
@@ -305,14 +305,18 @@ public final class BinanceWSOrderEntry {
       return unreadable(payload)
     }
     let a = decoder.message.pointee.answer
-    if a.rate_count_n > 0 { syncRateLimits(a) }
     guard let (place, tag) = Self.requestTag(a) else {
+      if a.rate_count_n > 0 { syncRateLimits(a, sentAt: nil) }
       // Not a request of ours (or its id cut): nothing to attribute it to.
       malformed &+= 1
       problems.report(.malformedOrderAnswer, .ignored, message: payload)
       return
     }
     let sentNs = pending.answeredSentAt(PendingAnswers.key(tag: tag, cancel: !place))
+    if a.rate_count_n > 0 {
+      // When it was sent, on the limiter's wall clock (the pending answers keep monotonic time).
+      syncRateLimits(a, sentAt: sentNs.map { time.wallNs - (time.nowNs - $0) })
+    }
     guard a.status == 200 else {
       // 4xx: the venue refused the request, the order does not exist (place) or the cancel did
       // nothing. 5xx and -1007 (timeout): the outcome is unknown; status queries settle it.
