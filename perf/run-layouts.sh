@@ -49,7 +49,7 @@ layouts=(
   "one-thread-spin|--layout one-thread --idle spin --wire-cpu $last"
   "two-threads|--layout two-threads --idle spin --wire-cpu 0 --strategy-cpu $last"
 )
-echo "| layout | malloc | orders timed | tick-to-trade p50 / p99 / p99.9 / max (µs) | stages p50: decoded / applied / decided / sent (µs) | peak RSS (MiB) |"
+echo "| layout | malloc | orders timed | tick-to-trade p50 / p99 / p99.9 / max (µs) | stages p50: decoded / applied / decided / queued / sent (µs) | peak RSS (MiB) |"
 echo "|---|---|---|---|---|---|"
 for entry in "${layouts[@]}"; do
   name=${entry%%|*}
@@ -71,7 +71,7 @@ import re, sys
 name, alloc, t, m = sys.argv[1:5]
 n = re.search(r"(\d+) orders", t)
 tt = re.search(r"p50 ([\d.]+) µs, p99 ([\d.]+), p99\.9 ([\d.]+), max ([\d.]+)", t)
-d = re.search(r"decoded ([\d.]+), applied ([\d.]+), decided ([\d.]+), sent ([\d.]+)", t)
+d = re.search(r"decoded ([\d.]+), applied ([\d.]+), decided ([\d.]+), queued ([\d.]+) \(signed, framed, sealed\), sent ([\d.]+)", t)
 rss = re.search(r"peak RSS ([\d.]+) MiB \(([^)]*)\)", m)
 print(f"| {name} | {rss.group(2) if rss else alloc} | {n.group(1) if n else '-'} | "
       + (" / ".join(tt.groups()) if tt else "-") + " | "

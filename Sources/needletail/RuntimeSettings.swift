@@ -187,23 +187,25 @@ struct RuntimeOptions: ParsableArguments {
 /// completion to the order's send, and the part of it before the decision. nil: no such order.
 func tickToTradeSummary(_ log: LatencyLog) -> String? {
   var total: [Int64] = []
-  var stages: [[Int64]] = [[], [], [], []]  // recv→decoded, →applied, →decided, →sent
+  var stages: [[Int64]] = [[], [], [], [], []]  // recv→decoded, →applied, →decided, →queued, →sent
   for s in log.all where s.stamps.recvNs > 0 && !s.stamps.snapshot && s.sentNs >= s.stamps.recvNs {
     total.append(s.sentNs - s.stamps.recvNs)
-    let t = [s.stamps.recvNs, s.stamps.decodedNs, s.stamps.appliedNs, s.stamps.decidedNs, s.sentNs]
+    let t = [
+      s.stamps.recvNs, s.stamps.decodedNs, s.stamps.appliedNs, s.stamps.decidedNs, s.queuedNs, s.sentNs,
+    ]
     guard t.allSatisfy({ $0 > 0 }), zip(t, t.dropFirst()).allSatisfy({ $0 <= $1 }) else { continue }
-    for i in 0..<4 { stages[i].append(t[i + 1] - t[i]) }
+    for i in 0..<5 { stages[i].append(t[i + 1] - t[i]) }
   }
   guard !total.isEmpty else { return nil }
   total.sort()
-  for i in 0..<4 { stages[i].sort() }
+  for i in 0..<5 { stages[i].sort() }
   func p(_ v: [Int64], _ q: Double) -> String {
     guard !v.isEmpty else { return "-" }
     return String(format: "%.1f", Double(v[min(v.count - 1, Int(Double(v.count) * q))]) / 1e3)
   }
   let kept = log.dropped > 0 ? " (the first \(log.capacity) orders kept)" : ""
   return
-    "tick-to-trade, book change → order sent, \(total.count) orders\(kept): p50 \(p(total, 0.5)) µs, p99 \(p(total, 0.99)), p99.9 \(p(total, 0.999)), max \(p(total, 1)); stages p50: decoded \(p(stages[0], 0.5)), applied \(p(stages[1], 0.5)), decided \(p(stages[2], 0.5)), sent \(p(stages[3], 0.5)) µs"
+    "tick-to-trade, book change → order sent, \(total.count) orders\(kept): p50 \(p(total, 0.5)) µs, p99 \(p(total, 0.99)), p99.9 \(p(total, 0.999)), max \(p(total, 1)); stages p50: decoded \(p(stages[0], 0.5)), applied \(p(stages[1], 0.5)), decided \(p(stages[2], 0.5)), queued \(p(stages[3], 0.5)) (signed, framed, sealed), sent \(p(stages[4], 0.5)) (the submit) µs"
 }
 
 /// The process's peak resident set (getrusage), in MiB.
