@@ -1,4 +1,5 @@
 import Foundation
+import Venue
 import Yams
 
 /// Hummingbot config → Needletail run config, for the configs Hummingbot's `create` writes:
@@ -186,22 +187,9 @@ enum HummingbotImport {
     String(s.map { $0.isNewline ? " " : $0 })
   }
 
-  /// A double-quoted YAML scalar: backslash, quote and control characters escaped.
-  static func quoted(_ v: String) -> String {
-    var out = "\""
-    for u in v.unicodeScalars {
-      switch u {
-      case "\\": out += "\\\\"
-      case "\"": out += "\\\""
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 { out += String(format: "\\x%02X", u.value) } else { out.unicodeScalars.append(u) }
-      }
-    }
-    return out + "\""
-  }
+  /// A double-quoted YAML scalar: a JSON string (backslash, quote and control characters
+  /// escaped) reads back the same as YAML.
+  static func quoted(_ v: String) -> String { JSONWriter.string(v) }
 
   /// Hummingbot's trading pair (BTC-USDT) as Binance's symbol (BTCUSDT).
   static func binanceSymbol(_ pair: String) -> String {
