@@ -266,8 +266,10 @@ func trade<Adapter: VenueAdapter>(
       "not every order was confirmed done within 5 s: check the exchange",
       metadata: ["orders": "\(open.joined(separator: ","))"])
   }
+  watch.closing = true
   session.stop()
   _ = drive(timeoutNs: 200_000_000, sliceNs: 200_000_000, wire: { false }, settled: { false })
+  log.info("connections closed")
   status.print(now: cplat_now_ns(), host: session.host)
   if let latency, let line = tickToTradeSummary(latency) { say(line) }
   say(String(format: "memory: peak RSS %.1f MiB (%@)", peakRSSMiB(), allocatorName()))

@@ -186,6 +186,9 @@ final class SessionWatch<Adapter: VenueAdapter> {
   let logger: Logger
   var last = Counts()
   var nextCheckNs: Int64 = 0
+  /// Set when the engine closes its connections itself (the end of a run): their closing is
+  /// not a loss.
+  var closing = false
 
   init(session: TradingNode<Adapter>, logger: Logger) {
     self.session = session
@@ -231,7 +234,7 @@ final class SessionWatch<Adapter: VenueAdapter> {
     last = c
     let s = session
     func connection(_ name: String, _ connects: (Int, Int), _ disconnects: (Int, Int), error: String?) {
-      if disconnects.1 > disconnects.0 {
+      if disconnects.1 > disconnects.0 && !closing {
         logger.warning(
           "\(name) connection lost", metadata: ["error": "\(error ?? "-")", "times": "\(disconnects.1)"])
       }

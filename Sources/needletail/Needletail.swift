@@ -316,6 +316,7 @@ struct VenueCommand: ParsableCommand {
       say(replayTape.note)
     }
     host.rest.weightLimitOverride(cfg.weightLimit, windowMs: Int64(cfg.weightWindowSeconds) * 1_000)
+    host.rest.orderLimitOverride(cfg.ordersPer10Seconds)
     host.streams.pingIntervalNs = Int64(cfg.pingIntervalSeconds * 1e9)
     if cfg.forcedDisconnectSeconds > 0 {
       host.streams.forcedDisconnectNs = Int64(cfg.forcedDisconnectSeconds * 1e9)

@@ -24,6 +24,7 @@ struct VenueConfig {
   var dataDir = ".needletail/venue"
   var weightLimit = 6000
   var weightWindowSeconds = 60
+  var ordersPer10Seconds = 100
   var symbols: [VenueSymbol] = []
   var accounts: [Account] = []
   var synthetic: SyntheticMarket.Parameters? = nil
@@ -70,6 +71,7 @@ struct VenueConfig {
     data_dir: .needletail/venue        # the local CA and server certificate are made here
     weight_limit: 6000                 # REQUEST_WEIGHT per window; 429 over it, then 418
     weight_window_seconds: 60          # the window (Binance: 1 minute), as exchangeInfo says it
+    orders_per_10_seconds: 100         # new orders an account may place per 10 s (-1015 over it)
     symbols:
       - name: BTCUSDT
         base: BTC
@@ -110,8 +112,8 @@ struct VenueConfig {
   static func parse(_ text: String, file: String, environment: [String: String]) throws -> VenueConfig {
     let root = try ConfigNode.load(text, file: file)
     try root.only([
-      "listen", "data_dir", "weight_limit", "weight_window_seconds", "symbols", "accounts", "market",
-      "faults",
+      "listen", "data_dir", "weight_limit", "weight_window_seconds", "orders_per_10_seconds", "symbols",
+      "accounts", "market", "faults",
     ])
     var c = VenueConfig()
     let listen = root.key("listen")
@@ -130,6 +132,7 @@ struct VenueConfig {
     c.dataDir = try root.key("data_dir").string(default: c.dataDir)
     c.weightLimit = try root.key("weight_limit").int(default: 6000, range: 1...1_000_000)
     c.weightWindowSeconds = try root.key("weight_window_seconds").int(default: 60, range: 1...86_400)
+    c.ordersPer10Seconds = try root.key("orders_per_10_seconds").int(default: 100, range: 1...1_000_000)
     let syms = try root.key("symbols").list()
     guard !syms.isEmpty else {
       throw ConfigError(file: file, path: "symbols", message: "at least one symbol is required")

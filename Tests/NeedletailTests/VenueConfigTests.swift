@@ -8,7 +8,8 @@ import Venue
 
   @Test func theEmbeddedExampleParses() throws {
     let c = try VenueConfig.parse(VenueConfig.example, file: "example", environment: env)
-    #expect(c.port == 8443 && c.weightLimit == 6000)
+    #expect(
+      c.port == 8443 && c.weightLimit == 6000 && c.weightWindowSeconds == 60 && c.ordersPer10Seconds == 100)
     #expect(c.symbols.map(\.name) == ["BTCUSDT"] && c.symbols[0].instrument.tickSize == 1)
     #expect(c.symbols[0].minNotional == 50_000_000)  // 5 USDT at scale 2 + 5 = 7
     #expect(c.accounts.first?.secret == "s3cret" && c.accounts.first?.balances.count == 2)
@@ -57,7 +58,7 @@ import Venue
     let sym = "symbols:\n  - {name: X, base: A, quote: B, tick_size: \"0.01\", lot_size: \"1\"}\n"
     #expect(
       message("colour: red\n" + sym)
-        == "v.yml: colour: unknown key; allowed here: listen, data_dir, weight_limit, weight_window_seconds, symbols, accounts, market, faults"
+        == "v.yml: colour: unknown key; allowed here: listen, data_dir, weight_limit, weight_window_seconds, orders_per_10_seconds, symbols, accounts, market, faults"
     )
     #expect(
       message(sym + "faults: {drop_user_event: 2}\n")
