@@ -44,6 +44,9 @@ public protocol Strategy: AnyObject {
   /// An intent the host refused before tracking it (trading rule, risk gate, a reconciliation
   /// under way, a full order ring): no event will ever come for this tag.
   func onRefused(tag: UInt64, now: Int64, intents: inout Intents)
+  /// The venue's trading rule changed (the host checks every order against `rule` from now on):
+  /// a strategy that sizes or prices from its own copy takes the new one.
+  func onRuleChanged(_ rule: TradingRule)
 }
 
 extension Strategy {
@@ -53,6 +56,7 @@ extension Strategy {
   public func onOrder(_ event: TrackerEvent, tag: UInt64, now: Int64, intents: inout Intents) {}
   public func onTick(now: Int64, intents: inout Intents) {}
   public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {}
+  public func onRuleChanged(_ rule: TradingRule) {}
 }
 
 /// An order command for the wire side, after the gate and the tracker have seen it.
@@ -138,6 +142,7 @@ public final class StrategyHost {
     guard let r = ruleUpdates.take() else { return }
     rule = r
     ruleChanges += 1
+    strategy.onRuleChanged(r)
   }
 
   /// A host whose ids are `prefix` and a decimal tag, unchecked against any venue's rules

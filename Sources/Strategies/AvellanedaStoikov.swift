@@ -154,7 +154,8 @@ public struct AvellanedaStoikovConfig: Sendable, Equatable {
 /// new prices are beyond the tolerance, and not before `filledOrderDelay` after a fill.
 public final class AvellanedaStoikov: MarketMakingStrategy {
   public let config: AvellanedaStoikovConfig
-  public let rule: TradingRule
+  /// The venue's trading rule (replaced when the venue changes it: `onRuleChanged`).
+  public private(set) var rule: TradingRule
   public let instrument: Instrument
   public var portfolio: Portfolio
   public private(set) var volatility: VolatilityEstimator
@@ -308,6 +309,9 @@ public final class AvellanedaStoikov: MarketMakingStrategy {
     portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: false)
     createAtNs = max(createAtNs, now + config.filledOrderDelayNs)
   }
+
+  /// The venue's new rule: its quotes are sized and priced to it from the next cycle.
+  public func onRuleChanged(_ rule: TradingRule) { self.rule = rule }
 
   public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {
     orders[tag] = nil

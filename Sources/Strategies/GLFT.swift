@@ -51,7 +51,8 @@ public struct GLFTConfig: Sendable, Equatable {
 /// model and grid trading", whose estimation of A, k and σ from the stream this follows.
 public final class GLFTMarketMaking: MarketMakingStrategy {
   public let config: GLFTConfig
-  public let rule: TradingRule
+  /// The venue's trading rule (replaced when the venue changes it: `onRuleChanged`).
+  public private(set) var rule: TradingRule
   public let instrument: Instrument
   public var portfolio: Portfolio
   public private(set) var orders: [UInt64: OwnOrder] = [:]
@@ -247,6 +248,9 @@ public final class GLFTMarketMaking: MarketMakingStrategy {
     guard let q = orders.record(event, tag: tag), case .filled(_, let f) = event else { return }
     portfolio.fill(side: q.side, price: f.price, quantity: f.quantity, taker: false)
   }
+
+  /// The venue's new rule: its quotes are sized and priced to it from the next cycle.
+  public func onRuleChanged(_ rule: TradingRule) { self.rule = rule }
 
   public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) { orders[tag] = nil }
 }

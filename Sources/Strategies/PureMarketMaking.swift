@@ -18,7 +18,8 @@ public final class PureMarketMaking: MarketMakingStrategy {
   }
 
   public let config: PureMarketMakingConfig
-  public let rule: TradingRule
+  /// The venue's trading rule (replaced when the venue changes it: `onRuleChanged`).
+  public private(set) var rule: TradingRule
   public let instrument: Instrument
   /// Balances, position and PnL from the fills. Set it from the venue's balances before trading
   /// starts (the session fetches them); afterwards only fills change it.
@@ -549,6 +550,9 @@ public final class PureMarketMaking: MarketMakingStrategy {
 
   /// An order the host refused before it was tracked (risk gate, trading rule, a reconciliation
   /// under way, a full ring): it never existed, so it is forgotten and the cycle goes on.
+  /// The venue's new rule: its quotes are sized and priced to it from the next cycle.
+  public func onRuleChanged(_ rule: TradingRule) { self.rule = rule }
+
   public func onRefused(tag: UInt64, now: Int64, intents: inout Intents) {
     orders[tag] = nil
     // A quote the host refused never existed (a reconciliation's hold, a full ring, a limit): when

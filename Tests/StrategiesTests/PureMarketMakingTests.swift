@@ -127,6 +127,24 @@ func config(_ edit: (inout PureMarketMakingConfig) -> Void) -> PureMarketMakingC
 }
 
 @Suite struct PureMarketMakingTests {
+  /// A rule the venue changed, posted to the host (as the wire side's refresh does): the host and
+  /// the strategy both take it at the host's next turn (the strategy sizes and prices its next
+  /// quotes from it).
+  @Test func aChangedRuleReachesTheStrategy() {
+    var c = PureMarketMakingConfig()
+    c.bidSpread = 0.01
+    c.askSpread = 0.01
+    c.orderAmount = 500
+    c.orderRefreshTimeNs = 1_000_000_000
+    let h = PMMHarness(c)
+    #expect(h.pmm.rule.minQuantity == 1)
+    let raised = TradingRule(tickSize: 1, stepSize: 1, minQuantity: 800)
+    h.host.ruleUpdates.post(raised)
+    h.host.adoptPostedRule()
+    #expect(h.host.rule == raised && h.pmm.rule == raised && h.host.ruleChanges == 1)
+    h.host.adoptPostedRule()  // nothing posted since: nothing changes
+    #expect(h.host.ruleChanges == 1)
+  }
   /// Levels: prices step out by the level spread from the bid/ask spread, sizes by the level
   /// amount; split levels take their own lists. (mid 100.00)
   /// An external price ages on the time of the callback, not the machine's clock: set at the
