@@ -120,3 +120,21 @@ final class BinaryVenue {
     )
   }
 }
+
+/// Runs `executable` with `arguments` to its end, this process's environment with `environment`
+/// over it; its exit status and its standard output and error together.
+func runToEnd(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+  status: Int32, output: String
+) {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: executable)
+  p.arguments = arguments
+  p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+  let out = Pipe()
+  p.standardOutput = out
+  p.standardError = out
+  try p.run()
+  let text = out.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  return (p.terminationStatus, String(decoding: text, as: UTF8.self))
+}

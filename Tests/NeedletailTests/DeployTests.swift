@@ -22,20 +22,10 @@ import Testing
     try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
     try unit.write(to: dir.appendingPathComponent("needletail@.service"), atomically: true, encoding: .utf8)
     try dropIn.write(to: d.appendingPathComponent("cpus.conf"), atomically: true, encoding: .utf8)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: Self.analyzer)
-    p.arguments = ["verify", "needletail@btcusdt.service"]
-    var env = ProcessInfo.processInfo.environment
-    env["SYSTEMD_UNIT_PATH"] = dir.path + ":"  // ours first, then the system's
-    p.environment = env
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    )
+    // Our unit directory first, then the system's.
+    return try runToEnd(
+      Self.analyzer, ["verify", "needletail@btcusdt.service"],
+      environment: ["SYSTEMD_UNIT_PATH": dir.path + ":"])
   }
 
   @Test(.enabled(if: haveAnalyzer, "systemd-analyze is not installed"))

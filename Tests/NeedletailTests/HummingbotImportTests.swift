@@ -72,21 +72,9 @@ import Testing
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("nt-hb-\(UUID().uuidString).yml")
     try text.write(to: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: path) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: BinaryVenue.binary)
-    p.arguments = ["config", "check", path.path]
-    var env = ProcessInfo.processInfo.environment
-    env["NEEDLETAIL_API_KEY"] = "k"
-    env["NEEDLETAIL_API_SECRET"] = "s"
-    p.environment = env
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    p.waitUntilExit()
-    return (
-      p.terminationStatus, String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    )
+    return try runToEnd(
+      BinaryVenue.binary, ["config", "check", path.path],
+      environment: ["NEEDLETAIL_API_KEY": "k", "NEEDLETAIL_API_SECRET": "s"])
   }
 
   @Test func pureMarketMakingAsCreateWritesIt() throws {

@@ -30,8 +30,15 @@ public enum BinanceExchangeInfo {
 
   /// Parses one symbol from an exchangeInfo body.
   public static func parse(_ body: [UInt8], symbol: String) throws(ParseError) -> SymbolInfo {
-    guard let obj = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-      let symbols = obj["symbols"] as? [[String: Any]],
+    guard let obj = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+      throw .notFound(symbol)
+    }
+    return try parse(object: obj, symbol: symbol)
+  }
+
+  /// The same from the answer already read as JSON (the REST client's `.foundation` reader).
+  public static func parse(object obj: [String: Any], symbol: String) throws(ParseError) -> SymbolInfo {
+    guard let symbols = obj["symbols"] as? [[String: Any]],
       let s = symbols.first(where: { $0["symbol"] as? String == symbol })
     else { throw .notFound(symbol) }
     let filters = s["filters"] as? [[String: Any]] ?? []

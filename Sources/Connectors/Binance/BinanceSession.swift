@@ -238,7 +238,8 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
   /// 30 minutes) and at once after the venue refuses an order with a filter failure (-1013, at
   /// most once per `minGapNs`), on the wire loop; a rule that differs is handed to the strategy
   /// thread (`StrategyHost.ruleUpdates`), which quantizes and checks every order against it from
-  /// its next turn. A refresh waits while the request budget is spent or a Retry-After runs.
+  /// its next turn. The request goes through the REST client's queue (its weight, Retry-After,
+  /// 429/418 and the venue's counts, as every REST call).
   /// The scales are the instrument's identity: a venue that changes them is reported
   /// (`ruleScaleChanges`), not followed — that takes a restart.
   public func keepTradingRulesFresh(
@@ -254,32 +255,20 @@ extension TradingNode where Adapter == BinanceSpotAdapter {
     var inFlight = false
     let refresh = { [weak self] in
       guard let self, !inFlight else { return }
-      guard case .go = rest.limiter.acquire(BinanceRequest.exchangeInfo, now: time.wallNs) else { return }
       lastNs = time.nowNs
       inFlight = true
       self.ruleRefreshes += 1
-      let sentAt = time.wallNs
-      rest.http.request(
-        HTTPRequestHead(method: "GET", target: "/api/v3/exchangeInfo?symbol=\(symbol)"),
-        timeoutNs: rest.timeoutNs
-      ) { [weak self] r in
+      rest.send(
+        "GET", "/api/v3/exchangeInfo", [("symbol", symbol)], signed: false, kind: BinanceRequest.exchangeInfo
+      ) { [weak self] outcome in
         inFlight = false
         guard let self else { return }
-        if case .success(let resp) = r, resp.head.status == 429 || resp.head.status == 418 {
-          let wait = Int(resp.head.headers["retry-after"] ?? "60") ?? 60
-          if resp.head.status == 418 {
-            rest.limiter.on418(retryAfterSeconds: wait, now: time.wallNs, message: "exchangeInfo")
-          } else {
-            rest.limiter.on429(retryAfterSeconds: wait, now: time.wallNs)
-          }
-        }
-        guard case .success(let resp) = r, resp.head.status == 200,
-          let info = try? BinanceExchangeInfo.parse(resp.body, symbol: symbol)
+        guard case .ok(let body) = outcome, let obj = body as? [String: Any],
+          let info = try? BinanceExchangeInfo.parse(object: obj, symbol: symbol)
         else {
           self.ruleRefreshFailures += 1
           return
         }
-        rest.syncUsage(resp.head.headers, sentAt: sentAt)
         guard info.instrument.priceScale == instrument.priceScale,
           info.instrument.quantityScale == instrument.quantityScale
         else {

@@ -58,8 +58,6 @@ public final class BinanceWSOrderEntry {
   public var reconciler: BinanceRuntimeReconciler?
   /// Execution events dropped because the ring to the strategy thread was full.
   public private(set) var execRingFull = 0
-  /// The venue's request weight count, from the last answer's `rateLimits`.
-  public private(set) var usedWeight = 0
   /// The IP's request budget and Retry-After, shared with the REST clients (the reconciler's,
   /// the snapshot fetcher's): a 429/418 any of them is given holds all of them back.
   public let limiter: RateLimiter
@@ -279,7 +277,6 @@ public final class BinanceWSOrderEntry {
         guard r.count >= 0, r.window_ms > 0 else { continue }
         let p = limiter.pool(tag: tag.rawValue, windowNs: r.window_ms * 1_000_000)
         if p >= 0 { limiter.sync(pool: p, used: Int(r.count), now: now, sentAt: sentAt) }
-        if tag == .requestWeight { usedWeight = Int(r.count) }
       }
     }
   }
